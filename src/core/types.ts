@@ -1,0 +1,135 @@
+// The contract between the TypeScript host and the Wasm policy core.
+// The host only marshals: every decision about policies (selector semantics,
+// scoping, modes, value parsing, limits) is made inside assembly/.
+
+/** A diagnostic from compiling policies. `path` addresses the YAML node. */
+export interface Diagnostic {
+  /** 0-based index of the document in the `docs` array passed to compile */
+  doc: number;
+  /** e.g. ['spec', 'kprobes', 0, 'selectors', 1, 'matchArgs', 0, 'operator'] */
+  path: (string | number)[];
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export type Mode = 'enforce' | 'monitor';
+export type EffectiveMode = 'enforce' | 'monitor' | 'monitor_only';
+
+export interface CompileOptions {
+  /** namespace for TracingPolicyNamespaced documents without metadata.namespace */
+  defaultNamespace: string;
+  /** load-time mode (overrides spec.options policy-mode) */
+  mode?: Mode;
+}
+
+export interface CompileResult {
+  /** null when any diagnostic has severity 'error' */
+  image: Uint8Array | null;
+  diagnostics: Diagnostic[];
+}
+
+/** One BPF map of a policy, as the loader must create it. */
+export interface MapSpec {
+  name: string; // tln_*
+  type: number; // BPF_MAP_TYPE_* (kernel UAPI value)
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number; // BPF_F_* map flags
+  /** entries, `count` of them, each keySize + valueSize bytes, key first */
+  entries: Uint8Array;
+  count: number;
+}
+
+export interface HookSpec {
+  /** kprobe call ("security_file_permission"), "subsystem/event" or "path:symbol" */
+  name: string;
+  kind: 'kprobe' | 'tracepoint' | 'uprobe';
+  hookId: number; // enum tln_hook_id
+  slot: number;
+  selectors: number;
+  returnFilters: boolean;
+  /** enforcement actions used by this hook's selectors, e.g. ['Sigkill'] */
+  actions: string[];
+}
+
+export interface PolicySpec {
+  index: number;
+  name: string;
+  /** null for cluster-wide TracingPolicy */
+  namespace: string | null;
+  kind: 'TracingPolicy' | 'TracingPolicyNamespaced';
+  mode: EffectiveMode;
+  /** does the policy scope by pods (filter map used)? */
+  filtered: boolean;
+  /** does it apply to processes in no pod? */
+  host: boolean;
+  hooks: HookSpec[];
+  maps: MapSpec[];
+}
+
+/** A pod as the scoping logic sees it. */
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  container?: { name: string; repo: string };
+}
+
+/** An argument value, normalised from a Tetragon event or a kernel record. */
+export type EvalArg =
+  | { kind: 'int'; value: bigint }
+  | { kind: 'str'; value: string }
+  | {
+      kind: 'sock';
+      family: number; // AF_INET 2, AF_INET6 10
+      protocol: number; // IPPROTO_TCP 6
+      state: number;
+      saddr: string;
+      daddr: string;
+      sport: number;
+      dport: number;
+    }
+  | { kind: 'none' };
+
+/** An event as the evaluator sees it. */
+export interface EvalEvent {
+  kind: 'kprobe' | 'tracepoint' | 'uprobe';
+  /** function_name, "subsys/event" or "path:symbol" */
+  hook: string;
+  timeNs: bigint;
+  pid: number;
+  tid: number;
+  binary: string;
+  /** null: a host process (in no pod) */
+  pod: PodInfo | null;
+  /** in the order of the hook's spec args[] (as Tetragon exports them) */
+  args: EvalArg[];
+  ret?: EvalArg;
+}
+
+export type VerdictKind = 'kill' | 'override' | 'signal' | 'post' | 'none';
+
+export interface Match {
+  policy: string;
+  namespace: string | null;
+  policyIndex: number;
+  hook: number; // hook slot in the policy
+  selector: number; // 0-based selector index within the hook
+  actions: string[]; // Tetragon action names: Sigkill, Signal, Override, Post, NoPost
+  mode: EffectiveMode;
+  /** an enforcement action is carried out (mode enforce) */
+  enforced: boolean;
+  /** an event is emitted (no NoPost, not rate limited) */
+  post: boolean;
+}
+
+export interface Verdict {
+  verdict: VerdictKind;
+  matches: Match[];
+}
+
+/** What a run-time mode change resolves to. */
+export type ModeChange =
+  | { ok: true; mode: EffectiveMode }
+  | { ok: false; error: string };
