@@ -5,7 +5,8 @@
  *
  * Rules:
  *  - little-endian, fixed-width fields, explicit padding, no bitfields;
- *  - every struct size is a multiple of 8;
+ *  - every map value struct size is a multiple of 8 (LPM trie keys and
+ *    struct tln_hook_arg are as small as their fields allow);
  *  - assembly/abi.ts mirrors every constant and offset here; test/abi.test.ts
  *    compiles this header with the host C compiler and checks the mirror.
  *  - changing a layout means bumping TLN_IMAGE_VERSION and regenerating the

@@ -51,6 +51,14 @@ export interface HookSpec {
   returnFilters: boolean;
   /** enforcement actions used by this hook's selectors, e.g. ['Sigkill'] */
   actions: string[];
+  /** the hook's `message` ('' when none), copied into its events */
+  message?: string;
+  /** the hook's `tags` */
+  tags?: string[];
+  /** `return: true` (events carry the return value) */
+  return?: boolean;
+  /** `syscall: true` */
+  syscall?: boolean;
 }
 
 export interface PolicySpec {

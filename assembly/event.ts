@@ -1,0 +1,137 @@
+// The evaluator event record (docs/map-format.md): what evaluateEncoded reads.
+// encodeEvent turns an EvalEvent value tree into a record.
+import * as A from "./abi";
+import { ByteWriter } from "./bytes";
+import { Node, V_INT, V_STRING, V_FLOAT } from "./value";
+import { hookIdOf } from "./hooks";
+import { parseIntText, parseAddr } from "./parse";
+import { writePod } from "./scope";
+
+export const REC_HEADER: i32 = 40;
+export const REC_SLOT: i32 = 64;
+export const REC_MAX_ARGS: i32 = 8;
+
+// header offsets
+export const R_SIZE: i32 = 0;
+export const R_HOOK_ID: i32 = 4;
+export const R_KIND: i32 = 6;
+export const R_NARGS: i32 = 7;
+export const R_TIME: i32 = 8;
+export const R_PID: i32 = 16;
+export const R_TID: i32 = 20;
+export const R_BIN_OFF: i32 = 24;
+export const R_BIN_LEN: i32 = 28;
+export const R_POD_OFF: i32 = 32;
+export const R_POD_LEN: i32 = 36;
+
+// arg slot offsets
+export const S_KIND: i32 = 0;
+export const S_PROTOCOL: i32 = 1;
+export const S_STATE: i32 = 2;
+export const S_FAMILY: i32 = 4;
+export const S_VALUE: i32 = 8; // int value, or str offset (u32) + length (u32)
+export const S_STR_LEN: i32 = 12;
+export const S_SPORT: i32 = 16;
+export const S_DPORT: i32 = 18;
+export const S_SADDR: i32 = 24;
+export const S_DADDR: i32 = 40;
+
+export const ARG_NONE: u8 = 0;
+export const ARG_INT: u8 = 1;
+export const ARG_STR: u8 = 2;
+export const ARG_SOCK: u8 = 3;
+
+function text(n: Node | null): string {
+  if (n == null) return "";
+  if (n.tag == V_STRING || n.tag == V_INT || n.tag == V_FLOAT) return n.text;
+  return "";
+}
+
+function intBits(n: Node | null): u64 {
+  if (n == null) return 0;
+  const v = parseIntText(text(n));
+  return v.ok ? v.bits : 0;
+}
+
+class Pending {
+  at: i32; // where to patch (offset, len)
+  data: ArrayBuffer;
+  constructor(at: i32, data: ArrayBuffer) {
+    this.at = at;
+    this.data = data;
+  }
+}
+
+function writeSlot(w: ByteWriter, a: Node | null, pend: Array<Pending>): void {
+  const start = w.len;
+  w.zeros(REC_SLOT);
+  if (a == null || !a.isObject) return;
+  const k = text(a.get("kind"));
+  const p = w.ptr + <usize>start;
+  if (k == "int") {
+    store<u8>(p + S_KIND, ARG_INT);
+    store<u64>(p + S_VALUE, intBits(a.get("value")));
+  } else if (k == "str") {
+    store<u8>(p + S_KIND, ARG_STR);
+    pend.push(new Pending(start + S_VALUE, String.UTF8.encode(text(a.get("value")))));
+  } else if (k == "sock") {
+    store<u8>(p + S_KIND, ARG_SOCK);
+    store<u8>(p + S_PROTOCOL, <u8>intBits(a.get("protocol")));
+    store<u8>(p + S_STATE, <u8>intBits(a.get("state")));
+    const fam = <u16>intBits(a.get("family"));
+    store<u16>(p + S_FAMILY, fam);
+    store<u16>(p + S_SPORT, <u16>intBits(a.get("sport")));
+    store<u16>(p + S_DPORT, <u16>intBits(a.get("dport")));
+    const tmp = new StaticArray<u8>(16);
+    if (parseAddr(text(a.get("saddr")), tmp) != 0) {
+      for (let i = 0; i < 16; i++) store<u8>(w.ptr + <usize>(start + S_SADDR + i), tmp[i]);
+    }
+    const tmp2 = new StaticArray<u8>(16);
+    if (parseAddr(text(a.get("daddr")), tmp2) != 0) {
+      for (let i = 0; i < 16; i++) store<u8>(w.ptr + <usize>(start + S_DADDR + i), tmp2[i]);
+    }
+  }
+}
+
+/** EvalEvent value tree -> record bytes */
+export function encodeEvent(ev: Node): ArrayBuffer {
+  const w = new ByteWriter(512);
+  const kindS = text(ev.get("kind"));
+  let kind: u8 = 0;
+  if (kindS == "kprobe") kind = A.TLN_HOOK_KPROBE;
+  else if (kindS == "tracepoint") kind = A.TLN_HOOK_TRACEPOINT;
+  else if (kindS == "uprobe") kind = A.TLN_HOOK_UPROBE;
+  const hookId = kind == A.TLN_HOOK_KPROBE ? hookIdOf(text(ev.get("hook"))) : A.TLN_HOOK_UNKNOWN;
+  const args = ev.get("args");
+  let nargs = args != null && args.isArray ? args.length : 0;
+  if (nargs > REC_MAX_ARGS) nargs = REC_MAX_ARGS;
+
+  w.u32(0);
+  w.u16(hookId);
+  w.u8(kind);
+  w.u8(<u32>nargs);
+  w.u64(intBits(ev.get("timeNs")));
+  w.u32(<u32>intBits(ev.get("pid")));
+  w.u32(<u32>intBits(ev.get("tid")));
+  w.zeros(16); // binary off/len, pod off/len
+  const pend = new Array<Pending>();
+  for (let i = 0; i < nargs; i++) writeSlot(w, args!.at(i), pend);
+  writeSlot(w, ev.get("ret"), pend);
+  pend.push(new Pending(R_BIN_OFF, String.UTF8.encode(text(ev.get("binary")))));
+  for (let i = 0; i < pend.length; i++) {
+    const pd = pend[i];
+    w.patchU32(pd.at, <u32>w.len);
+    w.patchU32(pd.at + 4, <u32>pd.data.byteLength);
+    w.buffer(pd.data);
+  }
+  const pod = ev.get("pod");
+  if (pod != null && pod.isObject) {
+    const at = w.len;
+    writePod(w, pod);
+    w.patchU32(R_POD_OFF, <u32>at);
+    w.patchU32(R_POD_LEN, <u32>(w.len - at));
+  }
+  w.align(8);
+  w.patchU32(R_SIZE, <u32>w.len);
+  return w.toBuffer();
+}

@@ -1,0 +1,261 @@
+// Entry points of the Wasm core. The host writes inputs into the buffer that
+// inputPtr() returns, calls one function, and reads results through
+// outPtr()/outLen() (bytes) and textPtr()/textLen() (UTF-8 JSON or a message).
+// All state lives in globals, so the host may run __collect() between calls.
+import * as A from "./abi";
+import { abiTableJson, mapNamesJson } from "./abi";
+import * as M from "./messages";
+import { readTree } from "./value";
+import { Diagnostics, Path } from "./diag";
+import { Compiler, CompileOpts } from "./compile";
+import { PolicyM, KIND_NAMESPACED } from "./model";
+import { writeImage, readImage } from "./image";
+import { ByteWriter } from "./bytes";
+import { jstr, jbool } from "./json";
+import { ScopeB, scopeApplies, parsePod, writePod } from "./scope";
+import { Evaluator, modeName, V_INVALID } from "./evaluator";
+import { encodeEvent } from "./event";
+import { actionName } from "./compile";
+
+let inBuf = new ArrayBuffer(1024);
+let recBuf = new ArrayBuffer(1024);
+let outBuf = new ArrayBuffer(0);
+let textBuf = new ArrayBuffer(0);
+let evaluator: Evaluator | null = null;
+
+function setText(s: string): void {
+  textBuf = String.UTF8.encode(s);
+}
+
+/** a buffer of at least len bytes for the next call's input */
+export function inputPtr(len: i32): usize {
+  if (inBuf.byteLength < len) inBuf = new ArrayBuffer(max(len, inBuf.byteLength * 2));
+  return changetype<usize>(inBuf);
+}
+/** the event record buffer of evaluateRecord (kept across calls) */
+export function recordPtr(len: i32): usize {
+  if (recBuf.byteLength < len) recBuf = new ArrayBuffer(max(len, recBuf.byteLength * 2));
+  return changetype<usize>(recBuf);
+}
+export function outPtr(): usize {
+  return changetype<usize>(outBuf);
+}
+export function outLen(): i32 {
+  return outBuf.byteLength;
+}
+export function textPtr(): usize {
+  return changetype<usize>(textBuf);
+}
+export function textLen(): i32 {
+  return textBuf.byteLength;
+}
+
+// ---- compile ----
+
+/** input: value tree [docs[], {defaultNamespace, mode?}].
+ *  1: image in out, diagnostics JSON in text; 0: errors (no image);
+ *  -1: invalid options (message in text). */
+export function compile(len: i32): i32 {
+  const root = readTree(changetype<usize>(inBuf), len);
+  outBuf = new ArrayBuffer(0);
+  if (!root.isArray || root.length < 1 || !root.at(0).isArray) {
+    setText(M.compileInput());
+    return -1;
+  }
+  const opts = new CompileOpts();
+  if (root.length > 1) {
+    const o = root.at(1);
+    const dn = o.get("defaultNamespace");
+    if (dn != null && dn.isString) opts.defaultNamespace = dn.text;
+    const mo = o.get("mode");
+    if (mo != null && !mo.isNull) {
+      const m = mo.isString ? mo.text : "";
+      if (m == "enforce") opts.mode = A.TLN_MODE_ENFORCE;
+      else if (m == "monitor") opts.mode = A.TLN_MODE_MONITOR;
+      else {
+        setText(M.badLoadMode(mo.isString ? mo.text : mo.text.length > 0 ? mo.text : "?"));
+        return -1;
+      }
+    }
+  }
+  const docs = root.at(0);
+  const d = new Diagnostics();
+  const c = new Compiler(d, opts);
+  const pols = new Array<PolicyM>();
+  const seen = new Map<string, i32>();
+  for (let i = 0; i < docs.length; i++) {
+    d.doc = i;
+    const p = c.compileDoc(docs.at(i));
+    if (p == null) continue;
+    if (p.name.length > 0) {
+      const key = (p.kind == KIND_NAMESPACED ? p.namespace : "") + "\x00" + p.name;
+      if (seen.has(key)) {
+        d.error(Path.root().k("metadata").k("name"), M.duplicatePolicy(p.name, p.kind == KIND_NAMESPACED ? p.namespace : "", seen.get(key)));
+      } else seen.set(key, i);
+    }
+    pols.push(p);
+  }
+  setText(d.toJson());
+  if (d.errors > 0) return 0;
+  outBuf = writeImage(pols);
+  return 1;
+}
+
+// ---- inspect ----
+
+const ENF_MASK: u16 = (1 << A.TLN_ACT_SIGKILL) | (1 << A.TLN_ACT_OVERRIDE) | (1 << A.TLN_ACT_SIGNAL);
+
+/** input: image bytes. 1: PolicySpec[] JSON (map entries as offsets) in text; 0: error message. */
+export function inspect(len: i32): i32 {
+  const img = readImage(changetype<usize>(inBuf), len);
+  if (!img.ok) {
+    setText(img.err);
+    return 0;
+  }
+  const out = new Array<string>();
+  for (let i = 0; i < img.policies.length; i++) {
+    const p = img.policies[i];
+    const hooks = new Array<string>();
+    for (let h = 0; h < p.hooks.length; h++) {
+      const hr = p.hooks[h];
+      const acts = new Array<string>();
+      const order: StaticArray<u8> = [A.TLN_ACT_SIGKILL, A.TLN_ACT_SIGNAL, A.TLN_ACT_OVERRIDE];
+      for (let k = 0; k < order.length; k++) {
+        if ((hr.actions & (<u16>1 << order[k])) != 0) acts.push(jstr(actionName(order[k])));
+      }
+      const tags = new Array<string>();
+      for (let t = 0; t < hr.tags.length; t++) tags.push(jstr(hr.tags[t]));
+      const kind = hr.kind == A.TLN_HOOK_KPROBE ? "kprobe" : hr.kind == A.TLN_HOOK_TRACEPOINT ? "tracepoint" : "uprobe";
+      hooks.push(
+        '{"name":' + jstr(hr.call) + ',"kind":"' + kind + '","hookId":' + hr.hookId.toString() + ',"slot":' +
+          h.toString() + ',"selectors":' + hr.nsel.toString() + ',"returnFilters":' +
+          jbool((hr.flags & A.TLN_HOOK_F_RET_FILTERS) != 0) + ',"actions":[' + acts.join(",") + '],"message":' +
+          jstr(hr.message) + ',"tags":[' + tags.join(",") + '],"return":' + jbool((hr.flags & A.TLN_HOOK_F_RETURN) != 0) +
+          ',"syscall":' + jbool((hr.flags & A.TLN_HOOK_F_SYSCALL) != 0) + "}",
+      );
+    }
+    const maps = new Array<string>();
+    for (let m = 0; m < p.maps.length; m++) {
+      const mr = p.maps[m];
+      maps.push(
+        '{"name":' + jstr(mr.name) + ',"type":' + mr.type.toString() + ',"keySize":' + mr.keySize.toString() +
+          ',"valueSize":' + mr.valueSize.toString() + ',"maxEntries":' + mr.maxEntries.toString() + ',"flags":' +
+          mr.flags.toString() + ',"count":' + mr.count.toString() + ',"offset":' + mr.entriesOff.toString() +
+          ',"length":' + (mr.count * mr.entrySize).toString() + "}",
+      );
+    }
+    const namespaced = p.kind == KIND_NAMESPACED;
+    out.push(
+      '{"index":' + i.toString() + ',"name":' + jstr(p.name) + ',"namespace":' + (namespaced ? jstr(p.namespace) : "null") +
+        ',"kind":"' + (namespaced ? "TracingPolicyNamespaced" : "TracingPolicy") + '","mode":"' + modeName(p.mode) +
+        '","filtered":' + jbool((p.scope & A.TLN_SCOPE_F_FILTERED) != 0) + ',"host":' +
+        jbool((p.scope & A.TLN_SCOPE_F_FILTERED) == 0 || (p.scope & A.TLN_SCOPE_F_HOST) != 0) + ',"hooks":[' +
+        hooks.join(",") + '],"maps":[' + maps.join(",") + "]}",
+    );
+  }
+  setText("[" + out.join(",") + "]");
+  return 1;
+}
+
+// ---- scoping ----
+
+/** input: u32 image length, image, value tree of PodInfo | null.
+ *  1 applies, 0 does not, -1 bad image / index (message in text). */
+export function podMatches(len: i32, index: i32): i32 {
+  const base = changetype<usize>(inBuf);
+  if (len < 4) {
+    setText(M.imageTruncated());
+    return -1;
+  }
+  const ilen = <i32>load<u32>(base);
+  if (ilen > len - 4) {
+    setText(M.imageTruncated());
+    return -1;
+  }
+  const img = readImage(base + 4, ilen);
+  if (!img.ok) {
+    setText(img.err);
+    return -1;
+  }
+  if (index < 0 || index >= img.policies.length) {
+    setText(M.noSuchPolicy(index, img.policies.length));
+    return -1;
+  }
+  const pod = readTree(base + 4 + <usize>ilen, len - 4 - ilen);
+  const s = new ScopeB(img.policies[index]);
+  let inPod = false;
+  if (pod.isObject) {
+    const w = new ByteWriter(256);
+    writePod(w, pod);
+    inPod = parsePod(w.ptr, w.len);
+    // w stays reachable until the end of this call (no collection during a call)
+    return scopeApplies(s, inPod) ? 1 : 0;
+  }
+  return scopeApplies(s, false) ? 1 : 0;
+}
+
+// ---- evaluator ----
+
+/** input: image bytes. 1 ok; 0 bad image (message in text). */
+export function evalCreate(len: i32): i32 {
+  const copy = new ArrayBuffer(len);
+  memory.copy(changetype<usize>(copy), changetype<usize>(inBuf), <usize>len);
+  const e = new Evaluator(copy);
+  if (e.err.length > 0) {
+    setText(e.err);
+    evaluator = null;
+    return 0;
+  }
+  evaluator = e;
+  return 1;
+}
+
+/** evaluates the record in recordPtr(); the hot path (no allocation) */
+export function evalRecord(len: i32): i32 {
+  const e = evaluator;
+  if (e == null) return V_INVALID;
+  return e.evaluate(changetype<usize>(recBuf), len);
+}
+
+/** input: EvalEvent value tree -> record bytes in out */
+export function evalEncode(len: i32): i32 {
+  const ev = readTree(changetype<usize>(inBuf), len);
+  outBuf = encodeEvent(ev);
+  return outBuf.byteLength;
+}
+
+/** input: EvalEvent value tree; evaluates it; Verdict JSON in text; returns the code */
+export function evalEvent(len: i32): i32 {
+  const e = evaluator;
+  if (e == null) return V_INVALID;
+  const ev = readTree(changetype<usize>(inBuf), len);
+  const rec = encodeEvent(ev);
+  const code = e.evaluate(changetype<usize>(rec), rec.byteLength);
+  setText(e.verdictJson(code));
+  return code;
+}
+
+/** Verdict JSON of the last evaluation into text */
+export function evalVerdict(code: i32): void {
+  const e = evaluator;
+  if (e == null) return;
+  setText(e.verdictJson(code));
+}
+
+/** input: UTF-8 mode text; ModeChange JSON in text */
+export function evalSetMode(index: i32, len: i32): void {
+  const e = evaluator;
+  if (e == null) return;
+  const mode = String.UTF8.decodeUnsafe(changetype<usize>(inBuf), <usize>len);
+  setText(e.setMode(index, mode));
+}
+
+// ---- ABI ----
+
+export function abiTable(): void {
+  setText(abiTableJson());
+}
+export function mapNames(): void {
+  setText(mapNamesJson());
+}
+

@@ -1,0 +1,356 @@
+// Every diagnostic and error text of the core, in one place.
+// Style: say what is wrong with the value as written, then what is accepted.
+
+function q(s: string): string {
+  return '"' + s + '"';
+}
+
+// ---- value syntax (parse.ts) ----
+export function notAnInteger(t: string): string {
+  return q(t) + " is not an integer (decimal, 0x hex, 0o or leading-0 octal, 0b binary)";
+}
+export function badOctal(t: string): string {
+  return q(t) + " is not an integer: a leading 0 means octal, where 8 and 9 are not digits";
+}
+export function intTooLarge(t: string): string {
+  return q(t) + " does not fit in 64 bits";
+}
+export function intOutOfRange(t: string, type: string, min: string, max: string): string {
+  return q(t) + " is out of range for " + type + " (" + min + " to " + max + ")";
+}
+export function intNegativeUnsigned(t: string, type: string): string {
+  return q(t) + " is negative but " + type + " is unsigned";
+}
+export function inValue(t: string, err: string): string {
+  if (err.startsWith(q(t))) return "value " + err;
+  return "value " + q(t) + ": " + err;
+}
+export function addrZone(t: string): string {
+  return "value " + q(t) + ": IPv6 zone ids (%) are not supported";
+}
+export function badPrefixLen(t: string, ps: string): string {
+  return "value " + q(t) + ": prefix length " + q(ps) + " is not a number";
+}
+export function badAddress(t: string): string {
+  return "value " + q(t) + " is not an IPv4 or IPv6 address or CIDR (e.g. 10.0.0.0/8, fd00::/8)";
+}
+export function prefixOutOfRange(t: string, plen: i32, max: i32): string {
+  return "value " + q(t) + ": prefix length " + plen.toString() + " is out of range 0-" + max.toString();
+}
+export function unexpandedVariable(t: string): string {
+  return "value " + q(t) + " contains an unexpanded variable: substitute it with an address or CIDR before loading";
+}
+export function cidrHostBits(t: string, plen: i32): string {
+  return "value " + q(t) + " has bits set beyond the /" + plen.toString() + " prefix; they are ignored";
+}
+export function notARange(t: string): string {
+  return "value " + q(t) + ' is not a range (expected "min:max", e.g. "0:1023")';
+}
+export function emptyRange(t: string): string {
+  return "value " + q(t) + " is an empty range (min is greater than max)";
+}
+export function badPort(t: string): string {
+  return "value " + q(t) + ' is not a port (0-65535) or port range ("lo:hi")';
+}
+export function badProtocol(t: string): string {
+  return "value " + q(t) + " is not a protocol (IPPROTO_TCP, IPPROTO_UDP, ... or a number 0-65535)";
+}
+export function badFamily(t: string): string {
+  return "value " + q(t) + " is not an address family (AF_INET, AF_INET6, AF_UNIX or a number 0-65535)";
+}
+export function badState(t: string): string {
+  return "value " + q(t) + " is not a TCP state (TCP_ESTABLISHED ... TCP_NEW_SYN_RECV or a number 0-255)";
+}
+export function badSignal(t: string): string {
+  return "argSig " + q(t) + " is not a signal (1-64 or a name such as SIGKILL, SIGTERM)";
+}
+export function stringTooLong(t: string, n: i32, max: i32, op: string): string {
+  const shown = t.length > 40 ? t.substring(0, 40) + "..." : t;
+  return "value " + q(shown) + " is " + n.toString() + " bytes, at most " + max.toString() + " for " + op;
+}
+
+// ---- document ----
+export function missingField(field: string, hint: string): string {
+  return field + " is required (" + hint + ")";
+}
+export function badApiVersion(s: string): string {
+  return "apiVersion " + q(s) + " is not supported (expected cilium.io/v1alpha1)";
+}
+export function badKind(s: string): string {
+  return "kind " + q(s) + " is not supported (expected TracingPolicy or TracingPolicyNamespaced)";
+}
+export function badPolicyName(s: string): string {
+  return "metadata.name " + q(s) +
+    " is not a valid name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (at most 253 characters)";
+}
+export function badNamespace(s: string): string {
+  return "metadata.namespace " + q(s) +
+    " is not a valid namespace: use lowercase letters, digits and '-', starting and ending with a letter or digit (at most 63 characters)";
+}
+export function badDefaultNamespace(s: string): string {
+  return "the policy is namespaced and has no metadata.namespace, and the default namespace " + q(s) +
+    " is not a valid namespace: set metadata.namespace";
+}
+export function clusterWithNamespace(s: string): string {
+  return "a TracingPolicy is cluster-wide and cannot have metadata.namespace " + q(s) +
+    " (use kind TracingPolicyNamespaced to scope it to a namespace)";
+}
+export function duplicatePolicy(name: string, ns: string, firstDoc: i32): string {
+  if (ns.length == 0) return "cluster-wide policy " + q(name) + " is defined twice (first in document " + firstDoc.toString() + ")";
+  return "policy " + q(name) + " in namespace " + q(ns) + " is defined twice (first in document " + firstDoc.toString() + ")";
+}
+export function noHooks(): string {
+  return "the policy has no kprobes; it does nothing";
+}
+
+// ---- options / modes ----
+export function duplicateOption(name: string): string {
+  return "option " + q(name) + " is given twice";
+}
+export function optionNeedsValue(name: string, expected: string): string {
+  return "option " + q(name) + " needs a value (" + expected + ")";
+}
+export function badPolicyMode(v: string): string {
+  return "policy-mode " + q(v) + " is invalid (expected enforce or monitor)";
+}
+export function optionUnsupported(name: string): string {
+  return "option " + q(name) + " is not supported by talon yet";
+}
+export function unknownOption(name: string): string {
+  return "unknown option " + q(name) + " (known: policy-mode)";
+}
+export function loadModeOnMonitorOnly(policy: string, mode: string): string {
+  return "policy " + q(policy) + " has no enforcement action (Sigkill, Signal or Override): it runs as monitor_only and the load-time mode " +
+    q(mode) + " has no effect";
+}
+export function badLoadMode(mode: string): string {
+  return "invalid load-time mode " + q(mode) + " (expected enforce or monitor)";
+}
+export function compileInput(): string {
+  return "compile: expected [documents, options]";
+}
+export function badRuntimeMode(mode: string): string {
+  return "invalid mode " + q(mode) + " (expected enforce or monitor)";
+}
+export function runtimeModeMonitorOnly(policy: string): string {
+  return "policy " + q(policy) + " is monitor_only (it has no enforcement action); its mode cannot be set";
+}
+export function noSuchPolicy(index: i32, count: i32): string {
+  return "no policy with index " + index.toString() + " (the image has " + count.toString() + ")";
+}
+
+// ---- scoping ----
+export function hostSelectorNamespaced(): string {
+  return "hostSelector cannot be used in a TracingPolicyNamespaced (it applies to pods of its namespace only)";
+}
+export function hostSelectorNotEmpty(): string {
+  return "hostSelector must be {} (all host processes) or absent; selecting hosts by label is not supported";
+}
+export function badLabelOperator(op: string): string {
+  return "unknown label selector operator " + q(op) + " (expected one of In, NotIn, Exists, DoesNotExist)";
+}
+export function labelOpNeedsValues(op: string): string {
+  return op + " needs at least one value";
+}
+export function labelOpTakesNoValues(op: string): string {
+  return op + " takes no values";
+}
+export function badContainerKey(key: string): string {
+  return "containerSelector key " + q(key) + " is not supported (expected name or repo)";
+}
+export function emptyLabelKey(): string {
+  return "label key is empty";
+}
+
+// ---- hooks ----
+export function tooManyHooks(n: i32, max: i32): string {
+  return n.toString() + " kprobes given, at most " + max.toString() + " per policy";
+}
+export function listsUnsupported(s: string): string {
+  return q(s) + ": lists (list:NAME) are not supported by talon yet";
+}
+export function unknownCall(call: string, names: string): string {
+  return "kprobe call " + q(call) + " is not supported by talon yet (supported: " + names + ")";
+}
+export function notASyscall(name: string): string {
+  return name + " is not a syscall: remove syscall: true";
+}
+export function returnNeedsReturnArg(): string {
+  return "return: true needs returnArg (the type of the return value)";
+}
+export function returnArgWithoutReturn(): string {
+  return "returnArg has no effect without return: true";
+}
+export function returnTypeUnsupported(tn: string): string {
+  return "returnArg type " + q(tn) + " is not supported by talon yet (integer types only, e.g. int)";
+}
+export function returnArgActionUnsupported(): string {
+  return "returnArgAction is not supported by talon yet";
+}
+export function messageTooLong(n: i32, max: i32): string {
+  return "message is " + n.toString() + " characters, at most " + max.toString();
+}
+export function tooManyTags(n: i32, max: i32): string {
+  return n.toString() + " tags given, at most " + max.toString();
+}
+export function tooManyArgs(n: i32, max: i32): string {
+  return n.toString() + " args given, at most " + max.toString() + " per hook";
+}
+export function unknownArgType(tn: string, names: string): string {
+  return "unknown argument type " + q(tn) + " (expected one of " + names + ")";
+}
+export function argTypeUnsupported(tn: string): string {
+  return "argument type " + q(tn) + " is not supported by talon yet";
+}
+export function badArgIndex(t: string): string {
+  return "index " + t + " is not a valid argument position";
+}
+export function duplicateArgIndex(idx: i32, j: i32): string {
+  return "argument " + idx.toString() + " is already declared by args[" + j.toString() + "]";
+}
+export function argIndexOutOfSignature(idx: i32, name: string, n: i32, sig: string): string {
+  return "index " + idx.toString() + " is out of range: " + name + " has " + n.toString() + " argument" +
+    (n == 1 ? "" : "s") + " (" + sig + ")";
+}
+export function argTypeMismatch(idx: i32, name: string, decl: string, tn: string, want: string): string {
+  return "argument " + idx.toString() + " of " + name + " is " + q(decl) + ": type " + q(tn) + " does not fit (use " + want + ")";
+}
+
+// ---- selectors ----
+export function tooManySelectors(n: i32, max: i32): string {
+  return n.toString() + " selectors given, at most " + max.toString() + " per hook";
+}
+export function tooManyArgFilters(n: i32, max: i32): string {
+  return n.toString() + " matchArgs entries given, at most " + max.toString() + " per selector";
+}
+export function tooManyFilters(max: i32): string {
+  return "too many filters: matchArgs and matchReturnArgs together allow at most " + max.toString() + " per selector";
+}
+export function returnArgsNeedReturn(): string {
+  return "matchReturnArgs needs return: true and returnArg on the hook";
+}
+export function tooManyBinaryFilters(n: i32): string {
+  return n.toString() + " matchBinaries entries given, at most 1 per selector";
+}
+export function tooManyPidFilters(n: i32): string {
+  return n.toString() + " matchPIDs entries given, at most 1 per selector in talon";
+}
+export function tooManyActions(n: i32, max: i32): string {
+  return n.toString() + " matchActions given, at most " + max.toString() + " per selector";
+}
+export function duplicateAction(name: string): string {
+  return "action " + name + " is listed twice in this selector";
+}
+export function postAndNoPost(): string {
+  return "Post and NoPost contradict each other in one selector";
+}
+export function argsFormOne(n: i32): string {
+  return "args lists " + n.toString() + " positions; talon supports exactly one (a position in the hook's args[])";
+}
+export function argsPositionOutOfRange(t: string, n: i32): string {
+  return "args position " + t + " does not name an entry of args[] (the hook declares " + n.toString() + ")";
+}
+export function indexNotInArgs(idx: i32, declared: string): string {
+  return "index " + idx.toString() + " does not name an entry of args[] (declared indexes: " + declared + ")";
+}
+export function filterNeedsIndex(): string {
+  return "index is required (the function argument position, declared in args[])";
+}
+export function unknownOperator(op: string, all: string): string {
+  return "unknown operator " + q(op) + " (expected one of " + all + ")";
+}
+export function operatorUnsupported(op: string): string {
+  return "operator " + op + " is not supported by talon yet";
+}
+export function inNotForArgs(op: string, where: string): string {
+  return "operator " + op + " is not valid in " + where + " (it is for matchBinaries and matchPIDs; use Equal or NotEqual)";
+}
+export function operatorTypeMismatch(op: string, arg: string, type: string, allowed: string): string {
+  return "operator " + op + " cannot be used on " + arg + " of type " + type + " (valid: " + allowed + ")";
+}
+export function opTakesNoValues(op: string): string {
+  return op + " takes no values (it matches ports below 1024)";
+}
+export function opNeedsValues(op: string): string {
+  return op + " needs at least one value";
+}
+export function tooManyInline(n: i32, max: i32, op: string, type: string, alt: string): string {
+  let s = n.toString() + " values given, at most " + max.toString() + " for " + op + " on " + type;
+  if (alt.length > 0) s += " (use " + alt + " for more)";
+  return s;
+}
+export function tooManyRanges(n: i32, max: i32, op: string): string {
+  return n.toString() + " ranges given, at most " + max.toString() + " for " + op + " (use InMap with \"a:b\" ranges for more)";
+}
+export function tooManySockValues(n: i32, max: i32, op: string): string {
+  return n.toString() + " values given, at most " + max.toString() + " for " + op;
+}
+export function mapTooLarge(t: string, max: i32): string {
+  return "value " + q(t) + " makes the policy's InMap/NotInMap values exceed " + max.toString() + " (ranges count every value)";
+}
+export function tooManySets(max: i32): string {
+  return "too many distinct value sets in this policy (at most " + max.toString() + ")";
+}
+
+// ---- matchBinaries / matchPIDs ----
+export function followChildrenUnsupported(): string {
+  return "followChildren is not supported by talon yet";
+}
+export function badBinaryOperator(op: string, list: string): string {
+  return "operator " + q(op) + " is not valid in matchBinaries (expected one of " + list + ")";
+}
+export function followForksUnsupported(): string {
+  return "followForks is not supported by talon yet";
+}
+export function badPidOperator(op: string): string {
+  return "operator " + q(op) + " is not valid in matchPIDs (expected In or NotIn)";
+}
+export function tooManyPids(n: i32, max: i32): string {
+  return n.toString() + " values given, at most " + max.toString() + " for matchPIDs";
+}
+
+// ---- matchActions ----
+export function actionUnsupported(s: string): string {
+  return "action " + s + " is not supported by talon yet (supported: Post, NoPost, Sigkill, Signal, Override)";
+}
+export function unknownAction(s: string): string {
+  return "unknown action " + q(s) + " (expected one of Post, NoPost, Sigkill, Signal, Override)";
+}
+export function signalNeedsArgSig(): string {
+  return "Signal needs argSig (the signal number or name, e.g. 9 or SIGKILL)";
+}
+export function overrideNeedsArgError(): string {
+  return "Override needs argError (the error to return, e.g. -1 for -EPERM)";
+}
+export function overrideNotAllowed(name: string): string {
+  return "Override is only possible on security_* hooks and syscalls; " + name + " is neither (use Sigkill or Signal)";
+}
+export function argIgnored(arg: string, action: string, owner: string): string {
+  return arg + " is ignored by " + action + " (only " + owner + " uses it)";
+}
+export function badRateLimit(t: string): string {
+  return "rateLimit " + q(t) + ' is invalid (expected a positive count of seconds, minutes or hours: "10", "10s", "5m", "1h")';
+}
+export function badRateLimitScope(s: string): string {
+  return "rateLimitScope " + q(s) + " is invalid (expected thread, process or global)";
+}
+export function scopeWithoutRateLimit(): string {
+  return "rateLimitScope has no effect without rateLimit";
+}
+export function rateLimitOnlyPost(action: string): string {
+  return "rate limiting is only valid with Post, not " + action;
+}
+export function postOptionUnsupported(f: string): string {
+  return f + " is not supported by talon yet";
+}
+
+// ---- images ----
+export function imageTruncated(): string {
+  return "image is truncated or corrupt";
+}
+export function imageBadMagic(): string {
+  return "not a talon image (bad magic)";
+}
+export function imageBadVersion(v: u32, want: u32): string {
+  return "image version " + v.toString() + " is not supported (this core reads version " + want.toString() + ")";
+}

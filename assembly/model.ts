@@ -1,0 +1,175 @@
+// The compiled policy model: what the image writer serialises.
+import { TLN_SLOT_RETURN } from "./abi";
+
+export class FilterM {
+  op: u8 = 0;
+  slot: u8 = 0;
+  type: u8 = 0;
+  flags: u8 = 0;
+  set: u8 = 0;
+  vals: Array<u64> = new Array<u64>();
+  get isReturn(): bool {
+    return this.slot == TLN_SLOT_RETURN;
+  }
+}
+
+export class ActionM {
+  id: u8 = 0;
+  rlScope: u8 = 0;
+  arg: i32 = 0;
+  rateNs: u64 = 0;
+}
+
+export class SelectorM {
+  filters: Array<FilterM> = new Array<FilterM>();
+  actions: Array<ActionM> = new Array<ActionM>();
+  pidOp: u8 = 0;
+  pidFlags: u8 = 0;
+  pids: Array<u32> = new Array<u32>();
+  binOp: u8 = 0;
+  binSet: u8 = 0;
+}
+
+export class HookArgM {
+  index: u8;
+  type: u8;
+  constructor(index: u8, type: u8) {
+    this.index = index;
+    this.type = type;
+  }
+}
+
+export class HookM {
+  call: string = "";
+  id: u16 = 0;
+  kind: u8 = 0;
+  flags: u8 = 0;
+  args: Array<HookArgM> = new Array<HookArgM>();
+  retType: u8 = 0;
+  selectors: Array<SelectorM> = new Array<SelectorM>();
+  message: string = "";
+  tags: Array<string> = new Array<string>();
+  /** bit (1 << action id) for every action a selector runs (Post for none) */
+  actionsMask: u16 = 0;
+}
+
+export const TERM_IN: u8 = 1;
+export const TERM_NOT_IN: u8 = 2;
+export const TERM_EXISTS: u8 = 3;
+export const TERM_DOES_NOT_EXIST: u8 = 4;
+
+export class TermM {
+  op: u8;
+  key: string;
+  values: Array<string>;
+  constructor(op: u8, key: string, values: Array<string>) {
+    this.op = op;
+    this.key = key;
+    this.values = values;
+  }
+}
+
+export const KIND_CLUSTER: u8 = 1;
+export const KIND_NAMESPACED: u8 = 2;
+
+export class StrEntry {
+  set: u8;
+  data: ArrayBuffer;
+  constructor(set: u8, data: ArrayBuffer) {
+    this.set = set;
+    this.data = data;
+  }
+}
+export class AddrEntry {
+  set: u8;
+  plen: i32;
+  addr: StaticArray<u8>;
+  constructor(set: u8, plen: i32, addr: StaticArray<u8>) {
+    this.set = set;
+    this.plen = plen;
+    this.addr = addr;
+  }
+}
+export class U64Entry {
+  set: u8;
+  value: u64;
+  constructor(set: u8, value: u64) {
+    this.set = set;
+    this.value = value;
+  }
+}
+
+/** Value sets of one policy (ids 1..255) and the side-map entries they own. */
+export class SetBuilder {
+  next: i32 = 1;
+  byCanon: Map<string, i32> = new Map<string, i32>();
+  str: Array<StrEntry> = new Array<StrEntry>();
+  strSeen: Map<string, bool> = new Map<string, bool>();
+  maxStr: i32 = 0;
+  a4: Array<AddrEntry> = new Array<AddrEntry>();
+  a6: Array<AddrEntry> = new Array<AddrEntry>();
+  addrSeen: Map<string, bool> = new Map<string, bool>();
+  u64: Array<U64Entry> = new Array<U64Entry>();
+  u64Seen: Map<u8, Set<u64> | null> = new Map<u8, Set<u64> | null>();
+
+  /** existing id for canon, or 0 */
+  existing(canon: string): i32 {
+    return this.byCanon.has(canon) ? this.byCanon.get(canon) : 0;
+  }
+  /** a new id for canon, or -1 when all 255 are used */
+  fresh(canon: string): i32 {
+    if (this.next > 255) return -1;
+    const id = this.next++;
+    this.byCanon.set(canon, id);
+    return id;
+  }
+  addStr(set: u8, data: ArrayBuffer): void {
+    // key of the dedupe map: set + hex of the bytes
+    let k = set.toString() + ":";
+    const p = changetype<usize>(data);
+    for (let i = 0; i < data.byteLength; i++) k += String.fromCharCode(<i32>load<u8>(p + <usize>i) + 256);
+    if (this.strSeen.has(k)) return;
+    this.strSeen.set(k, true);
+    this.str.push(new StrEntry(set, data));
+    if (data.byteLength > this.maxStr) this.maxStr = data.byteLength;
+  }
+  addAddr(set: u8, family: i32, plen: i32, addr: StaticArray<u8>): void {
+    const n = family == 4 ? 4 : 16;
+    let k = family.toString() + ":" + set.toString() + ":" + plen.toString() + ":";
+    for (let i = 0; i < n; i++) k += addr[i].toString() + ".";
+    if (this.addrSeen.has(k)) return;
+    this.addrSeen.set(k, true);
+    const copy = new StaticArray<u8>(n);
+    for (let i = 0; i < n; i++) copy[i] = addr[i];
+    if (family == 4) this.a4.push(new AddrEntry(set, plen, copy));
+    else this.a6.push(new AddrEntry(set, plen, copy));
+  }
+  addU64(set: u8, v: u64): void {
+    let seen: Set<u64> | null = this.u64Seen.has(set) ? this.u64Seen.get(set) : null;
+    if (seen == null) {
+      seen = new Set<u64>();
+      this.u64Seen.set(set, seen);
+    }
+    if ((seen as Set<u64>).has(v)) return;
+    (seen as Set<u64>).add(v);
+    this.u64.push(new U64Entry(set, v));
+  }
+}
+
+export class PolicyM {
+  name: string = "";
+  namespace: string = "";
+  kind: u8 = KIND_CLUSTER;
+  mode: u8 = 0;
+  scope: u8 = 0;
+  podSel: Array<TermM> | null = null;
+  contSel: Array<TermM> | null = null;
+  hostSel: bool = false;
+  hooks: Array<HookM> = new Array<HookM>();
+  sets: SetBuilder = new SetBuilder();
+  get nselectors(): i32 {
+    let n = 0;
+    for (let i = 0; i < this.hooks.length; i++) n += this.hooks[i].selectors.length;
+    return n;
+  }
+}

@@ -1,0 +1,519 @@
+// Syscall cost of enforcement in the running kernel (root only), in one run:
+//   (a) nothing attached,
+//   (b) talon with the seed's file policy, scoped to a bench pod cgroup, the
+//       loop inside that pod and on the host,
+//   (c) bpftrace enforcing an equivalent rule scoped to the same cgroup.
+// Loops are small C programs (bench/c/syscall_loop.c, built with cc into
+// bench/c/.output/) timing getppid, pread and open+read+close of a temp file
+// that no rule matches: the figures are the cost of evaluating a non-matching
+// event. See bench/README.md for how to read them.
+//
+// Safety: every enforcing rule is scoped to a cgroup this bench created;
+// everything (policy, programs, bpftrace, cgroup, temp files) is released in
+// finally blocks, on SIGINT/SIGTERM and at exit.
+//
+// Run: npm run bench, or node dist/bench/kernel.bench.js (as root).
+// Tuning: TALON_BENCH_ROUNDS (default 3), TALON_BENCH_ITERS (getppid
+// iterations, default 1000000; pread uses half, open+read+close a fifth).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import YAML from 'yaml';
+import type { Kernel } from '../src/kernel/index.js';
+import type { PolicySpec } from '../src/core/types.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const LOOP_SRC = path.join(ROOT, 'bench', 'c', 'syscall_loop.c');
+const LOOP_BIN = path.join(ROOT, 'bench', 'c', '.output', 'syscall_loop');
+const SEED = path.resolve(ROOT, '../shared/seeds/policies/file_monitoring_enforce.yaml');
+const EXAMPLE = path.join(ROOT, 'examples', 'file-monitoring-enforce.yaml');
+const NAMESPACE = 'talon-bench';
+const POLICY_ID = 1;
+/** a file every rule here kills on read, for the "is the rule live" probe (in the bench pod only) */
+const PROBE_FILE = '/etc/shadow';
+
+type Op = 'getppid' | 'pread' | 'orc';
+const LOOPS: { op: Op; label: string; share: number }[] = [
+  { op: 'getppid', label: 'getppid()', share: 1 },
+  { op: 'pread', label: 'pread 64 B', share: 1 / 2 },
+  { op: 'orc', label: 'open+read+close', share: 1 / 5 },
+];
+type CaseKey = 'none' | 'talonPod' | 'talonHost' | 'btPod' | 'btHost';
+const CASES: { key: CaseKey; label: string }[] = [
+  { key: 'none', label: '(a) nothing attached' },
+  { key: 'talonPod', label: '(b) talon, loop in the pod' },
+  { key: 'talonHost', label: '(b) talon, loop on the host' },
+  { key: 'btPod', label: '(c) bpftrace, loop in the pod' },
+  { key: 'btHost', label: '(c) bpftrace, loop on the host' },
+];
+
+const log = (s = '') => console.log(s);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+// ---- everything that must be undone ----------------------------------------
+
+class Session {
+  kernel?: Kernel;
+  bpftrace?: ChildProcess;
+  cgroup?: string;
+  tmp?: string;
+  readonly children = new Set<ChildProcess>();
+
+  /** synchronous, idempotent, never throws: usable from signal and exit handlers */
+  cleanupSync(): void {
+    for (const c of this.children) killChild(c, 'SIGKILL');
+    this.children.clear();
+    if (this.bpftrace) killChild(this.bpftrace, 'SIGKILL');
+    this.bpftrace = undefined;
+    this.closeKernel();
+    if (this.cgroup) removeCgroup(this.cgroup);
+    this.cgroup = undefined;
+    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
+    this.tmp = undefined;
+  }
+
+  closeKernel(): void {
+    try {
+      this.kernel?.close();
+    } catch (e) {
+      console.error(`kernel bench: close: ${(e as Error).message}`);
+    }
+    this.kernel = undefined;
+  }
+
+  /** stops bpftrace as it expects (SIGINT), SIGKILL after 5 s */
+  async stopBpftrace(): Promise<void> {
+    const bt = this.bpftrace;
+    if (!bt) return;
+    this.bpftrace = undefined;
+    if (bt.exitCode !== null || bt.signalCode !== null) return;
+    const done = new Promise<void>((r) => bt.once('exit', () => r()));
+    bt.kill('SIGINT');
+    const t = setTimeout(() => killChild(bt, 'SIGKILL'), 5000);
+    await done;
+    clearTimeout(t);
+  }
+}
+
+function killChild(c: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (c.exitCode === null && c.signalCode === null) c.kill(sig);
+  } catch {
+    /* gone */
+  }
+}
+
+// ---- the bench pod cgroup ---------------------------------------------------
+
+function cgroupRoot(): string | null {
+  try {
+    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+      const f = line.split(' ');
+      if (f[2] === 'cgroup2') return f[1];
+    }
+  } catch {
+    /* no /proc */
+  }
+  return null;
+}
+
+/** kills what is left in it and removes it; never throws */
+function removeCgroup(dir: string): void {
+  try {
+    if (existsSync(path.join(dir, 'cgroup.kill'))) writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+    else {
+      for (const p of readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        process.kill(Number(p), 'SIGKILL');
+      }
+    }
+  } catch {
+    /* empty or gone */
+  }
+  for (let i = 0; i < 300; i++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      sleepSync(10);
+    }
+  }
+  console.error(`kernel bench: could not remove ${dir}`);
+}
+
+/** bench cgroups left by a bench process that no longer exists (killed with SIGKILL) */
+function removeStaleCgroups(root: string): void {
+  for (const name of readdirSync(root)) {
+    const m = /^talon-bench-(\d+)-/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // its bench is still running
+    } catch {
+      removeCgroup(path.join(root, name));
+    }
+  }
+}
+
+// ---- the loop programs ------------------------------------------------------
+
+/** builds bench/c/syscall_loop when missing or older than its source; an error string when it cannot */
+function buildLoop(): string | null {
+  if (existsSync(LOOP_BIN) && statSync(LOOP_BIN).mtimeMs >= statSync(LOOP_SRC).mtimeMs) return null;
+  mkdirSync(path.dirname(LOOP_BIN), { recursive: true });
+  const r = spawnSync('cc', ['-O2', '-Wall', '-o', LOOP_BIN, LOOP_SRC], { encoding: 'utf8' });
+  if (r.error) return `cc: ${r.error.message}`;
+  if (r.status !== 0) return `cc ${LOOP_SRC} failed: ${r.stderr.trim()}`;
+  return null;
+}
+
+interface LoopResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runLoop(s: Session, args: string[], timeoutMs = 120_000): Promise<LoopResult> {
+  return new Promise((resolve) => {
+    const c = spawn(LOOP_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    s.children.add(c);
+    let stdout = '', stderr = '';
+    c.stdout!.on('data', (d) => (stdout += d));
+    c.stderr!.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => killChild(c, 'SIGKILL'), timeoutMs);
+    c.on('close', (code, signal) => {
+      clearTimeout(t);
+      s.children.delete(c);
+      resolve({ code, signal, stdout, stderr });
+    });
+    c.on('error', (e) => {
+      clearTimeout(t);
+      s.children.delete(c);
+      resolve({ code: null, signal: null, stdout, stderr: `${stderr}${e.message}` });
+    });
+  });
+}
+
+/** ns per call of one loop; the loop joins the pod cgroup first when inPod */
+async function measure(s: Session, op: Op, n: number, file: string, inPod: boolean): Promise<number> {
+  const args = [op, String(n), file, ...(inPod ? [s.cgroup!] : [])];
+  const r = await runLoop(s, args);
+  if (r.signal) {
+    throw new Error(`loop ${op} ${inPod ? 'in the pod' : 'on the host'} died of ${r.signal}: a rule matched the bench's own file ${file}?`);
+  }
+  const m = /^\S+ \d+ ([\d.]+)$/m.exec(r.stdout);
+  if (r.code !== 0 || !m) throw new Error(`loop ${op} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  return Number(m[1]);
+}
+
+/** one open+read of PROBE_FILE: was the process killed? */
+async function probeKilled(s: Session, inPod: boolean): Promise<boolean> {
+  const r = await runLoop(s, ['probe', '1', PROBE_FILE, ...(inPod ? [s.cgroup!] : [])], 10_000);
+  if (r.signal === 'SIGKILL') return true;
+  if (r.code !== 0) throw new Error(`probe failed (exit ${r.code}): ${r.stderr.trim()}`);
+  return false;
+}
+
+/** the rule is live in the pod and does not reach the host */
+async function checkScoped(s: Session, who: string): Promise<void> {
+  if (!(await probeKilled(s, true))) throw new Error(`${who}: a read of ${PROBE_FILE} in the bench pod was not killed: the rule is not live`);
+  if (await probeKilled(s, false)) throw new Error(`${who}: a read of ${PROBE_FILE} on the host was killed: the rule is not scoped to the pod`);
+}
+
+// ---- the policy -------------------------------------------------------------
+
+interface Policy {
+  source: string;
+  spec: PolicySpec;
+  /** security_file_permission Prefix values per mask (for the bpftrace rule) */
+  readPrefixes: string[];
+  writePrefixes: string[];
+  postfixes: string[];
+}
+
+async function compilePolicy(): Promise<Policy> {
+  const source = existsSync(SEED) ? SEED : EXAMPLE;
+  const text = readFileSync(source, 'utf8');
+  const docs = YAML.parseAllDocuments(text, { intAsBigInt: true }).map((d) => d.toJS({}));
+  const core = await import('../src/core/index.js');
+  const res = core.compile(docs, { defaultNamespace: NAMESPACE });
+  if (!res.image) throw new Error(`the core refused ${source}: ${JSON.stringify(res.diagnostics)}`);
+  const specs = core.inspectImage(res.image);
+  if (specs.length !== 1) throw new Error(`${source}: expected one policy, got ${specs.length}`);
+  if (!specs[0].filtered) throw new Error(`${source}: the policy is not namespaced; the bench only enforces on its own pod`);
+
+  // the same paths, for the bpftrace rule
+  const readPrefixes: string[] = [], writePrefixes: string[] = [], postfixes: string[] = [];
+  interface Sel { matchArgs?: { index: number | bigint; operator: string; values: unknown[] }[] }
+  const kprobes = (docs as { spec?: { kprobes?: { call: string; selectors?: Sel[] }[] } }[]).flatMap((d) => d?.spec?.kprobes ?? []);
+  for (const kp of kprobes.filter((k) => k.call === 'security_file_permission')) {
+    for (const sel of kp.selectors ?? []) {
+      const a0 = sel.matchArgs?.find((a) => Number(a.index) === 0);
+      const a1 = sel.matchArgs?.find((a) => Number(a.index) === 1 && a.operator === 'Equal');
+      const mask = Number(a1?.values?.[0] ?? 0);
+      const vals = (a0?.values ?? []).map(String);
+      if (a0?.operator === 'Prefix') (mask === 2 ? writePrefixes : readPrefixes).push(...vals);
+      else if (a0?.operator === 'Postfix') postfixes.push(...vals);
+    }
+  }
+  return { source, spec: specs[0], readPrefixes, writePrefixes, postfixes };
+}
+
+// ---- bpftrace ---------------------------------------------------------------
+
+/**
+ * The bpftrace rule closest to the policy that bpftrace 0.17 can express here:
+ * openat of a read-prefix path (not O_WRONLY) or a write-prefix path (not
+ * O_RDONLY) is killed; a per-read check (comm compare) stands in for talon's
+ * read hook, since a syscall tracepoint cannot map an fd to a path without
+ * kfuncs. Each list is its own probe: one probe with both overflows the
+ * verifier's complexity limit. Every probe is scoped by the pod's cgroup id.
+ */
+function bpftraceScript(cgid: bigint, p: Policy): string {
+  const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  const block = (accCond: string, prefixes: string[]) =>
+    prefixes.length
+      ? `tracepoint:syscalls:sys_enter_openat\n/cgroup == ${cgid} && (args->flags & 3) ${accCond}/\n{\n  $p = str(args->filename);\n  if (${prefixes
+          .map((v) => `strncmp($p, "${esc(v)}", ${Buffer.byteLength(v)}) == 0`)
+          .join(' ||\n      ')}) {\n    signal("KILL");\n  }\n}\n`
+      : '';
+  return (
+    block('!= 1', p.readPrefixes) +
+    block('!= 0', p.writePrefixes) +
+    `tracepoint:syscalls:sys_enter_read,tracepoint:syscalls:sys_enter_pread64\n/cgroup == ${cgid} && comm == "talon-nomatch"/\n{\n  signal("KILL");\n}\n`
+  );
+}
+
+function bpftraceVersion(): string | null {
+  const r = spawnSync('bpftrace', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** starts bpftrace; resolves once its rule kills a probe in the pod */
+async function startBpftrace(s: Session, script: string): Promise<void> {
+  const file = path.join(s.tmp!, 'rule.bt');
+  writeFileSync(file, script);
+  // -c: bpftrace exits with its child, and this child exits with us, so even
+  // a SIGKILLed bench leaves no bpftrace behind
+  const tail = ['/usr/bin/tail', '/bin/tail'].find((t) => existsSync(t));
+  const args = ['--unsafe', ...(tail ? ['-c', `${tail} --pid=${process.pid} -f /dev/null`] : []), file];
+  const bt = spawn('bpftrace', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  s.bpftrace = bt;
+  let out = '';
+  bt.stdout!.on('data', (d) => (out += d));
+  bt.stderr!.on('data', (d) => (out += d));
+  const end = Date.now() + 90_000;
+  for (;;) {
+    if (bt.exitCode !== null || bt.signalCode !== null) throw new Error(`bpftrace exited (${bt.exitCode ?? bt.signalCode}): ${out.trim()}`);
+    if (/Attaching \d+ probe/.test(out) && (await probeKilled(s, true))) break;
+    if (Date.now() > end) throw new Error(`bpftrace did not enforce within 90 s: ${out.trim()}`);
+    await sleep(200);
+  }
+  if (await probeKilled(s, false)) throw new Error('bpftrace: a read on the host was killed: the rule is not scoped to the pod');
+}
+
+// ---- figures ----------------------------------------------------------------
+
+const median = (xs: number[]) => {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
+const ns = (v: number) => Math.round(v).toLocaleString('en-US');
+const signed = (v: number) => `${v >= 0 ? '+' : '-'}${ns(Math.abs(v))}`;
+
+function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, Linux ${os.release()} (${os.arch()})`;
+}
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('   ')).join('\n');
+}
+
+function report(results: Map<string, number[]>, rounds: number, haveBt: boolean): void {
+  const med = (k: CaseKey, op: Op) => {
+    const xs = results.get(`${k}/${op}`);
+    return xs?.length ? median(xs) : NaN;
+  };
+  const head = ['case', ...LOOPS.flatMap((l) => [`${l.label} ns/op`, 'Δ vs (a)'])];
+  const rows = [head];
+  for (const c of CASES) {
+    if (!haveBt && c.key.startsWith('bt')) continue;
+    const r = [c.label];
+    for (const l of LOOPS) {
+      const v = med(c.key, l.op), base = med('none', l.op);
+      r.push(ns(v), c.key === 'none' ? '' : signed(v - base));
+    }
+    rows.push(r);
+  }
+  log(`\nmedian of ${rounds} round${rounds > 1 ? 's' : ''}, ns per call (lower is better)`);
+  log(table(rows));
+
+  // spread: how much the rounds of one case disagree
+  let spread = 0;
+  for (const [, xs] of results) if (xs.length > 1) spread = Math.max(spread, (Math.max(...xs) - Math.min(...xs)) / median(xs));
+  if (rounds > 1) log(`largest spread between rounds of one case: ${(spread * 100).toFixed(0)}% of its median`);
+
+  if (!haveBt) return;
+  const rrows = [['talon / bpftrace', ...LOOPS.map((l) => l.label)]];
+  for (const [label, t, b] of [
+    ['ns/op, loop in the pod', 'talonPod', 'btPod'],
+    ['overhead (Δ), loop in the pod', 'talonPod', 'btPod'],
+    ['ns/op, loop on the host', 'talonHost', 'btHost'],
+    ['overhead (Δ), loop on the host', 'talonHost', 'btHost'],
+  ] as [string, CaseKey, CaseKey][]) {
+    const r = [label];
+    for (const l of LOOPS) {
+      const base = med('none', l.op);
+      let tv = med(t, l.op), bv = med(b, l.op);
+      if (label.startsWith('overhead')) {
+        tv -= base;
+        bv -= base;
+        // a ratio of deltas lost in the noise means nothing
+        if (Math.abs(bv) < Math.max(5, base * 0.03)) {
+          r.push('n/a (Δ≈0)');
+          continue;
+        }
+      }
+      r.push(`${(tv / bv).toFixed(2)}x`);
+    }
+    rrows.push(r);
+  }
+  log('');
+  log(table(rrows));
+}
+
+// ---- the bench --------------------------------------------------------------
+
+function skipReason(): string | null {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'needs root (loading BPF programs)';
+  if (!existsSync(path.join(ROOT, 'shim', 'build', 'Release', 'tln_shim.node'))) return 'native shim not built (bash scripts/setup.sh)';
+  if (!existsSync(path.join(ROOT, 'bpf', '.output', 'tln_file.bpf.o'))) return 'BPF objects not built (bash scripts/setup.sh)';
+  if (!cgroupRoot()) return 'no cgroup v2 hierarchy mounted';
+  return null;
+}
+
+export async function run(): Promise<void> {
+  log('syscall cost of enforcement in the running kernel: talon vs bpftrace');
+  const skip = skipReason();
+  if (skip) {
+    log(`kernel bench skipped: ${skip}`);
+    return;
+  }
+  const buildErr = buildLoop();
+  if (buildErr) {
+    log(`kernel bench skipped: cannot build the loop program: ${buildErr}`);
+    return;
+  }
+  let policy: Policy;
+  try {
+    policy = await compilePolicy();
+  } catch (e) {
+    log(`kernel bench skipped: ${(e as Error).message}`);
+    return;
+  }
+  const rounds = Math.max(1, Number(process.env.TALON_BENCH_ROUNDS) || 3);
+  const iters = Math.max(1000, Number(process.env.TALON_BENCH_ITERS) || 1_000_000);
+  const btVersion = bpftraceVersion();
+
+  const s = new Session();
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.error(`\nkernel bench: ${sig}, cleaning up`);
+    s.cleanupSync();
+    process.exit(130);
+  };
+  const onExit = () => s.cleanupSync();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', onExit);
+  try {
+    const root = cgroupRoot()!;
+    removeStaleCgroups(root);
+    s.tmp = mkdtempSync(path.join(os.tmpdir(), 'talon-bench-'));
+    const file = path.join(s.tmp, 'data');
+    writeFileSync(file, 'x'.repeat(64));
+    const cg = path.join(root, `talon-bench-${process.pid}-${Date.now() % 100000}`);
+    mkdirSync(cg);
+    s.cgroup = cg;
+    const cgid = BigInt(statSync(cg, { bigint: true }).ino);
+
+    log(`machine: ${machine()}`);
+    log(`talon: ${policy.spec.name} from ${path.relative(process.cwd(), policy.source) || policy.source}, hooks ${policy.spec.hooks.map((h) => h.name).join(', ')}, scoped to ${cg} (cgroup id ${cgid})`);
+    log(
+      btVersion
+        ? `bpftrace: ${btVersion} --unsafe, sys_enter_openat x2 (${policy.readPrefixes.length} read + ${policy.writePrefixes.length} write path prefixes, open flags), sys_enter_read/pread64 (comm compare), all /cgroup == ${cgid}/; the ${policy.postfixes.length} Postfix paths are not expressible`
+        : 'bpftrace: not installed, case (c) skipped',
+    );
+    const counts = LOOPS.map((l) => `${l.label} x${Math.round(iters * l.share).toLocaleString('en-US')}`).join(', ');
+    log(`loops: ${counts}, on ${file} (matched by no rule); ${rounds} rounds of (a), (b), (c)`);
+
+    const { Kernel } = await import('../src/kernel/index.js');
+    const results = new Map<string, number[]>();
+    const add = (k: CaseKey, op: Op, v: number) => {
+      const key = `${k}/${op}`;
+      if (!results.has(key)) results.set(key, []);
+      results.get(key)!.push(v);
+    };
+    const n = (share: number) => Math.round(iters * share);
+    let memory = 0, sensors = '';
+
+    for (let r = 0; r < rounds; r++) {
+      process.stdout.write(`round ${r + 1}/${rounds}: (a)`);
+      for (const l of LOOPS) add('none', l.op, await measure(s, l.op, n(l.share), file, false));
+
+      process.stdout.write(' (b)');
+      try {
+        const k = (s.kernel = await Kernel.open());
+        k.addPodCgroups([cgid]);
+        const p = k.loadPolicy(policy.spec, POLICY_ID);
+        p.setFilterCgroups([cgid], []);
+        memory = p.memoryBytes();
+        sensors = p.sensors.join(', ');
+        await checkScoped(s, 'talon');
+        for (const l of LOOPS) {
+          add('talonPod', l.op, await measure(s, l.op, n(l.share), file, true));
+          add('talonHost', l.op, await measure(s, l.op, n(l.share), file, false));
+        }
+        const st = p.stats();
+        const enforced = st.reduce((a, x) => a + x.enforce, 0n);
+        if (enforced !== 1n) throw new Error(`talon: expected exactly 1 enforcement (the probe), counted ${enforced}`);
+      } finally {
+        s.closeKernel();
+      }
+
+      if (btVersion) {
+        process.stdout.write(' (c)');
+        try {
+          await startBpftrace(s, bpftraceScript(cgid, policy));
+          for (const l of LOOPS) {
+            add('btPod', l.op, await measure(s, l.op, n(l.share), file, true));
+            add('btHost', l.op, await measure(s, l.op, n(l.share), file, false));
+          }
+        } finally {
+          await s.stopBpftrace();
+        }
+      }
+      log('');
+    }
+    log(`talon policy: sensors ${sensors}, kernel memory ${(memory / 1024).toFixed(0)} KiB (maps + programs, shared maps excluded)`);
+    report(results, rounds, !!btVersion);
+  } catch (e) {
+    log(`\nkernel bench failed: ${(e as Error).message}`);
+    process.exitCode = 1;
+  } finally {
+    await s.stopBpftrace();
+    s.cleanupSync();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('exit', onExit);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();

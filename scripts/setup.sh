@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent setup: Debian packages, npm dependencies, and every build step.
+# Each step is skipped when already done, so running it again is cheap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# 1. Debian packages for building and loading BPF (kernel side), jq for the bench.
+APT_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc g++ python3 jq bpftrace)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    say "missing Debian packages: ${missing[*]} (run as root, or install them)"; exit 1
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. npm dependencies (reinstalled only when the lock file changed).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 3. builds: Wasm core, TypeScript, BPF objects and the native shim.
+newer() { # newer OUT SRC... : true when OUT is missing or older than any SRC file
+  local out=$1; shift
+  [ -e "$out" ] || return 0
+  [ -n "$(find "$@" -newer "$out" -type f 2>/dev/null | head -1)" ]
+}
+if newer build/talon.wasm assembly asconfig.json bpf/include/tln_abi.h; then
+  say "building the Wasm core"
+  npx asc assembly/index.ts --target release
+fi
+if newer dist/.stamp src test bench tsconfig.json; then
+  say "compiling TypeScript"
+  rm -rf dist && npx tsc -p tsconfig.json && touch dist/.stamp
+fi
+if [ -x scripts/build-native.sh ]; then
+  bash scripts/build-native.sh
+fi

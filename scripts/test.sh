@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: setup (idempotent), then every uvu suite in dist/test.
+# Suites that need root and BPF run for real when root; CI runs as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+npx uvu dist/test '\.test\.js$' 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+total=$(grep -aoE '^  Total: +[0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
+passed=$(grep -aoE '^  Passed: +[0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
+skipped=$(grep -aoE '^  Skipped: +[0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
+if [ -n "${total:-}" ] && [ -n "${passed:-}" ]; then
+  echo "${passed} passed, $((total - passed)) failed, ${skipped:-0} skipped"
+fi
+exit "$rc"

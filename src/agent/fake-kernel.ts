@@ -1,0 +1,72 @@
+// A KernelPort that only records what the agent asks of it: tests of the
+// agent's own logic (scoping diffs, persistence, API) without BPF.
+import type { PolicySpec } from '../core/types.js';
+import type { TlnRecord } from '../kernel/records.js';
+import type { KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
+
+export class FakeLoadedPolicy implements LoadedPolicyPort {
+  readonly sensors = ['fake'];
+  readonly filter = new Set<string>();
+  mode: 'enforce' | 'monitor' | null = null;
+  unloaded = false;
+  constructor(
+    readonly spec: PolicySpec,
+    readonly id: number,
+  ) {}
+  kernelMemory(): number {
+    return 0;
+  }
+  setFilterCgroups(add: bigint[], remove: bigint[]): void {
+    for (const id of remove) this.filter.delete(id.toString());
+    for (const id of add) this.filter.add(id.toString());
+  }
+  setMode(mode: 'enforce' | 'monitor'): void {
+    this.mode = mode;
+  }
+  counters(): PolicyCounters {
+    return { post: 0, enforce: 0, monitor: 0, nopost: 0 };
+  }
+  programIds(): number[] {
+    return [];
+  }
+  unload(): void {
+    this.unloaded = true;
+  }
+}
+
+export class FakeKernel implements KernelPort {
+  readonly loaded: FakeLoadedPolicy[] = [];
+  readonly podCgroups = new Set<string>();
+  private cb: ((r: TlnRecord[]) => void) | null = null;
+  closed = false;
+
+  features(): Record<string, boolean> {
+    return { fake: true };
+  }
+  async loadPolicy(_image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort> {
+    const p = new FakeLoadedPolicy(spec, policyId);
+    this.loaded.push(p);
+    return p;
+  }
+  setPodCgroups(add: bigint[], remove: bigint[]): void {
+    for (const id of remove) this.podCgroups.delete(id.toString());
+    for (const id of add) this.podCgroups.add(id.toString());
+  }
+  onRecords(cb: (recs: TlnRecord[]) => void): void {
+    this.cb = cb;
+  }
+  /** feeds records as if the ring buffer delivered them */
+  deliver(recs: TlnRecord[]): void {
+    this.cb?.(recs);
+  }
+  lost(): number {
+    return 0;
+  }
+  close(): void {
+    this.closed = true;
+  }
+  /** the live (not unloaded) policy named `name` */
+  policy(name: string): FakeLoadedPolicy | undefined {
+    return this.loaded.filter((p) => p.spec.name === name && !p.unloaded).pop();
+  }
+}

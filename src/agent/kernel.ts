@@ -1,0 +1,82 @@
+// The kernel loader (src/kernel) behind the agent's KernelPort.
+import { Kernel, type LoadedPolicy, type Shim, type TlnRecord } from '../kernel/index.js';
+import type { PolicySpec } from '../core/types.js';
+import type { KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
+
+const MODE = { enforce: 0, monitor: 1 } as const;
+
+class LoadedAdapter implements LoadedPolicyPort {
+  constructor(
+    private readonly lp: LoadedPolicy,
+    private readonly shim: Shim,
+  ) {}
+  get sensors(): string[] {
+    return this.lp.sensors;
+  }
+  kernelMemory(): number {
+    return this.lp.memoryBytes();
+  }
+  setFilterCgroups(add: bigint[], remove: bigint[]): void {
+    this.lp.setFilterCgroups(add, remove);
+  }
+  setMode(mode: 'enforce' | 'monitor'): void {
+    this.lp.setMode(MODE[mode]);
+  }
+  counters(): PolicyCounters {
+    const c = { post: 0, enforce: 0, monitor: 0, nopost: 0 };
+    for (const s of this.lp.stats()) {
+      c.post += Number(s.post);
+      c.enforce += Number(s.enforce);
+      c.monitor += Number(s.monitor);
+      c.nopost += Number(s.nopost);
+    }
+    return c;
+  }
+  programIds(): number[] {
+    return this.lp.programs().map((p) => this.shim.progInfo(p.fd).id);
+  }
+  unload(): void {
+    this.lp.unload();
+  }
+}
+
+export class KernelAdapter implements KernelPort {
+  private constructor(readonly kernel: Kernel) {}
+
+  /** Opens the kernel (throws NotSupportedError when not root or BPF is unavailable). */
+  static async open(): Promise<KernelAdapter> {
+    return new KernelAdapter(await Kernel.open());
+  }
+
+  /** Processes found in /proc when the kernel side was opened. */
+  procfsRecords(): TlnRecord[] {
+    return this.kernel.procfs;
+  }
+
+  features(): Record<string, boolean | string | undefined> {
+    const out: Record<string, boolean | string | undefined> = {};
+    for (const [k, v] of Object.entries(this.kernel.features)) if (typeof v === 'boolean' || typeof v === 'string') out[k] = v;
+    return out;
+  }
+
+  async loadPolicy(_image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort> {
+    return new LoadedAdapter(this.kernel.loadPolicy(spec, policyId), this.kernel.shim);
+  }
+
+  setPodCgroups(add: bigint[], remove: bigint[]): void {
+    if (add.length) this.kernel.addPodCgroups(add);
+    if (remove.length) this.kernel.removePodCgroups(remove);
+  }
+
+  onRecords(cb: (recs: TlnRecord[]) => void): void {
+    this.kernel.onRecords(cb);
+  }
+
+  lost(): number {
+    return Number(this.kernel.lostRecords());
+  }
+
+  close(): void {
+    this.kernel.close();
+  }
+}

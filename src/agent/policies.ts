@@ -1,0 +1,421 @@
+// The agent's policies: compiled by the Wasm core (through src/policy, so
+// diagnostics read exactly like `talon compile`), loaded into the kernel one
+// policy at a time, scoped to pods by the core's podMatches, and persisted
+// when they came through the API.
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { EffectiveMode, Match, Mode, PolicySpec } from '../core/types.js';
+import { checkPolicies, formatDiagnostic } from '../policy/index.js';
+import { ApiError } from '../api/protocol.js';
+import { podInfo, type Pod } from '../pods/pod.js';
+import type { PodChange, PodRegistry } from '../pods/registry.js';
+import type { CorePort, EvaluatorPort, KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
+
+export type Domain = 'static' | 'api';
+
+/** One source (a YAML file or an API request): one image, one evaluator, its policies. */
+interface Unit {
+  seq: number;
+  domain: Domain;
+  file: string;
+  namespace: string;
+  mode?: Mode;
+  text: string;
+  image: Uint8Array;
+  evaluator: EvaluatorPort;
+  policies: AgentPolicy[];
+  /** names deleted from a multi-policy API source, persisted */
+  deleted: string[];
+  /** run-time modes set with set-mode, by qualified name, persisted */
+  modes: Record<string, Mode>;
+}
+
+export interface AgentPolicy {
+  /** agent-assigned id, handed to the kernel programs; never reused while the agent runs */
+  id: number;
+  unit: Unit;
+  /** index of the policy in its image */
+  index: number;
+  spec: PolicySpec;
+  mode: EffectiveMode;
+  loaded: LoadedPolicyPort | null;
+  state: 'enabled' | 'error';
+  error?: string;
+  /** cgroup id -> "ns/name" of the pods currently in the policy's filter */
+  cgroups: Map<string, string>;
+  /** per hook slot: the Tetragon arg types the policy declared (file, int, sock, ...) */
+  argTypes: string[][];
+}
+
+/** What `policy.list` reports per policy (JSON over the API). */
+export interface PolicyStatus {
+  id: number;
+  name: string;
+  namespace: string | null;
+  kind: string;
+  domain: Domain;
+  file: string;
+  state: string;
+  error?: string;
+  mode: EffectiveMode;
+  /** 0: no pod filter (the policy applies everywhere), else the policy id */
+  filterId: number;
+  filtered: boolean;
+  host: boolean;
+  /** "ns/name" of the pods the policy applies to (filtered policies) */
+  pods: string[];
+  hooks: string[];
+  sensors: string[];
+  kernelMemory: number;
+  counters: PolicyCounters;
+  /** ids of its BPF programs (bpftool prog show id N) */
+  programs: number[];
+}
+
+interface Persisted {
+  seq: number;
+  file: string;
+  namespace: string;
+  mode?: Mode;
+  text: string;
+  deleted: string[];
+  modes?: Record<string, Mode>;
+}
+
+const ZERO: PolicyCounters = { post: 0, enforce: 0, monitor: 0, nopost: 0 };
+
+export class PolicyManager {
+  private units: Unit[] = [];
+  private nextId = 1;
+  private nextSeq = 1;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly core: CorePort,
+    private readonly kernel: KernelPort | null,
+    private readonly pods: PodRegistry,
+    private readonly stateDir: string,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  private get apiDir(): string {
+    return join(this.stateDir, 'policies');
+  }
+
+  all(): AgentPolicy[] {
+    return this.units.flatMap((u) => u.policies);
+  }
+
+  byId(id: number): AgentPolicy | undefined {
+    for (const u of this.units) for (const p of u.policies) if (p.id === id) return p;
+    return undefined;
+  }
+
+  /** Compiles and loads a source. Throws ApiError('invalid') with the diagnostics when it does not compile. */
+  add(src: { text: string; file: string; namespace: string; mode?: Mode; domain: Domain }): Promise<{ policies: AgentPolicy[]; warnings: string[] }> {
+    return this.serial(() => this.addNow(src, null));
+  }
+
+  private async addNow(src: { text: string; file: string; namespace: string; mode?: Mode; domain: Domain }, persisted: Persisted | null): Promise<{ policies: AgentPolicy[]; warnings: string[] }> {
+    const check = checkPolicies([{ name: src.file, text: src.text }], { defaultNamespace: src.namespace, mode: src.mode }, (docs, opts) =>
+      this.core.compile(docs, opts),
+    );
+    const rendered = check.diagnostics.map(formatDiagnostic);
+    if (check.errors > 0 || check.image === null) {
+      const n = check.errors;
+      throw new ApiError('invalid', `${n} ${n === 1 ? 'error' : 'errors'} in 1 file`, rendered);
+    }
+    const warnings = check.diagnostics.filter((d) => d.severity === 'warning').map(formatDiagnostic);
+    const image = check.image;
+    const deleted = persisted?.deleted ?? [];
+    const specs = this.core.inspectImage(image).filter((s) => !deleted.includes(qualified(s)));
+    if (specs.length === 0) throw new ApiError('invalid', `${src.file}: no policy in it`);
+    for (const s of specs) {
+      const clash = this.all().find((p) => p.spec.name === s.name && p.spec.namespace === s.namespace);
+      if (clash) {
+        throw new ApiError('exists', `tracing policy ${qualified(s)} already exists (${clash.unit.domain}, from ${clash.unit.file}); delete it first`);
+      }
+    }
+    const unit: Unit = {
+      seq: persisted?.seq ?? this.nextSeq++,
+      domain: src.domain,
+      file: src.file,
+      namespace: src.namespace,
+      mode: src.mode,
+      text: src.text,
+      image,
+      evaluator: this.core.newEvaluator(image),
+      policies: [],
+      deleted: [...deleted],
+      modes: { ...(persisted?.modes ?? {}) },
+    };
+    if (persisted) this.nextSeq = Math.max(this.nextSeq, persisted.seq + 1);
+    try {
+      for (const spec of specs) {
+        const doc = check.documents.find((d) => docName(d.value) === spec.name)?.value;
+        const argTypes = declaredArgTypes(doc, spec);
+        const p: AgentPolicy = { id: this.nextId++, unit, index: spec.index, spec, mode: spec.mode, loaded: null, state: 'enabled', cgroups: new Map(), argTypes };
+        unit.policies.push(p);
+        if (this.kernel) p.loaded = await this.kernel.loadPolicy(image, spec, p.id);
+        const m = persisted?.modes?.[qualified(spec)];
+        if (m) this.applyMode(p, m);
+        this.rescope(p);
+      }
+    } catch (e) {
+      await this.unloadUnit(unit);
+      throw new ApiError('failed', `load ${src.file}: ${(e as Error).message}`);
+    }
+    this.units.push(unit);
+    if (src.domain === 'api' && !persisted) await this.persist(unit);
+    return { policies: unit.policies, warnings };
+  }
+
+  /** Deletes one policy; its source is forgotten when it has no policy left. */
+  delete(name: string, namespace?: string): Promise<AgentPolicy> {
+    return this.serial(async () => {
+      const p = this.find(name, namespace);
+      const u = p.unit;
+      await this.unloadPolicy(p);
+      u.policies = u.policies.filter((x) => x !== p);
+      if (u.policies.length === 0) {
+        this.units = this.units.filter((x) => x !== u);
+        if (u.domain === 'api') await fsp.rm(join(this.apiDir, `${u.seq}.json`), { force: true });
+      } else if (u.domain === 'api') {
+        u.deleted.push(qualified(p.spec));
+        await this.persist(u);
+      }
+      return p;
+    });
+  }
+
+  /** Run-time mode change: the core decides whether it is allowed, the kernel applies it. */
+  setMode(name: string, namespace: string | undefined, mode: Mode): Promise<AgentPolicy> {
+    return this.serial(async () => {
+      const p = this.find(name, namespace);
+      this.applyMode(p, mode);
+      if (p.unit.domain === 'api') {
+        p.unit.modes[qualified(p.spec)] = mode;
+        await this.persist(p.unit);
+      }
+      return p;
+    });
+  }
+
+  private applyMode(p: AgentPolicy, mode: Mode): void {
+    const r = p.unit.evaluator.setRuntimeMode(p.index, mode);
+    if (!r.ok) throw new ApiError('invalid', r.error);
+    p.loaded?.setMode(r.mode === 'enforce' ? 'enforce' : 'monitor');
+    p.mode = r.mode;
+  }
+
+  /** Finds a policy by name; the namespace picks among same-named ones. */
+  find(name: string, namespace?: string): AgentPolicy {
+    const all = this.all().filter((p) => p.spec.name === name && (namespace === undefined || p.spec.namespace === namespace || (namespace === '' && p.spec.namespace === null)));
+    if (all.length === 0) throw new ApiError('not_found', `tracing policy ${namespace ? `${namespace}/` : ''}${name} not found`);
+    if (all.length > 1) throw new ApiError('invalid', `${all.length} tracing policies are named ${name}: pick one with -n <namespace>`);
+    return all[0];
+  }
+
+  /** Loads every *.yaml / *.yml file of a directory (domain static); problems are logged, not fatal. */
+  async loadDir(dir: string, namespace = 'default'): Promise<number> {
+    let names: string[];
+    try {
+      names = (await fsp.readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+    } catch (e) {
+      throw new Error(`policy dir ${dir}: ${(e as Error).message}`);
+    }
+    let n = 0;
+    for (const name of names) {
+      const file = join(dir, name);
+      try {
+        const text = await fsp.readFile(file, 'utf8');
+        const r = await this.add({ text, file, namespace, domain: 'static' });
+        for (const w of r.warnings) this.log(w);
+        n += r.policies.length;
+        this.log(`loaded ${r.policies.map((p) => qualified(p.spec)).join(', ')} from ${file}`);
+      } catch (e) {
+        for (const d of e instanceof ApiError ? (e.diagnostics ?? []) : []) this.log(d);
+        this.log(`cannot load ${file}: ${(e as Error).message}`);
+      }
+    }
+    return n;
+  }
+
+  /** Loads the API policies persisted by an earlier run. */
+  async loadPersisted(): Promise<number> {
+    let names: string[] = [];
+    try {
+      names = (await fsp.readdir(this.apiDir)).filter((n) => /^\d+\.json$/.test(n));
+    } catch {
+      return 0;
+    }
+    names.sort((a, b) => parseInt(a) - parseInt(b));
+    let n = 0;
+    for (const name of names) {
+      try {
+        const saved = JSON.parse(await fsp.readFile(join(this.apiDir, name), 'utf8')) as Persisted;
+        const r = await this.serial(() => this.addNow({ ...saved, domain: 'api' }, saved));
+        n += r.policies.length;
+        this.log(`restored ${r.policies.map((p) => qualified(p.spec)).join(', ')} (added through the API from ${saved.file})`);
+      } catch (e) {
+        for (const d of e instanceof ApiError ? (e.diagnostics ?? []) : []) this.log(d);
+        this.log(`cannot restore API policy ${name}: ${(e as Error).message}`);
+      }
+    }
+    return n;
+  }
+
+  /** Pod added, relabelled or deleted: recompute the pods of every filtered policy and push the differences. */
+  onPodChange(c: PodChange): Promise<void> {
+    return this.serial(async () => {
+      const id = BigInt(c.pod.cgroupId);
+      if (c.kind === 'add') this.kernel?.setPodCgroups([id], []);
+      for (const p of this.all()) this.rescope(p);
+      if (c.kind === 'delete') this.kernel?.setPodCgroups([], [id]);
+    });
+  }
+
+  /** The pods `p` applies to, decided by the core, pushed to the kernel as a diff. */
+  private rescope(p: AgentPolicy): void {
+    if (!p.spec.filtered) return;
+    const want = new Map<string, string>();
+    for (const pod of this.pods.list()) {
+      if (this.core.podMatches(p.unit.image, p.index, podInfo(pod))) want.set(pod.cgroupId, podKey(pod));
+    }
+    const add: bigint[] = [];
+    const remove: bigint[] = [];
+    for (const id of want.keys()) if (!p.cgroups.has(id)) add.push(BigInt(id));
+    for (const id of p.cgroups.keys()) if (!want.has(id)) remove.push(BigInt(id));
+    if (add.length === 0 && remove.length === 0) return;
+    p.loaded?.setFilterCgroups(add, remove);
+    p.cgroups = want;
+  }
+
+  status(p: AgentPolicy): PolicyStatus {
+    let counters = ZERO;
+    let mem = 0;
+    let programs: number[] = [];
+    try {
+      if (p.loaded) {
+        counters = p.loaded.counters();
+        mem = p.loaded.kernelMemory();
+        programs = p.loaded.programIds();
+      }
+    } catch {
+      /* counters are best effort */
+    }
+    return {
+      id: p.id,
+      name: p.spec.name,
+      namespace: p.spec.namespace,
+      kind: p.spec.kind,
+      domain: p.unit.domain,
+      file: p.unit.file,
+      state: p.state,
+      ...(p.error ? { error: p.error } : {}),
+      mode: p.mode,
+      filterId: p.spec.filtered ? p.id : 0,
+      filtered: p.spec.filtered,
+      host: p.spec.host,
+      pods: [...p.cgroups.values()].sort(),
+      hooks: p.spec.hooks.map((h) => h.name),
+      sensors: p.loaded?.sensors ?? [],
+      kernelMemory: mem,
+      counters,
+      programs,
+    };
+  }
+
+  list(): PolicyStatus[] {
+    return this.all()
+      .sort((a, b) => a.id - b.id)
+      .map((p) => this.status(p));
+  }
+
+  /** Evaluates an event against the image of policy `p`; the matches of `p` only. */
+  evaluateFor(p: AgentPolicy, ev: Parameters<EvaluatorPort['evaluate']>[0]): Match[] {
+    return p.unit.evaluator.evaluate(ev).matches.filter((m) => m.policyIndex === p.index);
+  }
+
+  /** Unloads every policy (agent stop); persisted sources stay. */
+  close(): Promise<void> {
+    return this.serial(async () => {
+      for (const u of this.units) await this.unloadUnit(u);
+      this.units = [];
+    });
+  }
+
+  private async unloadUnit(u: Unit): Promise<void> {
+    for (const p of u.policies) await this.unloadPolicy(p);
+  }
+
+  private async unloadPolicy(p: AgentPolicy): Promise<void> {
+    const l = p.loaded;
+    p.loaded = null;
+    p.cgroups = new Map();
+    if (!l) return;
+    try {
+      await l.unload();
+    } catch (e) {
+      this.log(`unload ${qualified(p.spec)}: ${(e as Error).message}`);
+    }
+  }
+
+  private async persist(u: Unit): Promise<void> {
+    await fsp.mkdir(this.apiDir, { recursive: true, mode: 0o700 });
+    const saved: Persisted = { seq: u.seq, file: u.file, namespace: u.namespace, ...(u.mode ? { mode: u.mode } : {}), text: u.text, deleted: u.deleted, modes: u.modes };
+    const f = join(this.apiDir, `${u.seq}.json`);
+    await fsp.writeFile(`${f}.tmp`, JSON.stringify(saved, null, 2) + '\n', { mode: 0o600 });
+    await fsp.rename(`${f}.tmp`, f);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function docName(v: unknown): string | undefined {
+  const md = (v as { metadata?: { name?: unknown } } | null)?.metadata;
+  return typeof md?.name === 'string' ? md.name : undefined;
+}
+
+/**
+ * The declared arg types of each hook of a policy (by slot), read from its
+ * document: the i-th hook of a kind is the i-th entry of that kind's list with
+ * the same name. Events use them to pick Tetragon's arg field (file_arg, int_arg, ...).
+ */
+export function declaredArgTypes(doc: unknown, spec: PolicySpec): string[][] {
+  const s = ((doc as { spec?: Record<string, unknown> } | undefined)?.spec ?? {}) as Record<string, unknown>;
+  const list = (k: string) => (Array.isArray(s[k]) ? (s[k] as Record<string, unknown>[]) : []);
+  const entries: { kind: string; names: string[]; args: unknown }[] = [
+    ...list('kprobes').map((e) => ({ kind: 'kprobe', names: [String(e.call ?? '')], args: e.args })),
+    ...list('tracepoints').map((e) => ({ kind: 'tracepoint', names: [`${e.subsystem ?? ''}/${e.event ?? ''}`], args: e.args })),
+    ...list('uprobes').map((e) => ({
+      kind: 'uprobe',
+      names: (Array.isArray(e.symbols) ? e.symbols : []).map((sym) => `${e.path ?? ''}:${sym}`),
+      args: e.args,
+    })),
+  ];
+  const used = new Set<number>();
+  const out: string[][] = [];
+  for (const h of spec.hooks) {
+    let i = entries.findIndex((e, j) => !used.has(j) && e.kind === h.kind && e.names.some((n) => n === h.name || h.name.endsWith(n) || n.endsWith(h.name)));
+    if (i < 0) i = entries.findIndex((e, j) => !used.has(j) && e.kind === h.kind);
+    if (i < 0) continue;
+    used.add(i);
+    const args = Array.isArray(entries[i].args) ? (entries[i].args as { type?: unknown }[]) : [];
+    out[h.slot] = args.map((a) => (typeof a?.type === 'string' ? a.type : 'auto'));
+  }
+  return out;
+}
+
+export function qualified(s: { name: string; namespace: string | null }): string {
+  return s.namespace ? `${s.namespace}/${s.name}` : s.name;
+}
+
+function podKey(p: Pod): string {
+  return `${p.namespace}/${p.name}`;
+}
+

@@ -1,0 +1,62 @@
+// What the agent needs from the Wasm core and from the kernel loader, as
+// narrow interfaces. src/agent/core.ts and src/agent/kernel.ts adapt the real
+// modules to them; the tests can also plug in fakes to check the agent's own
+// logic (scoping diffs, persistence) without BPF.
+import type { TlnRecord } from '../kernel/records.js';
+import type { CompileOptions, CompileResult, EvalEvent, Mode, ModeChange, PodInfo, PolicySpec, Verdict } from '../core/types.js';
+
+export interface CorePort {
+  compile(docs: unknown[], opts: CompileOptions): CompileResult;
+  inspectImage(image: Uint8Array): PolicySpec[];
+  podMatches(image: Uint8Array, policyIndex: number, pod: PodInfo | null): boolean;
+  newEvaluator(image: Uint8Array): EvaluatorPort;
+}
+
+export interface EvaluatorPort {
+  evaluate(ev: EvalEvent): Verdict;
+  setRuntimeMode(policyIndex: number, mode: Mode): ModeChange;
+}
+
+/** Per-selector counters of one loaded policy. */
+export interface PolicyCounters {
+  post: number;
+  enforce: number;
+  monitor: number;
+  nopost: number;
+}
+
+export interface LoadedPolicyPort {
+  /** kernel mechanisms serving the hooks, e.g. ["tln_file:tracepoint", "tln_sock:cgroup"] */
+  readonly sensors: string[];
+  /** bytes of kernel memory of the policy's own maps */
+  kernelMemory(): number;
+  /** adds/removes cgroup ids in the policy's pod filter */
+  setFilterCgroups(add: bigint[], remove: bigint[]): void;
+  /** writes the run-time mode into the policy's conf map */
+  setMode(mode: 'enforce' | 'monitor'): void;
+  counters(): PolicyCounters;
+  /** ids of its BPF programs (as bpftool shows them) */
+  programIds(): number[];
+  /** detaches and closes everything of this policy */
+  unload(): Promise<void> | void;
+}
+
+/** A decoded ring-buffer record (src/kernel/records.ts). */
+export type KernelRecord = TlnRecord;
+
+export interface KernelFeatures {
+  [feature: string]: boolean | string | undefined;
+}
+
+export interface KernelPort {
+  features(): KernelFeatures;
+  /** loads one policy of an image under an agent-assigned id */
+  loadPolicy(image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort>;
+  /** the global set of pod cgroups (what "in no pod" means for host scoping) */
+  setPodCgroups(add: bigint[], remove: bigint[]): void;
+  /** starts delivering records */
+  onRecords(cb: (recs: KernelRecord[]) => void): void;
+  /** records the kernel could not deliver (ring buffer full) */
+  lost(): number;
+  close(): Promise<void> | void;
+}

@@ -1,0 +1,187 @@
+// Building Tetragon-shaped JSON events (protojson field names) from kernel
+// records, the process cache and the pod registry.
+import { lstatSync } from 'node:fs';
+import type { EvalArg, Match } from '../core/types.js';
+import type { Pod } from '../pods/pod.js';
+import { podJson } from '../pods/pod.js';
+import { joinArguments, type ProcEntry } from './process-cache.js';
+
+export type Json = Record<string, unknown>;
+
+/** Process JSON (`process`/`parent`) from a cache entry. */
+export function processJson(e: ProcEntry, pod: Pod | undefined, parentExecId: string | undefined, tid?: number): Json {
+  const out: Json = {
+    exec_id: e.execId,
+    pid: e.pid,
+    uid: e.uid,
+    cwd: e.cwd,
+    binary: e.binary,
+    arguments: joinArguments(e.args),
+    flags: e.flags,
+    start_time: e.startTime,
+    auid: 4294967295,
+  };
+  if (pod) out.pod = podJson(pod);
+  if (parentExecId) out.parent_exec_id = parentExecId;
+  out.tid = tid ?? e.pid;
+  return out;
+}
+
+// linux/socket.h, linux/in.h, net/tcp_states.h
+const FAMILY: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6' };
+const PROTO: Record<number, string> = { 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 132: 'IPPROTO_SCTP', 262: 'IPPROTO_MPTCP' };
+const STATE: Record<number, string> = {
+  1: 'TCP_ESTABLISHED',
+  2: 'TCP_SYN_SENT',
+  3: 'TCP_SYN_RECV',
+  4: 'TCP_FIN_WAIT1',
+  5: 'TCP_FIN_WAIT2',
+  6: 'TCP_TIME_WAIT',
+  7: 'TCP_CLOSE',
+  8: 'TCP_CLOSE_WAIT',
+  9: 'TCP_LAST_ACK',
+  10: 'TCP_LISTEN',
+  11: 'TCP_CLOSING',
+  12: 'TCP_NEW_SYN_RECV',
+};
+
+/** `ls -l` style permission string of a path ("-rw-r-----"), '' when it cannot be read. */
+export function permissionString(path: string): string {
+  let mode: number;
+  try {
+    mode = lstatSync(path).mode;
+  } catch {
+    return '';
+  }
+  const t = mode & 0o170000;
+  const type = t === 0o040000 ? 'd' : t === 0o120000 ? 'l' : t === 0o020000 ? 'c' : t === 0o060000 ? 'b' : t === 0o010000 ? 'p' : t === 0o140000 ? 's' : '-';
+  const rwx = (m: number, special: number, ch: string) => {
+    const x = m & 1;
+    return `${m & 4 ? 'r' : '-'}${m & 2 ? 'w' : '-'}${special ? (x ? ch : ch.toUpperCase()) : x ? 'x' : '-'}`;
+  };
+  return type + rwx((mode >> 6) & 7, mode & 0o4000, 's') + rwx((mode >> 3) & 7, mode & 0o2000, 's') + rwx(mode & 7, mode & 0o1000, 't');
+}
+
+/**
+ * One KprobeArgument from a decoded record value and the type the policy
+ * declared for it (Tetragon type names). Integer fields follow protojson:
+ * 32-bit ones are numbers, 64-bit ones strings.
+ */
+export function argJson(a: EvalArg, declared: string | undefined): Json {
+  const t = (declared ?? '').toLowerCase();
+  switch (a.kind) {
+    case 'none':
+      return {};
+    case 'int':
+      switch (t) {
+        case 'uint32':
+        case 'uint16':
+        case 'uint8':
+          return { uint_arg: Number(BigInt.asUintN(32, a.value)) };
+        case 'long':
+        case 'sint64':
+        case 'int64':
+          return { long_arg: BigInt.asIntN(64, a.value).toString() };
+        case 'ulong':
+        case 'uint64':
+        case 'size_t':
+          return { size_arg: BigInt.asUintN(64, a.value).toString() };
+        default:
+          return { int_arg: Number(BigInt.asIntN(32, a.value)) };
+      }
+    case 'str':
+      switch (t) {
+        case 'file':
+        case 'fd':
+          return { file_arg: { path: a.value, permission: permissionString(a.value) } };
+        case 'path':
+        case 'dentry':
+          return { path_arg: { path: a.value, permission: permissionString(a.value) } };
+        default:
+          return { string_arg: a.value };
+      }
+    case 'sock':
+      if (t === 'sockaddr') return { sockaddr_arg: { family: FAMILY[a.family] ?? String(a.family), addr: a.saddr, port: a.sport } };
+      return {
+        sock_arg: {
+          family: FAMILY[a.family] ?? String(a.family),
+          type: 'SOCK_STREAM',
+          protocol: PROTO[a.protocol] ?? String(a.protocol),
+          saddr: a.saddr,
+          daddr: a.daddr,
+          sport: a.sport,
+          dport: a.dport,
+          state: STATE[a.state] ?? String(a.state),
+        },
+      };
+  }
+}
+
+const KPROBE_ACTION: Record<string, string> = {
+  Post: 'KPROBE_ACTION_POST',
+  Sigkill: 'KPROBE_ACTION_SIGKILL',
+  Override: 'KPROBE_ACTION_OVERRIDE',
+  NoPost: 'KPROBE_ACTION_NOPOST',
+  Signal: 'KPROBE_ACTION_SIGNAL',
+  GetUrl: 'KPROBE_ACTION_GETURL',
+  DnsLookup: 'KPROBE_ACTION_DNSLOOKUP',
+  TrackSock: 'KPROBE_ACTION_TRACKSOCK',
+  UntrackSock: 'KPROBE_ACTION_UNTRACKSOCK',
+  NotifyEnforcer: 'KPROBE_ACTION_NOTIFYENFORCER',
+};
+
+const ENFORCING = new Set(['Sigkill', 'Signal', 'Override', 'NotifyEnforcer', 'Set']);
+
+/** The `action` of an event: the selector's enforcement action if it has one, else Post. Events show it in monitor mode too, as Tetragon's do. */
+export function actionOf(actions: string[]): string {
+  const a = actions.find((x) => ENFORCING.has(x)) ?? (actions.includes('NoPost') ? 'NoPost' : 'Post');
+  return KPROBE_ACTION[a] ?? `KPROBE_ACTION_${a.toUpperCase()}`;
+}
+
+export function enforcementActions(actions: string[]): string[] {
+  return actions.filter((a) => ENFORCING.has(a)).sort();
+}
+
+/** Signal names for exit events. */
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  5: 'SIGTRAP',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  11: 'SIGSEGV',
+  12: 'SIGUSR2',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+  16: 'SIGSTKFLT',
+  17: 'SIGCHLD',
+  18: 'SIGCONT',
+  19: 'SIGSTOP',
+  20: 'SIGTSTP',
+  21: 'SIGTTIN',
+  22: 'SIGTTOU',
+  23: 'SIGURG',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
+  26: 'SIGVTALRM',
+  27: 'SIGPROF',
+  28: 'SIGWINCH',
+  29: 'SIGIO',
+  30: 'SIGPWR',
+  31: 'SIGSYS',
+};
+
+export function signalName(n: number): string {
+  return SIGNALS[n] ?? `SIG${n}`;
+}
+
+/** The match of the evaluator a kernel hit corresponds to (its selector), if any. */
+export function matchFor(matches: Match[], selector: number | null, slot: number): Match | undefined {
+  return matches.find((m) => m.hook === slot && (selector === null || m.selector === selector)) ?? matches.find((m) => m.hook === slot);
+}

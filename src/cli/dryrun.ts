@@ -1,0 +1,135 @@
+// `talon dry-run`: evaluate recorded Tetragon events against policies.
+
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Mode } from '../core/types.js';
+import { createColorer, type ColorMode } from '../events/color.js';
+import { combineEvaluators, DryRunPipeline, fastEvaluate, mayMatchSilently, type DryRunFormat, type Evaluate } from '../events/dryrun.js';
+import { lineBatches, openInput } from '../events/lines.js';
+import { describeFsError } from '../policy/index.js';
+import { loadAndCheck, type Io } from './compile.js';
+import { isImage, loadCore } from './core.js';
+import { EXIT_INPUT, EXIT_OK } from './errors.js';
+
+export interface DryRunFlags {
+  policies: string[];
+  events: string;
+  namespace: string;
+  mode?: Mode;
+  format: DryRunFormat;
+  color: ColorMode;
+}
+
+export interface DryRunIo extends Io {
+  stdin?: Readable;
+}
+
+/** Buffers output and honours back-pressure; stops quietly when the reader goes away (EPIPE). */
+class Output {
+  private buf = '';
+  closed = false;
+  constructor(private readonly stream: NodeJS.WritableStream) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') this.closed = true;
+      else throw e;
+    });
+  }
+  write(s: string): void {
+    this.buf += s;
+  }
+  async flush(force = false): Promise<void> {
+    if (this.closed) {
+      this.buf = '';
+      return;
+    }
+    if (this.buf.length === 0 || (!force && this.buf.length < 1 << 16)) return;
+    const chunk = this.buf;
+    this.buf = '';
+    if (!this.stream.write(chunk)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+  }
+}
+
+export async function runDryRun(flags: DryRunFlags, io: DryRunIo): Promise<number> {
+  // sort inputs: images by their magic bytes, everything else is YAML
+  const yamlFiles: string[] = [];
+  const images: { file: string; bytes: Uint8Array }[] = [];
+  for (const file of flags.policies) {
+    if (file === '-') {
+      yamlFiles.push(file);
+      continue;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (e) {
+      io.stderr.write(`${file}: cannot read: ${describeFsError(e)}\n`);
+      return EXIT_INPUT;
+    }
+    if (isImage(bytes)) images.push({ file, bytes });
+    else yamlFiles.push(file);
+  }
+
+  const core = await loadCore();
+  const evaluators: Evaluate[] = [];
+  if (yamlFiles.length > 0) {
+    const check = await loadAndCheck(yamlFiles, flags.namespace, flags.mode, io, 'dry-run');
+    if (check === null || check.image === null) return EXIT_INPUT;
+    const ev = new core.Evaluator(check.image);
+    evaluators.push(fastEvaluate(ev, mayMatchSilently(check.documents.map((d) => d.value))));
+  }
+  for (const { file, bytes } of images) {
+    let ev;
+    let specs;
+    try {
+      specs = core.inspectImage(bytes);
+      ev = new core.Evaluator(bytes);
+    } catch (e) {
+      io.stderr.write(`${file}: not a valid talon image: ${(e as Error).message}\n`);
+      return EXIT_INPUT;
+    }
+    if (flags.mode !== undefined) {
+      for (const spec of specs) {
+        const r = ev.setRuntimeMode(spec.index, flags.mode);
+        if (!r.ok) io.stderr.write(`${file}: policy ${spec.name}: warning: ${r.error}\n`);
+      }
+    }
+    // an image's documents are not at hand: assume it may match silently
+    evaluators.push(fastEvaluate(ev, true));
+  }
+
+  let input: Readable;
+  if (flags.events === '-') input = io.stdin ?? process.stdin;
+  else {
+    input = openInput(flags.events);
+    try {
+      await once(input, 'open');
+    } catch (e) {
+      io.stderr.write(`${flags.events}: cannot read: ${describeFsError(e)}\n`);
+      return EXIT_INPUT;
+    }
+  }
+  const eventsName = flags.events === '-' ? '<stdin>' : flags.events;
+
+  const colorer = createColorer(flags.color, io.stdout as { isTTY?: boolean });
+  const pipeline = new DryRunPipeline(combineEvaluators(evaluators), { format: flags.format, colorer });
+  const out = new Output(io.stdout);
+  try {
+    for await (const batch of lineBatches(input)) {
+      const { first, lines } = batch;
+      for (let i = 0; i < lines.length; i++) {
+        const r = pipeline.line(lines[i], first + i);
+        if (r === null) io.stderr.write(`${eventsName}:${first + i + 1}: skipped malformed event: ${pipeline.lastError}\n`);
+        else if (r !== '') out.write(r);
+      }
+      await out.flush();
+      if (out.closed) break;
+    }
+  } catch (e) {
+    io.stderr.write(`${eventsName}: cannot read: ${describeFsError(e)}\n`);
+    return EXIT_INPUT;
+  }
+  await out.flush(true);
+  io.stderr.write(`talon dry-run: ${pipeline.summary()}\n`);
+  return EXIT_OK;
+}

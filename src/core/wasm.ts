@@ -1,0 +1,208 @@
+// Loads the Wasm policy core (build/talon.wasm) and moves bytes in and out of
+// it. Nothing here knows about policies: values go in as a generic value tree,
+// results come back as bytes or JSON text produced by the core.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Raw exports of build/talon.wasm (see assembly/index.ts). */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  inputPtr(len: number): number;
+  recordPtr(len: number): number;
+  outPtr(): number;
+  outLen(): number;
+  textPtr(): number;
+  textLen(): number;
+  compile(len: number): number;
+  inspect(len: number): number;
+  podMatches(len: number, index: number): number;
+  evalCreate(len: number): number;
+  evalRecord(len: number): number;
+  evalEncode(len: number): number;
+  evalEvent(len: number): number;
+  evalVerdict(code: number): void;
+  evalSetMode(index: number, len: number): void;
+  abiTable(): void;
+  mapNames(): void;
+  __collect(): void;
+}
+
+let cachedModule: WebAssembly.Module | null = null;
+
+/** build/talon.wasm, or $TALON_WASM when set */
+export function wasmPath(): string {
+  return process.env.TALON_WASM ?? fileURLToPath(new URL('../../../build/talon.wasm', import.meta.url));
+}
+
+function wasmModule(): WebAssembly.Module {
+  if (cachedModule === null) cachedModule = new WebAssembly.Module(readFileSync(wasmPath()));
+  return cachedModule;
+}
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+/** One instance of the core with its own memory and state. */
+export class Core {
+  readonly x: CoreExports;
+  private view: Uint8Array;
+
+  constructor() {
+    let self: Core | null = null;
+    const instance = new WebAssembly.Instance(wasmModule(), {
+      env: {
+        abort: (msg: number, file: number, line: number, col: number) => {
+          const m = self ? self.asString(msg) : '?';
+          const f = self ? self.asString(file) : '?';
+          throw new Error(`talon core aborted: ${m} (${f}:${line}:${col})`);
+        },
+      },
+    });
+    this.x = instance.exports as unknown as CoreExports;
+    this.view = new Uint8Array(this.x.memory.buffer);
+    self = this;
+  }
+
+  /** the current memory view (memory may have grown since the last call) */
+  mem(): Uint8Array {
+    if (this.view.buffer !== this.x.memory.buffer) this.view = new Uint8Array(this.x.memory.buffer);
+    return this.view;
+  }
+
+  /** an AssemblyScript string (UTF-16, length before the pointer) */
+  private asString(ptr: number): string {
+    if (!ptr) return '';
+    const m = this.mem();
+    const len = new Uint32Array(m.buffer, ptr - 4, 1)[0] >>> 1;
+    return String.fromCharCode(...new Uint16Array(m.buffer, ptr, len));
+  }
+
+  /** copies bytes into the input buffer; returns their length */
+  input(bytes: Uint8Array): number {
+    const p = this.x.inputPtr(bytes.length);
+    this.mem().set(bytes, p);
+    return bytes.length;
+  }
+
+  /** result text (UTF-8 JSON or a message) of the last call */
+  text(): string {
+    const p = this.x.textPtr();
+    const n = this.x.textLen();
+    return utf8d.decode(this.mem().subarray(p, p + n));
+  }
+
+  /** a copy of the result bytes of the last call */
+  out(): Uint8Array {
+    const p = this.x.outPtr();
+    const n = this.x.outLen();
+    return this.mem().slice(p, p + n);
+  }
+
+  /** frees what the last calls allocated (no Wasm frame is live here) */
+  collect(): void {
+    this.x.__collect();
+  }
+}
+
+let shared: Core | null = null;
+
+/** the instance shared by compile, inspectImage, podMatches and abiTable */
+export function sharedCore(): Core {
+  if (shared === null) shared = new Core();
+  return shared;
+}
+
+/** Runs f on the shared instance; after a trap, the next call gets a fresh instance. */
+export function withShared<T>(f: (core: Core) => T): T {
+  const core = sharedCore();
+  try {
+    return f(core);
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError || (e instanceof Error && e.message.startsWith('talon core aborted'))) shared = null;
+    throw e;
+  } finally {
+    if (shared === core) core.collect();
+  }
+}
+
+// ---- value tree (docs/map-format.md, "value tree") ----
+
+const T_NULL = 0;
+const T_FALSE = 1;
+const T_TRUE = 2;
+const T_INT = 3;
+const T_FLOAT = 4;
+const T_STRING = 5;
+const T_ARRAY = 6;
+const T_OBJECT = 7;
+
+class TreeWriter {
+  buf = new Uint8Array(4096);
+  dv = new DataView(this.buf.buffer);
+  len = 0;
+
+  private need(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const nb = new Uint8Array(cap);
+    nb.set(this.buf.subarray(0, this.len));
+    this.buf = nb;
+    this.dv = new DataView(nb.buffer);
+  }
+  tag(t: number): void {
+    this.need(1);
+    this.buf[this.len++] = t;
+  }
+  u32(v: number): void {
+    this.need(4);
+    this.dv.setUint32(this.len, v, true);
+    this.len += 4;
+  }
+  text(s: string): void {
+    // worst case 3 bytes per UTF-16 unit
+    this.need(4 + s.length * 3);
+    const r = utf8.encodeInto(s, this.buf.subarray(this.len + 4));
+    this.dv.setUint32(this.len, r.written, true);
+    this.len += 4 + r.written;
+  }
+  value(v: unknown): void {
+    if (v === null || v === undefined) this.tag(T_NULL);
+    else if (v === false) this.tag(T_FALSE);
+    else if (v === true) this.tag(T_TRUE);
+    else if (typeof v === 'bigint') {
+      this.tag(T_INT);
+      this.text(v.toString());
+    } else if (typeof v === 'number') {
+      if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) {
+        this.tag(T_INT);
+        this.text(String(v === 0 ? 0 : v));
+      } else {
+        this.tag(T_FLOAT);
+        this.text(String(v));
+      }
+    } else if (typeof v === 'string') {
+      this.tag(T_STRING);
+      this.text(v);
+    } else if (Array.isArray(v)) {
+      this.tag(T_ARRAY);
+      this.u32(v.length);
+      for (const item of v) this.value(item);
+    } else if (typeof v === 'object') {
+      const keys = Object.keys(v as object);
+      this.tag(T_OBJECT);
+      this.u32(keys.length);
+      for (const k of keys) {
+        this.text(k);
+        this.value((v as Record<string, unknown>)[k]);
+      }
+    } else this.tag(T_NULL);
+  }
+}
+
+/** Encodes any plain JS value as a value tree. */
+export function encodeTree(v: unknown): Uint8Array {
+  const w = new TreeWriter();
+  w.value(v);
+  return w.buf.subarray(0, w.len);
+}

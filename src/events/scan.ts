@@ -1,0 +1,388 @@
+// A projecting JSON reader for Tetragon event lines.
+//
+// A recorded Tetragon event is 1-3 KB of JSON, most of it the `parent` and
+// `ancestors` processes, exec ids and container metadata that the evaluator never
+// looks at. JSON.parse builds all of it; this reader walks the line once,
+// materialises only the fields named by a projection and jumps over everything
+// else (strings by indexOf, containers by a bracket scan).
+//
+// It checks the structure it walks (balanced and matching brackets, terminated
+// strings, separators, only JSON characters outside strings), not every detail
+// JSON.parse checks (escape sequences inside skipped strings, number syntax
+// inside skipped values). When it gives up, the caller falls back to JSON.parse,
+// which is then the judge of whether the line is JSON at all. Field names are
+// matched as written: a projected name spelled with escapes ("pi\u0064") is
+// not recognised (no JSON encoder writes plain ASCII names that way).
+
+/**
+ * `true`: keep the whole value; an object: keep only the named fields of an
+ * object value; a prepared Projection (see `items`, `cached`).
+ */
+export type ProjectionSpec = true | Projection | { readonly [field: string]: ProjectionSpec };
+
+/** A projection prepared for scanning (see `projection`). */
+export class Projection {
+  readonly keys: string[] = [];
+  readonly lengths: number[] = [];
+  readonly subs: (Projection | true)[] = [];
+  /**
+   * Builds the result object from the values found, by position. Generated once
+   * per projection so that every result has the same shape: adding fields one by
+   * one under names only known at run time is the slowest store V8 has.
+   * Fields not found in the input are present with the value undefined.
+   */
+  make: (vals: unknown[]) => Record<string, unknown> = () => ({});
+  /** for a list: the projection of each item */
+  each: Projection | true | undefined;
+  /** results by the value's JSON text, for values that repeat (shared: never mutate them) */
+  cache: Map<string, unknown> | undefined;
+  cacheMax = 0;
+}
+
+const SAFE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function prepare(v: ProjectionSpec): Projection | true {
+  if (v === true || v instanceof Projection) return v;
+  return projection(v);
+}
+
+/** Prepares a projection: for each field, `true` (keep all of it) or a nested projection. */
+export function projection(spec: { readonly [field: string]: ProjectionSpec }): Projection {
+  const p = new Projection();
+  for (const key of Object.keys(spec)) {
+    p.keys.push(key);
+    p.lengths.push(key.length);
+    p.subs.push(prepare(spec[key]));
+  }
+  if (p.keys.every((k) => SAFE_KEY.test(k) && k !== '__proto__')) {
+    const body = p.keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ');
+    p.make = new Function('v', `return { ${body} };`) as (vals: unknown[]) => Record<string, unknown>;
+  } else {
+    p.make = (vals) => {
+      const o: Record<string, unknown> = {};
+      p.keys.forEach((k, i) => setField(o, k, vals[i]));
+      return o;
+    };
+  }
+  return p;
+}
+
+/** A list whose items are read with `spec` (other values are read whole). */
+export function items(spec: ProjectionSpec): Projection {
+  const p = new Projection();
+  p.each = prepare(spec);
+  return p;
+}
+
+/**
+ * Like `spec`, but remembers results by the value's JSON text (up to `max`
+ * distinct texts, then starts over): for values that repeat from event to event,
+ * such as a pod. Results are shared between events and must not be mutated.
+ */
+export function cached(spec: ProjectionSpec, max = 4096): Projection {
+  const inner = prepare(spec);
+  const p = new Projection();
+  p.each = inner;
+  p.cache = new Map();
+  p.cacheMax = max;
+  return p;
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const LBRACE = 123;
+const RBRACE = 125;
+const LBRACK = 91;
+const RBRACK = 93;
+const COMMA = 44;
+const COLON = 58;
+
+/** Characters allowed outside strings in a skipped value. */
+const JSON_CHAR = new Uint8Array(128);
+for (const ch of ' \t\n\r{}[],:0123456789-+.eEtrufalsn') JSON_CHAR[ch.charCodeAt(0)] = 1;
+
+const MAX_DEPTH = 512;
+const closers = new Uint8Array(MAX_DEPTH);
+
+class ScanFailure {}
+const FAIL = new ScanFailure();
+
+let pos = 0;
+
+function skipWs(s: string, i: number): number {
+  let c = s.charCodeAt(i);
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+  return i;
+}
+
+/** i at an opening quote; returns the index after the closing quote. */
+function endOfString(s: string, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    j = s.indexOf('"', j);
+    if (j < 0) throw FAIL;
+    if (s.charCodeAt(j - 1) !== BACKSLASH) return j + 1;
+    let k = j - 2;
+    while (s.charCodeAt(k) === BACKSLASH) k--;
+    if (((j - 1 - k) & 1) === 0) return j + 1;
+    j++;
+  }
+}
+
+/** i at the first character of a value; returns the index after it. */
+function endOfValue(s: string, i: number): number {
+  let c = s.charCodeAt(i);
+  if (c === QUOTE) return endOfString(s, i);
+  if (c === LBRACE || c === LBRACK) {
+    let depth = 0;
+    closers[0] = c === LBRACE ? RBRACE : RBRACK;
+    const n = s.length;
+    let j = i + 1;
+    while (j < n) {
+      c = s.charCodeAt(j);
+      if (c === QUOTE) {
+        j = endOfString(s, j);
+        continue;
+      }
+      if (c === LBRACE || c === LBRACK) {
+        if (++depth >= MAX_DEPTH) throw FAIL;
+        closers[depth] = c === LBRACE ? RBRACE : RBRACK;
+      } else if (c === RBRACE || c === RBRACK) {
+        if (closers[depth] !== c) throw FAIL;
+        if (depth-- === 0) return j + 1;
+      } else if (c >= 128 || JSON_CHAR[c] === 0) {
+        throw FAIL;
+      }
+      j++;
+    }
+    throw FAIL;
+  }
+  // a scalar: number, true, false, null
+  const start = i;
+  const n = s.length;
+  while (i < n) {
+    c = s.charCodeAt(i);
+    if (c === COMMA || c === RBRACE || c === RBRACK || c === 32 || c === 10 || c === 13 || c === 9) break;
+    if (c >= 128 || JSON_CHAR[c] === 0) throw FAIL;
+    i++;
+  }
+  if (i === start) throw FAIL;
+  return i;
+}
+
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+function scalar(text: string): unknown {
+  switch (text) {
+    case 'true':
+      return true;
+    case 'false':
+      return false;
+    case 'null':
+      return null;
+  }
+  if (!NUMBER.test(text)) throw FAIL;
+  return +text;
+}
+
+function readString(s: string): string {
+  const start = pos;
+  const end = endOfString(s, start);
+  pos = end;
+  const inner = s.slice(start + 1, end - 1);
+  return inner.indexOf('\\') < 0 ? inner : (JSON.parse(s.slice(start, end)) as string);
+}
+
+/** A whole JSON value (for small values JSON.parse's fixed cost dominates; this is faster). */
+function readAny(s: string): unknown {
+  const c = s.charCodeAt(pos);
+  if (c === QUOTE) return readString(s);
+  if (c === LBRACE) {
+    const out: Record<string, unknown> = {};
+    let i = skipWs(s, pos + 1);
+    if (s.charCodeAt(i) === RBRACE) {
+      pos = i + 1;
+      return out;
+    }
+    for (;;) {
+      if (s.charCodeAt(i) !== QUOTE) throw FAIL;
+      pos = i;
+      const key = readString(s);
+      i = skipWs(s, pos);
+      if (s.charCodeAt(i) !== COLON) throw FAIL;
+      pos = skipWs(s, i + 1);
+      setField(out, key, readAny(s));
+      i = skipWs(s, pos);
+      const d = s.charCodeAt(i);
+      if (d === COMMA) {
+        i = skipWs(s, i + 1);
+        continue;
+      }
+      if (d === RBRACE) {
+        pos = i + 1;
+        return out;
+      }
+      throw FAIL;
+    }
+  }
+  if (c === LBRACK) {
+    const out: unknown[] = [];
+    pos = skipWs(s, pos + 1);
+    if (s.charCodeAt(pos) === RBRACK) {
+      pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(readAny(s));
+      const i = skipWs(s, pos);
+      const d = s.charCodeAt(i);
+      if (d === COMMA) {
+        pos = skipWs(s, i + 1);
+        continue;
+      }
+      if (d === RBRACK) {
+        pos = i + 1;
+        return out;
+      }
+      throw FAIL;
+    }
+  }
+  const start = pos;
+  const end = endOfValue(s, start);
+  pos = end;
+  return scalar(s.slice(start, end));
+}
+
+function readValue(s: string, proj: Projection | true): unknown {
+  if (proj === true) {
+    const c = s.charCodeAt(pos);
+    if (c === LBRACE || c === LBRACK) {
+      const start = pos;
+      pos = endOfValue(s, start);
+      return JSON.parse(s.slice(start, pos));
+    }
+    return readAny(s);
+  }
+  const cache = proj.cache;
+  if (cache !== undefined) {
+    const start = pos;
+    const end = endOfValue(s, start);
+    const text = s.slice(start, end);
+    let v = cache.get(text);
+    if (v === undefined) {
+      pos = start;
+      v = readValue(s, proj.each!);
+      if (cache.size >= proj.cacheMax) cache.clear();
+      // a flat copy: a slice would keep the whole line alive
+      cache.set(Buffer.from(text, 'utf8').toString('utf8'), v);
+    }
+    pos = end;
+    return v;
+  }
+  const c = s.charCodeAt(pos);
+  if (proj.each !== undefined) {
+    if (c !== LBRACK) return readAny(s);
+    const out: unknown[] = [];
+    pos = skipWs(s, pos + 1);
+    if (s.charCodeAt(pos) === RBRACK) {
+      pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(readValue(s, proj.each));
+      const i = skipWs(s, pos);
+      const d = s.charCodeAt(i);
+      if (d === COMMA) {
+        pos = skipWs(s, i + 1);
+        continue;
+      }
+      if (d === RBRACK) {
+        pos = i + 1;
+        return out;
+      }
+      throw FAIL;
+    }
+  }
+  if (c === LBRACE) return readObject(s, proj);
+  return readAny(s);
+}
+
+/** s[at, at+len) === key (keys are matched as written: a key spelled with escapes is not recognised) */
+function sameText(s: string, at: number, key: string, len: number): boolean {
+  for (let q = 0; q < len; q++) if (s.charCodeAt(at + q) !== key.charCodeAt(q)) return false;
+  return true;
+}
+
+function setField(out: Record<string, unknown>, key: string, v: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[key] = v;
+}
+
+function readObject(s: string, proj: Projection): Record<string, unknown> {
+  const keys = proj.keys;
+  const lengths = proj.lengths;
+  const nkeys = keys.length;
+  const vals = new Array<unknown>(nkeys);
+  let i = skipWs(s, pos + 1);
+  if (s.charCodeAt(i) === RBRACE) {
+    pos = i + 1;
+    return proj.make(vals);
+  }
+  for (;;) {
+    if (s.charCodeAt(i) !== QUOTE) throw FAIL;
+    const keyEnd = endOfString(s, i);
+    const len = keyEnd - i - 2;
+    let hit = -1;
+    for (let k = 0; k < nkeys; k++) {
+      if (lengths[k] === len && sameText(s, i + 1, keys[k], len)) {
+        hit = k;
+        break;
+      }
+    }
+    i = keyEnd;
+    if (s.charCodeAt(i) !== COLON) {
+      i = skipWs(s, i);
+      if (s.charCodeAt(i) !== COLON) throw FAIL;
+    }
+    i++;
+    if (s.charCodeAt(i) <= 32) i = skipWs(s, i);
+    if (hit < 0) {
+      i = endOfValue(s, i);
+    } else {
+      pos = i;
+      vals[hit] = readValue(s, proj.subs[hit]);
+      i = pos;
+    }
+    let c = s.charCodeAt(i);
+    if (c <= 32) c = s.charCodeAt((i = skipWs(s, i)));
+    if (c === COMMA) {
+      i++;
+      if (s.charCodeAt(i) <= 32) i = skipWs(s, i);
+      continue;
+    }
+    if (c === RBRACE) {
+      pos = i + 1;
+      return proj.make(vals);
+    }
+    throw FAIL;
+  }
+}
+
+/**
+ * Reads the JSON object on `line`, keeping only the fields named by `proj`.
+ * Returns undefined when the line is not a well-formed JSON object as far as the
+ * scanner can tell (the caller then asks JSON.parse).
+ */
+export function scanObject(line: string, proj: Projection): Record<string, unknown> | undefined {
+  const start = skipWs(line, 0);
+  if (line.charCodeAt(start) !== LBRACE) return undefined;
+  try {
+    pos = start;
+    const out = readObject(line, proj);
+    if (skipWs(line, pos) !== line.length) return undefined;
+    return out;
+  } catch (e) {
+    if (e === FAIL || e instanceof SyntaxError) return undefined;
+    throw e;
+  }
+}

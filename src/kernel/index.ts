@@ -1,0 +1,11 @@
+// The kernel side of talon: loader, hook catalog, features, ring-buffer records.
+export { Kernel, LoadedPolicy, LoadError, NotSupportedError, MAP_TYPE } from './loader.js';
+export type { KernelOptions, SelectorStats } from './loader.js';
+export { CATALOG, HOOK_ID, chooseImpl, catalogEntry } from './catalog.js';
+export type { CatalogEntry, HookImpl, AttachSpec } from './catalog.js';
+export { probeFeatures, describeFeatures, findCgroup2 } from './features.js';
+export type { Features, FeatureName } from './features.js';
+export { decodeRecord, decodeExec, decodeExit, decodeHook, LAYOUT, ACTION_NAMES } from './records.js';
+export type { TlnRecord, ExecRecord, ExitRecord, HookRecord, TaskInfo } from './records.js';
+export { loadShim } from './shim.js';
+export type { Shim, ProbeResult, ShimError } from './shim.js';

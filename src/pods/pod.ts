@@ -1,0 +1,111 @@
+// A pod without Kubernetes: a cgroup v2 directory with a namespace, a name,
+// labels and one container (name + image), as policies' selectors see it.
+import type { PodInfo } from '../core/types.js';
+
+export interface Pod {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  container: { name: string; image: string };
+  /** random id, like a Kubernetes pod uid */
+  uid: string;
+  /** absolute cgroup v2 directory */
+  cgroupPath: string;
+  /** cgroup id (inode number of cgroupPath), decimal */
+  cgroupId: string;
+  /** RFC 3339 */
+  created: string;
+}
+
+const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const LABEL_NAME_RE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** Throws unless `s` is a valid pod or namespace name (DNS subdomain, as in Kubernetes). */
+export function checkName(what: string, s: string): void {
+  if (!NAME_RE.test(s) || s.includes('..')) {
+    throw new Error(`invalid ${what} ${JSON.stringify(s)}: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`);
+  }
+}
+
+/** Throws unless `key`=`value` is a valid Kubernetes label. */
+export function checkLabel(key: string, value: string): void {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : '';
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if ((slash >= 0 && !NAME_RE.test(prefix)) || !LABEL_NAME_RE.test(name)) {
+    throw new Error(`invalid label key ${JSON.stringify(key)}`);
+  }
+  if (!LABEL_VALUE_RE.test(value)) throw new Error(`invalid label value ${JSON.stringify(value)} for ${key}`);
+}
+
+/** "ns/name" or "name" (namespace from `defaultNs`). */
+export function parsePodRef(ref: string, defaultNs = 'default'): { namespace: string; name: string } {
+  const parts = ref.split('/');
+  if (parts.length > 2 || parts.some((p) => p === '')) {
+    throw new Error(`invalid pod ${JSON.stringify(ref)}: expected <namespace>/<name> or <name>`);
+  }
+  const [namespace, name] = parts.length === 2 ? parts : [defaultNs, parts[0]];
+  checkName('namespace', namespace);
+  checkName('pod name', name);
+  return { namespace, name };
+}
+
+/** Parses `k=v` label arguments (repeatable flag values). */
+export function parseLabels(args: string | string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const list = args === undefined ? [] : Array.isArray(args) ? args : [args];
+  for (const a of list) {
+    const s = String(a);
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid label ${JSON.stringify(s)}: expected key=value`);
+    const k = s.slice(0, eq);
+    const v = s.slice(eq + 1);
+    checkLabel(k, v);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Image repository (what containerSelector's `repo` matches): the reference without tag or digest. */
+export function imageRepo(image: string): string {
+  let s = image;
+  const at = s.indexOf('@');
+  if (at >= 0) s = s.slice(0, at);
+  const slash = s.lastIndexOf('/');
+  const colon = s.lastIndexOf(':');
+  if (colon > slash) s = s.slice(0, colon);
+  return s;
+}
+
+/** The default image of a pod's container when none is given. */
+export function defaultImage(podName: string): string {
+  return `localhost/${podName}:latest`;
+}
+
+/** The pod as the Wasm core's scoping sees it. */
+export function podInfo(p: Pod): PodInfo {
+  return {
+    namespace: p.namespace,
+    name: p.name,
+    labels: { ...p.labels },
+    container: { name: p.container.name, repo: imageRepo(p.container.image) },
+  };
+}
+
+/** Tetragon's `process.pod` object for events. */
+export function podJson(p: Pod): Record<string, unknown> {
+  return {
+    namespace: p.namespace,
+    name: p.name,
+    uid: p.uid,
+    container: {
+      id: `talon://${p.cgroupId}`,
+      name: p.container.name,
+      image: { id: p.container.image, name: p.container.image },
+    },
+    pod_labels: { ...p.labels },
+    workload: p.name,
+    workload_kind: 'Pod',
+  };
+}

@@ -1,0 +1,180 @@
+// Policy loading: YAML files -> documents -> shape check (JSON schema) -> the
+// Wasm core's compile -> one image, with every problem of every file reported
+// together as file:line:col diagnostics.
+
+import { readFile } from 'node:fs/promises';
+import type { CompileOptions, CompileResult } from '../core/types.js';
+import { compareDiagnostics, formatPath, type PolicyDiagnostic } from './diagnostics.js';
+import { validateShape } from './validate.js';
+import { locate, position, readPolicySource, type PolicyDocument } from './yaml.js';
+
+export { formatDiagnostic, formatPath, type PolicyDiagnostic, type Severity } from './diagnostics.js';
+export { policySchema } from './schema.js';
+export { validateShape, suggest, editDistance, type ShapeProblem, type Path, type Anchor } from './validate.js';
+export { readPolicySource, locate, type PolicyDocument, type PolicySource } from './yaml.js';
+export { normalizeDoc } from './normalize.js';
+
+export type CompileFn = (docs: unknown[], opts: CompileOptions) => CompileResult;
+
+export interface PolicyInput {
+  /** the name used in diagnostics */
+  name: string;
+  text: string;
+}
+
+export interface PolicyCheck {
+  /** the compiled image; null when there is any error */
+  image: Uint8Array | null;
+  /** sorted by file (input order), then position */
+  diagnostics: PolicyDiagnostic[];
+  /** the documents handed to the core, in order (Diagnostic.doc indexes this) */
+  documents: PolicyDocument[];
+  errors: number;
+  warnings: number;
+}
+
+/**
+ * Checks and compiles policy sources. Every document that parses is checked by
+ * both layers (the schema for shape, the core for meaning), so that all problems
+ * are reported in one run. A core diagnostic on the very node the schema already
+ * rejected is left out: it would only restate the same problem.
+ */
+export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compile: CompileFn): PolicyCheck {
+  const diagnostics: PolicyDiagnostic[] = [];
+  const documents: PolicyDocument[] = [];
+  inputs.forEach((input, fileOrder) => {
+    const { docs, problems } = readPolicySource(input.name, input.text);
+    for (const p of problems) {
+      diagnostics.push({
+        file: input.name,
+        fileOrder,
+        line: p.pos.line,
+        col: p.pos.col,
+        offset: p.pos.offset,
+        path: '',
+        message: p.message,
+        severity: p.severity,
+        origin: 'yaml',
+      });
+    }
+    for (const d of docs) documents.push(d);
+  });
+
+  const fileOrderOf = new Map(inputs.map((i, n) => [i.name, n] as const));
+  const schemaFlagged = new Set<string>();
+  documents.forEach((d, docIndex) => {
+    for (const p of validateShape(d.value)) {
+      const path = formatPath(p.path);
+      schemaFlagged.add(`${docIndex}\u0000${path}`);
+      const pos = position(d.source, locate(d.doc, p.path, p.at));
+      diagnostics.push({
+        file: d.source.name,
+        fileOrder: fileOrderOf.get(d.source.name) ?? 0,
+        line: pos.line,
+        col: pos.col,
+        offset: pos.offset,
+        path,
+        message: p.message,
+        severity: 'error',
+        origin: 'schema',
+      });
+    }
+  });
+
+  let image: Uint8Array | null = null;
+  if (documents.length > 0) {
+    const result = compile(
+      documents.map((d) => d.value),
+      opts,
+    );
+    const seen = new Set<string>();
+    for (const cd of result.diagnostics) {
+      const d = documents[cd.doc];
+      const path = formatPath(cd.path);
+      const key = `${cd.doc}\u0000${path}`;
+      if (cd.severity === 'error' && schemaFlagged.has(key)) continue;
+      const dup = `${key}\u0000${cd.severity}\u0000${cd.message}`;
+      if (seen.has(dup)) continue;
+      seen.add(dup);
+      if (d === undefined) {
+        // not tied to a document: report at the first input
+        diagnostics.push({
+          file: inputs[0]?.name ?? '-',
+          fileOrder: 0,
+          line: 1,
+          col: 1,
+          offset: 0,
+          path,
+          message: cd.message,
+          severity: cd.severity,
+          origin: 'core',
+        });
+        continue;
+      }
+      const pos = position(d.source, locate(d.doc, cd.path, 'value'));
+      diagnostics.push({
+        file: d.source.name,
+        fileOrder: fileOrderOf.get(d.source.name) ?? 0,
+        line: pos.line,
+        col: pos.col,
+        offset: pos.offset,
+        path,
+        message: cd.message,
+        severity: cd.severity,
+        origin: 'core',
+      });
+    }
+    image = result.image;
+  }
+
+  diagnostics.sort(compareDiagnostics);
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.length - errors;
+  return { image: errors > 0 ? null : image, diagnostics, documents, errors, warnings };
+}
+
+/** Reads policy files ("-" is stdin). A file that cannot be read is an error diagnostic, not an exception. */
+export async function readPolicyInputs(paths: string[]): Promise<{ inputs: PolicyInput[]; unreadable: PolicyDiagnostic[] }> {
+  const inputs: PolicyInput[] = [];
+  const unreadable: PolicyDiagnostic[] = [];
+  for (const [i, p] of paths.entries()) {
+    try {
+      const text = p === '-' ? await readStdin() : await readFile(p, 'utf8');
+      inputs.push({ name: p, text });
+    } catch (e) {
+      unreadable.push({
+        file: p,
+        fileOrder: i,
+        line: 0,
+        col: 0,
+        offset: 0,
+        path: '',
+        message: `cannot read: ${describeFsError(e)}`,
+        severity: 'error',
+        origin: 'yaml',
+      });
+    }
+  }
+  return { inputs, unreadable };
+}
+
+export function describeFsError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return err?.message ?? String(e);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,129 @@
+// Reading policy files: YAML streams of one or more documents, with the
+// positions needed to point every diagnostic at its line and column.
+
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+import { normalizeDoc } from './normalize.js';
+import type { Anchor, Path } from './validate.js';
+
+export interface PolicySource {
+  /** the name diagnostics use (the path as given on the command line) */
+  name: string;
+  text: string;
+  lineCounter: LineCounter;
+}
+
+/** One YAML document of a policy file that parsed without syntax errors. */
+export interface PolicyDocument {
+  source: PolicySource;
+  /** 0-based position of the document in its file */
+  index: number;
+  doc: Document.Parsed;
+  /** the document as a plain JSON value (see normalize.ts) */
+  value: unknown;
+}
+
+export interface Position {
+  line: number;
+  col: number;
+  offset: number;
+}
+
+/** A syntax problem found while reading a file, before any document is checked. */
+export interface SyntaxProblem {
+  source: PolicySource;
+  pos: Position;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export function position(source: PolicySource, offset: number): Position {
+  const o = Math.max(0, Math.min(offset, source.text.length));
+  const lp = source.lineCounter.linePos(o);
+  return { line: lp.line, col: lp.col, offset: o };
+}
+
+/** Splits a policy file into documents. Documents with syntax errors are reported and left out. */
+export function readPolicySource(name: string, text: string): { docs: PolicyDocument[]; problems: SyntaxProblem[] } {
+  const lineCounter = new LineCounter();
+  const source: PolicySource = { name, text, lineCounter };
+  const problems: SyntaxProblem[] = [];
+  const docs: PolicyDocument[] = [];
+  const parsed = parseAllDocuments(text, { lineCounter, intAsBigInt: true, prettyErrors: false, uniqueKeys: true });
+  if ('empty' in parsed) {
+    // an empty stream: only comments and directives
+    for (const e of parsed.errors) problems.push({ source, pos: position(source, e.pos[0]), message: e.message, severity: 'error' });
+  }
+  const list: Document.Parsed[] = [...parsed];
+  let seen = 0;
+  list.forEach((doc, index) => {
+    for (const e of doc.errors) problems.push({ source, pos: position(source, e.pos[0]), message: e.message, severity: 'error' });
+    for (const w of doc.warnings) problems.push({ source, pos: position(source, w.pos[0]), message: w.message, severity: 'warning' });
+    if (doc.errors.length > 0) {
+      seen++;
+      return;
+    }
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return; // empty document
+    seen++;
+    docs.push({ source, index, doc, value: normalizeDoc(doc.toJS({ maxAliasCount: 1000 })) });
+  });
+  if (seen === 0 && problems.every((p) => p.severity !== 'error')) {
+    problems.push({ source, pos: position(source, 0), message: 'no policy document in this file', severity: 'error' });
+  }
+  return { docs, problems };
+}
+
+function findPair(map: { items: Pair[] }, key: string | number): Pair | undefined {
+  for (const p of map.items) {
+    if (!isPair(p)) continue;
+    const k = p.key;
+    const kv = isScalar(k) ? k.value : k;
+    if (kv !== null && kv !== undefined && String(kv) === String(key)) return p;
+  }
+  return undefined;
+}
+
+function start(n: unknown): number | undefined {
+  const r = (n as Node | null | undefined)?.range;
+  return Array.isArray(r) ? r[0] : undefined;
+}
+
+function isEmptyValue(n: unknown): boolean {
+  if (!isScalar(n)) return n === null || n === undefined;
+  const r = n.range;
+  return n.value === null && (r === undefined || r === null || r[0] === r[1]);
+}
+
+/**
+ * The offset a diagnostic about `path` should point at. When the path does not
+ * exist (a missing field), the deepest node that does exists: the parent map.
+ */
+export function locate(doc: Document.Parsed, path: Path, at: Anchor): number {
+  let node: unknown = doc.contents;
+  let fallback = start(node) ?? 0;
+  let keyOffset: number | undefined;
+  for (const seg of path) {
+    keyOffset = undefined;
+    if (isMap(node)) {
+      const pair = findPair(node, seg);
+      if (pair === undefined) return fallback;
+      keyOffset = start(pair.key);
+      node = pair.value;
+      const s = start(node);
+      if (s === undefined || isEmptyValue(node)) {
+        // `field:` with no value: point at the key
+        return keyOffset ?? fallback;
+      }
+      fallback = s;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      const s = start(item);
+      if (item === undefined || s === undefined) return fallback;
+      node = item;
+      fallback = s;
+    } else {
+      return fallback;
+    }
+  }
+  if (at === 'key' && keyOffset !== undefined) return keyOffset;
+  return fallback;
+}

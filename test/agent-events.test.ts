@@ -1,0 +1,163 @@
+// The event side of the agent, without BPF: event filters (also offline,
+// through `talon getevents -i`), and the pipeline from ring-buffer records to
+// Tetragon JSON with pod metadata, the evaluator's action and the
+// differential check, fed by a recording kernel.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileFilterSet, normaliseEventType, eventType } from '../src/events/filter.js';
+import { renderCompact } from '../src/events/compact.js';
+import { Agent } from '../src/agent/agent.js';
+import { FakeKernel } from '../src/agent/fake-kernel.js';
+import { ApiClient } from '../src/api/client.js';
+import { joinArguments, execId } from '../src/agent/process-cache.js';
+import { permissionString } from '../src/agent/tetragon-json.js';
+import type { HookRecord, ExecRecord, ExitRecord } from '../src/kernel/records.js';
+import type { Pod } from '../src/pods/pod.js';
+import { repoRoot, skipUnlessRoot, talon, tempDir, useTestCgroupParent, waitFor } from '../src/agent/testkit.js';
+
+useTestCgroupParent();
+const lines = (f: string) =>
+  readFileSync(join(repoRoot(), 'examples', 'events', f), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+test('filters: fields AND, values OR, allow then deny', () => {
+  const evs = [...lines('cat-shadow.jsonl'), ...lines('host-cat-shadow.jsonl')];
+  const count = (fs: Parameters<typeof compileFilterSet>[0]) => evs.filter(compileFilterSet(fs)).length;
+  assert.is(count({}), evs.length);
+  assert.is(count({ allow: [{ pod_regex: ['xwing'] }] }), 6);
+  assert.is(count({ allow: [{ pod_regex: ['^wing'] }] }), 0, 'regexes are not implicitly anchored at the end only');
+  assert.is(count({ allow: [{ namespace: [''] }] }), 3, 'the empty namespace is the host');
+  assert.is(count({ allow: [{ namespace: ['default'], event_set: ['PROCESS_KPROBE'] }] }), 3);
+  assert.is(count({ allow: [{ event_set: ['PROCESS_EXEC'] }, { event_set: ['PROCESS_EXIT'] }] }), 3 + 2);
+  assert.is(count({ allow: [{ namespace: ['default'] }], deny: [{ event_set: ['PROCESS_KPROBE'] }] }), 3);
+  assert.is(count({ allow: [{ binary_regex: ['/cat$'] }] }), evs.filter((e) => JSON.stringify(e).includes('"binary":"/bin/cat"') || JSON.stringify(e).includes('"binary":"/usr/bin/cat"')).length);
+  assert.is(count({ allow: [{ policy_names: ['file-monitoring-enforce'] }] }), 3);
+  assert.is(count({ allow: [{ policy_names: ['file-monitoring-enforce'], namespace: [''] }] }), 0);
+  assert.is(normaliseEventType('exec'), 'PROCESS_EXEC');
+  assert.is(normaliseEventType('process_kprobe'), 'PROCESS_KPROBE');
+  assert.throws(() => normaliseEventType('nope'), /unknown event type "nope"/);
+  assert.throws(() => compileFilterSet({ allow: [{ pod_regex: ['('] }] }), /invalid pod regex/);
+  assert.is(eventType(evs[0]), 'PROCESS_EXEC');
+});
+
+test('getevents -i: offline filtering, compact like the renderer', async () => {
+  const f = join(repoRoot(), 'examples', 'events', 'cat-shadow.jsonl');
+  const r = await talon(['getevents', '-i', f, '-o', 'compact', '--pods', 'xwing', '-e', 'PROCESS_KPROBE,PROCESS_EXIT', '--color', 'never']);
+  assert.is(r.code, 0, r.stderr);
+  const want = lines('cat-shadow.jsonl')
+    .filter((e) => e.process_kprobe || e.process_exit)
+    .map((e) => renderCompact(e));
+  assert.equal(r.stdout.split('\n').filter(Boolean), want);
+  assert.equal(want.slice(-1), ['💥 exit    default/xwing /bin/cat /etc/shadow SIGKILL']);
+  const j = await talon(['getevents', '-i', f, '-o', 'json', '--count', '2']);
+  assert.equal(j.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)), lines('cat-shadow.jsonl').slice(0, 2));
+  const bad = await talon(['getevents', '-i', f, '--pods', '(']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /invalid pod regex/);
+});
+
+test('process helpers', () => {
+  assert.is(joinArguments(['-c', 'cat /etc/shadow']), '-c "cat /etc/shadow"');
+  assert.is(joinArguments(['/etc/shadow']), '/etc/shadow');
+  assert.is(joinArguments(['a"b', '']), '"a\\"b" ""');
+  assert.is(Buffer.from(execId('node', 5n, 7), 'base64').toString(), 'node:5:7');
+  assert.match(permissionString('/etc/shadow'), /^-r[w-]-r/);
+  assert.is(permissionString('/nonexistent'), '');
+});
+
+const reason = skipUnlessRoot('agent pipeline');
+if (reason) {
+  test.skip('pipeline');
+} else {
+  test('pipeline: records -> Tetragon JSON with pod, evaluator action, differential check', async () => {
+    const t = tempDir('talon-pipe-');
+    const k = new FakeKernel();
+    const address = `unix://${join(t.dir, 'talon.sock')}`;
+    const agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
+    const c = await ApiClient.connect({ address });
+    try {
+      const pod = (await c.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing' }, container: { name: 'spaceship', image: 'quay.io/cilium/json-mock:v1.3.8' } })).pod;
+      await c.call('policy.add', { yaml: readFileSync(join(repoRoot(), 'examples', 'file-monitoring-enforce.yaml'), 'utf8'), file: 'f.yaml', namespace: 'default' });
+      const pid = (await c.call<{ policies: { id: number }[] }>('policy.list')).policies[0].id;
+      const got: Record<string, any>[] = [];
+      await c.subscribe({ allow: [{ pod_regex: ['^xwing$'] }] }, (ev) => got.push(ev));
+
+      const task = { pid: 4242, tid: 4242, ppid: process.pid, uid: 0, cgroupId: BigInt(pod.cgroupId), startKtime: 1000n, nsPid: 0 };
+      const exec: ExecRecord = { type: 'exec', ktime: 1000n, flags: 0, procfs: false, ...task, binary: '/usr/bin/cat', args: ['cat', '/etc/shadow'], cwd: '/' };
+      const hook = (selector: number | null, actions: string[], skipped: string[] = []): HookRecord => ({
+        type: 'hook',
+        ktime: 2000n,
+        flags: 0,
+        ...task,
+        policyId: pid,
+        hookId: 1,
+        slot: 0,
+        selector,
+        actions,
+        skipped,
+        mode: 'enforce',
+        binary: '/usr/bin/cat',
+        error: 0,
+        sensor: 'tln_tp_file',
+        args: [
+          { kind: 'str', value: '/etc/shadow' },
+          { kind: 'int', value: 4n },
+        ],
+      });
+      const exit: ExitRecord = { type: 'exit', ktime: 3000n, flags: 0, ...task, binary: '/usr/bin/cat', code: 9, status: null, signal: 9 };
+      const hostExec: ExecRecord = { ...exec, pid: 4343, tid: 4343, cgroupId: 1n };
+      k.deliver([exec, hostExec, hook(0, ['Sigkill']), hook(2, ['Sigkill']), exit]);
+      await waitFor(() => got.length >= 4);
+      assert.equal(
+        got.map((e) => Object.keys(e)[0]),
+        ['process_exec', 'process_kprobe', 'process_kprobe', 'process_exit'],
+        'the host process is filtered out',
+      );
+      const [ex, kp, , xt] = got;
+      const p = ex.process_exec.process;
+      assert.is(p.binary, '/usr/bin/cat');
+      assert.is(p.arguments, '/etc/shadow');
+      assert.is(p.flags, 'execve rootcwd clone');
+      assert.is(Buffer.from(p.exec_id, 'base64').toString(), 'node-a:1000:4242');
+      assert.equal(p.pod, {
+        namespace: 'default',
+        name: 'xwing',
+        uid: pod.uid,
+        container: { id: `talon://${pod.cgroupId}`, name: 'spaceship', image: { id: 'quay.io/cilium/json-mock:v1.3.8', name: 'quay.io/cilium/json-mock:v1.3.8' } },
+        pod_labels: { app: 'xwing' },
+        workload: 'xwing',
+        workload_kind: 'Pod',
+      });
+      assert.is(ex.process_exec.parent.pid, process.pid, 'parent from the /proc scan');
+      assert.is(ex.node_name, 'node-a');
+      const k0 = kp.process_kprobe;
+      assert.is(k0.function_name, 'security_file_permission');
+      assert.is(k0.policy_name, 'file-monitoring-enforce');
+      assert.is(k0.action, 'KPROBE_ACTION_SIGKILL');
+      assert.equal(k0.args, [{ file_arg: { path: '/etc/shadow', permission: permissionString('/etc/shadow') } }, { int_arg: 4 }]);
+      assert.is(k0.process.exec_id, p.exec_id);
+      assert.is(renderCompact(kp), '📚 read    default/xwing /usr/bin/cat /etc/shadow');
+      assert.equal(xt.process_exit.signal, 'SIGKILL');
+      assert.is(renderCompact(xt), '💥 exit    default/xwing /usr/bin/cat /etc/shadow SIGKILL');
+
+      // the second hook record claims selector 2 (a write rule) for a read: a disagreement
+      const st = await c.call<{ differential: { checked: number; agreed: number; disagreed: number; samples: any[] } }>('status');
+      assert.is(st.differential.checked, 2);
+      assert.is(st.differential.agreed, 1);
+      assert.is(st.differential.disagreed, 1);
+      assert.equal(st.differential.samples[0].kernel.selector, 2);
+      assert.equal(st.differential.samples[0].evaluator.selector, 0);
+    } finally {
+      c.close();
+      await agent.pods.deleteAll();
+      await agent.stop();
+      t.remove();
+    }
+  });
+}
+
+test.run();

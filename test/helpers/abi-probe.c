@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* abi-probe: prints every size, offset and constant of bpf/include/tln_abi.h
+ * that assembly/abi.ts mirrors, as one JSON object (keys as abiTable() spells
+ * them). Built and run by test/abi.test.ts with the host C compiler:
+ *   cc -I bpf/include -o probe test/helpers/abi-probe.c */
+#include <stddef.h>
+#include <stdio.h>
+#include "tln_abi.h"
+
+#define P(name, expr) printf("%s\"%s\":%lld", first ? "" : ",", name, (long long)(expr)), first = 0
+#define S(name) printf(",\"" #name "\":\"%s\"", name)
+
+int main(void)
+{
+	int first = 1;
+
+	printf("{");
+	P("TLN_IMAGE_MAGIC_0", TLN_IMAGE_MAGIC_0);
+	P("TLN_IMAGE_MAGIC_1", TLN_IMAGE_MAGIC_1);
+	P("TLN_IMAGE_VERSION", TLN_IMAGE_VERSION);
+	P("TLN_MAX_HOOKS", TLN_MAX_HOOKS);
+	P("TLN_MAX_SELECTORS", TLN_MAX_SELECTORS);
+	P("TLN_MAX_FILTERS", TLN_MAX_FILTERS);
+	P("TLN_MAX_ARG_FILTERS", TLN_MAX_ARG_FILTERS);
+	P("TLN_MAX_ARGS", TLN_MAX_ARGS);
+	P("TLN_MAX_VALUES", TLN_MAX_VALUES);
+	P("TLN_MAX_INLINE", TLN_MAX_INLINE);
+	P("TLN_MAX_PIDS", TLN_MAX_PIDS);
+	P("TLN_MAX_ACTIONS", TLN_MAX_ACTIONS);
+	P("TLN_MAX_SETS", TLN_MAX_SETS);
+	P("TLN_STR_DATA", TLN_STR_DATA);
+	P("TLN_POD_FILTER_MAX", TLN_POD_FILTER_MAX);
+	P("TLN_OP_GT", TLN_OP_GT);
+	P("TLN_OP_LT", TLN_OP_LT);
+	P("TLN_OP_EQUAL", TLN_OP_EQUAL);
+	P("TLN_OP_NOT_EQUAL", TLN_OP_NOT_EQUAL);
+	P("TLN_OP_IN", TLN_OP_IN);
+	P("TLN_OP_NOT_IN", TLN_OP_NOT_IN);
+	P("TLN_OP_PREFIX", TLN_OP_PREFIX);
+	P("TLN_OP_POSTFIX", TLN_OP_POSTFIX);
+	P("TLN_OP_IN_MAP", TLN_OP_IN_MAP);
+	P("TLN_OP_NOT_IN_MAP", TLN_OP_NOT_IN_MAP);
+	P("TLN_OP_MASK", TLN_OP_MASK);
+	P("TLN_OP_SADDR", TLN_OP_SADDR);
+	P("TLN_OP_DADDR", TLN_OP_DADDR);
+	P("TLN_OP_SPORT", TLN_OP_SPORT);
+	P("TLN_OP_DPORT", TLN_OP_DPORT);
+	P("TLN_OP_PROTOCOL", TLN_OP_PROTOCOL);
+	P("TLN_OP_NOT_SPORT", TLN_OP_NOT_SPORT);
+	P("TLN_OP_NOT_DPORT", TLN_OP_NOT_DPORT);
+	P("TLN_OP_SPORT_PRIV", TLN_OP_SPORT_PRIV);
+	P("TLN_OP_NOT_SPORT_PRIV", TLN_OP_NOT_SPORT_PRIV);
+	P("TLN_OP_DPORT_PRIV", TLN_OP_DPORT_PRIV);
+	P("TLN_OP_NOT_DPORT_PRIV", TLN_OP_NOT_DPORT_PRIV);
+	P("TLN_OP_NOT_SADDR", TLN_OP_NOT_SADDR);
+	P("TLN_OP_NOT_DADDR", TLN_OP_NOT_DADDR);
+	P("TLN_OP_NOT_PREFIX", TLN_OP_NOT_PREFIX);
+	P("TLN_OP_NOT_POSTFIX", TLN_OP_NOT_POSTFIX);
+	P("TLN_OP_FAMILY", TLN_OP_FAMILY);
+	P("TLN_OP_STATE", TLN_OP_STATE);
+	P("TLN_OP_IN_RANGE", TLN_OP_IN_RANGE);
+	P("TLN_OP_NOT_IN_RANGE", TLN_OP_NOT_IN_RANGE);
+	P("TLN_ARG_NONE", TLN_ARG_NONE);
+	P("TLN_ARG_INT", TLN_ARG_INT);
+	P("TLN_ARG_UINT32", TLN_ARG_UINT32);
+	P("TLN_ARG_SINT64", TLN_ARG_SINT64);
+	P("TLN_ARG_UINT64", TLN_ARG_UINT64);
+	P("TLN_ARG_SINT8", TLN_ARG_SINT8);
+	P("TLN_ARG_UINT8", TLN_ARG_UINT8);
+	P("TLN_ARG_SINT16", TLN_ARG_SINT16);
+	P("TLN_ARG_UINT16", TLN_ARG_UINT16);
+	P("TLN_ARG_FILE", TLN_ARG_FILE);
+	P("TLN_ARG_PATH", TLN_ARG_PATH);
+	P("TLN_ARG_FD", TLN_ARG_FD);
+	P("TLN_ARG_STRING", TLN_ARG_STRING);
+	P("TLN_ARG_FILENAME", TLN_ARG_FILENAME);
+	P("TLN_ARG_SOCK", TLN_ARG_SOCK);
+	P("TLN_ARG_SOCKADDR", TLN_ARG_SOCKADDR);
+	P("TLN_ACT_POST", TLN_ACT_POST);
+	P("TLN_ACT_SIGKILL", TLN_ACT_SIGKILL);
+	P("TLN_ACT_OVERRIDE", TLN_ACT_OVERRIDE);
+	P("TLN_ACT_NOPOST", TLN_ACT_NOPOST);
+	P("TLN_ACT_SIGNAL", TLN_ACT_SIGNAL);
+	P("TLN_MODE_ENFORCE", TLN_MODE_ENFORCE);
+	P("TLN_MODE_MONITOR", TLN_MODE_MONITOR);
+	P("TLN_MODE_MONITOR_ONLY", TLN_MODE_MONITOR_ONLY);
+	P("TLN_HOOK_KPROBE", TLN_HOOK_KPROBE);
+	P("TLN_HOOK_TRACEPOINT", TLN_HOOK_TRACEPOINT);
+	P("TLN_HOOK_UPROBE", TLN_HOOK_UPROBE);
+	P("TLN_HOOK_UNKNOWN", TLN_HOOK_UNKNOWN);
+	P("TLN_HOOK_SECURITY_FILE_PERMISSION", TLN_HOOK_SECURITY_FILE_PERMISSION);
+	P("TLN_HOOK_SECURITY_MMAP_FILE", TLN_HOOK_SECURITY_MMAP_FILE);
+	P("TLN_HOOK_SECURITY_PATH_TRUNCATE", TLN_HOOK_SECURITY_PATH_TRUNCATE);
+	P("TLN_HOOK_TCP_CONNECT", TLN_HOOK_TCP_CONNECT);
+	P("TLN_HOOK_GENERIC_TRACEPOINT", TLN_HOOK_GENERIC_TRACEPOINT);
+	P("TLN_HOOK_GENERIC_UPROBE", TLN_HOOK_GENERIC_UPROBE);
+	P("TLN_HOOK_F_RETURN", TLN_HOOK_F_RETURN);
+	P("TLN_HOOK_F_SYSCALL", TLN_HOOK_F_SYSCALL);
+	P("TLN_HOOK_F_RET_FILTERS", TLN_HOOK_F_RET_FILTERS);
+	P("TLN_SLOT_RETURN", TLN_SLOT_RETURN);
+	P("TLN_FILTER_F_NEGATE", TLN_FILTER_F_NEGATE);
+	P("TLN_PID_F_NAMESPACE", TLN_PID_F_NAMESPACE);
+	P("TLN_PID_F_FOLLOW_FORKS", TLN_PID_F_FOLLOW_FORKS);
+	P("TLN_SCOPE_F_FILTERED", TLN_SCOPE_F_FILTERED);
+	P("TLN_SCOPE_F_HOST", TLN_SCOPE_F_HOST);
+	P("TLN_RL_THREAD", TLN_RL_THREAD);
+	P("TLN_RL_PROCESS", TLN_RL_PROCESS);
+	P("TLN_RL_GLOBAL", TLN_RL_GLOBAL);
+	P("sizeof(struct tln_policy_conf)", sizeof(struct tln_policy_conf));
+	P("offsetof(struct tln_policy_conf, mode)", offsetof(struct tln_policy_conf, mode));
+	P("offsetof(struct tln_policy_conf, scope)", offsetof(struct tln_policy_conf, scope));
+	P("offsetof(struct tln_policy_conf, nhooks)", offsetof(struct tln_policy_conf, nhooks));
+	P("offsetof(struct tln_policy_conf, nselectors)", offsetof(struct tln_policy_conf, nselectors));
+	P("sizeof(struct tln_hook_arg)", sizeof(struct tln_hook_arg));
+	P("offsetof(struct tln_hook_arg, index)", offsetof(struct tln_hook_arg, index));
+	P("offsetof(struct tln_hook_arg, type)", offsetof(struct tln_hook_arg, type));
+	P("sizeof(struct tln_hook)", sizeof(struct tln_hook));
+	P("offsetof(struct tln_hook, hook_id)", offsetof(struct tln_hook, hook_id));
+	P("offsetof(struct tln_hook, kind)", offsetof(struct tln_hook, kind));
+	P("offsetof(struct tln_hook, flags)", offsetof(struct tln_hook, flags));
+	P("offsetof(struct tln_hook, nargs)", offsetof(struct tln_hook, nargs));
+	P("offsetof(struct tln_hook, nselectors)", offsetof(struct tln_hook, nselectors));
+	P("offsetof(struct tln_hook, first_sel)", offsetof(struct tln_hook, first_sel));
+	P("offsetof(struct tln_hook, ret_type)", offsetof(struct tln_hook, ret_type));
+	P("offsetof(struct tln_hook, args)", offsetof(struct tln_hook, args));
+	P("sizeof(struct tln_filter)", sizeof(struct tln_filter));
+	P("offsetof(struct tln_filter, op)", offsetof(struct tln_filter, op));
+	P("offsetof(struct tln_filter, slot)", offsetof(struct tln_filter, slot));
+	P("offsetof(struct tln_filter, type)", offsetof(struct tln_filter, type));
+	P("offsetof(struct tln_filter, nvals)", offsetof(struct tln_filter, nvals));
+	P("offsetof(struct tln_filter, set)", offsetof(struct tln_filter, set));
+	P("offsetof(struct tln_filter, flags)", offsetof(struct tln_filter, flags));
+	P("offsetof(struct tln_filter, vals)", offsetof(struct tln_filter, vals));
+	P("sizeof(struct tln_action)", sizeof(struct tln_action));
+	P("offsetof(struct tln_action, id)", offsetof(struct tln_action, id));
+	P("offsetof(struct tln_action, rl_scope)", offsetof(struct tln_action, rl_scope));
+	P("offsetof(struct tln_action, arg)", offsetof(struct tln_action, arg));
+	P("offsetof(struct tln_action, rate_limit_ns)", offsetof(struct tln_action, rate_limit_ns));
+	P("sizeof(struct tln_selector)", sizeof(struct tln_selector));
+	P("offsetof(struct tln_selector, nfilters)", offsetof(struct tln_selector, nfilters));
+	P("offsetof(struct tln_selector, nactions)", offsetof(struct tln_selector, nactions));
+	P("offsetof(struct tln_selector, pid_op)", offsetof(struct tln_selector, pid_op));
+	P("offsetof(struct tln_selector, npids)", offsetof(struct tln_selector, npids));
+	P("offsetof(struct tln_selector, pid_flags)", offsetof(struct tln_selector, pid_flags));
+	P("offsetof(struct tln_selector, bin_op)", offsetof(struct tln_selector, bin_op));
+	P("offsetof(struct tln_selector, bin_set)", offsetof(struct tln_selector, bin_set));
+	P("offsetof(struct tln_selector, pids)", offsetof(struct tln_selector, pids));
+	P("offsetof(struct tln_selector, filters)", offsetof(struct tln_selector, filters));
+	P("offsetof(struct tln_selector, actions)", offsetof(struct tln_selector, actions));
+	P("sizeof(struct tln_str_key)", sizeof(struct tln_str_key));
+	P("offsetof(struct tln_str_key, prefixlen)", offsetof(struct tln_str_key, prefixlen));
+	P("offsetof(struct tln_str_key, set)", offsetof(struct tln_str_key, set));
+	P("offsetof(struct tln_str_key, data)", offsetof(struct tln_str_key, data));
+	P("sizeof(struct tln_addr4_key)", sizeof(struct tln_addr4_key));
+	P("offsetof(struct tln_addr4_key, prefixlen)", offsetof(struct tln_addr4_key, prefixlen));
+	P("offsetof(struct tln_addr4_key, set)", offsetof(struct tln_addr4_key, set));
+	P("offsetof(struct tln_addr4_key, addr)", offsetof(struct tln_addr4_key, addr));
+	P("sizeof(struct tln_addr6_key)", sizeof(struct tln_addr6_key));
+	P("offsetof(struct tln_addr6_key, prefixlen)", offsetof(struct tln_addr6_key, prefixlen));
+	P("offsetof(struct tln_addr6_key, set)", offsetof(struct tln_addr6_key, set));
+	P("offsetof(struct tln_addr6_key, addr)", offsetof(struct tln_addr6_key, addr));
+	P("sizeof(struct tln_u64set_key)", sizeof(struct tln_u64set_key));
+	P("offsetof(struct tln_u64set_key, set)", offsetof(struct tln_u64set_key, set));
+	P("offsetof(struct tln_u64set_key, value)", offsetof(struct tln_u64set_key, value));
+	P("sizeof(struct tln_sel_stats)", sizeof(struct tln_sel_stats));
+	P("offsetof(struct tln_sel_stats, post)", offsetof(struct tln_sel_stats, post));
+	P("offsetof(struct tln_sel_stats, enforce)", offsetof(struct tln_sel_stats, enforce));
+	P("offsetof(struct tln_sel_stats, monitor)", offsetof(struct tln_sel_stats, monitor));
+	P("offsetof(struct tln_sel_stats, nopost)", offsetof(struct tln_sel_stats, nopost));
+	/* map names (strings) */
+	S(TLN_MAP_POLICY);
+	S(TLN_MAP_HOOKS);
+	S(TLN_MAP_SELS);
+	S(TLN_MAP_STR);
+	S(TLN_MAP_ADDR4);
+	S(TLN_MAP_ADDR6);
+	S(TLN_MAP_U64SET);
+	S(TLN_MAP_STATS);
+	S(TLN_MAP_POD_FILTER);
+	printf("}\n");
+	return 0;
+}
