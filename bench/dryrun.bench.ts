@@ -9,12 +9,13 @@
 //      TALON_BENCH_EVENTS=1000000 to change the number of events (default 200000).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compile, Evaluator } from '../src/core/index.js';
 import { DryRunPipeline, fastEvaluate, mayMatchSilently } from '../src/events/dryrun.js';
+import { lineBatches } from '../src/events/lines.js';
 import { checkPolicies } from '../src/policy/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -102,9 +103,11 @@ export async function run(): Promise<void> {
   console.log('|---|---|---|---|---:|---:|');
   try {
     for (const kprobeOnly of [false, true]) {
-      const lines = makeEvents(n, kprobeOnly);
       const file = path.join(dir, kprobeOnly ? 'kprobe.jsonl' : 'mix.jsonl');
-      writeFileSync(file, lines.join('\n') + '\n');
+      writeFileSync(file, makeEvents(n, kprobeOnly).join('\n') + '\n');
+      // read back as the CLI reads them (flat strings, one per line)
+      const lines: string[] = [];
+      for await (const b of lineBatches(createReadStream(file, { highWaterMark: 1 << 20 }))) for (const l of b.lines) lines.push(l);
       const avg = Math.round(lines.reduce((a, l) => a + l.length, 0) / n);
       const label = kprobeOnly ? 'kprobe events only' : 'example mix';
       const reps = 3;
@@ -139,7 +142,8 @@ export async function run(): Promise<void> {
       ];
       for (const [name, method, r, note] of rows) {
         const ratio = r === null ? '–' : `${(r / talon).toFixed(2)}×`;
-        console.log(`| ${label} | ${avg} B | ${name} | \`${method}\`${note ? ` (${note})` : ''} | ${r === null ? 'skipped' : fmt(r)} | ${ratio} |`);
+        const cell = `\`${method}\`${note ? ` (${note})` : ''}`.replace(/\|/g, '\\|');
+        console.log(`| ${label} | ${avg} B | ${name} | ${cell} | ${r === null ? 'skipped' : fmt(r)} | ${ratio} |`);
       }
     }
   } finally {

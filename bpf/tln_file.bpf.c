@@ -5,6 +5,8 @@
  *   security_file_permission(file, mask) <- sys_enter_{read,pread64,readv,
  *       preadv,preadv2} (MAY_READ) and sys_enter_{write,pwrite64,writev,
  *       pwritev,pwritev2} (MAY_WRITE): fd -> struct file -> full path;
+ *       copy_file_range, splice and sendfile64: the source as MAY_READ, the
+ *       destination as MAY_WRITE (coreutils cat copies with copy_file_range);
  *   security_mmap_file(file, prot, flags) <- sys_enter_mmap (file maps only);
  *   security_path_truncate(path) <- sys_enter_truncate (pathname made
  *       absolute against the cwd; not normalised).
@@ -176,6 +178,34 @@ int tln_file_write(struct trace_event_raw_sys_enter *ctx)
 	if (!f)
 		return 0;
 	return tln_file_event(tln_slot_file_perm, f, NULL, TLN_MAY_WRITE, 0);
+}
+
+/* in-kernel copies read one file and write another without read()/write():
+ * judge the source as a read, then the destination as a write */
+static __always_inline int tln_file_xfer(__s64 fd_in, __s64 fd_out)
+{
+	struct file *f = tln_fd_file(fd_in);
+
+	if (f)
+		tln_file_event(tln_slot_file_perm, f, NULL, TLN_MAY_READ, 0);
+	f = tln_fd_file(fd_out);
+	if (f)
+		tln_file_event(tln_slot_file_perm, f, NULL, TLN_MAY_WRITE, 0);
+	return 0;
+}
+
+/* copy_file_range(fd_in, off_in, fd_out, ...), splice(fd_in, off_in, fd_out, ...) */
+SEC("tracepoint")
+int tln_file_copy(struct trace_event_raw_sys_enter *ctx)
+{
+	return tln_file_xfer((__s64)ctx->args[0], (__s64)ctx->args[2]);
+}
+
+/* sendfile64(out_fd, in_fd, offset, count) */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int tln_file_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	return tln_file_xfer((__s64)ctx->args[1], (__s64)ctx->args[0]);
 }
 
 /* security_mmap_file(file, prot, flags): mmap(addr, len, prot, flags, fd, off) */

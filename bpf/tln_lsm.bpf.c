@@ -12,7 +12,9 @@
  * the hook's return value: Override returns its error (EPERM when it has
  * none), Sigkill sends SIGKILL and refuses the operation with EPERM (a read
  * returns no data, a write writes nothing, a connect sends no packet), Signal
- * sends the signal and lets the operation proceed.
+ * sends the signal and lets the operation proceed. The evaluator runs in its
+ * verdict mode (tln_eval_hook(..., 1, &v), as for cgroup programs): signals
+ * are sent here, next to the verdict.
  * One instance per policy (and hook slot): the loader sets the slots below
  * and loads only the programs the policy's hooks need.
  */
@@ -30,11 +32,6 @@ const volatile __u8 tln_slot_mmap_file = TLN_NO_SLOT;
 const volatile __u8 tln_slot_path_truncate = TLN_NO_SLOT;
 const volatile __u8 tln_slot_tcp_connect = TLN_NO_SLOT;
 
-/* enum tln_sensor values of this object (must match bpf/include/tln_events.h
- * and SENSOR_NAMES of src/kernel/records.ts once they list them) */
-#define TLN_SENSOR_LSM_FILE 3
-#define TLN_SENSOR_LSM_SOCK 4
-
 #define TLN_EPERM 1
 #define TLN_MAX_ERRNO 4095
 #define TLN_SCRATCH_MASK (TLN_DATA_MAX - 1)
@@ -43,40 +40,52 @@ const volatile __u8 tln_slot_tcp_connect = TLN_NO_SLOT;
  * LSM programs run with migration disabled but may be preempted, so another
  * task on this CPU could enter while the per-CPU record is in use. The first
  * one owns the scratch buffers; a second one allows its operation unjudged
- * (as the kernel's own recursion guard does for tracing programs).
+ * (as the kernel's own recursion guard does for tracing programs). Entering
+ * adds 1 and owns only when the count reads 1 afterwards: at most one owner,
+ * with plain atomic adds (no fetching atomics: any BPF ISA level).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 } tln_lsm_busy SEC(".maps");
 
-static __always_inline __u32 *tln_lsm_enter(void)
+static __always_inline __u64 *tln_lsm_enter(void)
 {
-	__u32 *busy = tln_zero_lookup(&tln_lsm_busy);
+	__u64 *busy = tln_zero_lookup(&tln_lsm_busy);
 
 	if (!busy)
 		return NULL;
-	if (__sync_fetch_and_add(busy, 1)) {
-		__sync_fetch_and_sub(busy, 1);
+	__sync_fetch_and_add(busy, 1);
+	if (*(volatile __u64 *)busy != 1) {
+		__sync_fetch_and_add(busy, -1);
 		return NULL;
 	}
 	return busy;
 }
 
-static __always_inline void tln_lsm_leave(__u32 *busy)
+static __always_inline void tln_lsm_leave(__u64 *busy)
 {
-	__sync_fetch_and_sub(busy, 1);
+	__sync_fetch_and_add(busy, -1);
 }
 
-/* the hook's return value for the actions taken: 0 or a negative errno */
-static __always_inline int tln_lsm_verdict(struct tln_verdict *v)
+/*
+ * The hook's return value for the actions taken: 0 or a negative errno.
+ * Override refuses with its error (EPERM when it has none); Sigkill refuses
+ * with EPERM once the signal is on its way (a kernel thread cannot be killed:
+ * its operation proceeds, as under Tetragon's kprobe); Signal only signals.
+ */
+static __always_inline int tln_lsm_verdict(struct tln_hook_rec *rec, struct tln_verdict *v)
 {
+	int sent = 0;
+
 	if (v->sig)
-		bpf_send_signal(v->sig);
+		sent = bpf_send_signal(v->sig) == 0;
 	if (!v->deny)
 		return 0;
+	if (!(rec->actions & TLN_ACTBIT(TLN_ACT_OVERRIDE)))
+		return sent ? -TLN_EPERM : 0;
 	if (v->error < 0 && v->error >= -TLN_MAX_ERRNO)
 		return v->error;
 	return -TLN_EPERM;
@@ -93,8 +102,10 @@ static __always_inline int tln_lsm_file_event(__u8 slot, const struct path *path
 	struct tln_verdict v = {};
 	struct tln_pathres res = {};
 	struct tln_rec_arg *ra;
-	__u32 s = slot, cur, poff, plen = 0, a, idx, *busy;
+	__u32 s = slot, cur, poff, plen = 0, a, idx;
+	__u64 *busy;
 	__u8 type, pflags = 0, have = 0;
+	int verdict;
 
 	if (slot == TLN_NO_SLOT)
 		return 0;
@@ -158,8 +169,9 @@ static __always_inline int tln_lsm_file_event(__u8 slot, const struct path *path
 	/* selectors and actions: the verdict comes back in v (no signal sent yet) */
 	if (tln_eval_hook(conf, hook, rec, 1, &v))
 		tln_emit_hook(rec, cur);
+	verdict = tln_lsm_verdict(rec, &v);
 	tln_lsm_leave(busy);
-	return tln_lsm_verdict(&v);
+	return verdict;
 }
 
 /* security_file_permission(file, mask): every read/write/readdir permission check */
@@ -213,7 +225,8 @@ int BPF_PROG(tln_lsm_connect, struct socket *sock, struct sockaddr *address, int
 	struct sockaddr_in6 *sin6;
 	struct sockaddr_in *sin;
 	struct sock *sk;
-	__u32 slot = tln_slot_tcp_connect, cur, a, w[4], *busy;
+	__u32 slot = tln_slot_tcp_connect, cur, a, w[4];
+	__u64 *busy;
 	__u16 family;
 	__u8 type;
 	int verdict;
@@ -291,7 +304,7 @@ int BPF_PROG(tln_lsm_connect, struct socket *sock, struct sockaddr *address, int
 	/* selectors and actions */
 	if (tln_eval_hook(conf, hook, rec, 1, &v))
 		tln_emit_hook(rec, cur);
+	verdict = tln_lsm_verdict(rec, &v);
 	tln_lsm_leave(busy);
-	verdict = tln_lsm_verdict(&v);
 	return ret ? ret : verdict;
 }

@@ -49,7 +49,9 @@ static __always_inline __u32 tln_copy_path(char *data, __u32 cur, struct tln_pat
 
 	if (!pb)
 		return 0;
-	bpf_probe_read_kernel(&data[cur & 8191], len, &pb->buf[res->off & TLN_PATH_MASK]);
+	barrier_var(cur); /* keep the mask: older verifiers lose bounds through 32-bit copies */
+	barrier_var(len);
+	bpf_probe_read_kernel(&data[cur & 8191], len & TLN_PATH_MASK, &pb->buf[res->off & TLN_PATH_MASK]);
 	return len;
 }
 

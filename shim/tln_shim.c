@@ -1113,6 +1113,24 @@ static void batch_free(struct rec_batch *b)
 	free(b);
 }
 
+/* hand a batch to the JS thread without ever blocking inside node-api: a
+ * blocking call could wait forever on a full queue while the JS thread waits
+ * in rb_stop() for this thread to end. A full queue is retried until stop. */
+static void rb_hand_over(struct rb_consumer *c, struct rec_batch *b)
+{
+	napi_status st;
+
+	for (;;) {
+		st = napi_call_threadsafe_function(c->tsfn, b, napi_tsfn_nonblocking);
+		if (st == napi_ok)
+			return;
+		if (st != napi_queue_full || atomic_load(&c->stop))
+			break;
+		usleep(1000);
+	}
+	batch_free(b);
+}
+
 static int rb_sample(void *ctx, void *data, size_t size)
 {
 	struct rb_consumer *c = ctx;
@@ -1148,8 +1166,7 @@ static int rb_sample(void *ctx, void *data, size_t size)
 	/* hand over big batches without waiting for the end of the poll */
 	if (b->n >= 4096) {
 		c->cur = NULL;
-		if (napi_call_threadsafe_function(c->tsfn, b, napi_tsfn_blocking) != napi_ok)
-			batch_free(b);
+		rb_hand_over(c, b);
 	}
 	return 0;
 }
@@ -1166,8 +1183,7 @@ static void *rb_thread(void *arg)
 		if (c->cur) {
 			struct rec_batch *b = c->cur;
 			c->cur = NULL;
-			if (napi_call_threadsafe_function(c->tsfn, b, napi_tsfn_blocking) != napi_ok)
-				batch_free(b);
+			rb_hand_over(c, b);
 		}
 	}
 	return NULL;

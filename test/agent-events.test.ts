@@ -77,9 +77,11 @@ if (reason) {
     const t = tempDir('talon-pipe-');
     const k = new FakeKernel();
     const address = `unix://${join(t.dir, 'talon.sock')}`;
-    const agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
-    const c = await ApiClient.connect({ address });
+    let agent: Agent | null = null;
+    let c: ApiClient | null = null;
     try {
+      agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
+      c = await ApiClient.connect({ address });
       const pod = (await c.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing' }, container: { name: 'spaceship', image: 'quay.io/cilium/json-mock:v1.3.8' } })).pod;
       await c.call('policy.add', { yaml: readFileSync(join(repoRoot(), 'examples', 'file-monitoring-enforce.yaml'), 'utf8'), file: 'f.yaml', namespace: 'default' });
       const pid = (await c.call<{ policies: { id: number }[] }>('policy.list')).policies[0].id;
@@ -152,9 +154,9 @@ if (reason) {
       assert.equal(st.differential.samples[0].kernel.selector, 2);
       assert.equal(st.differential.samples[0].evaluator.selector, 0);
     } finally {
-      c.close();
-      await agent.pods.deleteAll();
-      await agent.stop();
+      c?.close();
+      await agent?.pods.deleteAll();
+      await agent?.stop();
       t.remove();
     }
   });

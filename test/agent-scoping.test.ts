@@ -184,8 +184,9 @@ if (reason) {
   test('state dir and token files are private', async () => {
     const t = tempDir('talon-agent-');
     const k = new FakeKernel();
-    const agent = await Agent.start({ stateDir: join(t.dir, 'state'), serverAddress: '127.0.0.1:0', kernel: k, log: () => undefined });
+    let agent: Agent | null = null;
     try {
+      agent = await Agent.start({ stateDir: join(t.dir, 'state'), serverAddress: '127.0.0.1:0', kernel: k, log: () => undefined });
       assert.is(statSync(join(t.dir, 'state')).mode & 0o777, 0o700);
       assert.is(statSync(join(t.dir, 'state', 'token')).mode & 0o777, 0o600);
       const token = readFileSync(join(t.dir, 'state', 'token'), 'utf8').trim();
@@ -197,7 +198,7 @@ if (reason) {
       assert.is(ok.code, 0, ok.stderr);
       assert.match(ok.stdout, /^NAMESPACE\s+NAME\s+LABELS/);
     } finally {
-      await agent.stop();
+      await agent?.stop();
       t.remove();
     }
   });

@@ -6,7 +6,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:net';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kernel, LoadError, type LoadedPolicy } from '../src/kernel/index.js';
 import type { HookRecord, TlnRecord, ExecRecord, ExitRecord } from '../src/kernel/records.js';
 import type { PolicySpec } from '../src/core/types.js';
@@ -176,6 +178,16 @@ if (skip) {
     // as a shell sees it: status 137
     const viaSh = await run(`sh -c 'echo $$ > ${cg.path}/cgroup.procs; exec cat /etc/shadow' >/dev/null 2>&1; echo $?`);
     assert.is(viaSh.stdout.trim(), '137');
+
+    // cat into a regular file copies with copy_file_range, with no read() to see
+    const tmp = mkdtempSync(join(tmpdir(), 'talon-copy-'));
+    try {
+      const copied = await cg.run(`cat /etc/shadow > ${tmp}/out`);
+      assert.is(copied.signal, 'SIGKILL', `cat /etc/shadow > file in the cgroup: ${JSON.stringify(copied)}`);
+      assert.is(readFileSync(join(tmp, 'out'), 'utf8'), '', 'nothing was copied');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
 
     const ok = await cg.run('cat /etc/hostname');
     assert.is(ok.code, 0, `unrelated file: ${JSON.stringify(ok)}`);

@@ -7,7 +7,10 @@
 //     orc      open + read 64 B + close of FILE (openat, read and close hooks)
 //     probe    open + read of FILE once, no timing (is an enforcing rule live?)
 // CGROUP_DIR: joins that cgroup v2 directory before the loop (the bench pod).
-// Output, one line: "OP N NS_PER_OP". Exit 0, or 2 with a message on stderr.
+// The N iterations are timed in CHUNKS chunks, so that a chunk disturbed by
+// another process (a preemption, a page fault storm) can be told apart.
+// Output, one line: "OP N MEDIAN MIN MEAN", ns per call: the median chunk, the
+// fastest chunk, and the whole run. Exit 0, or 2 with a message on stderr.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,11 +20,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#define CHUNKS 20
+
 static double now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
 }
 
 static void die(const char *what)
@@ -111,11 +122,18 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "pread") && (fd = open(file, O_RDONLY)) < 0)
 		die(file);
 
-	// warm up caches and the dentry, then time
-	run(op, n / 10 + 1, file, fd);
-	double t0 = now_ns();
-	run(op, n, file, fd);
-	double t1 = now_ns();
-	printf("%s %ld %.1f\n", op, n, (t1 - t0) / (double)n);
+	// warm up caches and the dentry, then time chunk by chunk
+	long per = n / CHUNKS > 0 ? n / CHUNKS : 1;
+	double chunk[CHUNKS], total = 0;
+	run(op, per, file, fd);
+	for (int c = 0; c < CHUNKS; c++) {
+		double t0 = now_ns();
+		run(op, per, file, fd);
+		chunk[c] = (now_ns() - t0) / (double)per;
+		total += chunk[c];
+	}
+	qsort(chunk, CHUNKS, sizeof chunk[0], cmp_double);
+	double median = (chunk[CHUNKS / 2 - 1] + chunk[CHUNKS / 2]) / 2;
+	printf("%s %ld %.1f %.1f %.1f\n", op, per * CHUNKS, median, chunk[0], total / CHUNKS);
 	return 0;
 }

@@ -143,6 +143,8 @@ struct tln_hook_rec {
 enum tln_sensor {
 	TLN_SENSOR_TP_FILE = 1,   /* syscall tracepoints: read/write/mmap/truncate */
 	TLN_SENSOR_CGROUP_SOCK = 2, /* cgroup/connect4 + cgroup/connect6 */
+	TLN_SENSOR_LSM_FILE = 3,  /* BPF LSM file_permission/mmap_file/path_truncate */
+	TLN_SENSOR_LSM_SOCK = 4,  /* BPF LSM socket_connect */
 };
 
 /* ---- shared map values ------------------------------------------------- */

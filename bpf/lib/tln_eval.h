@@ -290,6 +290,7 @@ __noinline int tln_str_in_set(__u32 set, __u32 off, __u32 len, __u32 reverse)
 		cap = TLN_STR_DATA;
 	kb->key.set = set;
 	n = len < cap ? len : cap;
+	barrier_var(n); /* keep the masks: older verifiers lose bounds through 32-bit copies */
 	if (!reverse) {
 		/* forward: the first bytes, then a NUL when it fits */
 		bpf_probe_read_kernel(kb->key.data, n & 255, &rec->data[off & TLN_DATA_MASK]);

@@ -251,6 +251,7 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
     process.off('SIGTERM', onSignal);
     for (const [what, fn] of cleanups.reverse()) {
       try {
+        if (process.env.TALON_DEBUG) process.stderr.write(`talon quickstart: cleanup: ${what}\n`);
         await fn();
       } catch (e) {
         failed = true;

@@ -45,6 +45,14 @@ function conn(opts: Opts, cmd: string): ConnectOptions {
 const SERVER = ['--server-address', 'Agent API address: unix:///path or host:port (default $TALON_SERVER_ADDRESS, else unix:///run/talon/talon.sock)'] as const;
 const TOKEN = ['--token', 'Token for a TCP address (default $TALON_TOKEN, else <state dir>/token)'] as const;
 
+/** options of these commands that take a value (main.ts parses them as strings,
+ * so "--token 007" stays "007" and "-i -" reaches us as stdin) */
+export const AGENT_VALUE_FLAGS: readonly string[] = [
+  'server-address', 'state-dir', 'policy-dir', 'token', 'node-name', 'export-file',
+  'label', 'l', 'container', 'image', 'pods', 'process', 'event-types', 'e',
+  'policy-names', 'input', 'i', 'count',
+];
+
 export function registerAgentCommands(prog: sade.Sade): void {
   prog
     .command('agent', 'Run the talon agent: enforce policies in this kernel, serve the API')

@@ -73,6 +73,27 @@ export async function loadAndCheck(files: string[], namespace: string, mode: Mod
   return check;
 }
 
+/** Writes and waits until the data is handed over; rejects on a write error. */
+function writeAll(stream: Writable, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error): void => reject(e);
+    stream.once('error', fail);
+    try {
+      stream.write(data, (e) => {
+        // on an error the listener stays: the stream emits 'error' after this callback
+        if (e) reject(e);
+        else {
+          stream.off('error', fail);
+          resolve();
+        }
+      });
+    } catch (e) {
+      stream.off('error', fail);
+      reject(e);
+    }
+  });
+}
+
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
@@ -96,7 +117,12 @@ export async function runCompile(files: string[], flags: CompileFlags, io: Io): 
   const out = flags.output!;
   const line = `sha256:${sha256(check.image)}  ${out}\n`;
   if (out === '-') {
-    io.stdout.write(check.image);
+    try {
+      await writeAll(io.stdout, check.image);
+    } catch (e) {
+      io.stderr.write(`talon compile: cannot write the image: ${describeFsError(e)}\n`);
+      return EXIT_INPUT;
+    }
     io.stderr.write(line);
     io.stderr.write(summary + '\n');
     return EXIT_OK;

@@ -1,6 +1,8 @@
 // Loading the Wasm policy core for the CLI. The core is loaded on first use
-// only, so that `--help` and usage errors never pay for (or fail on) it.
+// only, so that `--help` and usage errors never pay for (or fail on) it, and a
+// missing build is one clear message instead of a stack trace.
 
+import { existsSync } from 'node:fs';
 import type { CompileOptions, CompileResult, EvalEvent, Mode, ModeChange, PodInfo, PolicySpec, Verdict } from '../core/types.js';
 
 export interface EvaluatorApi {
@@ -35,11 +37,13 @@ let core: Promise<CoreApi> | undefined;
 
 export function loadCore(): Promise<CoreApi> {
   if (core === undefined) {
-    // a computed specifier keeps the CLI buildable while the core is being written
-    const spec = ['..', 'core', 'index.js'].join('/');
-    core = (import(spec) as Promise<CoreApi>).catch((e: unknown) => {
-      throw new CoreUnavailable(`the policy core is not available (${(e as Error).message}); run \`npm run build\``);
-    });
+    core = (async () => {
+      const [mod, wasm] = await Promise.all([import('../core/index.js'), import('../core/wasm.js')]);
+      const path = wasm.wasmPath();
+      if (!existsSync(path)) throw new CoreUnavailable(`the policy core is not built (${path} is missing): run \`npm run build\``);
+      const api: CoreApi = mod;
+      return api;
+    })();
   }
   return core;
 }

@@ -29,10 +29,12 @@ export interface DryRunIo extends Io {
 class Output {
   private buf = '';
   closed = false;
+  /** a write error other than EPIPE */
+  error: NodeJS.ErrnoException | undefined;
   constructor(private readonly stream: NodeJS.WritableStream) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') this.closed = true;
-      else throw e;
+      this.closed = true;
+      if (e.code !== 'EPIPE') this.error = e;
     });
   }
   write(s: string): void {
@@ -46,7 +48,28 @@ class Output {
     if (this.buf.length === 0 || (!force && this.buf.length < 1 << 16)) return;
     const chunk = this.buf;
     this.buf = '';
-    if (!this.stream.write(chunk)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    let ok: boolean;
+    try {
+      ok = this.stream.write(chunk);
+    } catch (e) {
+      // synchronous streams (files, /dev/full) throw instead of emitting
+      this.closed = true;
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') this.error = e as NodeJS.ErrnoException;
+      return;
+    }
+    if (!ok) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.stream.off('drain', done);
+          this.stream.off('close', done);
+          this.stream.off('error', done);
+          resolve();
+        };
+        this.stream.on('drain', done);
+        this.stream.on('close', done);
+        this.stream.on('error', done);
+      });
+    }
   }
 }
 
@@ -130,6 +153,10 @@ export async function runDryRun(flags: DryRunFlags, io: DryRunIo): Promise<numbe
     return EXIT_INPUT;
   }
   await out.flush(true);
+  if (out.error !== undefined) {
+    io.stderr.write(`talon dry-run: cannot write the output: ${describeFsError(out.error)}\n`);
+    return EXIT_INPUT;
+  }
   io.stderr.write(`talon dry-run: ${pipeline.summary()}\n`);
   return EXIT_OK;
 }

@@ -6,7 +6,7 @@ import sade from 'sade';
 import type { Mode } from '../core/types.js';
 import { COLOR_MODES, type ColorMode } from '../events/color.js';
 import type { DryRunFormat } from '../events/dryrun.js';
-import { registerAgentCommands } from './agent-commands.js';
+import { AGENT_VALUE_FLAGS, registerAgentCommands } from './agent-commands.js';
 import { runCompile } from './compile.js';
 import { CoreUnavailable } from './core.js';
 import { runDryRun } from './dryrun.js';
@@ -19,8 +19,10 @@ export interface MainIo {
 }
 
 /** Flags that take a value: a lone "-" after one of them is that value (stdin/stdout). */
-const VALUE_FLAGS = new Set(['-o', '--output', '-n', '--namespace', '-m', '--mode', '-p', '--policy', '-e', '--events', '--color']);
-const STRING_FLAGS = ['output', 'o', 'namespace', 'n', 'mode', 'm', 'policy', 'p', 'events', 'e', 'color'];
+const OWN_STRING_FLAGS = ['output', 'o', 'namespace', 'n', 'mode', 'm', 'policy', 'p', 'events', 'e', 'color'];
+const STRING_FLAGS = [...new Set([...OWN_STRING_FLAGS, ...AGENT_VALUE_FLAGS])];
+/** value flags that may be given "-" (stdin) as their value */
+const VALUE_FLAGS = new Set(STRING_FLAGS.map((f) => (f.length === 1 ? `-${f}` : `--${f}`)));
 /** mri drops a lone "-" argument; it is carried through as this token. */
 const STDIN_TOKEN = '\u0000-';
 
@@ -207,6 +209,16 @@ function usage(io: MainIo, message: string, command?: string): number {
 
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[] = process.argv, io: MainIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+  // a closed stdout (`talon ... | head`) is not an error; other write errors are reported once
+  let reported = false;
+  const onError = (e: NodeJS.ErrnoException): void => {
+    if (e.code === 'EPIPE' || reported) return;
+    reported = true;
+    // a command that listens for itself (dry-run's output, compile -o -) reports it itself
+    if (io.stdout.listenerCount('error') === 1) io.stderr.write(`talon: cannot write the output: ${e.message}\n`);
+    process.exitCode = EXIT_INPUT;
+  };
+  io.stdout.on('error', onError);
   try {
     const prog = build(io);
     const parsed = parse(prog, preprocess(argv));

@@ -173,11 +173,52 @@ function daysFromCivil(y: number, m: number, d: number): number {
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
+// events of a stream share their second: remember the last ones
+const secondNs = new Map<string, bigint>();
+
+function digits(t: string, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const d = t.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** "yyyy-mm-ddThh:mm:ss" at the start of t -> ns of that second; -1n when it is not one */
+function secondOf(t: string): bigint {
+  const key = t.slice(0, 19);
+  const known = secondNs.get(key);
+  if (known !== undefined) return known;
+  const sep = t.charCodeAt(10);
+  if (t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 116 && sep !== 32)) return -1n;
+  if (t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return -1n;
+  const y = digits(t, 0, 4);
+  const mo = digits(t, 5, 7);
+  const d = digits(t, 8, 10);
+  const h = digits(t, 11, 13);
+  const mi = digits(t, 14, 16);
+  const s = digits(t, 17, 19);
+  if (y < 0 || mo < 1 || mo > 12 || d < 0 || h < 0 || mi < 0 || s < 0) return -1n;
+  const ns = BigInt(daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1_000_000_000n;
+  if (secondNs.size >= 4096) secondNs.clear();
+  secondNs.set(key, ns);
+  return ns;
+}
+
 /** RFC 3339 time with up to nanosecond precision -> ns since the epoch; 0n when absent or unreadable. */
 export function parseTimeNs(t: unknown): bigint {
   if (typeof t !== 'string') return 0n;
+  // fast path, Tetragon's form: 2024-04-14T02:18:02.246412613Z (1 to 9 fraction digits)
+  const n = t.length;
+  if (n >= 22 && n <= 30 && t.charCodeAt(19) === 46 && t.charCodeAt(n - 1) === 90) {
+    const frac = digits(t, 20, n - 1);
+    const sec = frac >= 0 ? secondOf(t) : -1n;
+    if (sec >= 0n) return sec + BigInt(frac * 10 ** (30 - n));
+  }
   const m = RFC3339.exec(t);
-  if (m === null) return 0n;
+  if (m === null || +m[2] < 1 || +m[2] > 12) return 0n;
   const days = daysFromCivil(+m[1], +m[2], +m[3]);
   let secs = days * 86400 + +m[4] * 3600 + +m[5] * 60 + +m[6];
   if (m[9] !== undefined) {

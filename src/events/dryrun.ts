@@ -153,8 +153,8 @@ export interface DryRunOptions {
 export class DryRunPipeline {
   readonly counts: DryRunCounts = { events: 0, kill: 0, override: 0, signal: 0, post: 0, none: 0, malformed: 0, blank: 0 };
   lastError = '';
+  readonly format: DryRunFormat;
   private readonly evaluate: Evaluate;
-  private readonly format: DryRunFormat;
   private readonly colorer: Colorer;
   private readonly renderer: CompactRenderer | undefined;
 

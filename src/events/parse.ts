@@ -19,13 +19,18 @@ const ARG = {
   sockaddr_arg: { family: true, addr: true, port: true },
 } as const;
 
-const PROCESS = {
-  pid: true,
-  tid: true,
-  binary: true,
-  // pods repeat from event to event: read each distinct one once
-  pod: cached({ namespace: true, name: true, pod_labels: true, container: { name: true, image: { name: true } } }),
-} as const;
+// runs of events come from the same process, and processes from the same few
+// pods: both are remembered (see `cached`)
+const PROCESS = cached(
+  {
+    pid: true,
+    tid: true,
+    binary: true,
+    pod: cached({ namespace: true, name: true, pod_labels: true, container: { name: true, image: { name: true } } }),
+  },
+  4,
+  0,
+);
 
 const kinds: Record<string, ProjectionSpec> = {};
 for (const k of EVENT_KINDS) kinds[k] = {};
@@ -45,7 +50,9 @@ function jsonError(line: string): ParseResult {
   try {
     return checkObject(JSON.parse(line));
   } catch (e) {
-    return { ok: false, error: `invalid JSON: ${(e as Error).message}` };
+    // V8 quotes part of the line in its message: never print its control characters raw
+    const msg = (e as Error).message.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    return { ok: false, error: `invalid JSON: ${msg}` };
   }
 }
 

@@ -48,7 +48,11 @@ export type HookLookup = (kind: EvalEvent['kind'], hook: string) => { id: number
 /** A HookLookup backed by the core's encoder, caching one answer per hook. */
 export function coreHookLookup(encode: (ev: EvalEvent) => Uint8Array): HookLookup {
   const cache = new Map<string, { id: number; kind: number }>();
+  let lastKind = '';
+  let lastHook = '';
+  let last = { id: 0, kind: 0 };
   return (kind, hook) => {
+    if (hook === lastHook && kind === lastKind) return last;
     const key = `${kind}\u0000${hook}`;
     let v = cache.get(key);
     if (v === undefined) {
@@ -56,6 +60,9 @@ export function coreHookLookup(encode: (ev: EvalEvent) => Uint8Array): HookLooku
       v = { id: rec[R_HOOK_ID] | (rec[R_HOOK_ID + 1] << 8), kind: rec[R_KIND] };
       cache.set(key, v);
     }
+    lastKind = kind;
+    lastHook = hook;
+    last = v;
     return v;
   };
 }
@@ -227,7 +234,7 @@ export class RecordWriter {
       case 'int':
         buf[at + S_KIND] = ARG_INT;
         // like the core: a value beyond 64 bits (either sign) reads as 0
-        if (a.value <= U64_MAX && a.value >= -U64_MAX) this.dv.setBigUint64(at + S_VALUE, BigInt.asUintN(64, a.value), true);
+        if (a.value <= U64_MAX && a.value >= -U64_MAX) this.dv.setBigUint64(at + S_VALUE, a.value, true); // (two's complement: setBigUint64 wraps)
         return;
       case 'str':
         buf[at + S_KIND] = ARG_STR;
@@ -300,7 +307,7 @@ export class RecordWriter {
     dv.setUint16(R_HOOK_ID, hook.id, true);
     buf[R_KIND] = hook.kind;
     buf[R_NARGS] = nargs;
-    dv.setBigUint64(R_TIME, BigInt.asUintN(64, ev.timeNs), true);
+    dv.setBigUint64(R_TIME, ev.timeNs, true);
     dv.setUint32(R_PID, ev.pid >>> 0, true);
     dv.setUint32(R_TID, ev.tid >>> 0, true);
     this.len = fixed;

@@ -24,6 +24,7 @@ export type ProjectionSpec = true | Projection | { readonly [field: string]: Pro
 export class Projection {
   readonly keys: string[] = [];
   readonly lengths: number[] = [];
+  readonly firsts: number[] = [];
   readonly subs: (Projection | true)[] = [];
   /**
    * Builds the result object from the values found, by position. Generated once
@@ -32,11 +33,48 @@ export class Projection {
    * Fields not found in the input are present with the value undefined.
    */
   make: (vals: unknown[]) => Record<string, unknown> = () => ({});
+  /** the values found so far while reading an object (make copies them out) */
+  readonly scratch: unknown[] = [];
   /** for a list: the projection of each item */
   each: Projection | true | undefined;
-  /** results by the value's JSON text, for values that repeat (shared: never mutate them) */
-  cache: Map<string, unknown> | undefined;
-  cacheMax = 0;
+  /** remembered results, for values that repeat (shared between events: never mutate them) */
+  memo: Memo | undefined;
+}
+
+/**
+ * Results by the JSON text they were read from. The last few texts are tried
+ * first by comparing them with the input in place (a memcmp that stops at the
+ * first difference, no hashing, no copy); the map, when there is one, holds
+ * more of them.
+ */
+class Memo {
+  readonly texts: string[] = [];
+  readonly values: unknown[] = [];
+  readonly map: Map<string, unknown> | undefined;
+  constructor(
+    readonly recent: number,
+    readonly max: number,
+  ) {
+    this.map = max > 0 ? new Map() : undefined;
+  }
+  /** the index of the remembered text that starts at s[at]; -1 when none */
+  find(s: string, at: number): number {
+    const texts = this.texts;
+    for (let r = 0; r < texts.length; r++) {
+      const t = texts[r];
+      // substring + === is a memcmp; startsWith(t, at) is several times slower
+      if (s.substring(at, at + t.length) === t) return r;
+    }
+    return -1;
+  }
+  remember(text: string, v: unknown): void {
+    if (this.texts.length >= this.recent) {
+      this.texts.pop();
+      this.values.pop();
+    }
+    this.texts.unshift(text);
+    this.values.unshift(v);
+  }
 }
 
 const SAFE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -52,7 +90,9 @@ export function projection(spec: { readonly [field: string]: ProjectionSpec }): 
   for (const key of Object.keys(spec)) {
     p.keys.push(key);
     p.lengths.push(key.length);
+    p.firsts.push(key.charCodeAt(0));
     p.subs.push(prepare(spec[key]));
+    p.scratch.push(undefined);
   }
   if (p.keys.every((k) => SAFE_KEY.test(k) && k !== '__proto__')) {
     const body = p.keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ');
@@ -75,16 +115,16 @@ export function items(spec: ProjectionSpec): Projection {
 }
 
 /**
- * Like `spec`, but remembers results by the value's JSON text (up to `max`
- * distinct texts, then starts over): for values that repeat from event to event,
- * such as a pod. Results are shared between events and must not be mutated.
+ * Like `spec` for an object value, but remembers results by the value's JSON
+ * text: for values that repeat from event to event, such as a pod or a
+ * process. The last `recent` texts are compared in place; with `max` > 0 up to
+ * that many more are kept in a map (then it starts over). Results are shared
+ * between events and must not be mutated.
  */
-export function cached(spec: ProjectionSpec, max = 4096): Projection {
-  const inner = prepare(spec);
+export function cached(spec: ProjectionSpec, recent = 4, max = 4096): Projection {
   const p = new Projection();
-  p.each = inner;
-  p.cache = new Map();
-  p.cacheMax = max;
+  p.each = prepare(spec);
+  p.memo = new Memo(recent, max);
   return p;
 }
 
@@ -108,6 +148,11 @@ class ScanFailure {}
 const FAIL = new ScanFailure();
 
 let pos = 0;
+
+/** skipWs, with the common case (no whitespace) handled without a call */
+function ws(s: string, i: number): number {
+  return s.charCodeAt(i) > 32 ? i : skipWs(s, i);
+}
 
 function skipWs(s: string, i: number): number {
   let c = s.charCodeAt(i);
@@ -149,6 +194,9 @@ function endOfValue(s: string, i: number): number {
         closers[depth] = c === LBRACE ? RBRACE : RBRACK;
       } else if (c === RBRACE || c === RBRACK) {
         if (closers[depth] !== c) throw FAIL;
+        let p = j - 1;
+        while (s.charCodeAt(p) <= 32) p--;
+        if (s.charCodeAt(p) === COMMA) throw FAIL; // a trailing comma
         if (depth-- === 0) return j + 1;
       } else if (c >= 128 || JSON_CHAR[c] === 0) {
         throw FAIL;
@@ -199,7 +247,7 @@ function readAny(s: string): unknown {
   if (c === QUOTE) return readString(s);
   if (c === LBRACE) {
     const out: Record<string, unknown> = {};
-    let i = skipWs(s, pos + 1);
+    let i = ws(s, pos + 1);
     if (s.charCodeAt(i) === RBRACE) {
       pos = i + 1;
       return out;
@@ -208,14 +256,14 @@ function readAny(s: string): unknown {
       if (s.charCodeAt(i) !== QUOTE) throw FAIL;
       pos = i;
       const key = readString(s);
-      i = skipWs(s, pos);
+      i = ws(s, pos);
       if (s.charCodeAt(i) !== COLON) throw FAIL;
-      pos = skipWs(s, i + 1);
+      pos = ws(s, i + 1);
       setField(out, key, readAny(s));
-      i = skipWs(s, pos);
+      i = ws(s, pos);
       const d = s.charCodeAt(i);
       if (d === COMMA) {
-        i = skipWs(s, i + 1);
+        i = ws(s, i + 1);
         continue;
       }
       if (d === RBRACE) {
@@ -227,17 +275,17 @@ function readAny(s: string): unknown {
   }
   if (c === LBRACK) {
     const out: unknown[] = [];
-    pos = skipWs(s, pos + 1);
+    pos = ws(s, pos + 1);
     if (s.charCodeAt(pos) === RBRACK) {
       pos++;
       return out;
     }
     for (;;) {
       out.push(readAny(s));
-      const i = skipWs(s, pos);
+      const i = ws(s, pos);
       const d = s.charCodeAt(i);
       if (d === COMMA) {
-        pos = skipWs(s, i + 1);
+        pos = ws(s, i + 1);
         continue;
       }
       if (d === RBRACK) {
@@ -263,37 +311,50 @@ function readValue(s: string, proj: Projection | true): unknown {
     }
     return readAny(s);
   }
-  const cache = proj.cache;
-  if (cache !== undefined) {
+  const memo = proj.memo;
+  if (memo !== undefined) {
     const start = pos;
-    const end = endOfValue(s, start);
-    const text = s.slice(start, end);
-    let v = cache.get(text);
-    if (v === undefined) {
-      pos = start;
-      v = readValue(s, proj.each!);
-      if (cache.size >= proj.cacheMax) cache.clear();
-      // a flat copy: a slice would keep the whole line alive
-      cache.set(Buffer.from(text, 'utf8').toString('utf8'), v);
+    if (s.charCodeAt(start) !== LBRACE) return readAny(s);
+    const r = memo.find(s, start);
+    if (r >= 0) {
+      pos = start + memo.texts[r].length;
+      return memo.values[r];
     }
-    pos = end;
+    let v: unknown;
+    const map = memo.map;
+    if (map !== undefined) {
+      const end = endOfValue(s, start);
+      const text = s.slice(start, end);
+      v = map.get(text);
+      if (v === undefined) {
+        v = readValue(s, proj.each!);
+        if (map.size >= memo.max) map.clear();
+        // a flat copy: a slice would keep the whole line alive
+        map.set(Buffer.from(text, 'utf8').toString('utf8'), v);
+      }
+      pos = end;
+      memo.remember(text, v);
+    } else {
+      v = readValue(s, proj.each!);
+      memo.remember(s.slice(start, pos), v);
+    }
     return v;
   }
   const c = s.charCodeAt(pos);
   if (proj.each !== undefined) {
     if (c !== LBRACK) return readAny(s);
     const out: unknown[] = [];
-    pos = skipWs(s, pos + 1);
+    pos = ws(s, pos + 1);
     if (s.charCodeAt(pos) === RBRACK) {
       pos++;
       return out;
     }
     for (;;) {
       out.push(readValue(s, proj.each));
-      const i = skipWs(s, pos);
+      const i = ws(s, pos);
       const d = s.charCodeAt(i);
       if (d === COMMA) {
-        pos = skipWs(s, i + 1);
+        pos = ws(s, i + 1);
         continue;
       }
       if (d === RBRACK) {
@@ -307,9 +368,24 @@ function readValue(s: string, proj: Projection | true): unknown {
   return readAny(s);
 }
 
+/**
+ * Skipped objects repeat too (the parent process of a run of events): the last
+ * few large ones are compared in place before scanning.
+ */
+const skipped = new Memo(4, 0);
+const SKIP_MEMO_MIN = 128;
+
+function skipObject(s: string, i: number): number {
+  const r = skipped.find(s, i);
+  if (r >= 0) return i + skipped.texts[r].length;
+  const end = endOfValue(s, i);
+  if (end - i >= SKIP_MEMO_MIN) skipped.remember(s.slice(i, end), null);
+  return end;
+}
+
 /** s[at, at+len) === key (keys are matched as written: a key spelled with escapes is not recognised) */
 function sameText(s: string, at: number, key: string, len: number): boolean {
-  for (let q = 0; q < len; q++) if (s.charCodeAt(at + q) !== key.charCodeAt(q)) return false;
+  for (let q = 1; q < len; q++) if (s.charCodeAt(at + q) !== key.charCodeAt(q)) return false;
   return true;
 }
 
@@ -321,9 +397,13 @@ function setField(out: Record<string, unknown>, key: string, v: unknown): void {
 function readObject(s: string, proj: Projection): Record<string, unknown> {
   const keys = proj.keys;
   const lengths = proj.lengths;
+  const firsts = proj.firsts;
   const nkeys = keys.length;
-  const vals = new Array<unknown>(nkeys);
-  let i = skipWs(s, pos + 1);
+  // a projection is never nested in itself, so its scratch array is free here
+  const vals = proj.scratch;
+  vals.fill(undefined);
+  let i = pos + 1;
+  if (s.charCodeAt(i) <= 32) i = skipWs(s, i);
   if (s.charCodeAt(i) === RBRACE) {
     pos = i + 1;
     return proj.make(vals);
@@ -332,22 +412,23 @@ function readObject(s: string, proj: Projection): Record<string, unknown> {
     if (s.charCodeAt(i) !== QUOTE) throw FAIL;
     const keyEnd = endOfString(s, i);
     const len = keyEnd - i - 2;
+    const first = s.charCodeAt(i + 1);
     let hit = -1;
     for (let k = 0; k < nkeys; k++) {
-      if (lengths[k] === len && sameText(s, i + 1, keys[k], len)) {
+      if (lengths[k] === len && firsts[k] === first && sameText(s, i + 1, keys[k], len)) {
         hit = k;
         break;
       }
     }
     i = keyEnd;
     if (s.charCodeAt(i) !== COLON) {
-      i = skipWs(s, i);
+      i = ws(s, i);
       if (s.charCodeAt(i) !== COLON) throw FAIL;
     }
     i++;
     if (s.charCodeAt(i) <= 32) i = skipWs(s, i);
     if (hit < 0) {
-      i = endOfValue(s, i);
+      i = s.charCodeAt(i) === LBRACE ? skipObject(s, i) : endOfValue(s, i);
     } else {
       pos = i;
       vals[hit] = readValue(s, proj.subs[hit]);

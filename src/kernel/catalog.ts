@@ -100,10 +100,12 @@ export const CATALOG: CatalogEntry[] = [
         programs: [
           { name: 'tln_file_read', attach: sysTp(READS) },
           { name: 'tln_file_write', attach: sysTp(WRITES) },
+          { name: 'tln_file_copy', attach: sysTp(['sys_enter_copy_file_range', 'sys_enter_splice']) },
+          { name: 'tln_file_sendfile', attach: sysTp(['sys_enter_sendfile64']) },
         ],
         actions: ['Sigkill', 'Signal'],
         notes:
-          'read/pread64/readv/preadv/preadv2 (MAY_READ 4) and write/pwrite64/writev/pwritev/pwritev2 (MAY_WRITE 2) at syscall entry; path resolved in the kernel from the fd. Not seen: sendfile, splice, copy_file_range, io_uring, kernel-internal reads.',
+          'read/pread64/readv/preadv/preadv2 (MAY_READ 4) and write/pwrite64/writev/pwritev/pwritev2 (MAY_WRITE 2) at syscall entry, plus copy_file_range/splice/sendfile64 (source as a read, destination as a write); path resolved in the kernel from the fd. Not seen: io_uring, kernel-internal reads.',
       },
     ],
   },
@@ -201,4 +203,18 @@ export function chooseImpl(hookId: number, hookName: string, f: Features): Choic
     return { ok: true, impl, entry };
   }
   return { ok: false, reason: `no implementation of ${hookName} works on this kernel: ${why.join('; ')}` };
+}
+
+/** Why no implementation of a hook that can carry out `action` serves it here ('' when none exists). */
+export function whyNotAction(hookId: number, action: string, f: Features): string {
+  const entry = catalogEntry(hookId);
+  const why = (entry?.impls ?? [])
+    .filter((i) => i.actions.includes(action) && i.object)
+    .map((i) => {
+      const missing = i.requires.filter((r) => !has(f, r));
+      const detail = missing.includes('lsm') && f.lsmError ? ` (${f.lsmError})` : '';
+      return missing.length ? `${i.sensor} (${i.mechanism}) needs ${missing.join(', ')}${detail}` : '';
+    })
+    .filter(Boolean);
+  return why.join('; ');
 }

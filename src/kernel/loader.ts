@@ -15,7 +15,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MapSpec, PolicySpec } from '../core/types.js';
-import { chooseImpl, type HookImpl } from './catalog.js';
+import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
 import { describeFeatures, has, probeFeatures, type Features } from './features.js';
 import { decodeRecord, LAYOUT, PROC_F_PROCFS, REC_F, type ExecRecord, type TlnRecord } from './records.js';
 import { BPF_DIR, loadShim, type LoadedObject, type Shim, type ShimError } from './shim.js';
@@ -517,9 +517,10 @@ export class Kernel {
       for (const a of h.actions) {
         if (a === 'Post' || a === 'NoPost') continue;
         if (!impl.actions.includes(a)) {
+          const why = whyNotAction(h.hookId, a, this.features);
           const hint =
             a === 'Override'
-              ? 'an Override needs BPF LSM, fmod_ret or bpf_override_return, none of which this kernel offers'
+              ? `an Override needs BPF LSM, fmod_ret or bpf_override_return, none of which this kernel offers${why ? ` (${why})` : ''}`
               : `${impl.sensor} supports ${impl.actions.join(', ')}`;
           fail(`hook ${h.name}: action ${a} cannot be carried out by ${impl.sensor} (${impl.mechanism}): ${hint}`);
         }

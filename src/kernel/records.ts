@@ -93,12 +93,19 @@ export const LAYOUT = {
   TLN_SEL_NONE: SEL_NONE,
   TLN_SENSOR_TP_FILE: 1,
   TLN_SENSOR_CGROUP_SOCK: 2,
+  TLN_SENSOR_LSM_FILE: 3,
+  TLN_SENSOR_LSM_SOCK: 4,
   TLN_PROC_F_PROCFS: PROC_F_PROCFS,
   TLN_EVENTS_VERSION,
 } as const;
 
 /** enum tln_sensor -> catalog sensor label */
-export const SENSOR_NAMES: Record<number, string> = { 1: 'tln_tp_file', 2: 'tln_cgroup_sock' };
+export const SENSOR_NAMES: Record<number, string> = {
+  1: 'tln_tp_file',
+  2: 'tln_cgroup_sock',
+  3: 'tln_lsm_file',
+  4: 'tln_lsm_sock',
+};
 
 /** enum tln_action_id -> Tetragon action name */
 export const ACTION_NAMES: Record<number, string> = { 0: 'Post', 2: 'Sigkill', 4: 'Override', 8: 'NoPost', 9: 'Signal' };

@@ -36,12 +36,17 @@ export function formatPath(path: Path): string {
   return out;
 }
 
+/** Control characters (from field names or values in the input) are shown escaped, never raw. */
+function safe(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function formatDiagnostic(d: PolicyDiagnostic): string {
   // line 0: about the file as a whole (e.g. it cannot be read)
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}: ` : `${d.file}: `;
   const path = d.path === '' ? '' : `${d.path}: `;
   const sev = d.severity === 'warning' ? 'warning: ' : '';
-  return `${where}${path}${sev}${d.message}`;
+  return safe(`${where}${path}${sev}${d.message}`);
 }
 
 export function compareDiagnostics(a: PolicyDiagnostic, b: PolicyDiagnostic): number {

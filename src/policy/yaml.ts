@@ -56,7 +56,7 @@ export function readPolicySource(name: string, text: string): { docs: PolicyDocu
   const list: Document.Parsed[] = [...parsed];
   let seen = 0;
   list.forEach((doc, index) => {
-    for (const e of doc.errors) problems.push({ source, pos: position(source, e.pos[0]), message: e.message, severity: 'error' });
+    for (const e of doc.errors) problems.push({ source, pos: position(source, errorOffset(text, e.code, e.message, e.pos[0])), message: e.message, severity: 'error' });
     for (const w of doc.warnings) problems.push({ source, pos: position(source, w.pos[0]), message: w.message, severity: 'warning' });
     if (doc.errors.length > 0) {
       seen++;
@@ -70,6 +70,24 @@ export function readPolicySource(name: string, text: string): { docs: PolicyDocu
     problems.push({ source, pos: position(source, 0), message: 'no policy document in this file', severity: 'error' });
   }
   return { docs, problems };
+}
+
+/**
+ * Where a syntax error should point. The parser reports an unterminated quoted
+ * string at the end of the input; the opening quote is what to fix.
+ */
+function errorOffset(text: string, code: string, message: string, offset: number): number {
+  if (code !== 'MISSING_CHAR' || !/quote/.test(message)) return offset;
+  const quote = message.includes("'") ? "'" : '"';
+  // the last (unescaped) quote before the end opened the string: nothing after it closed it
+  let q = text.lastIndexOf(quote, Math.min(offset, text.length) - 1);
+  while (q > 0 && quote === '"') {
+    let k = q - 1;
+    while (k >= 0 && text[k] === '\\') k--;
+    if ((q - 1 - k) % 2 === 0) break;
+    q = text.lastIndexOf(quote, q - 1);
+  }
+  return q >= 0 ? q : offset;
 }
 
 function findPair(map: { items: Pair[] }, key: string | number): Pair | undefined {
