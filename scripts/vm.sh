@@ -155,7 +155,10 @@ mount -t devtmpfs devtmpfs /dev
 echo 1 > /proc/sys/kernel/printk
 for m in $(cat /modules.list); do insmod "/modules/$m" || echo "vm: insmod $m failed"; done
 job=""
-for a in $(cat /proc/cmdline); do case "$a" in talon.job=*) job=${a#talon.job=} ;; esac; done
+keep=""
+for a in $(cat /proc/cmdline); do
+  case "$a" in talon.job=*) job=${a#talon.job=} ;; talon.keep=*) keep=${a#talon.keep=} ;; esac
+done
 H=/host
 mkdir -p $H
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot $H 2>/dev/null ||
@@ -165,9 +168,12 @@ mount -t sysfs sysfs $H/sys
 mount -t devtmpfs devtmpfs $H/dev
 mkdir -p $H/dev/pts $H/dev/shm 2>/dev/null
 mount -t devpts devpts $H/dev/pts
+# a working directory under /tmp or /run (a clone there) stays visible through the tmpfs
+[ -n "$keep" ] && mkdir -p /keep && mount -o bind "$H$keep" /keep
 mount -t tmpfs tmpfs $H/dev/shm
 mount -t tmpfs -o mode=1777 tmpfs $H/tmp
 mount -t tmpfs tmpfs $H/run
+[ -n "$keep" ] && mkdir -p "$H$keep" && mount -o bind /keep "$H$keep"
 mount -t bpf bpf $H/sys/fs/bpf
 mount -t securityfs securityfs $H/sys/kernel/security
 mount -t tracefs tracefs $H/sys/kernel/tracing
@@ -233,7 +239,10 @@ prepare() {
 }
 
 cmdline() { # cmdline JOB
-  echo "console=ttyS0 quiet loglevel=3 lsm=lockdown,capability,landlock,bpf panic=-1 random.trust_cpu=on mitigations=off talon.job=$1"
+  local keep=""
+  # the guest mounts tmpfs over these: keep a working directory there visible
+  case "${2:-}" in /tmp/* | /run/* | /dev/shm/*) keep=" talon.keep=$2" ;; esac
+  echo "console=ttyS0 quiet loglevel=3 lsm=lockdown,capability,landlock,bpf panic=-1 random.trust_cpu=on mitigations=off talon.job=$1$keep"
 }
 
 # ---- run -------------------------------------------------------------------
@@ -253,6 +262,7 @@ run() {
   done
   [ $# -gt 0 ] || { echo "vm: run needs a command after --" >&2; exit 2; }
   local prep kdir initrd job e rc t0 t1
+  case "$cwd" in *[[:space:]]*) die "the working directory has white space ($cwd): the kernel command line cannot carry it" ;; esac
   prep=$(prepare)
   kdir=${prep% *}
   initrd=${prep#* }
@@ -276,7 +286,7 @@ run() {
     -display none -monitor none -serial stdio -no-reboot \
     -kernel "$kdir/vmlinuz" -initrd "$initrd" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
-    -append "$(cmdline "$job/job.sh")" </dev/null 2>"$job/qemu.err" | tr -d '\r' | tee "$job/console.log"
+    -append "$(cmdline "$job/job.sh" "$cwd")" </dev/null 2>"$job/qemu.err" | tr -d '\r' | tee "$job/console.log"
   rc=${PIPESTATUS[0]}
   set -e
   t1=$(date +%s.%N)

@@ -7,8 +7,7 @@ import { Evaluator, VERDICT_CODES } from '../src/core/index.js';
 import type { EvalArg } from '../src/core/types.js';
 import {
   SEEDS, EGRESS_SUBST, loadDocs, image, evaluator, filePolicy, sockPolicy, mmapPolicy, policy, str, int, sock,
-  event, verdictOf, POD, OPTS,
-} from './golden/util.js';
+  event, verdictOf, POD, OPTS, seedTest} from './golden/util.js';
 
 /** does a single-filter selector on security_file_permission match? */
 function fileMatch(operator: string, values: unknown[] | undefined, p: string, mask = 4n): boolean {
@@ -34,7 +33,7 @@ function sockMatch(operator: string, values: unknown[] | undefined, s: EvalArg):
 
 // ---- seed policies ----
 
-test('seed file_monitoring_enforce: /etc/shadow read matches selector 0 with Sigkill', () => {
+seedTest('seed file_monitoring_enforce: /etc/shadow read matches selector 0 with Sigkill', () => {
   const ev = new Evaluator(image(loadDocs(path.join(SEEDS, 'file_monitoring_enforce.yaml'))));
   const v = ev.evaluate(event('security_file_permission', [str('/etc/shadow'), int(4)], { pod: POD }));
   assert.is(v.verdict, 'kill');
@@ -47,13 +46,13 @@ test('seed file_monitoring_enforce: /etc/shadow read matches selector 0 with Sig
   assert.is(v.matches[0].namespace, 'default');
 });
 
-test('seed file_monitoring_enforce: /home/u/bar read matches nothing', () => {
+seedTest('seed file_monitoring_enforce: /home/u/bar read matches nothing', () => {
   const ev = new Evaluator(image(loadDocs(path.join(SEEDS, 'file_monitoring_enforce.yaml'))));
   const v = ev.evaluate(event('security_file_permission', [str('/home/u/bar'), int(4)], { pod: POD }));
   assert.equal(v, { verdict: 'none', matches: [] });
 });
 
-test('seed file_monitoring_enforce: postfix selector 1 and write selector 2', () => {
+seedTest('seed file_monitoring_enforce: postfix selector 1 and write selector 2', () => {
   const ev = new Evaluator(image(loadDocs(path.join(SEEDS, 'file_monitoring_enforce.yaml'))));
   let v = ev.evaluate(event('security_file_permission', [str('/home/u/.bashrc'), int(4)], { pod: POD }));
   assert.is(v.matches[0].selector, 1);
@@ -69,14 +68,14 @@ test('seed file_monitoring_enforce: postfix selector 1 and write selector 2', ()
   assert.is(verdictOf(ev, event('security_path_truncate', [str('/var/log/syslog')], { pod: POD })), 'kill');
 });
 
-test('seed file_monitoring_enforce: a namespaced policy ignores host processes and other namespaces', () => {
+seedTest('seed file_monitoring_enforce: a namespaced policy ignores host processes and other namespaces', () => {
   const ev = new Evaluator(image(loadDocs(path.join(SEEDS, 'file_monitoring_enforce.yaml'))));
   const e = event('security_file_permission', [str('/etc/shadow'), int(4)]);
   assert.is(verdictOf(ev, { ...e, pod: null }), 'none');
   assert.is(verdictOf(ev, { ...e, pod: { ...POD, namespace: 'other' } }), 'none');
 });
 
-test('seed file_monitoring (observe): monitor_only, posts without enforcing', () => {
+seedTest('seed file_monitoring (observe): monitor_only, posts without enforcing', () => {
   const ev = new Evaluator(image(loadDocs(path.join(SEEDS, 'file_monitoring.yaml'))));
   const v = ev.evaluate(event('security_file_permission', [str('/etc/shadow'), int(4)]));
   assert.is(v.verdict, 'post');
@@ -84,7 +83,7 @@ test('seed file_monitoring (observe): monitor_only, posts without enforcing', ()
   assert.is(v.matches[0].enforced, false);
 });
 
-test('seed network_egress_cluster_enforce: 104.198.14.52:443 is killed, 10.44.1.2 is not', () => {
+seedTest('seed network_egress_cluster_enforce: 104.198.14.52:443 is killed, 10.44.1.2 is not', () => {
   const ev = new Evaluator(image(loadDocs(path.join(SEEDS, 'network_egress_cluster_enforce.yaml'), EGRESS_SUBST)));
   const v = ev.evaluate(event('tcp_connect', [sock({ daddr: '104.198.14.52', dport: 443 })], { pod: POD }));
   assert.is(v.verdict, 'kill');
@@ -96,7 +95,7 @@ test('seed network_egress_cluster_enforce: 104.198.14.52:443 is killed, 10.44.1.
   assert.is(verdictOf(ev, event('tcp_connect', [sock({ daddr: '127.0.0.2' })], { pod: POD })), 'kill');
 });
 
-test('seed network_egress_cluster (observe): cluster-wide, applies to host processes too', () => {
+seedTest('seed network_egress_cluster (observe): cluster-wide, applies to host processes too', () => {
   const ev = new Evaluator(image(loadDocs(path.join(SEEDS, 'network_egress_cluster.yaml'), EGRESS_SUBST)));
   assert.is(verdictOf(ev, event('tcp_connect', [sock({ daddr: '1.1.1.1' })])), 'post');
   assert.is(verdictOf(ev, event('tcp_connect', [sock({ daddr: '1.1.1.1' })], { pod: POD })), 'post');
@@ -435,7 +434,7 @@ test('Post rateLimit: one event per interval and key, by event time', () => {
   assert.is(g(10n, 2), false);
 });
 
-test('evaluateEncoded agrees with evaluate and reports codes', () => {
+seedTest('evaluateEncoded agrees with evaluate and reports codes', () => {
   const ev = new Evaluator(image(loadDocs(path.join(SEEDS, 'network_egress_cluster_enforce.yaml'), EGRESS_SUBST)));
   const e1 = event('tcp_connect', [sock({ daddr: '104.198.14.52' })], { pod: POD });
   const e2 = event('tcp_connect', [sock({ daddr: '10.44.1.2' })], { pod: POD });

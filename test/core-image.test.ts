@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { compile, inspectImage, Evaluator } from '../src/core/index.js';
 import type { MapSpec } from '../src/core/types.js';
-import { OPTS, SEEDS, EGRESS_SUBST, loadDocs, image, filePolicy, sockPolicy, policy } from './golden/util.js';
+import { OPTS, SEEDS, EGRESS_SUBST, loadDocs, image, filePolicy, sockPolicy, policy, seedTest} from './golden/util.js';
 
 const map = (img: Uint8Array, name: string, i = 0): MapSpec => inspectImage(img)[i].maps.find((m) => m.name === name)!;
 const entries = (m: MapSpec): Uint8Array[] =>
@@ -48,7 +48,7 @@ test('tln_str: Equal entries carry a NUL, Postfix entries are reversed, key_size
   assert.equal([...e[2].subarray(10, 20)], new Array(10).fill(0));
 });
 
-test('identical value lists share one set id', () => {
+seedTest('identical value lists share one set id', () => {
   const img = image(loadDocs(path.join(SEEDS, 'file_monitoring_enforce.yaml')));
   const sels = entries(map(img, 'tln_sels'));
   const setOf = (sel: Uint8Array, f: number) => sel[4 + 24 + f * 72 + 4];
@@ -89,7 +89,7 @@ test('tln_sels filter: op, slot, type, vals; ports as (lo, hi) pairs', () => {
   assert.equal([0, 1, 2, 3].map((i) => dv.getBigUint64(8 + 8 * i, true)), [22n, 22n, 8000n, 8080n]);
 });
 
-test('tln_hooks and tln_policy entries', () => {
+seedTest('tln_hooks and tln_policy entries', () => {
   const img = image(loadDocs(path.join(SEEDS, 'file_monitoring_enforce.yaml')));
   const hooks = entries(map(img, 'tln_hooks'));
   // hook 1: security_mmap_file, kprobe, F_RETURN, 3 args, 2 selectors starting at 3, ret int
@@ -115,7 +115,7 @@ test('several documents: one section each, in order; message and tags kept', () 
   assert.equal([specs[0].hooks[0].message, specs[0].hooks[0].tags], ['hi', ['t1', 't2']]);
 });
 
-test('inspectImage and Evaluator reject foreign or corrupt bytes', () => {
+seedTest('inspectImage and Evaluator reject foreign or corrupt bytes', () => {
   assert.throws(() => inspectImage(new TextEncoder().encode('not an image at all')), /not a talon image/);
   const img = image(loadDocs(path.join(SEEDS, 'network_egress_cluster_enforce.yaml'), EGRESS_SUBST));
   assert.throws(() => inspectImage(img.slice(0, img.length - 40)), /truncated or corrupt/);
@@ -124,7 +124,7 @@ test('inspectImage and Evaluator reject foreign or corrupt bytes', () => {
   assert.throws(() => new Evaluator(v2), /image version 2 is not supported/);
 });
 
-test('corrupted images and records are rejected or evaluated, never trap the core', () => {
+seedTest('corrupted images and records are rejected or evaluated, never trap the core', () => {
   const img = image(loadDocs(path.join(SEEDS, 'network_egress_cluster_enforce.yaml'), EGRESS_SUBST));
   let seed = 12345;
   const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
@@ -150,7 +150,7 @@ test('corrupted images and records are rejected or evaluated, never trap the cor
   }
 });
 
-test('compile output is the same for the same input (in-process)', () => {
+seedTest('compile output is the same for the same input (in-process)', () => {
   const docs = loadDocs(path.join(SEEDS, 'file_monitoring.yaml'));
   const a = compile(docs, OPTS).image!;
   compile(loadDocs(path.join(SEEDS, 'network_egress_cluster.yaml'), EGRESS_SUBST), OPTS);

@@ -1,5 +1,6 @@
 // Shared helpers of the core test suites (test/core-*.test.ts, golden, abi).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'uvu';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -9,6 +10,14 @@ import type { CompileOptions, Diagnostic, EvalArg, EvalEvent, PodInfo } from '..
 /** repo root: this file runs as dist/test/golden/util.js */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SEEDS = path.resolve(ROOT, '../shared/seeds/policies');
+/** the seed policies sit beside the clone in CI (../shared); elsewhere they may be absent */
+export const HAVE_SEEDS = existsSync(SEEDS);
+
+/** a test that needs the seed policies: skipped, with the reason printed, when they are absent */
+export function seedTest(name: string, fn: () => void | Promise<void>): void {
+  if (HAVE_SEEDS) test(name, fn);
+  else test(name, () => console.log(`  skipped "${name}": ${SEEDS} is absent`));
+}
 
 export const EGRESS_SUBST: Record<string, string> = {
   '${PODCIDR}': '10.44.0.0/14',
