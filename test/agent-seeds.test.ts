@@ -1,0 +1,132 @@
+// The seed's own policy files (../shared/seeds/policies), loaded unchanged
+// through the CLI into the running kernel: only ${PODCIDR}/${SERVICECIDR} are
+// filled in, with the loopback "cluster" (pods 127.10.0.0/16, services
+// 127.96.0.0/12) and 127.200.0.1 as "outside". Runs as root when the seeds are
+// beside the clone (they are, in CI); otherwise skipped with the reason.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { listen } from '../src/agent/quickstart.js';
+import { repoRoot, skipUnlessRoot, talon, talonBackground, tempDir, waitFor, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
+
+useTestCgroupParent();
+const SEEDS = resolve(repoRoot(), '../shared/seeds/policies');
+const reason = skipUnlessRoot('seed policies in the kernel') ?? (existsSync(SEEDS) ? null : `${SEEDS} is absent`);
+const test = suite('agent-seeds');
+
+const t = tempDir('talon-seeds-');
+const state = join(t.dir, 'state');
+const A = ['--server-address', `unix://${join(t.dir, 'talon.sock')}`];
+let agent: ReturnType<typeof talonBackground> | null = null;
+
+/** the seed file with only the CIDR variables filled in, as envsubst would */
+function seed(name: string): string {
+  const text = readFileSync(join(SEEDS, name), 'utf8').split('${PODCIDR}').join('127.10.0.0/16').split('${SERVICECIDR}').join('127.96.0.0/12');
+  const f = join(t.dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+const HTTP = 'HTTP/1.1 200 OK\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n';
+const exec = (cmd: string, cwd?: string) => talon(['exec', 'xwing', ...A, '--', 'bash', '-c', cmd], { cwd });
+const onHost = (cmd: string) =>
+  new Promise<number | null>((res) => spawn('bash', ['-c', cmd], { stdio: 'ignore' }).once('close', (code) => res(code)));
+
+if (reason) {
+  test('seed policies in the kernel', () => console.log(`  skipped: ${reason}`));
+} else {
+  test.before(async () => {
+    agent = talonBackground(['agent', '--state-dir', state, ...A]);
+    const a = agent;
+    let exited = false;
+    void a.exited.then(() => (exited = true));
+    await waitFor(() => exited || /ready:/.test(a.err()), 30_000, 50);
+    if (exited) throw new Error(`agent did not start:\n${a.err()}`);
+    const r = await talon(['pod', 'add', 'default/xwing', '--label', 'app=xwing', ...A]);
+    assert.is(r.code, 0, r.stderr);
+  });
+
+  test.after(async () => {
+    if (agent) {
+      await talon(['pod', 'delete', 'default/xwing', ...A]).catch(() => undefined);
+      agent.child.kill('SIGTERM');
+      const code = await Promise.race([agent.exited, sleep(20_000).then(() => -1)]);
+      if (code === -1) agent.child.kill('SIGKILL');
+    }
+    t.remove();
+  });
+
+  test('file_monitoring_enforce.yaml: cat /etc/shadow in default/xwing dies with 137, echo foo >> bar; cat bar does not', async () => {
+    const add = await talon(['tp', 'add', seed('file_monitoring_enforce.yaml'), '-n', 'default', ...A]);
+    assert.is(add.code, 0, add.stderr);
+    const killed = await exec('cat /etc/shadow');
+    assert.is(killed.code, 137, `cat /etc/shadow: ${killed.stderr}`);
+    const work = join(t.dir, 'work');
+    mkdirSync(work, { recursive: true });
+    const fine = await exec('echo foo >> bar; cat bar', work);
+    assert.is(fine.code, 0, fine.stderr);
+    assert.is(fine.stdout.trim(), 'foo');
+    assert.is(await onHost('cat /etc/shadow > /dev/null'), 0, 'the same read on the host is untouched');
+    const del = await talon(['tp', 'delete', 'file-monitoring-filtered', '-n', 'default', ...A]);
+    assert.is(del.code, 0, del.stderr);
+    assert.is((await exec('cat /etc/shadow > /dev/null')).code, 0, 'deleted: no longer enforced');
+  });
+
+  test('network_egress_cluster_enforce.yaml: a connect outside the cluster dies with 137 and sends nothing', async () => {
+    const outside = await listen('127.200.0.1', 0, HTTP);
+    const inside = await listen('127.10.0.2', 0, HTTP);
+    const port = (l: Awaited<ReturnType<typeof listen>>) => (l.server.address() as { port: number }).port;
+    try {
+      const add = await talon(['tp', 'add', seed('network_egress_cluster_enforce.yaml'), '-n', 'default', ...A]);
+      assert.is(add.code, 0, add.stderr);
+      const out = await exec(`curl -s --max-time 5 --interface 127.10.0.5 http://127.200.0.1:${port(outside)}/`);
+      assert.is(out.code, 137, `connect outside: ${out.stderr}`);
+      assert.is(outside.accepted(), 0, 'the outside listener saw no connection');
+      const inn = await exec(`curl -s --max-time 5 --interface 127.10.0.5 http://127.10.0.2:${port(inside)}/`);
+      assert.is(inn.code, 0, `connect inside: ${inn.stderr}`);
+      assert.ok(inside.accepted() >= 1);
+      assert.is(await onHost(`curl -s --max-time 5 http://127.200.0.1:${port(outside)}/ > /dev/null`), 0, 'the host is untouched');
+      assert.ok(outside.accepted() >= 1);
+      const del = await talon(['tp', 'delete', 'enforce-network-activity-outside-cluster-cidr-range', '-n', 'default', ...A]);
+      assert.is(del.code, 0, del.stderr);
+    } finally {
+      await outside.close();
+      await inside.close();
+    }
+  });
+
+  test('file_monitoring.yaml and network_egress_cluster.yaml (observe): load as monitor_only, kill nothing, post events', async () => {
+    const listener = await listen('127.200.0.1', 0, HTTP);
+    const port = (listener.server.address() as { port: number }).port;
+    const ev = talonBackground(['getevents', '-o', 'json', '--pods', 'xwing', ...A]);
+    try {
+      for (const f of ['file_monitoring.yaml', 'network_egress_cluster.yaml']) {
+        const add = await talon(['tp', 'add', seed(f), ...A]);
+        assert.is(add.code, 0, `${f}: ${add.stderr}`);
+      }
+      await sleep(300); // the subscription is in place
+      assert.is((await exec('cat /etc/shadow > /dev/null')).code, 0, 'observe only: not killed');
+      assert.is((await exec(`curl -s --max-time 5 --interface 127.10.0.5 http://127.200.0.1:${port}/ > /dev/null`)).code, 0);
+      assert.ok(listener.accepted() >= 1, 'observe only: the connect went through');
+      const seen = await waitFor(() => /"\/etc\/shadow"/.test(ev.out()) && /127\.200\.0\.1/.test(ev.out()), 10_000, 100);
+      assert.ok(seen, `events of both policies: ${ev.out().slice(0, 2000)}`);
+      const kprobes = ev
+        .out()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.process_kprobe);
+      assert.ok(kprobes.some((e) => e.process_kprobe.policy_name === 'file-monitoring-filtered'));
+      assert.ok(kprobes.some((e) => e.process_kprobe.policy_name === 'monitor-network-activity-outside-cluster-cidr-range'));
+      assert.ok(kprobes.every((e) => e.process_kprobe.action !== 'KPROBE_ACTION_SIGKILL'));
+    } finally {
+      ev.child.kill('SIGINT');
+      await ev.exited;
+      await listener.close();
+    }
+  });
+}
+
+test.run();
