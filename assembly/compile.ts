@@ -26,6 +26,24 @@ import { protocolValue, familyValue, stateValue, signalValue } from "./names";
 export const MAX_U64_ENTRIES: i32 = 65536; // InMap/NotInMap values per policy (ranges expanded)
 export const MAX_MESSAGE: i32 = 256;
 export const MAX_TAGS: i32 = 16;
+/** uprobe args: the first 6 integer-register arguments (x86-64 and arm64 ABIs) */
+export const MAX_UPROBE_ARG: i32 = 5;
+
+/** the hook sections of spec; a policy uses one of them (Tetragon's rule) */
+const HOOK_SECTIONS: StaticArray<string> = ["kprobes", "tracepoints", "uprobes"];
+/** UProbeSpec fields talon does not support yet (the schema says so too) */
+const UPROBE_UNSUPPORTED: StaticArray<string> = ["offsets", "addrs", "refCtrOffsets", "btfPath", "binaryDigests", "data", "ignore"];
+
+/** a tracefs subsystem or event name: [A-Za-z0-9_]+ */
+function isTracefsName(s: string): bool {
+  if (s.length == 0 || s.length > 255) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95) continue;
+    return false;
+  }
+  return true;
+}
 
 export class CompileOpts {
   defaultNamespace: string = "";
@@ -189,6 +207,15 @@ export class Compiler {
     } else {
       specMode = this.compileOptions(spec, sp);
       this.compileScope(spec, sp);
+      // one kind of hook per policy, as Tetragon (the first non-empty section wins)
+      let first = "";
+      for (let s = 0; s < HOOK_SECTIONS.length; s++) {
+        const name = HOOK_SECTIONS[s];
+        const l = listOf(spec.get(name));
+        if (l == null || l.length == 0) continue;
+        if (first.length == 0) first = name;
+        else this.err(sp.k(name), M.mixedHookKinds(first, name));
+      }
       const kp = listOf(spec.get("kprobes"));
       if (kp != null) {
         const kpp = sp.k("kprobes");
@@ -202,7 +229,30 @@ export class Compiler {
           this.compileKprobe(h, kpp.i(i));
         }
       }
-      if (pol.hooks.length == 0) this.warn(sp, M.noHooks());
+      const tp = listOf(spec.get("tracepoints"));
+      if (tp != null) {
+        const tpp = sp.k("tracepoints");
+        for (let i = 0; i < tp.length; i++) {
+          const h = objOf(tp.at(i));
+          if (h == null) continue;
+          if (pol.hooks.length >= A.TLN_MAX_HOOKS) {
+            this.err(tpp.i(i), M.tooManyHooksOf(pol.hooks.length + tp.length - i, "tracepoints", A.TLN_MAX_HOOKS));
+            break;
+          }
+          this.compileTracepoint(h, tpp.i(i));
+        }
+      }
+      const up = listOf(spec.get("uprobes"));
+      if (up != null) {
+        const upp = sp.k("uprobes");
+        if (up.length > 0 && pol.kind == KIND_NAMESPACED) this.err(upp, M.uprobesNamespaced());
+        for (let i = 0; i < up.length; i++) {
+          const h = objOf(up.at(i));
+          if (h == null) continue;
+          this.compileUprobe(h, upp.i(i));
+        }
+      }
+      if (pol.hooks.length == 0 && first.length == 0) this.warn(sp, M.noHooks());
     }
 
     // mode: spec option < load-time option; monitor_only without enforcement actions
@@ -404,7 +454,12 @@ export class Compiler {
       } else if (ra.get("type") == null) this.err(rap, M.missingField("type", "int"));
     }
     if (isPresent(h.get("returnArgAction"))) this.err(hp.k("returnArgAction"), M.returnArgActionUnsupported());
+    this.compileHookBody(h, hp, hook, def, isReturn);
+    this.pol.hooks.push(hook);
+  }
 
+  /** message, tags, args and selectors of any hook (this.hook is `hook`) */
+  compileHookBody(h: Node, hp: Path, hook: HookM, def: HookDef | null, isReturn: bool): void {
     const msg = strOf(h.get("message"));
     if (msg != null) {
       if (msg.length > MAX_MESSAGE) this.err(hp.k("message"), M.messageTooLong(msg.length, MAX_MESSAGE));
@@ -437,7 +492,9 @@ export class Compiler {
         }
         const idxN = a.get("index");
         const idx = smallInt(idxN);
-        if (idxN == null) this.err(p, M.missingField("index", "the function argument position"));
+        if (idxN == null) {
+          this.err(p, M.missingField("index", hook.kind == A.TLN_HOOK_TRACEPOINT ? "the field position in the tracepoint's format, common_* fields included" : "the function argument position"));
+        }
         const tn = strOf(a.get("type"));
         let t: u8 = 0;
         if (tn != null) {
@@ -458,7 +515,12 @@ export class Compiler {
             break;
           }
         }
-        if (def != null) {
+        if (hook.kind != A.TLN_HOOK_KPROBE) {
+          if (!this.checkGenericArg(hook.kind, idx, t, tn, p)) {
+            hook.args.push(new HookArgM(<u8>min(idx, 255), 0)); // filters on it say nothing more
+            continue;
+          }
+        } else if (def != null) {
           if (idx >= def.params.length) {
             this.err(p.k("index"), M.argIndexOutOfSignature(idx, def.name, def.params.length, this.signature(def)));
           } else if (t != 0) {
@@ -489,7 +551,114 @@ export class Compiler {
     } else {
       hook.actionsMask |= 1 << A.TLN_ACT_POST; // every hit posts
     }
+  }
+
+  // ---- tracepoints and uprobes ----
+
+  /** an args[] entry of a tracepoint or uprobe: index range and a type the programs can read */
+  checkGenericArg(kind: u8, idx: i32, t: u8, tn: string | null, p: Path): bool {
+    if (kind == A.TLN_HOOK_UPROBE && idx > MAX_UPROBE_ARG) {
+      this.err(p.k("index"), M.uprobeArgIndex(idx, MAX_UPROBE_ARG + 1));
+      return false;
+    }
+    if (kind == A.TLN_HOOK_TRACEPOINT && idx > 255) {
+      this.err(p.k("index"), M.tracepointArgIndex(idx));
+      return false;
+    }
+    if (t != 0 && !isIntType(t) && t != A.TLN_ARG_STRING) {
+      this.err(p.k("type"), M.argTypeNotOnHook(tn!, kind == A.TLN_HOOK_TRACEPOINT ? "a tracepoint" : "a uprobe"));
+      return false;
+    }
+    return true;
+  }
+
+  compileTracepoint(h: Node, hp: Path): void {
+    const hook = new HookM();
+    this.hook = hook;
+    this.def = null;
+    hook.kind = A.TLN_HOOK_TRACEPOINT;
+    hook.id = A.TLN_HOOK_GENERIC_TRACEPOINT;
+    const sub = this.tracefsName(h, hp, "subsystem", "the tracepoint's subsystem, e.g. syscalls");
+    const ev = this.tracefsName(h, hp, "event", "the tracepoint's event, e.g. sys_enter_openat");
+    hook.call = sub + "/" + ev;
+    if (boolTrue(h.get("raw"))) this.err(hp.k("raw"), M.rawTracepointUnsupported());
+    this.compileHookBody(h, hp, hook, null, false);
     this.pol.hooks.push(hook);
+  }
+
+  /** subsystem / event: required, a tracefs directory name */
+  tracefsName(h: Node, hp: Path, field: string, hint: string): string {
+    const n = h.get(field);
+    const s = strOf(n);
+    if (n == null) {
+      this.err(hp, M.missingField(field, hint));
+      return "";
+    }
+    if (s == null) return "";
+    if (!isTracefsName(s)) this.err(hp.k(field), M.badTracefsName(field, s));
+    return s;
+  }
+
+  compileUprobe(h: Node, hp: Path): void {
+    const hook = new HookM();
+    this.hook = hook;
+    this.def = null;
+    hook.kind = A.TLN_HOOK_UPROBE;
+    hook.id = A.TLN_HOOK_GENERIC_UPROBE;
+    const pathN = h.get("path");
+    const path = strOf(pathN);
+    if (pathN == null) this.err(hp, M.missingField("path", "the binary or library to probe, e.g. /bin/bash"));
+    else if (path != null && path.length == 0) this.err(hp.k("path"), M.emptyUprobePath());
+    for (let i = 0; i < UPROBE_UNSUPPORTED.length; i++) {
+      const f = UPROBE_UNSUPPORTED[i];
+      if (isPresent(h.get(f))) this.err(hp.k(f), M.uprobeFieldUnsupported(f));
+    }
+    if (boolTrue(h.get("return")) || isPresent(h.get("returnArg"))) {
+      this.err(hp.k(boolTrue(h.get("return")) ? "return" : "returnArg"), M.uprobeReturnUnsupported());
+    }
+    // symbols: one hook each
+    const symN = h.get("symbols");
+    const syms = listOf(symN);
+    const names = new Array<string>();
+    if (symN == null) {
+      if (!isPresent(h.get("offsets")) && !isPresent(h.get("addrs"))) this.err(hp, M.missingField("symbols", "the functions to probe, e.g. [readline]"));
+    } else if (syms != null) {
+      if (syms.length == 0) this.err(hp.k("symbols"), M.noUprobeSymbols());
+      for (let i = 0; i < syms.length; i++) {
+        const s = strOf(syms.at(i));
+        if (s == null) continue;
+        const sp = hp.k("symbols").i(i);
+        if (s.length == 0 || s.indexOf(":") >= 0 || s.indexOf("/") >= 0) {
+          this.err(sp, M.badUprobeSymbol(s));
+          continue;
+        }
+        if (names.includes(s)) {
+          this.err(sp, M.duplicateUprobeSymbol(s));
+          continue;
+        }
+        names.push(s);
+      }
+    }
+    this.compileHookBody(h, hp, hook, null, false);
+    const pol = this.pol;
+    for (let i = 0; i < names.length; i++) {
+      if (pol.hooks.length >= A.TLN_MAX_HOOKS) {
+        this.err(hp.k("symbols").i(i), M.tooManyHooksOf(pol.hooks.length + names.length - i, "uprobe symbols", A.TLN_MAX_HOOKS));
+        break;
+      }
+      const x = new HookM();
+      x.call = (path != null ? path : "") + ":" + names[i];
+      x.id = hook.id;
+      x.kind = hook.kind;
+      x.flags = hook.flags;
+      x.args = hook.args;
+      x.retType = hook.retType;
+      x.selectors = hook.selectors; // shared: written once per hook, same sets
+      x.message = hook.message;
+      x.tags = hook.tags;
+      x.actionsMask = hook.actionsMask;
+      pol.hooks.push(x);
+    }
   }
 
   signature(def: HookDef): string {
@@ -1152,7 +1321,10 @@ export class Compiler {
         } else am.arg = <i32>v.v;
       }
       const def = this.def;
-      if (def != null && !def.isSecurity && !def.isSyscall) {
+      if (this.hook.kind == A.TLN_HOOK_TRACEPOINT || this.hook.kind == A.TLN_HOOK_UPROBE) {
+        this.err(p.k("action"), M.overrideNotOnHook(this.hook.kind == A.TLN_HOOK_TRACEPOINT ? "tracepoint" : "uprobe"));
+        ok = false;
+      } else if (def != null && !def.isSecurity && !def.isSyscall) {
         this.err(p.k("action"), M.overrideNotAllowed(def.name));
         ok = false;
       }

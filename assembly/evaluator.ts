@@ -13,7 +13,7 @@ import { jstr, jbool } from "./json";
 import { actionName } from "./compile";
 import {
   REC_HEADER, REC_SLOT, REC_MAX_ARGS, R_SIZE, R_HOOK_ID, R_KIND, R_NARGS, R_TIME, R_PID, R_TID,
-  R_BIN_OFF, R_BIN_LEN, R_POD_OFF, R_POD_LEN, S_KIND, S_PROTOCOL, S_STATE, S_FAMILY, S_VALUE,
+  R_BIN_OFF, R_BIN_LEN, R_POD_OFF, R_POD_LEN, R_NAME_OFF, R_NAME_LEN, S_KIND, S_PROTOCOL, S_STATE, S_FAMILY, S_VALUE,
   S_STR_LEN, S_SPORT, S_DPORT, S_SADDR, S_DADDR, ARG_INT, ARG_STR, ARG_SOCK,
 } from "./event";
 
@@ -26,6 +26,10 @@ export const V_OVERRIDE: i32 = 3;
 export const V_KILL: i32 = 4;
 
 export const MAX_MATCHES: i32 = 64;
+// the match buffer (docs/map-format.md §4.2): u32 count, u32 record size, then
+// MAX_MATCHES fixed-size records the host reads in place (no JSON, no allocation)
+export const MATCH_HDR: i32 = 8;
+export const MATCH_REC: i32 = 16;
 const RL_CAP: i32 = 4096; // rate-limit table slots (power of 2)
 const RL_PROBE: i32 = 8;
 
@@ -40,6 +44,8 @@ class PolicyE {
   scope: ScopeB;
   runMode: u8;
   hookPtrs: StaticArray<usize>;
+  /** UTF-8 of each hook's name (slot order): generic hooks match events by it */
+  hookNames: Array<ArrayBuffer>;
   selPtrs: StaticArray<usize>;
   str: StrIndex;
   a4: AddrIndex;
@@ -71,6 +77,9 @@ class PolicyE {
     this.scope = new ScopeB(p);
     this.runMode = p.mode;
     this.hookPtrs = valuePtrs(base, p.map(A.TLN_MAP_HOOKS), A.HOOK_SIZE);
+    const names = new Array<ArrayBuffer>();
+    for (let i = 0; i < p.hooks.length; i++) names.push(String.UTF8.encode(p.hooks[i].call));
+    this.hookNames = names;
     this.selPtrs = valuePtrs(base, p.map(A.TLN_MAP_SELS), A.SEL_SIZE);
     this.str = str;
     this.a4 = a4;
@@ -89,6 +98,12 @@ function valuePtrs(base: usize, m: MapRec | null, valueSize: i32): StaticArray<u
     if (k >= 0 && k < out.length) out[k] = e + 4;
   }
   return out;
+}
+
+function initMatchBuf(): StaticArray<u8> {
+  const b = new StaticArray<u8>(MATCH_HDR + MAX_MATCHES * MATCH_REC);
+  store<u32>(changetype<usize>(b), <u32>MATCH_REC, 4);
+  return b;
 }
 
 export class Evaluator {
@@ -110,6 +125,8 @@ export class Evaluator {
   mEnforced: StaticArray<u8> = new StaticArray<u8>(MAX_MATCHES);
   mPost: StaticArray<u8> = new StaticArray<u8>(MAX_MATCHES);
   mMode: StaticArray<u8> = new StaticArray<u8>(MAX_MATCHES);
+  /** the same matches as records, for the host (never reallocated: its address is stable) */
+  matchBuf: StaticArray<u8> = initMatchBuf();
 
   // the record being evaluated
   rp: usize = 0;
@@ -122,6 +139,8 @@ export class Evaluator {
   tid: u32 = 0;
   binPtr: usize = 0;
   binLen: i32 = 0;
+  namePtr: usize = 0;
+  nameLen: i32 = 0;
   inPod: bool = false;
   argsHash: u64 = 0;
   argsHashed: bool = false;
@@ -172,6 +191,11 @@ export class Evaluator {
     const po = <u64>load<u32>(p + R_POD_OFF);
     const pl = <u64>load<u32>(p + R_POD_LEN);
     if (po + pl > <u64>size) return false;
+    const no = <u64>load<u32>(p + R_NAME_OFF);
+    const nl = <u64>load<u32>(p + R_NAME_LEN);
+    if (no + nl > <u64>size) return false;
+    this.namePtr = p + <usize>no;
+    this.nameLen = <i32>nl;
     this.rp = p;
     this.rlen = size;
     this.nargs = nargs;
@@ -191,6 +215,7 @@ export class Evaluator {
   /** Evaluates the record at p; returns the verdict code. */
   evaluate(p: usize, len: i32): i32 {
     this.nmatches = 0;
+    store<u32>(changetype<usize>(this.matchBuf), 0);
     if (!this.load(p, len)) return V_INVALID;
     const hookId = load<u16>(p + R_HOOK_ID);
     const kind = load<u8>(p + R_KIND);
@@ -204,6 +229,7 @@ export class Evaluator {
         const h = hp[hi];
         if (h == 0) continue;
         if (load<u16>(h + A.HOOK_HOOK_ID) != hookId || load<u8>(h + A.HOOK_KIND) != kind) continue;
+        if (hookId >= A.TLN_HOOK_GENERIC_TRACEPOINT && !this.sameName(pol, hi)) continue; // tracepoint/uprobe: by name
         if (applies < 0) applies = scopeApplies(pol.scope, this.inPod) ? 1 : 0;
         if (applies == 0) break;
         const v = this.evalHook(pol, pi, hi, h);
@@ -211,6 +237,13 @@ export class Evaluator {
       }
     }
     return verdict;
+  }
+
+  /** is the event's hook name that of hook hi ("subsystem/event", "path:symbol")? */
+  private sameName(pol: PolicyE, hi: i32): bool {
+    if (hi >= pol.hookNames.length) return false;
+    const n = pol.hookNames[hi];
+    return n.byteLength == this.nameLen && memory.compare(changetype<usize>(n), this.namePtr, <usize>this.nameLen) == 0;
   }
 
   private evalHook(pol: PolicyE, pi: i32, hi: i32, h: usize): i32 {
@@ -232,11 +265,13 @@ export class Evaluator {
     const mode = pol.runMode;
     let post = true;
     let enf = V_NONE;
+    let acts: u16 = 0; // bit 1 << action id; Post when the selector has none
     if (sp != 0) {
       const na = <i32>load<u8>(sp + A.SEL_NACTIONS);
       for (let i = 0; i < na && i < A.TLN_MAX_ACTIONS; i++) {
         const a = sp + A.SEL_ACTIONS + <usize>(i * A.ACTION_SIZE);
         const id = load<u8>(a + A.ACTION_ID);
+        if (id < 16) acts |= <u16>1 << id;
         if (id == A.TLN_ACT_SIGKILL) enf = max(enf, V_KILL);
         else if (id == A.TLN_ACT_OVERRIDE) enf = max(enf, V_OVERRIDE);
         else if (id == A.TLN_ACT_SIGNAL) enf = max(enf, V_SIGNAL);
@@ -258,6 +293,15 @@ export class Evaluator {
       this.mPost[n] = post ? 1 : 0;
       this.mMode[n] = mode;
       this.nmatches = n + 1;
+      const mb = changetype<usize>(this.matchBuf);
+      const r = mb + <usize>(MATCH_HDR + n * MATCH_REC);
+      store<u32>(r, <u32>pi);
+      store<u16>(r, <u16>hi, 4);
+      store<i16>(r, <i16>sel, 6);
+      store<u16>(r, acts == 0 ? <u16>1 << A.TLN_ACT_POST : acts, 8);
+      store<u8>(r, mode, 10);
+      store<u8>(r, (enforced ? 1 : 0) | (post ? 2 : 0), 11);
+      store<u32>(mb, <u32>(n + 1));
     }
     if (enforced) return enf;
     return post ? V_POST : V_NONE;

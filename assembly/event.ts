@@ -7,7 +7,7 @@ import { hookIdOf } from "./hooks";
 import { parseIntText, parseAddr } from "./parse";
 import { writePod } from "./scope";
 
-export const REC_HEADER: i32 = 40;
+export const REC_HEADER: i32 = 48;
 export const REC_SLOT: i32 = 64;
 export const REC_MAX_ARGS: i32 = 8;
 
@@ -23,6 +23,8 @@ export const R_BIN_OFF: i32 = 24;
 export const R_BIN_LEN: i32 = 28;
 export const R_POD_OFF: i32 = 32;
 export const R_POD_LEN: i32 = 36;
+export const R_NAME_OFF: i32 = 40; // the hook's name: compared for generic hooks (tracepoints, uprobes)
+export const R_NAME_LEN: i32 = 44;
 
 // arg slot offsets
 export const S_KIND: i32 = 0;
@@ -101,7 +103,10 @@ export function encodeEvent(ev: Node): ArrayBuffer {
   if (kindS == "kprobe") kind = A.TLN_HOOK_KPROBE;
   else if (kindS == "tracepoint") kind = A.TLN_HOOK_TRACEPOINT;
   else if (kindS == "uprobe") kind = A.TLN_HOOK_UPROBE;
-  const hookId = kind == A.TLN_HOOK_KPROBE ? hookIdOf(text(ev.get("hook"))) : A.TLN_HOOK_UNKNOWN;
+  const hookName = text(ev.get("hook"));
+  const hookId = kind == A.TLN_HOOK_KPROBE ? hookIdOf(hookName)
+    : kind == A.TLN_HOOK_TRACEPOINT ? A.TLN_HOOK_GENERIC_TRACEPOINT
+    : kind == A.TLN_HOOK_UPROBE ? A.TLN_HOOK_GENERIC_UPROBE : A.TLN_HOOK_UNKNOWN;
   const args = ev.get("args");
   let nargs = args != null && args.isArray ? args.length : 0;
   if (nargs > REC_MAX_ARGS) nargs = REC_MAX_ARGS;
@@ -113,11 +118,12 @@ export function encodeEvent(ev: Node): ArrayBuffer {
   w.u64(intBits(ev.get("timeNs")));
   w.u32(<u32>intBits(ev.get("pid")));
   w.u32(<u32>intBits(ev.get("tid")));
-  w.zeros(16); // binary off/len, pod off/len
+  w.zeros(24); // binary off/len, pod off/len, name off/len
   const pend = new Array<Pending>();
   for (let i = 0; i < nargs; i++) writeSlot(w, args!.at(i), pend);
   writeSlot(w, ev.get("ret"), pend);
   pend.push(new Pending(R_BIN_OFF, String.UTF8.encode(text(ev.get("binary")))));
+  pend.push(new Pending(R_NAME_OFF, String.UTF8.encode(hookName)));
   for (let i = 0; i < pend.length; i++) {
     const pd = pend[i];
     w.patchU32(pd.at, <u32>w.len);

@@ -9,7 +9,7 @@ import { readTree } from "./value";
 import { Diagnostics, Path } from "./diag";
 import { Compiler, CompileOpts } from "./compile";
 import { PolicyM, KIND_NAMESPACED } from "./model";
-import { writeImage, readImage } from "./image";
+import { writeImage, readImage, MapRec } from "./image";
 import { ByteWriter } from "./bytes";
 import { jstr, jbool } from "./json";
 import { ScopeB, scopeApplies, parsePod, writePod } from "./scope";
@@ -131,7 +131,8 @@ export function inspect(len: i32): i32 {
           h.toString() + ',"selectors":' + hr.nsel.toString() + ',"returnFilters":' +
           jbool((hr.flags & A.TLN_HOOK_F_RET_FILTERS) != 0) + ',"actions":[' + acts.join(",") + '],"message":' +
           jstr(hr.message) + ',"tags":[' + tags.join(",") + '],"return":' + jbool((hr.flags & A.TLN_HOOK_F_RETURN) != 0) +
-          ',"syscall":' + jbool((hr.flags & A.TLN_HOOK_F_SYSCALL) != 0) + "}",
+          ',"syscall":' + jbool((hr.flags & A.TLN_HOOK_F_SYSCALL) != 0) +
+          ',"args":' + hookArgsJson(changetype<usize>(inBuf), p.map(A.TLN_MAP_HOOKS), h) + genericHookJson(hr.kind, hr.call) + "}",
       );
     }
     const maps = new Array<string>();
@@ -155,6 +156,37 @@ export function inspect(len: i32): i32 {
   }
   setText("[" + out.join(",") + "]");
   return 1;
+}
+
+/** the args[] of hook `slot` from its tln_hooks entry: [{"index":i,"type":t}, ...] */
+function hookArgsJson(base: usize, m: MapRec | null, slot: i32): string {
+  const out = new Array<string>();
+  if (m == null || m.keySize != 4 || m.valueSize < A.HOOK_SIZE) return "[]";
+  for (let i = 0; i < m.count; i++) {
+    const e = base + <usize>(m.entriesOff + i * m.entrySize);
+    if (<i32>load<u32>(e) != slot) continue;
+    const v = e + 4;
+    const n = min(<i32>load<u8>(v + A.HOOK_NARGS), A.TLN_MAX_ARGS);
+    for (let a = 0; a < n; a++) {
+      const ap = v + A.HOOK_ARGS + <usize>(a * A.HOOK_ARG_SIZE);
+      out.push('{"index":' + load<u8>(ap + A.HOOK_ARG_INDEX).toString() + ',"type":' + load<u8>(ap + A.HOOK_ARG_TYPE).toString() + "}");
+    }
+    break;
+  }
+  return "[" + out.join(",") + "]";
+}
+
+/** what the loader attaches a generic hook to: "subsystem/event" or "path:symbol" split */
+function genericHookJson(kind: u8, call: string): string {
+  if (kind == A.TLN_HOOK_TRACEPOINT) {
+    const i = call.indexOf("/");
+    return ',"tracepoint":{"subsystem":' + jstr(i < 0 ? call : call.substring(0, i)) + ',"event":' + jstr(i < 0 ? "" : call.substring(i + 1)) + "}";
+  }
+  if (kind == A.TLN_HOOK_UPROBE) {
+    const i = call.lastIndexOf(":");
+    return ',"uprobe":{"path":' + jstr(i < 0 ? "" : call.substring(0, i)) + ',"symbol":' + jstr(i < 0 ? call : call.substring(i + 1)) + "}";
+  }
+  return "";
 }
 
 // ---- scoping ----
@@ -240,6 +272,12 @@ export function evalVerdict(code: i32): void {
   const e = evaluator;
   if (e == null) return;
   setText(e.verdictJson(code));
+}
+
+/** address of the match buffer of the last evaluation (docs/map-format.md §4.2); 0 without an evaluator */
+export function evalMatchesPtr(): usize {
+  const e = evaluator;
+  return e == null ? 0 : changetype<usize>(e.matchBuf);
 }
 
 /** input: UTF-8 mode text; ModeChange JSON in text */

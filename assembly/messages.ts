@@ -100,7 +100,11 @@ export function duplicatePolicy(name: string, ns: string, firstDoc: i32): string
   return "policy " + q(name) + " in namespace " + q(ns) + " is defined twice (first in document " + firstDoc.toString() + ")";
 }
 export function noHooks(): string {
-  return "the policy has no kprobes; it does nothing";
+  return "the policy has no kprobes, tracepoints or uprobes; it does nothing";
+}
+export function mixedHookKinds(first: string, other: string): string {
+  return "a policy may use only one of kprobes, tracepoints and uprobes (as in Tetragon); this one has " + first + " and " + other +
+    ": put the " + other + " in a policy of their own";
 }
 
 // ---- options / modes ----
@@ -165,6 +169,46 @@ export function emptyLabelKey(): string {
 // ---- hooks ----
 export function tooManyHooks(n: i32, max: i32): string {
   return n.toString() + " kprobes given, at most " + max.toString() + " per policy";
+}
+export function tooManyHooksOf(n: i32, what: string, max: i32): string {
+  return n.toString() + " hooks from " + what + ", at most " + max.toString() + " per policy";
+}
+export function badTracefsName(field: string, s: string): string {
+  return field + " " + q(s) + " is not a tracepoint name (letters, digits and _, as under /sys/kernel/tracing/events)";
+}
+export function rawTracepointUnsupported(): string {
+  return "raw: true (raw tracepoints) is not supported by talon yet";
+}
+export function tracepointArgIndex(idx: i32): string {
+  return "index " + idx.toString() + " is out of range: a tracepoint format has at most 256 fields";
+}
+export function uprobesNamespaced(): string {
+  return "uprobes cannot be used in a TracingPolicyNamespaced (as in Tetragon: a binary path means nothing per namespace); use a TracingPolicy, with a podSelector to scope it";
+}
+export function emptyUprobePath(): string {
+  return "path is empty (expected the binary or library to probe, e.g. /bin/bash)";
+}
+export function uprobeFieldUnsupported(f: string): string {
+  if (f == "offsets" || f == "addrs") return f + " is not supported by talon yet (name the functions in symbols)";
+  return f + " is not supported by talon yet";
+}
+export function uprobeReturnUnsupported(): string {
+  return "return probes on uprobes (return, returnArg) are not supported by talon yet";
+}
+export function noUprobeSymbols(): string {
+  return "symbols is empty (expected the functions to probe, e.g. [readline])";
+}
+export function badUprobeSymbol(s: string): string {
+  return "symbol " + q(s) + " is not a symbol name (non-empty, no ':' or '/')";
+}
+export function duplicateUprobeSymbol(s: string): string {
+  return "symbol " + q(s) + " is listed twice";
+}
+export function uprobeArgIndex(idx: i32, n: i32): string {
+  return "index " + idx.toString() + " is out of range: talon reads the first " + n.toString() + " arguments of a uprobe (0 to " + (n - 1).toString() + ") from registers";
+}
+export function argTypeNotOnHook(tn: string, hook: string): string {
+  return "argument type " + q(tn) + " cannot be used on " + hook + " (use an integer type such as int or uint64, or string)";
 }
 export function listsUnsupported(s: string): string {
   return q(s) + ": lists (list:NAME) are not supported by talon yet";
@@ -321,6 +365,10 @@ export function signalNeedsArgSig(): string {
 }
 export function overrideNeedsArgError(): string {
   return "Override needs argError (the error to return, e.g. -1 for -EPERM)";
+}
+export function overrideNotOnHook(kind: string): string {
+  if (kind == "tracepoint") return "Override is not possible on a tracepoint (it cannot change what the traced code does; Tetragon does not offer it either): use Sigkill or Signal";
+  return "Override is not supported on uprobes by talon (it would rewrite the probed function's registers): use Sigkill or Signal";
 }
 export function overrideNotAllowed(name: string): string {
   return "Override is only possible on security_* hooks and syscalls; " + name + " is neither (use Sigkill or Signal)";

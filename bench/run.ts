@@ -34,8 +34,8 @@ async function main(): Promise<void> {
     console.log(`\n---\n\n# ${f.replace(/\.js$/, '.ts')}`);
     try {
       const mod = (await import(pathToFileURL(path.join(HERE, f)).href)) as { run?: () => Promise<void> };
-      // a module without run() did its work when imported
-      if (typeof mod.run === 'function') await mod.run();
+      if (typeof mod.run !== 'function') throw new Error(`${f} does not export run()`);
+      await mod.run();
     } catch (e) {
       failed++;
       console.log(`\n${f} failed: ${(e as Error).stack ?? e}`);

@@ -8,12 +8,13 @@
  * JS API (see src/kernel/shim.ts for the typed wrapper):
  *   probe() -> { feature: boolean | string, ... }
  *   ensureMount(fstype, target) -> 'present' | 'mounted'
- *   objLoad(path, { name?, rodata?: {var: number|bigint}, reuse?: {map: fd},
+ *   objLoad(path, { name?, rodata?: {var: number|bigint|Buffer}, reuse?: {map: fd},
  *           programs?: string[] }) -> { handle, progs: {name: fd}, maps: {name: fd} }
  *   objClose(handle)
  *   attach(handle, prog) -> link          (section-defined target: tp_btf, tracepoint/x/y)
  *   attachTracepoint(handle, prog, category, name) -> link
  *   attachCgroup(handle, prog, cgroupPath) -> link
+ *   attachUprobe(handle, prog, path, symbol, retprobe, pid) -> link   (pid -1: every process)
  *   linkDestroy(link)
  *   mapCreate(type, name, keySize, valueSize, maxEntries, flags) -> fd
  *   mapUpdate(fd, key, value, flags?)   mapUpdateBatch(fd, keys, values, count) -> count
@@ -492,8 +493,10 @@ out:
 
 /* ---- objects ------------------------------------------------------------- */
 
-/* writes value into the .rodata variable `name`; -ENOENT when absent */
-static int set_rodata(struct bpf_object *obj, const char *name, int64_t value)
+/* writes len bytes into the .rodata variable `name`; exact: len must be its
+ * size (else the low bytes of a little-endian integer); -ENOENT when absent */
+static int set_rodata_bytes(struct bpf_object *obj, const char *name, const void *data,
+			    size_t len, bool exact)
 {
 	const struct btf *btf = bpf_object__btf(obj);
 	const struct btf_type *sec, *var;
@@ -524,17 +527,24 @@ static int set_rodata(struct bpf_object *obj, const char *name, int64_t value)
 		init = bpf_map__initial_value(ro, &size);
 		if (!init || vs->offset + vs->size > size)
 			return -EINVAL;
+		if (exact && len != vs->size)
+			return -EMSGSIZE;
 		copy = malloc(size);
 		if (!copy)
 			return -ENOMEM;
 		memcpy(copy, init, size);
-		/* little-endian: the low bytes of value */
-		memcpy(copy + vs->offset, &value, vs->size <= 8 ? vs->size : 8);
+		/* little-endian integers: their low bytes */
+		memcpy(copy + vs->offset, data, vs->size <= len ? vs->size : len);
 		err = bpf_map__set_initial_value(ro, copy, size);
 		free(copy);
 		return err;
 	}
 	return -ENOENT;
+}
+
+static int set_rodata(struct bpf_object *obj, const char *name, int64_t value)
+{
+	return set_rodata_bytes(obj, name, &value, sizeof(value), false);
 }
 
 static napi_value js_obj_load(napi_env env, napi_callback_info info)
@@ -589,14 +599,20 @@ static napi_value js_obj_load(napi_env env, napi_callback_info info)
 		for (i = 0; i < n; i++) {
 			napi_value kv, vv;
 			int64_t x;
+			void *bytes;
+			size_t blen;
 			napi_get_element(env, keys, i, &kv);
 			k = get_str(env, kv);
 			napi_get_property(env, v, kv, &vv);
-			if (!k || get_i64(env, vv, &x)) {
-				throw_err(env, EINVAL, NULL, "%s: rodata %s: not a number", path, k ? k : "?");
+			if (k && !get_buf(env, vv, &bytes, &blen)) {
+				/* a struct: exactly its bytes */
+				err = set_rodata_bytes(obj, k, bytes, blen, true);
+			} else if (!k || get_i64(env, vv, &x)) {
+				throw_err(env, EINVAL, NULL, "%s: rodata %s: not a number or a Buffer", path, k ? k : "?");
 				goto fail;
+			} else {
+				err = set_rodata(obj, k, x);
 			}
-			err = set_rodata(obj, k, x);
 			if (err) {
 				throw_err(env, err, NULL, "%s: rodata variable %s", path, k);
 				goto fail;
@@ -778,6 +794,48 @@ static napi_value js_attach_tracepoint(napi_env env, napi_callback_info info)
 			  bpf_program__name(p));
 	free(cat);
 	free(name);
+	return res;
+}
+
+/* attachUprobe(handle, prog, path, symbol, retprobe, pid): libbpf resolves the
+ * symbol in the ELF file (errno ENOENT when the file or the symbol is missing) */
+static napi_value js_attach_uprobe(napi_env env, napi_callback_info info)
+{
+	napi_value argv[6], res;
+	struct bpf_object *obj;
+	struct bpf_program *p;
+	char *path, *sym, what[512];
+	bool ret = false;
+	int32_t pid = -1;
+	napi_valuetype t;
+
+	if (get_args(env, info, 6, argv))
+		return NULL;
+	lbpf_reset();
+	obj = obj_get(env, argv[0]);
+	if (!obj)
+		return NULL;
+	p = find_prog(env, obj, argv[1]);
+	if (!p)
+		return NULL;
+	napi_typeof(env, argv[4], &t);
+	if (t == napi_boolean)
+		napi_get_value_bool(env, argv[4], &ret);
+	napi_typeof(env, argv[5], &t);
+	if (t == napi_number && get_i32(env, argv[5], &pid))
+		pid = -1;
+	path = get_str(env, argv[2]);
+	sym = get_str(env, argv[3]);
+	snprintf(what, sizeof(what), "%s %s:%s", ret ? "uretprobe" : "uprobe", path ? path : "?", sym ? sym : "?");
+	if (path && sym) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = sym, .retprobe = ret);
+		res = link_result(env, bpf_program__attach_uprobe_opts(p, pid, path, 0, &uo), what,
+				  bpf_program__name(p));
+	} else {
+		res = link_result(env, NULL, what, bpf_program__name(p));
+	}
+	free(path);
+	free(sym);
 	return res;
 }
 
@@ -1307,6 +1365,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "attach", js_attach },
 		{ "attachTracepoint", js_attach_tracepoint },
 		{ "attachCgroup", js_attach_cgroup },
+		{ "attachUprobe", js_attach_uprobe },
 		{ "linkDestroy", js_link_destroy },
 		{ "mapCreate", js_map_create },
 		{ "mapUpdate", js_map_update },

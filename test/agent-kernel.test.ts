@@ -288,7 +288,7 @@ if (reason) {
     assert.equal(await livePrograms(), [], 'none of its programs is left after stop');
     await startAgent();
     const r = await talon(['tp', 'list', ...A]);
-    assert.match(r.stdout, /file-monitoring-enforce\s+api\s+enabled\s+\d+\s+default\s+tln_\w+\s+\d+\s+enforce/, 'with its run-time mode');
+    assert.match(r.stdout, /file-monitoring-enforce\s+api\s+enabled\s+\d+\s+default\s+tln_\w+\s+\d+(\.\d\d)? [kMG]?B\s+enforce/, 'with its run-time mode');
     assert.match(r.stdout, /egress-cluster-enforce\s+api\s+enabled/);
     assert.is((await exec('xwing', 'cat /etc/shadow')).code, 137, 'enforced again after the restart');
     await notePrograms();

@@ -358,7 +358,7 @@ test('more limits and rules: tags, message, args, filters, sets, required fields
   assert.equal(nd.map((d) => [d.path, d.message]), [[['metadata'], 'the policy is namespaced and has no metadata.namespace, and the default namespace "Not Valid" is not a valid namespace: set metadata.namespace']]);
   const w = diags([filePolicy([{ matchActions: [{ action: 'Post', rateLimitScope: 'global' }] }])]);
   assert.equal(w.map((d) => [d.severity, d.message]), [['warning', 'rateLimitScope has no effect without rateLimit']]);
-  assert.equal(diags([policy({ kprobes: [] })]).map((d) => [d.severity, d.path, d.message]), [['warning', ['spec'], 'the policy has no kprobes; it does nothing']]);
+  assert.equal(diags([policy({ kprobes: [] })]).map((d) => [d.severity, d.path, d.message]), [['warning', ['spec'], 'the policy has no kprobes, tracepoints or uprobes; it does nothing']]);
 });
 
 test.run();

@@ -45,7 +45,7 @@ test('unknown field without a close match', () => {
 
 test('Tetragon fields talon does not support yet say so', () => {
   assert.equal(lines([`${FIX}/unsupported.yaml`]), [
-    `${FIX}/unsupported.yaml:6:3: spec.tracepoints: field "tracepoints" is not supported by talon yet`,
+    `${FIX}/unsupported.yaml:6:3: spec.usdts: field "usdts" is not supported by talon yet`,
     `${FIX}/unsupported.yaml:15:7: spec.kprobes[0].args[0].maxData: field "maxData" is not supported by talon yet`,
     `${FIX}/unsupported.yaml:17:7: spec.kprobes[0].selectors[0].matchNamespaces: field "matchNamespaces" is not supported by talon yet`,
   ]);

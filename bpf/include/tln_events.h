@@ -145,7 +145,41 @@ enum tln_sensor {
 	TLN_SENSOR_CGROUP_SOCK = 2, /* cgroup/connect4 + cgroup/connect6 */
 	TLN_SENSOR_LSM_FILE = 3,  /* BPF LSM file_permission/mmap_file/path_truncate */
 	TLN_SENSOR_LSM_SOCK = 4,  /* BPF LSM socket_connect */
+	TLN_SENSOR_TP_GENERIC = 5, /* tracepoint programs of spec.tracepoints (Tetragon's generic_tracepoint) */
+	TLN_SENSOR_UPROBE = 6,    /* uprobe programs of spec.uprobes (Tetragon's generic_uprobe) */
 };
+
+/* ---- per-instance configuration of the generic hook programs ------------ */
+
+/* Where tln_tp_generic / tln_uprobe find each of the hook's args[]: decided by
+ * the loader (a tracepoint's field offsets come from its tracefs format file,
+ * which is kernel-specific) and set as the read-only `tln_gen` before load. */
+enum tln_src {
+	TLN_SRC_NONE = 0,     /* not readable: the value is absent (TLN_ARG_F_NONE) */
+	TLN_SRC_INT = 1,      /* integer field: `size` bytes at `off` of the tracepoint record */
+	TLN_SRC_USTR = 2,     /* pointer at `off` to a NUL-terminated string in user memory */
+	TLN_SRC_KSTR = 3,     /* pointer at `off` to a NUL-terminated string in kernel memory */
+	TLN_SRC_DATA_LOC = 4, /* __data_loc char[]: u32 at `off` = (length << 16) | offset in the record */
+	TLN_SRC_ARRAY = 5,    /* char array of `size` bytes at `off` */
+	TLN_SRC_REG = 6,      /* uprobe: function argument `off` (0-5) from the registers, integer */
+	TLN_SRC_REG_USTR = 7, /* uprobe: function argument `off`, a pointer to a user string */
+};
+
+#define TLN_GEN_STR_MAX 1024 /* bytes of one string argument in a generic hook record */
+
+struct tln_gen_arg {
+	__u16 off;        /* byte offset in the record, or the argument register */
+	__u16 size;       /* bytes of an integer field (1, 2, 4, 8) or of a char array */
+	__u8 src;         /* enum tln_src */
+	__u8 is_signed;   /* the field is signed: sign-extend it before the declared type's conversion */
+	__u8 pad0[2];
+};                        /* 8 bytes */
+
+struct tln_gen_conf {
+	__u8 nargs;       /* entries of args[] used (the hook's nargs) */
+	__u8 pad0[7];
+	struct tln_gen_arg args[5]; /* TLN_MAX_ARGS, in the order of the hook's args[] */
+};                        /* 48 bytes */
 
 /* ---- shared map values ------------------------------------------------- */
 

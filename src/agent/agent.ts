@@ -4,7 +4,7 @@
 //          kernel (maps, process sensor, ring buffer) -> process cache (/proc)
 //          -> policies (--policy-dir: static; persisted: api) -> API server
 //   stop:  API server (socket removed) -> policies unloaded -> kernel closed
-import { promises as fsp, createWriteStream, type WriteStream } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +17,9 @@ import { cgroup2Root, processCgroupId } from '../pods/cgroup.js';
 import type { Mode } from '../core/types.js';
 import { PolicyManager, qualified } from './policies.js';
 import { EventPipeline } from './pipeline.js';
+import { ExportFile, EXPORT_DEFAULTS } from './export.js';
+import { AgentMetrics } from './metrics.js';
+import { talonVersion } from './version.js';
 import { ProcessCache } from './process-cache.js';
 import type { CorePort, KernelPort } from './ports.js';
 
@@ -35,8 +38,14 @@ export interface AgentOptions {
   nodeName?: string;
   /** directory under the cgroup v2 root for the pods (default "talon", or $TALON_CGROUP_PARENT) */
   cgroupParent?: string;
-  /** JSON lines of every event (like Tetragon's export file) */
+  /** JSON lines of every event (Tetragon's --export-filename) */
   exportFile?: string;
+  /** rotate the export file past this size (default 10; 0: never) */
+  exportFileMaxSizeMb?: number;
+  /** rotated export files kept, FILE.1 .. FILE.N (default 5) */
+  exportFileMaxBackups?: number;
+  /** serve Prometheus metrics on this host:port (off when absent) */
+  metricsServer?: string;
   log?: (msg: string) => void;
   /** the core and the kernel; the defaults are the real ones */
   core?: CorePort;
@@ -60,7 +69,10 @@ export class Agent {
   readonly procs: ProcessCache;
   readonly pipeline: EventPipeline;
   private server: ApiServer | null = null;
-  private exportStream: WriteStream | null = null;
+  private exportFile: ExportFile | null = null;
+  private metrics: AgentMetrics | null = null;
+  /** where the metrics are served (host:port actually bound), '' when off */
+  metricsAddress = '';
   private stopped = false;
   private readonly started = Date.now();
   private token: string | undefined;
@@ -106,8 +118,24 @@ export class Agent {
   private async init(address: ReturnType<typeof parseServerAddress>): Promise<void> {
     await fsp.mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     if (this.opts.exportFile) {
-      this.exportStream = createWriteStream(this.opts.exportFile, { flags: 'a', mode: 0o600 });
-      this.pipeline.addSink((ev) => this.exportStream?.write(JSON.stringify(ev) + '\n'));
+      const mb = this.opts.exportFileMaxSizeMb ?? EXPORT_DEFAULTS.maxSizeMb;
+      const ex = new ExportFile(this.opts.exportFile, { maxBytes: Math.round(mb * 1024 * 1024), maxBackups: this.opts.exportFileMaxBackups ?? EXPORT_DEFAULTS.maxBackups });
+      this.exportFile = ex;
+      this.pipeline.addSink((ev) => ex.write(ev));
+      this.log(`exporting events to ${ex.path} (rotated at ${mb} MB, ${this.opts.exportFileMaxBackups ?? EXPORT_DEFAULTS.maxBackups} backups)`);
+    }
+    if (this.opts.metricsServer) {
+      const m = new AgentMetrics({
+        policies: () => this.policies.list(),
+        lost: () => this.lostRecords(),
+        dropped: () => this.server?.dropped ?? 0,
+        differential: () => this.pipeline.differential,
+        version: talonVersion(),
+      });
+      this.metrics = m;
+      this.pipeline.addSink((ev) => m.onEvent(ev));
+      this.metricsAddress = await m.listen(this.opts.metricsServer);
+      this.log(`metrics on http://${this.metricsAddress}/metrics`);
     }
     // pods first: their cgroups must exist before policies are scoped
     const pods = await this.pods.load();
@@ -157,27 +185,38 @@ export class Agent {
     return t;
   }
 
+  private lostRecords(): number {
+    try {
+      return this.kernel.lost();
+    } catch {
+      return 0; // closed
+    }
+  }
+
   /** Status as `status` reports it. */
   status(): Record<string, unknown> {
-    let lost = 0;
-    try {
-      lost = this.kernel.lost();
-    } catch {
-      /* closed */
-    }
+    const lost = this.lostRecords();
+    const states: Record<string, number> = { enabled: 0, disabled: 0, load_error: 0, error: 0 };
+    for (const p of this.policies.all()) states[p.state] = (states[p.state] ?? 0) + 1;
     return {
       protocol: PROTOCOL_VERSION,
+      version: talonVersion(),
       node: this.node,
       pid: process.pid,
       uptime: Math.round((Date.now() - this.started) / 1000),
       serverAddress: this.serverAddress,
       stateDir: this.stateDir,
       policies: this.policies.all().length,
+      policyStates: states,
       pods: this.pods.list().length,
       processes: this.procs.size,
       kernel: this.kernel.features(),
       events: { ...this.pipeline.stats, lost, dropped: this.server?.dropped ?? 0 },
       differential: this.pipeline.differential,
+      export: this.exportFile
+        ? { file: this.exportFile.path, lines: this.exportFile.lines, rotations: this.exportFile.rotations, error: this.exportFile.lastError }
+        : null,
+      metrics: this.metricsAddress || null,
     };
   }
 
@@ -217,8 +256,19 @@ export class Agent {
       status: () => this.status(),
       'policy.add': async (p) => {
         const r = await this.policies.add({ text: str(p, 'yaml')!, file: str(p, 'file', false) ?? 'policy.yaml', namespace: str(p, 'namespace', false) || 'default', mode: mode(p), domain: 'api' });
+        for (const w of r.warnings) this.log(w);
         for (const x of r.policies) this.log(`added ${qualified(x.spec)} (${x.mode}) through the API`);
         return { policies: r.policies.map((x) => this.policies.status(x)), warnings: r.warnings };
+      },
+      'policy.enable': async (p) => {
+        const x = await this.policies.enable(str(p, 'name')!, str(p, 'namespace', false));
+        this.log(`enabled ${qualified(x.spec)}`);
+        return { policy: this.policies.status(x) };
+      },
+      'policy.disable': async (p) => {
+        const x = await this.policies.disable(str(p, 'name')!, str(p, 'namespace', false));
+        this.log(`disabled ${qualified(x.spec)} (programs unloaded)`);
+        return { policy: this.policies.status(x) };
       },
       'policy.delete': async (p) => {
         const ns = str(p, 'namespace', false);
@@ -230,6 +280,7 @@ export class Agent {
         const m = mode(p);
         if (!m) throw new ApiError('bad_request', 'missing parameter mode');
         const x = await this.policies.setMode(str(p, 'name')!, str(p, 'namespace', false), m);
+        this.log(`${qualified(x.spec)} is now in ${x.mode} mode${x.loaded ? '' : ` (applied when enabled; it is ${x.state})`}`);
         return { policy: this.policies.status(x) };
       },
       'policy.list': () => ({ policies: this.policies.list() }),
@@ -289,9 +340,10 @@ export class Agent {
       }
     };
     await step('api', () => this.server?.close());
+    await step('metrics', () => this.metrics?.close());
     await step('policies', () => this.policies.close());
     await step('kernel', () => this.kernel.close());
-    await step('export', () => new Promise<void>((r) => (this.exportStream ? this.exportStream.end(r) : r())));
+    await step('export', () => this.exportFile?.close());
     if (errors.length) throw new Error(`stop: ${errors.join('; ')}`);
   }
 }

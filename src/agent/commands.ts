@@ -1,6 +1,7 @@
 // The client side of the agent commands (`talon tracingpolicy`, `pod`, `exec`,
 // `getevents`, `status`): talk to the agent API and print. Argument parsing is
 // in src/cli/agent-commands.ts.
+import { fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { ApiClient, RemoteError, type ConnectOptions } from '../api/client.js';
@@ -84,12 +85,47 @@ export async function tpDelete(conn: ConnectOptions, name: string, namespace: st
   });
 }
 
+/** `tp enable` / `tp disable`. */
+export async function tpEnable(conn: ConnectOptions, name: string, enable: boolean, namespace: string | undefined, io: Io = stdio): Promise<number> {
+  const what = enable ? 'enable' : 'disable';
+  return withClient(conn, io, `tracingpolicy ${what}`, async (c) => {
+    const r = await c.call<{ policy: PolicyStatus }>(`policy.${what}`, { name, ...(namespace !== undefined ? { namespace } : {}) });
+    io.stdout.write(`tracing policy ${qualified(r.policy)} ${what}d\n`);
+    return EXIT_OK;
+  });
+}
+
 export async function tpSetMode(conn: ConnectOptions, name: string, mode: string, namespace: string | undefined, io: Io = stdio): Promise<number> {
   return withClient(conn, io, 'tracingpolicy set-mode', async (c) => {
     const r = await c.call<{ policy: PolicyStatus }>('policy.setMode', { name, mode, ...(namespace !== undefined ? { namespace } : {}) });
-    io.stdout.write(`tracing policy ${qualified(r.policy)} is now in ${r.policy.mode} mode\n`);
+    io.stdout.write(`tracing policy ${qualified(r.policy)} is now in ${r.policy.mode} mode${r.policy.state === 'enabled' ? '' : ` (it is ${r.policy.state}; the mode applies when it is enabled)`}\n`);
     return EXIT_OK;
   });
+}
+
+/** Tetragon's `tetra tp list` columns, in its order. */
+export const TP_LIST_COLUMNS = ['ID', 'NAME', 'DOMAIN', 'STATE', 'FILTERID', 'NAMESPACE', 'SENSORS', 'KERNELMEMORY', 'MODE', 'NPOST', 'NENFORCE', 'NMONITOR'];
+
+/** The `tp list` table (kubectl-like: columns three spaces apart). */
+export function formatPolicyTable(policies: PolicyStatus[]): string {
+  const rows = [TP_LIST_COLUMNS];
+  for (const p of policies) {
+    rows.push([
+      String(p.id),
+      p.name,
+      p.domain,
+      p.state,
+      String(p.filterId),
+      p.namespace ?? '(global)',
+      p.sensors.join(','),
+      humanizeBytes(p.kernelMemory),
+      p.mode,
+      String(p.counters.post),
+      String(p.counters.enforce),
+      String(p.counters.monitor),
+    ]);
+  }
+  return table(rows);
 }
 
 export async function tpList(conn: ConnectOptions, output: 'text' | 'json', io: Io = stdio): Promise<number> {
@@ -99,26 +135,22 @@ export async function tpList(conn: ConnectOptions, output: 'text' | 'json', io: 
       io.stdout.write(JSON.stringify(r, null, 2) + '\n');
       return EXIT_OK;
     }
-    const rows = [['ID', 'NAME', 'DOMAIN', 'STATE', 'FILTERID', 'NAMESPACE', 'SENSORS', 'PODS', 'MODE', 'NPOST', 'NENFORCE', 'NMONITOR']];
-    for (const p of r.policies) {
-      rows.push([
-        String(p.id),
-        p.name,
-        p.domain,
-        p.state,
-        String(p.filterId),
-        p.namespace ?? '(global)',
-        p.sensors.join(',') || '-',
-        p.filtered ? String(p.pods.length) : 'all',
-        p.mode,
-        String(p.counters.post),
-        String(p.counters.enforce),
-        String(p.counters.monitor),
-      ]);
-    }
-    io.stdout.write(table(rows));
+    io.stdout.write(formatPolicyTable(r.policies));
     return EXIT_OK;
   });
+}
+
+/** Bytes as Tetragon's tetra prints them: SI units, two decimals ("1.88 MB", "512 B"). */
+export function humanizeBytes(b: number): string {
+  const unit = 1000;
+  if (b < unit) return `${b} B`;
+  let div = unit;
+  let exp = 0;
+  for (let n = Math.floor(b / unit); n >= unit; n = Math.floor(n / unit)) {
+    div *= unit;
+    exp++;
+  }
+  return `${(b / div).toFixed(2)} ${'kMGTPE'[exp]}B`;
 }
 
 function qualified(p: { name: string; namespace: string | null }): string {
@@ -248,10 +280,25 @@ export interface GetEventsFlags {
   filter: EventFilter;
   color: ColorMode;
   timestamps: boolean;
-  /** read JSON events from this file ("-" stdin) instead of the agent */
+  /** read JSON events from this file ("-" stdin) instead of the agent; absent: stdin when it is piped (see stdinIsEvents) */
   input?: string;
   /** stop after this many events */
   count?: number;
+}
+
+/**
+ * Is stdin a stream of recorded events? Like `tetra getevents`, which filters
+ * piped JSON offline: yes when stdin is a pipe (FIFO) or a regular file
+ * (`< events.jsonl`); no for a terminal, /dev/null (character devices), a
+ * socket (what some supervisors give), or no stdin at all.
+ */
+export function stdinIsEvents(fd = 0): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isFIFO() || st.isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Builds the one allow filter of getevents from its flags (throws on a bad event type or regex). */
@@ -288,17 +335,18 @@ export async function getEvents(conn: ConnectOptions, f: GetEventsFlags, io: Io 
     if (f.count !== undefined && n >= f.count) done(EXIT_OK);
   };
 
-  if (f.input !== undefined) {
+  const input = f.input ?? (stdinIsEvents() ? '-' : undefined);
+  if (input !== undefined) {
     // offline: filter a recorded JSON stream
     const pass = compileFilterSet(fs);
-    for await (const batch of lineBatches(openInput(f.input))) {
+    for await (const batch of lineBatches(openInput(input))) {
       for (const line of batch.lines) {
         if (line.trim() === '') continue;
         let ev: Record<string, unknown>;
         try {
           ev = JSON.parse(line);
         } catch (e) {
-          io.stderr.write(`talon getevents: ${f.input}:${batch.first + batch.lines.indexOf(line) + 1}: invalid JSON: ${(e as Error).message}\n`);
+          io.stderr.write(`talon getevents: ${input === '-' ? 'stdin' : input}:${batch.first + batch.lines.indexOf(line) + 1}: invalid JSON: ${(e as Error).message}\n`);
           continue;
         }
         if (pass(ev)) emit(ev);
@@ -337,16 +385,88 @@ export async function status(conn: ConnectOptions, output: 'text' | 'json', io: 
   });
 }
 
-function formatStatus(s: Record<string, unknown>): string {
-  const d = (s.differential ?? {}) as Record<string, number>;
+export function formatStatus(s: Record<string, unknown>): string {
+  const d = (s.differential ?? {}) as { checked?: number; agreed?: number; disagreed?: number; samples?: Record<string, unknown>[] };
   const e = (s.events ?? {}) as Record<string, number>;
+  const st = (s.policyStates ?? {}) as Record<string, number>;
+  const ex = s.export as { file: string; lines: number; rotations: number; error: string | null } | null | undefined;
   const lines = [
-    `Health Status: running (node ${s.node}, pid ${s.pid}, up ${s.uptime}s)`,
-    `policies: ${s.policies}   pods: ${s.pods}   subscribers: ${e.subscribers ?? 0}`,
-    `events: ${e.records ?? 0} records, ${e.emitted ?? 0} emitted, ${e.lost ?? 0} lost in the kernel, ${e.dropped ?? 0} dropped for slow clients`,
-    `differential check: ${d.checked ?? 0} kernel verdicts checked, ${d.disagreed ?? 0} disagreements with the Wasm evaluator`,
+    'Health Status: running',
+    `  node: ${s.node}, pid ${s.pid}, up ${s.uptime}s, version ${s.version ?? '?'}, API ${s.serverAddress}`,
+    `  policies: ${s.policies} (${['enabled', 'disabled', 'load_error', 'error'].map((k) => `${st[k] ?? 0} ${k}`).join(', ')})`,
+    `  pods: ${s.pods}, processes cached: ${s.processes ?? 0}, event subscribers: ${e.subscribers ?? 0}`,
+    `  events: ${e.records ?? 0} kernel records, ${e.emitted ?? 0} events; lost records: ${e.lost ?? 0} (ring buffer full), ${e.dropped ?? 0} events dropped for slow clients`,
+    `  differential check: ${d.checked ?? 0} kernel verdicts checked, ${d.agreed ?? 0} agreed, ${d.disagreed ?? 0} disagreements with the Wasm evaluator`,
   ];
+  for (const x of (d.samples ?? []).slice(-3)) {
+    const k = x.kernel as { selector: number | null; actions: string[] };
+    const v = x.evaluator as { selector: number; actions: string[] } | null;
+    lines.push(
+      `    ${x.time} ${x.policy} ${x.hook} pid ${x.pid} ${x.binary}: kernel selector ${k.selector ?? '-'} [${k.actions.join(',')}], evaluator ${v ? `selector ${v.selector} [${v.actions.join(',')}]` : 'no match'}`,
+    );
+  }
+  if (ex) lines.push(`  export: ${ex.file} (${ex.lines} events, ${ex.rotations} rotations${ex.error ? `, last error: ${ex.error}` : ''})`);
+  if (s.metrics) lines.push(`  metrics: http://${s.metrics}/metrics`);
   return lines.join('\n') + '\n';
+}
+
+// ---- probe -------------------------------------------------------------------
+
+/** `talon probe`: kernel features and the implementation each hook gets here. No agent needed; root is. */
+export async function probe(output: 'text' | 'json', io: Io = stdio): Promise<number> {
+  if (process.platform !== 'linux') {
+    io.stderr.write(`talon probe: needs Linux (this is ${process.platform})\n`);
+    return EXIT_FAIL;
+  }
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    io.stderr.write('talon probe: needs root: it probes by loading small BPF programs (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN); run it with sudo\n');
+    return EXIT_FAIL;
+  }
+  const { loadShim, BPF_DIR } = await import('../kernel/shim.js');
+  const { probeFeatures } = await import('../kernel/features.js');
+  const { probeReport, formatProbeReport } = await import('../kernel/probe.js');
+  let shim;
+  try {
+    shim = loadShim();
+  } catch (e) {
+    io.stderr.write(`talon probe: ${(e as Error).message}\n`);
+    return EXIT_FAIL;
+  }
+  // as the agent does: a fresh machine may lack these mounts, and the answers depend on them
+  for (const [fs, dir] of [['tracefs', '/sys/kernel/tracing'], ['securityfs', '/sys/kernel/security']] as const) {
+    try {
+      shim.ensureMount(fs, dir);
+    } catch {
+      /* the probe says what is missing */
+    }
+  }
+  const report = probeReport(probeFeatures(shim), BPF_DIR());
+  io.stdout.write(output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatProbeReport(report));
+  return EXIT_OK;
+}
+
+// ---- version -----------------------------------------------------------------
+
+/** `talon version`: the client's version, and the agent's when it answers. */
+export async function version(conn: ConnectOptions, clientVersion: string, io: Io = stdio): Promise<number> {
+  io.stdout.write(`CLI version: ${clientVersion}\n`);
+  let client: ApiClient;
+  try {
+    client = await ApiClient.connect({ ...conn, timeoutMs: conn.timeoutMs ?? 3000 });
+  } catch (e) {
+    io.stderr.write(`talon version: no agent to ask for its version: ${(e as Error).message}\n`);
+    return EXIT_OK;
+  }
+  try {
+    const s = await client.call<{ version?: string; protocol?: number }>('status');
+    io.stdout.write(`Server version: ${s.version ?? 'unknown'} (API protocol ${s.protocol ?? '?'})\n`);
+    return EXIT_OK;
+  } catch (e) {
+    io.stderr.write(`talon version: the agent did not say its version: ${(e as Error).message}\n`);
+    return EXIT_OK;
+  } finally {
+    client.close();
+  }
 }
 
 async function readStdin(): Promise<string> {

@@ -9,11 +9,16 @@ export class FakeLoadedPolicy implements LoadedPolicyPort {
   readonly filter = new Set<string>();
   mode: 'enforce' | 'monitor' | null = null;
   unloaded = false;
+  /** counters per selector, as the kernel's tln_stats would hold them (tests set them) */
+  stats: PolicyCounters[] = [];
   constructor(
     readonly spec: PolicySpec,
     readonly id: number,
   ) {}
   kernelMemory(): number {
+    return 0;
+  }
+  programMemory(): number {
     return 0;
   }
   setFilterCgroups(add: bigint[], remove: bigint[]): void {
@@ -23,8 +28,8 @@ export class FakeLoadedPolicy implements LoadedPolicyPort {
   setMode(mode: 'enforce' | 'monitor'): void {
     this.mode = mode;
   }
-  counters(): PolicyCounters {
-    return { post: 0, enforce: 0, monitor: 0, nopost: 0 };
+  selectorCounters(): PolicyCounters[] {
+    return this.stats;
   }
   programIds(): number[] {
     return [];
@@ -36,6 +41,8 @@ export class FakeLoadedPolicy implements LoadedPolicyPort {
 
 export class FakeKernel implements KernelPort {
   readonly loaded: FakeLoadedPolicy[] = [];
+  /** when set, loading a policy of this name fails like the loader would (with a verifier log) */
+  failLoad: { name: string; message: string; log?: string } | null = null;
   readonly podCgroups = new Set<string>();
   private cb: ((r: TlnRecord[]) => void) | null = null;
   closed = false;
@@ -44,6 +51,9 @@ export class FakeKernel implements KernelPort {
     return { fake: true };
   }
   async loadPolicy(_image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort> {
+    if (this.failLoad && this.failLoad.name === spec.name) {
+      throw Object.assign(new Error(this.failLoad.message), { log: this.failLoad.log });
+    }
     const p = new FakeLoadedPolicy(spec, policyId);
     this.loaded.push(p);
     return p;

@@ -1,5 +1,5 @@
 // The kernel loader (src/kernel) behind the agent's KernelPort.
-import { Kernel, type LoadedPolicy, type Shim, type TlnRecord } from '../kernel/index.js';
+import { Kernel, chooseImpl, type LoadedPolicy, type Shim, type TlnRecord } from '../kernel/index.js';
 import type { PolicySpec } from '../core/types.js';
 import type { KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
 
@@ -14,7 +14,13 @@ class LoadedAdapter implements LoadedPolicyPort {
     return this.lp.sensors;
   }
   kernelMemory(): number {
-    return this.lp.memoryBytes();
+    // memoryBytes() counts maps and programs; Tetragon's KERNELMEMORY is the maps'
+    return Math.max(0, this.lp.memoryBytes() - this.programMemory());
+  }
+  programMemory(): number {
+    let n = 0;
+    for (const p of this.lp.programs()) n += this.shim.fdMemlock(p.fd);
+    return n;
   }
   setFilterCgroups(add: bigint[], remove: bigint[]): void {
     this.lp.setFilterCgroups(add, remove);
@@ -22,15 +28,8 @@ class LoadedAdapter implements LoadedPolicyPort {
   setMode(mode: 'enforce' | 'monitor'): void {
     this.lp.setMode(MODE[mode]);
   }
-  counters(): PolicyCounters {
-    const c = { post: 0, enforce: 0, monitor: 0, nopost: 0 };
-    for (const s of this.lp.stats()) {
-      c.post += Number(s.post);
-      c.enforce += Number(s.enforce);
-      c.monitor += Number(s.monitor);
-      c.nopost += Number(s.nopost);
-    }
-    return c;
+  selectorCounters(): PolicyCounters[] {
+    return this.lp.stats().map((s) => ({ post: Number(s.post), enforce: Number(s.enforce), monitor: Number(s.monitor), nopost: Number(s.nopost) }));
   }
   programIds(): number[] {
     return this.lp.programs().map((p) => this.shim.progInfo(p.fd).id);
@@ -57,6 +56,15 @@ export class KernelAdapter implements KernelPort {
     const out: Record<string, boolean | string | undefined> = {};
     for (const [k, v] of Object.entries(this.kernel.features)) if (typeof v === 'boolean' || typeof v === 'string') out[k] = v;
     return out;
+  }
+
+  sensorsFor(spec: PolicySpec): string[] {
+    const out = new Set<string>();
+    for (const h of spec.hooks) {
+      const c = chooseImpl(h.hookId, h.name, this.kernel.features);
+      if (c.ok) out.add(c.impl.sensor);
+    }
+    return [...out];
   }
 
   async loadPolicy(_image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort> {

@@ -183,6 +183,8 @@ export class EventPipeline {
       Object.assign(body, { function_name: name, args });
     }
     body.policy_name = p.spec.name;
+    if (hook?.message) body.message = hook.message;
+    if (hook?.tags?.length) body.tags = hook.tags;
     const time = this.time(r.ktime);
     const ev: Json = { [`process_${kind}`]: body, node_name: this.node, time };
 

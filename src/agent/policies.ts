@@ -28,7 +28,12 @@ interface Unit {
   deleted: string[];
   /** run-time modes set with set-mode, by qualified name, persisted */
   modes: Record<string, Mode>;
+  /** qualified names disabled with `tp disable`, persisted */
+  disabled: string[];
 }
+
+/** Tetragon's TracingPolicyState names (lower case, `tp_state_` stripped) that talon uses. */
+export type PolicyState = 'enabled' | 'disabled' | 'load_error' | 'error';
 
 export interface AgentPolicy {
   /** agent-assigned id, handed to the kernel programs; never reused while the agent runs */
@@ -39,8 +44,13 @@ export interface AgentPolicy {
   spec: PolicySpec;
   mode: EffectiveMode;
   loaded: LoadedPolicyPort | null;
-  state: 'enabled' | 'error';
+  state: PolicyState;
+  /** why it is in load_error or error */
   error?: string;
+  /** the end of the verifier log of a failed load, when there was one */
+  verifierLog?: string;
+  /** the sensors of its last load (still shown while it is disabled) */
+  sensors: string[];
   /** cgroup id -> "ns/name" of the pods currently in the policy's filter */
   cgroups: Map<string, string>;
   /** per hook slot: the Tetragon arg types the policy declared (file, int, sock, ...) */
@@ -55,8 +65,9 @@ export interface PolicyStatus {
   kind: string;
   domain: Domain;
   file: string;
-  state: string;
+  state: PolicyState;
   error?: string;
+  verifierLog?: string;
   mode: EffectiveMode;
   /** 0: no pod filter (the policy applies everywhere), else the policy id */
   filterId: number;
@@ -66,10 +77,28 @@ export interface PolicyStatus {
   pods: string[];
   hooks: string[];
   sensors: string[];
+  /** memlock bytes of its own BPF maps (Tetragon's KERNELMEMORY) */
   kernelMemory: number;
+  /** memlock bytes of its BPF programs */
+  programMemory: number;
+  /** sums over the selectors (NPOST, NENFORCE, NMONITOR) */
   counters: PolicyCounters;
+  /** the kernel's counters per selector */
+  selectors: SelectorStatus[];
   /** ids of its BPF programs (bpftool prog show id N) */
   programs: number[];
+}
+
+/** One entry of the policy's kernel counters (`tln_stats`). */
+export interface SelectorStatus extends PolicyCounters {
+  /** index in the kernel's counters: the policy's selectors over all hooks, in order */
+  index: number;
+  /** the hook of the selector (null: the entry of hooks without selectors) */
+  hook: string | null;
+  /** 0-based selector index within its hook (null: hooks without selectors) */
+  selector: number | null;
+  /** e.g. "security_file_permission/0" or "(no selector)" */
+  label: string;
 }
 
 interface Persisted {
@@ -80,6 +109,7 @@ interface Persisted {
   text: string;
   deleted: string[];
   modes?: Record<string, Mode>;
+  disabled?: string[];
 }
 
 const ZERO: PolicyCounters = { post: 0, enforce: 0, monitor: 0, nopost: 0 };
@@ -148,26 +178,70 @@ export class PolicyManager {
       policies: [],
       deleted: [...deleted],
       modes: { ...(persisted?.modes ?? {}) },
+      disabled: [...(persisted?.disabled ?? [])],
     };
     if (persisted) this.nextSeq = Math.max(this.nextSeq, persisted.seq + 1);
-    try {
-      for (const spec of specs) {
-        const doc = check.documents.find((d) => docName(d.value) === spec.name)?.value;
-        const argTypes = declaredArgTypes(doc, spec);
-        const p: AgentPolicy = { id: this.nextId++, unit, index: spec.index, spec, mode: spec.mode, loaded: null, state: 'enabled', cgroups: new Map(), argTypes };
-        unit.policies.push(p);
-        if (this.kernel) p.loaded = await this.kernel.loadPolicy(image, spec, p.id);
-        const m = persisted?.modes?.[qualified(spec)];
-        if (m) this.applyMode(p, m);
-        this.rescope(p);
+    for (const spec of specs) {
+      const doc = check.documents.find((d) => docName(d.value) === spec.name)?.value;
+      const argTypes = declaredArgTypes(doc, spec);
+      const p: AgentPolicy = { id: this.nextId++, unit, index: spec.index, spec, mode: spec.mode, loaded: null, state: 'disabled', sensors: [], cgroups: new Map(), argTypes };
+      unit.policies.push(p);
+      // the run-time mode of an earlier run (set-mode), decided by the core again
+      const m = unit.modes[qualified(spec)];
+      if (m) {
+        const r = unit.evaluator.setRuntimeMode(p.index, m);
+        if (r.ok) p.mode = r.mode;
+        else this.log(`${qualified(spec)}: run-time mode ${m} not restored: ${r.error}`);
       }
-    } catch (e) {
-      await this.unloadUnit(unit);
-      throw new ApiError('failed', `load ${src.file}: ${(e as Error).message}`);
+      if (unit.disabled.includes(qualified(spec))) {
+        p.sensors = this.kernel?.sensorsFor?.(spec) ?? [];
+        continue;
+      }
+      await this.load(p);
     }
     this.units.push(unit);
     if (src.domain === 'api' && !persisted) await this.persist(unit);
+    const failed = unit.policies.filter((p) => p.state === 'load_error');
+    for (const p of failed) this.log(`${qualified(p.spec)}: load_error: ${p.error}`);
+    if (failed.length && !persisted) {
+      const why = failed.map((p) => `${qualified(p.spec)}: ${p.error}${p.verifierLog ? `\nverifier log (end):\n${p.verifierLog}` : ''}`).join('\n');
+      const kept = `kept with state load_error: fix the cause and run "talon tp enable", or "talon tp delete"`;
+      throw new ApiError('failed', `cannot load ${why}\n(${kept})`);
+    }
     return { policies: unit.policies, warnings };
+  }
+
+  /** Loads a policy's programs (state enabled) or records why it cannot be (state load_error). */
+  private async load(p: AgentPolicy): Promise<void> {
+    p.error = undefined;
+    p.verifierLog = undefined;
+    p.cgroups = new Map();
+    if (!this.kernel) {
+      p.state = 'enabled';
+      this.rescope(p);
+      return;
+    }
+    try {
+      p.loaded = await this.kernel.loadPolicy(p.unit.image, p.spec, p.id);
+      p.sensors = [...p.loaded.sensors];
+      // the image holds the load-time mode; a run-time mode (set-mode) is written over it
+      if (p.mode !== p.spec.mode && p.mode !== 'monitor_only') p.loaded.setMode(p.mode);
+      this.rescope(p);
+      p.state = 'enabled';
+    } catch (e) {
+      const l = p.loaded;
+      p.loaded = null;
+      p.cgroups = new Map();
+      try {
+        await l?.unload();
+      } catch {
+        /* already failing */
+      }
+      p.state = 'load_error';
+      p.error = (e as Error).message;
+      const log = (e as { log?: unknown }).log;
+      if (typeof log === 'string' && log.trim() !== '') p.verifierLog = logExcerpt(log);
+    }
   }
 
   /** Deletes one policy; its source is forgotten when it has no policy left. */
@@ -188,15 +262,46 @@ export class PolicyManager {
     });
   }
 
-  /** Run-time mode change: the core decides whether it is allowed, the kernel applies it. */
+  /** `tp disable`: programs unloaded, the policy stays listed (state disabled). */
+  disable(name: string, namespace?: string): Promise<AgentPolicy> {
+    return this.serial(async () => {
+      const p = this.find(name, namespace);
+      if (p.state === 'disabled') throw new ApiError('invalid', `tracing policy ${qualified(p.spec)} is already disabled`);
+      await this.unloadPolicy(p);
+      p.state = 'disabled';
+      p.error = undefined;
+      p.verifierLog = undefined;
+      const q = qualified(p.spec);
+      if (!p.unit.disabled.includes(q)) p.unit.disabled.push(q);
+      if (p.unit.domain === 'api') await this.persist(p.unit);
+      return p;
+    });
+  }
+
+  /** `tp enable`: loads the programs again (also retries a policy in load_error). */
+  enable(name: string, namespace?: string): Promise<AgentPolicy> {
+    return this.serial(async () => {
+      const p = this.find(name, namespace);
+      if (p.state === 'enabled') throw new ApiError('invalid', `tracing policy ${qualified(p.spec)} is already enabled`);
+      await this.unloadPolicy(p);
+      await this.load(p);
+      const q = qualified(p.spec);
+      p.unit.disabled = p.unit.disabled.filter((x) => x !== q);
+      if (p.unit.domain === 'api') await this.persist(p.unit);
+      if ((p.state as PolicyState) !== 'enabled') {
+        throw new ApiError('failed', `cannot load ${q}: ${p.error}${p.verifierLog ? `\nverifier log (end):\n${p.verifierLog}` : ''}`);
+      }
+      return p;
+    });
+  }
+
+  /** Run-time mode change: the core decides whether it is allowed, the kernel applies it in place. */
   setMode(name: string, namespace: string | undefined, mode: Mode): Promise<AgentPolicy> {
     return this.serial(async () => {
       const p = this.find(name, namespace);
       this.applyMode(p, mode);
-      if (p.unit.domain === 'api') {
-        p.unit.modes[qualified(p.spec)] = mode;
-        await this.persist(p.unit);
-      }
+      p.unit.modes[qualified(p.spec)] = mode;
+      if (p.unit.domain === 'api') await this.persist(p.unit);
       return p;
     });
   }
@@ -204,7 +309,8 @@ export class PolicyManager {
   private applyMode(p: AgentPolicy, mode: Mode): void {
     const r = p.unit.evaluator.setRuntimeMode(p.index, mode);
     if (!r.ok) throw new ApiError('invalid', r.error);
-    p.loaded?.setMode(r.mode === 'enforce' ? 'enforce' : 'monitor');
+    // a disabled policy keeps the mode for its next load
+    if (r.mode !== 'monitor_only') p.loaded?.setMode(r.mode);
     p.mode = r.mode;
   }
 
@@ -256,7 +362,7 @@ export class PolicyManager {
         const saved = JSON.parse(await fsp.readFile(join(this.apiDir, name), 'utf8')) as Persisted;
         const r = await this.serial(() => this.addNow({ ...saved, domain: 'api' }, saved));
         n += r.policies.length;
-        this.log(`restored ${r.policies.map((p) => qualified(p.spec)).join(', ')} (added through the API from ${saved.file})`);
+        this.log(`restored ${r.policies.map((p) => `${qualified(p.spec)} (${p.state}, ${p.mode})`).join(', ')}, added through the API from ${saved.file}`);
       } catch (e) {
         for (const d of e instanceof ApiError ? (e.diagnostics ?? []) : []) this.log(d);
         this.log(`cannot restore API policy ${name}: ${(e as Error).message}`);
@@ -270,7 +376,15 @@ export class PolicyManager {
     return this.serial(async () => {
       const id = BigInt(c.pod.cgroupId);
       if (c.kind === 'add') this.kernel?.setPodCgroups([id], []);
-      for (const p of this.all()) this.rescope(p);
+      for (const p of this.all()) {
+        try {
+          this.rescope(p);
+        } catch (e) {
+          p.state = 'error';
+          p.error = `pod filter not updated: ${(e as Error).message}`;
+          this.log(`${qualified(p.spec)}: error: ${p.error}`);
+        }
+      }
       if (c.kind === 'delete') this.kernel?.setPodCgroups([], [id]);
     });
   }
@@ -292,17 +406,26 @@ export class PolicyManager {
   }
 
   status(p: AgentPolicy): PolicyStatus {
-    let counters = ZERO;
+    let perSelector: PolicyCounters[] = [];
     let mem = 0;
+    let progMem = 0;
     let programs: number[] = [];
     try {
       if (p.loaded) {
-        counters = p.loaded.counters();
+        perSelector = p.loaded.selectorCounters();
         mem = p.loaded.kernelMemory();
+        progMem = p.loaded.programMemory();
         programs = p.loaded.programIds();
       }
     } catch {
       /* counters are best effort */
+    }
+    const counters = { ...ZERO };
+    for (const c of perSelector) {
+      counters.post += c.post;
+      counters.enforce += c.enforce;
+      counters.monitor += c.monitor;
+      counters.nopost += c.nopost;
     }
     return {
       id: p.id,
@@ -313,15 +436,18 @@ export class PolicyManager {
       file: p.unit.file,
       state: p.state,
       ...(p.error ? { error: p.error } : {}),
+      ...(p.verifierLog ? { verifierLog: p.verifierLog } : {}),
       mode: p.mode,
       filterId: p.spec.filtered ? p.id : 0,
       filtered: p.spec.filtered,
       host: p.spec.host,
       pods: [...p.cgroups.values()].sort(),
       hooks: p.spec.hooks.map((h) => h.name),
-      sensors: p.loaded?.sensors ?? [],
+      sensors: p.loaded?.sensors ?? p.sensors,
       kernelMemory: mem,
+      programMemory: progMem,
       counters,
+      selectors: selectorStatus(p.spec, perSelector),
       programs,
     };
   }
@@ -363,7 +489,16 @@ export class PolicyManager {
 
   private async persist(u: Unit): Promise<void> {
     await fsp.mkdir(this.apiDir, { recursive: true, mode: 0o700 });
-    const saved: Persisted = { seq: u.seq, file: u.file, namespace: u.namespace, ...(u.mode ? { mode: u.mode } : {}), text: u.text, deleted: u.deleted, modes: u.modes };
+    const saved: Persisted = {
+      seq: u.seq,
+      file: u.file,
+      namespace: u.namespace,
+      ...(u.mode ? { mode: u.mode } : {}),
+      text: u.text,
+      deleted: u.deleted,
+      modes: u.modes,
+      disabled: u.disabled,
+    };
     const f = join(this.apiDir, `${u.seq}.json`);
     await fsp.writeFile(`${f}.tmp`, JSON.stringify(saved, null, 2) + '\n', { mode: 0o600 });
     await fsp.rename(`${f}.tmp`, f);
@@ -374,6 +509,28 @@ export class PolicyManager {
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * The kernel's counters (`tln_stats`: one entry per selector over all hooks
+ * in slot order, then one for hooks without selectors) labelled with their
+ * hook and selector. A policy that is not loaded has its selectors at zero.
+ */
+export function selectorStatus(spec: PolicySpec, counters: PolicyCounters[]): SelectorStatus[] {
+  const out: SelectorStatus[] = [];
+  const at = (i: number): PolicyCounters => counters[i] ?? ZERO;
+  let index = 0;
+  for (const h of [...spec.hooks].sort((a, b) => a.slot - b.slot)) {
+    for (let s = 0; s < h.selectors; s++, index++) out.push({ index, hook: h.name, selector: s, label: `${h.name}/${s}`, ...at(index) });
+  }
+  if (spec.hooks.some((h) => h.selectors === 0)) out.push({ index, hook: null, selector: null, label: '(no selector)', ...at(index) });
+  return out;
+}
+
+/** The end of a verifier log: where the verifier says what it refused. */
+export function logExcerpt(log: string, lines = 20): string {
+  const all = log.split('\n').filter((l) => l.trim() !== '');
+  return (all.length > lines ? ['...', ...all.slice(-lines)] : all).join('\n');
 }
 
 function docName(v: unknown): string | undefined {
@@ -392,11 +549,10 @@ export function declaredArgTypes(doc: unknown, spec: PolicySpec): string[][] {
   const entries: { kind: string; names: string[]; args: unknown }[] = [
     ...list('kprobes').map((e) => ({ kind: 'kprobe', names: [String(e.call ?? '')], args: e.args })),
     ...list('tracepoints').map((e) => ({ kind: 'tracepoint', names: [`${e.subsystem ?? ''}/${e.event ?? ''}`], args: e.args })),
-    ...list('uprobes').map((e) => ({
-      kind: 'uprobe',
-      names: (Array.isArray(e.symbols) ? e.symbols : []).map((sym) => `${e.path ?? ''}:${sym}`),
-      args: e.args,
-    })),
+    // one hook per symbol, so one entry per symbol
+    ...list('uprobes').flatMap((e) =>
+      (Array.isArray(e.symbols) ? e.symbols : []).map((sym) => ({ kind: 'uprobe', names: [`${e.path ?? ''}:${sym}`], args: e.args })),
+    ),
   ];
   const used = new Set<number>();
   const out: string[][] = [];

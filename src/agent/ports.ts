@@ -28,13 +28,16 @@ export interface PolicyCounters {
 export interface LoadedPolicyPort {
   /** kernel mechanisms serving the hooks, e.g. ["tln_file:tracepoint", "tln_sock:cgroup"] */
   readonly sensors: string[];
-  /** bytes of kernel memory of the policy's own maps */
+  /** bytes of kernel memory (memlock) of the policy's own maps */
   kernelMemory(): number;
+  /** bytes of kernel memory (memlock) of the policy's programs */
+  programMemory(): number;
   /** adds/removes cgroup ids in the policy's pod filter */
   setFilterCgroups(add: bigint[], remove: bigint[]): void;
   /** writes the run-time mode into the policy's conf map */
   setMode(mode: 'enforce' | 'monitor'): void;
-  counters(): PolicyCounters;
+  /** the kernel's counters per selector over all hooks in order; the last entry: hooks without selectors */
+  selectorCounters(): PolicyCounters[];
   /** ids of its BPF programs (as bpftool shows them) */
   programIds(): number[];
   /** detaches and closes everything of this policy */
@@ -50,6 +53,8 @@ export interface KernelFeatures {
 
 export interface KernelPort {
   features(): KernelFeatures;
+  /** the sensors that would serve the policy's hooks here (shown for a policy that is not loaded) */
+  sensorsFor?(spec: PolicySpec): string[];
   /** loads one policy of an image under an agent-assigned id */
   loadPolicy(image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort>;
   /** the global set of pod cgroups (what "in no pod" means for host scoping) */

@@ -49,9 +49,34 @@ const TOKEN = ['--token', 'Token for a TCP address (default $TALON_TOKEN, else <
  * so "--token 007" stays "007" and "-i -" reaches us as stdin) */
 export const AGENT_VALUE_FLAGS: readonly string[] = [
   'server-address', 'state-dir', 'policy-dir', 'token', 'node-name', 'export-file',
+  'export-filename', 'export-file-max-size-mb', 'export-file-rotation-max-backups', 'metrics-server',
   'label', 'l', 'container', 'image', 'pods', 'process', 'event-types', 'e',
   'policy-names', 'input', 'i', 'count',
 ];
+
+function exportFile(opts: Opts, cmd: string): string | undefined {
+  const a = one(opts, 'export-filename', '--export-filename', cmd);
+  const b = one(opts, 'export-file', '--export-file', cmd);
+  if (a !== undefined && b !== undefined && a !== b) throw new UsageError('--export-file is another name for --export-filename: give one', cmd);
+  return a ?? b;
+}
+
+/** A non-negative number option (integers only when `integer`). */
+function number(opts: Opts, name: string, flag: string, cmd: string, integer: boolean): number | undefined {
+  const v = one(opts, name, flag, cmd);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be a ${integer ? 'whole ' : ''}number >= 0, not "${v}"`, cmd);
+  }
+  return n;
+}
+
+function metricsServer(opts: Opts, cmd: string): string | undefined {
+  const v = one(opts, 'metrics-server', '--metrics-server', cmd);
+  if (v !== undefined && !/^(\[[^\]]+\]|[^:]*):\d+$/.test(v)) throw new UsageError(`--metrics-server must be host:port (e.g. 127.0.0.1:2112), not "${v}"`, cmd);
+  return v;
+}
 
 export function registerAgentCommands(prog: sade.Sade): void {
   prog
@@ -67,8 +92,13 @@ export function registerAgentCommands(prog: sade.Sade): void {
     .option('--state-dir', 'Pods, API policies and the token live here (default $TALON_STATE_DIR, else /var/lib/talon)')
     .option('--token', 'Token TCP clients must send (default: generated, written to <state dir>/token)')
     .option('--node-name', 'Node name in events (default: the host name)')
-    .option('--export-file', 'Also append every event to this file, one JSON object per line')
+    .option('--export-filename', 'Also append every event to this file, one JSON object per line (mode 0600)')
+    .option('--export-file', 'Same as --export-filename')
+    .option('--export-file-max-size-mb', 'Rotate the export file when it would grow past this size (0: never)', 10)
+    .option('--export-file-rotation-max-backups', 'Rotated export files to keep: FILE.1 (newest) .. FILE.N', 5)
+    .option('--metrics-server', 'Serve Prometheus metrics on host:port at /metrics (e.g. 127.0.0.1:2112; off by default)')
     .example('agent --policy-dir /etc/talon/policies')
+    .example('agent --export-filename /var/log/talon/events.log --metrics-server 127.0.0.1:2112')
     .example('agent --server-address 127.0.0.1:54321 --state-dir /tmp/talon')
     .action(async (opts: Opts) => {
       const cmd = 'agent';
@@ -79,7 +109,10 @@ export function registerAgentCommands(prog: sade.Sade): void {
         stateDir: one(opts, 'state-dir', '--state-dir', cmd),
         token: one(opts, 'token', '--token', cmd),
         nodeName: one(opts, 'node-name', '--node-name', cmd),
-        exportFile: one(opts, 'export-file', '--export-file', cmd),
+        exportFile: exportFile(opts, cmd),
+        exportFileMaxSizeMb: number(opts, 'export-file-max-size-mb', '--export-file-max-size-mb', cmd, false),
+        exportFileMaxBackups: number(opts, 'export-file-rotation-max-backups', '--export-file-rotation-max-backups', cmd, true),
+        metricsServer: metricsServer(opts, cmd),
       });
     });
 
@@ -112,8 +145,29 @@ export function registerAgentCommands(prog: sade.Sade): void {
       return cmds.tpDelete(conn(opts, cmd), arg(name), one(opts, 'namespace', '-n/--namespace', cmd));
     });
 
+  for (const what of ['enable', 'disable'] as const) {
+    prog
+      .command(`tracingpolicy ${what} <name>`, what === 'enable' ? 'Enable a disabled policy: its programs are loaded again' : 'Disable a policy: its programs are unloaded, it stays listed as disabled', {
+        alias: `tp ${what}`,
+      })
+      .option('-n, --namespace', 'Namespace of the policy (when several have the name)')
+      .option(...SERVER)
+      .option(...TOKEN)
+      .example(`tp ${what} file-monitoring-enforce -n default`)
+      .action(async (name: unknown, opts: Opts) => {
+        const cmd = `tracingpolicy ${what}`;
+        return cmds.tpEnable(conn(opts, cmd), arg(name), what === 'enable', one(opts, 'namespace', '-n/--namespace', cmd));
+      });
+  }
+
   prog
-    .command('tracingpolicy list', 'List the policies of the running agent, with mode, pods and counters', { alias: 'tp list' })
+    .command('tracingpolicy list', 'List the policies of the running agent: state, sensors, kernel memory, mode, counters', { alias: 'tp list' })
+    .describe([
+      'List the policies of the running agent: state, sensors, kernel memory, mode, counters.',
+      'Columns as `tetra tracingpolicy list`: ID NAME DOMAIN STATE FILTERID NAMESPACE SENSORS',
+      'KERNELMEMORY MODE NPOST NENFORCE NMONITOR. -o json adds the counters per selector, the pods,',
+      'the programs and, for a policy that failed to load, the reason and the end of the verifier log.',
+    ])
     .option('-o, --output', 'text or json', 'text')
     .option(...SERVER)
     .option(...TOKEN)
@@ -124,7 +178,13 @@ export function registerAgentCommands(prog: sade.Sade): void {
     });
 
   prog
-    .command('tracingpolicy set-mode <name> <mode>', 'Switch a loaded policy to enforce or monitor, in place', { alias: 'tp set-mode' })
+    .command('tracingpolicy set-mode <name> <mode>', 'Switch a policy to enforce or monitor at run time, in place (no reload)', { alias: 'tp set-mode' })
+    .describe([
+      'Switch a policy to enforce or monitor at run time, in place (no reload).',
+      'Overrides spec.options policy-mode and `tp add --mode`; kept across agent restarts for',
+      'policies added with `tp add`. A monitor_only policy (no enforcement action) cannot be set.',
+    ])
+    .example('tp set-mode --namespace default file-monitoring-enforce monitor')
     .option('-n, --namespace', 'Namespace of the policy (when several have the name)')
     .option(...SERVER)
     .option(...TOKEN)
@@ -139,7 +199,8 @@ export function registerAgentCommands(prog: sade.Sade): void {
     .describe([
       'Stream events from the agent (or filter a recorded JSON stream).',
       'Events are Tetragon-shaped JSON (-o json, replayable by `talon dry-run`) or compact lines.',
-      'With --input, filter recorded JSON events (one per line) instead of connecting.',
+      'With --input, or when stdin is a pipe or a file (`cat events.jsonl | talon getevents ...`),',
+      'filter recorded JSON events (one per line) instead of connecting, as tetra does.',
     ])
     .option('-o, --output', 'json or compact', 'json')
     .option('--pods', 'Pod name regex (repeatable)')
@@ -150,13 +211,14 @@ export function registerAgentCommands(prog: sade.Sade): void {
     .option('--policy-names', 'Policy names, comma separated')
     .option('--color', 'Colours in compact output: auto, always or never', 'auto')
     .option('--timestamps', 'Prefix each compact line with the event time', false)
-    .option('-i, --input', 'Read JSON events from this file ("-" for stdin) instead of the agent')
+    .option('-i, --input', 'Read JSON events from this file ("-" for stdin) instead of the agent (default: stdin when piped)')
     .option('--count', 'Stop after this many events')
     .option(...SERVER)
     .option(...TOKEN)
     .example('getevents -o compact --pods xwing')
     .example('getevents -o json --namespace default > events.jsonl')
     .example('getevents -i events.jsonl -o compact --pods xwing')
+    .example('getevents -o compact --process curl < events.jsonl')
     .action(async (opts: Opts) => {
       const cmd = 'getevents';
       const output = choice(one(opts, 'output', '-o/--output', cmd) ?? 'json', ['json', 'compact'] as const, '-o/--output', cmd)!;
@@ -264,7 +326,7 @@ export function registerAgentCommands(prog: sade.Sade): void {
     });
 
   prog
-    .command('status', 'Show the agent\'s health, counters and differential check')
+    .command('status', 'Show the agent\'s health: policies, pods, lost records, differential check')
     .option('-o, --output', 'text or json', 'text')
     .option(...SERVER)
     .option(...TOKEN)
@@ -272,6 +334,30 @@ export function registerAgentCommands(prog: sade.Sade): void {
       const cmd = 'status';
       const out = choice(one(opts, 'output', '-o/--output', cmd) ?? 'text', ['text', 'json'] as const, '-o/--output', cmd)!;
       return cmds.status(conn(opts, cmd), out);
+    });
+
+  prog
+    .command('version', 'Print the version of talon, and of the agent when it answers')
+    .option(...SERVER)
+    .option(...TOKEN)
+    .action(async (opts: Opts) => {
+      const cmd = 'version';
+      const { talonVersion } = await import('../agent/version.js');
+      return cmds.version(conn(opts, cmd), talonVersion());
+    });
+
+  prog
+    .command('probe', 'Probe the kernel: features, and which implementation serves each hook here (root)')
+    .describe([
+      'Probe the kernel: features, and which implementation serves each hook here (root).',
+      'Loads small test programs (no agent needed), then applies the hook catalog as the agent',
+      'would: for each hook, the implementation chosen and why each other one was not.',
+    ])
+    .option('-o, --output', 'text or json', 'text')
+    .action(async (opts: Opts) => {
+      const cmd = 'probe';
+      const out = choice(one(opts, 'output', '-o/--output', cmd) ?? 'text', ['text', 'json'] as const, '-o/--output', cmd)!;
+      return cmds.probe(out);
     });
 
   prog

@@ -8,16 +8,39 @@ import type {
   Diagnostic,
   EvalEvent,
   MapSpec,
+  Match,
   ModeChange,
   PodInfo,
   PolicySpec,
   Verdict,
+  VerdictKind,
 } from './types.js';
 
 export type * from './types.js';
 
 /** evaluateEncoded results */
 export const VERDICT_CODES = { invalid: -1, none: 0, post: 1, signal: 2, override: 3, kill: 4 } as const;
+const VERDICT_KINDS: readonly VerdictKind[] = ['none', 'post', 'signal', 'override', 'kill'];
+
+/** the match buffer's header: u32 count, u32 record size (docs/map-format.md §4.2) */
+const MATCH_HDR = 8;
+
+function u32At(m: Uint8Array, p: number): number {
+  return (m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24)) >>> 0;
+}
+
+/** within a policy, what identifies a match's names: hook slot, selector, mode (the record's bytes 4-7 and 10) */
+function matchKey(m: Uint8Array, r: number): number {
+  return (m[r + 4] | (m[r + 5] << 8)) * 2 ** 24 + (m[r + 6] | (m[r + 7] << 8)) * 256 + m[r + 10];
+}
+
+/** What a match record (docs/map-format.md §4.2) does not carry: names, cached per policy, hook, selector and mode. */
+interface MatchNames {
+  policy: string;
+  namespace: string | null;
+  actions: string[];
+  mode: Match['mode'];
+}
 
 /**
  * Compiles Tetragon policy documents (plain JS values from `yaml`) into an image.
@@ -91,11 +114,18 @@ export class Evaluator {
   private recPtr = 0;
   private recCap = 0;
   private calls = 0;
+  /** the core's match buffer (stable address) and the names of the matches seen so far */
+  private readonly matchPtr: number;
+  private readonly matchRec: number;
+  private readonly names: Map<number, MatchNames>[] = [];
 
   constructor(image: Uint8Array) {
     this.core = new Core();
     const len = this.core.input(image);
     if (this.core.x.evalCreate(len) !== 1) throw new Error(`Evaluator: ${this.core.text()}`);
+    this.matchPtr = this.core.x.evalMatchesPtr();
+    const m = this.core.mem();
+    this.matchRec = m[this.matchPtr + 4] | (m[this.matchPtr + 5] << 8);
     this.core.collect();
   }
 
@@ -137,11 +167,66 @@ export class Evaluator {
     return this.core.x.evalRecord(n);
   }
 
-  /** The Verdict of the last evaluateEncoded call. */
+  /**
+   * The Verdict of the last evaluateEncoded call (`code` is what it returned).
+   * Reads the core's match records in place: no Wasm call, no JSON, nothing to
+   * collect. The names of a match (policy, namespace, actions, mode) come from
+   * the core's Verdict JSON the first time its (policy, hook, selector, mode)
+   * matches, and are cached.
+   */
   lastVerdict(code: number): Verdict {
-    this.core.x.evalVerdict(code);
-    const v = JSON.parse(this.core.text()) as Verdict;
-    this.core.collect();
-    return v;
+    const verdict = VERDICT_KINDS[code] ?? 'none';
+    let m = this.core.mem();
+    const n = this.matchCount(m);
+    const matches: Match[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = this.matchPtr + MATCH_HDR + i * this.matchRec;
+      const policyIndex = u32At(m, r);
+      let nm = this.names[policyIndex]?.get(matchKey(m, r));
+      if (nm === undefined) {
+        this.learnNames(code);
+        m = this.core.mem();
+        nm = this.names[policyIndex]?.get(matchKey(m, r));
+        if (nm === undefined) throw new Error(`lastVerdict: the core gave no names for match ${i}`);
+      }
+      const flags = m[r + 11];
+      matches.push({
+        policy: nm.policy,
+        namespace: nm.namespace,
+        policyIndex,
+        hook: m[r + 4] | (m[r + 5] << 8),
+        selector: ((m[r + 6] | (m[r + 7] << 8)) << 16) >> 16,
+        actions: nm.actions.slice(),
+        mode: nm.mode,
+        enforced: (flags & 1) !== 0,
+        post: (flags & 2) !== 0,
+      });
+    }
+    return { verdict, matches };
+  }
+
+  private matchCount(m: Uint8Array): number {
+    return u32At(m, this.matchPtr);
+  }
+
+  /** caches the names of every match of the last evaluation: record i and the JSON's match i are the same match */
+  private learnNames(code: number): void {
+    const core = this.core;
+    core.x.evalVerdict(code);
+    const v = JSON.parse(core.text()) as Verdict;
+    core.collect();
+    const m = core.mem();
+    const n = Math.min(this.matchCount(m), v.matches.length);
+    for (let i = 0; i < n; i++) {
+      const mt = v.matches[i];
+      const r = this.matchPtr + MATCH_HDR + i * this.matchRec;
+      const p = u32At(m, r);
+      (this.names[p] ??= new Map()).set(matchKey(m, r), {
+        policy: mt.policy,
+        namespace: mt.namespace,
+        actions: mt.actions,
+        mode: mt.mode,
+      });
+    }
   }
 }

@@ -59,6 +59,13 @@ export interface HookSpec {
   return?: boolean;
   /** `syscall: true` */
   syscall?: boolean;
+  /** the hook's args[] in spec order: `index` as written (function argument position, or
+   * for a tracepoint the field position in its format), `type` an enum tln_arg_type */
+  args?: { index: number; type: number }[];
+  /** kind 'tracepoint': where to attach (name is "subsystem/event") */
+  tracepoint?: { subsystem: string; event: string };
+  /** kind 'uprobe': where to attach (name is "path:symbol"; one hook per symbol) */
+  uprobe?: { path: string; symbol: string };
 }
 
 export interface PolicySpec {

@@ -21,6 +21,7 @@ export interface CoreExports {
   evalEncode(len: number): number;
   evalEvent(len: number): number;
   evalVerdict(code: number): void;
+  evalMatchesPtr(): number;
   evalSetMode(index: number, len: number): void;
   abiTable(): void;
   mapNames(): void;

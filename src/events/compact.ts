@@ -10,6 +10,7 @@
 import { plainColorer, type Colorer } from './color.js';
 import { formatTimeNs, parseTimeNs } from './convert.js';
 import type { TetragonArg, TetragonEvent, TetragonProcess } from './tetragon.js';
+import { syscallName } from './syscalls.js';
 
 export interface CompactOptions {
   colorer?: Colorer;
@@ -20,6 +21,26 @@ export interface CompactOptions {
 // Go's strconv.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
 const NOT_PRINT_OR_SPACE = /[^\p{L}\p{M}\p{N}\p{P}\p{S}]/u;
 const NOT_PRINT = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/u;
+
+/**
+ * The syscall of a raw_syscalls/sys_enter event, from its first argument (the id,
+ * as long_arg or syscall_id {id, abi}), as Tetragon names it: the x86_64 name,
+ * "abi/name" for another ABI talon knows, "unknown" otherwise. Tetragon also
+ * lists the syscall's arguments after the name; talon does not.
+ */
+export function rawSyscallName(a: TetragonArg | undefined): string {
+  let nr = -1;
+  let abi = 'x64';
+  const id = a?.syscall_id as { id?: number; abi?: string } | undefined;
+  if (id !== undefined && id !== null) {
+    nr = typeof id.id === 'number' ? id.id : -1;
+    if (typeof id.abi === 'string' && id.abi !== '') abi = id.abi;
+  } else if (a?.long_arg !== undefined) {
+    nr = Number(a.long_arg);
+  }
+  if (abi !== 'x64') return 'unknown';
+  return syscallName(nr) ?? 'unknown';
+}
 
 /** A double-quoted string with Go escapes (strconv.Quote). */
 export function goQuote(s: string): string {
@@ -201,10 +222,7 @@ export class CompactRenderer {
       if (!t.process) return null;
       const [info, caps] = this.processInfo(ev, t.process);
       if (t.subsys === 'raw_syscalls' && t.event === 'sys_enter') {
-        const a = arg(t.args, 0);
-        const id = a?.syscall_id as { id?: number; abi?: string } | undefined;
-        const nr = id !== undefined ? String(id.id ?? 0) : a?.long_arg !== undefined ? String(a.long_arg) : '';
-        return this.trailer(`${c.blue(`☎  ${pad7('syscall')}`)} ${info} ${nr}`, caps);
+        return this.trailer(`${c.blue(`☎  ${pad7('syscall')}`)} ${info} ${rawSyscallName(arg(t.args, 0))}`, caps);
       }
       return this.trailer(`${this.kind('⁉️', 'tracepoint')} ${info} ${maybeQuote(str(t.subsys))} ${maybeQuote(str(t.event))}`, caps);
     }

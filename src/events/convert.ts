@@ -173,8 +173,21 @@ function daysFromCivil(y: number, m: number, d: number): number {
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
-// events of a stream share their second: remember the last ones
-const secondNs = new Map<string, bigint>();
+// events of a stream share their second: remember the last ones (by their
+// "yyyy-mm-ddThh:mm:ss"), the very last one compared in place (no slice, no hashing)
+interface Second {
+  text: string;
+  ns: bigint;
+}
+const secondNs = new Map<string, Second>();
+let lastSecond: Second = { text: '', ns: -1n };
+
+function sameSecond(t: string): boolean {
+  const last = lastSecond.text;
+  if (last.length !== 19) return false;
+  for (let i = 18; i >= 0; i--) if (t.charCodeAt(i) !== last.charCodeAt(i)) return false;
+  return true;
+}
 
 function digits(t: string, from: number, to: number): number {
   let v = 0;
@@ -188,9 +201,13 @@ function digits(t: string, from: number, to: number): number {
 
 /** "yyyy-mm-ddThh:mm:ss" at the start of t -> ns of that second; -1n when it is not one */
 function secondOf(t: string): bigint {
+  if (sameSecond(t)) return lastSecond.ns;
   const key = t.slice(0, 19);
   const known = secondNs.get(key);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    lastSecond = known;
+    return known.ns;
+  }
   const sep = t.charCodeAt(10);
   if (t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 116 && sep !== 32)) return -1n;
   if (t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return -1n;
@@ -203,7 +220,10 @@ function secondOf(t: string): bigint {
   if (y < 0 || mo < 1 || mo > 12 || d < 0 || h < 0 || mi < 0 || s < 0) return -1n;
   const ns = BigInt(daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1_000_000_000n;
   if (secondNs.size >= 4096) secondNs.clear();
-  secondNs.set(key, ns);
+  // a flat copy (checked ASCII above), so as not to keep the event line alive
+  const text = Buffer.from(key, 'latin1').toString('latin1');
+  lastSecond = { text, ns };
+  secondNs.set(text, lastSecond);
   return ns;
 }
 

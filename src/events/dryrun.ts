@@ -40,7 +40,8 @@ export interface RecordEvaluator {
 /**
  * An Evaluate over the core's allocation-free path: the event record is written
  * in the host (RecordWriter) and evaluated with evaluateEncoded; the verdict's
- * matches are fetched from the core only when there are any to show.
+ * matches are read from the core's match records (lastVerdict: no JSON, nothing
+ * to collect), only when there can be any to show.
  *
  * A verdict code of none can still hide matches that neither post nor enforce
  * (NoPost, an exhausted rate limit). `silentMatches` says whether the policies
@@ -65,20 +66,23 @@ export function fastEvaluate(e: RecordEvaluator, silentMatches: boolean): Evalua
  */
 export function mayMatchSilently(docs: unknown[]): boolean {
   for (const doc of docs) {
-    const kprobes = (doc as { spec?: { kprobes?: unknown } })?.spec?.kprobes;
-    if (kprobes === undefined) continue;
-    if (!Array.isArray(kprobes)) return true;
-    for (const k of kprobes) {
-      const sels = (k as { selectors?: unknown })?.selectors;
-      if (sels === undefined) continue;
-      if (!Array.isArray(sels)) return true;
-      for (const sel of sels) {
-        const acts = (sel as { matchActions?: unknown })?.matchActions;
-        if (acts === undefined) continue;
-        if (!Array.isArray(acts)) return true;
-        for (const a of acts) {
-          const act = (a as { action?: unknown; rateLimit?: unknown }) ?? {};
-          if (typeof act.action !== 'string' || act.action.toLowerCase() === 'nopost' || act.rateLimit !== undefined) return true;
+    const spec = (doc as { spec?: Record<string, unknown> })?.spec;
+    for (const section of ['kprobes', 'tracepoints', 'uprobes']) {
+      const hooks = spec?.[section];
+      if (hooks === undefined) continue;
+      if (!Array.isArray(hooks)) return true;
+      for (const k of hooks) {
+        const sels = (k as { selectors?: unknown })?.selectors;
+        if (sels === undefined) continue;
+        if (!Array.isArray(sels)) return true;
+        for (const sel of sels) {
+          const acts = (sel as { matchActions?: unknown })?.matchActions;
+          if (acts === undefined) continue;
+          if (!Array.isArray(acts)) return true;
+          for (const a of acts) {
+            const act = (a as { action?: unknown; rateLimit?: unknown }) ?? {};
+            if (typeof act.action !== 'string' || act.action.toLowerCase() === 'nopost' || act.rateLimit !== undefined) return true;
+          }
         }
       }
     }
@@ -107,15 +111,37 @@ export interface DryRunCounts {
   blank: number;
 }
 
+type ShownMatch = Pick<Match, 'policy' | 'namespace' | 'selector' | 'actions' | 'mode' | 'enforced'>;
+
+// most matching events match the same few selectors: the JSON of the last
+// ones is kept (compared field by field; the strings are mostly the very same
+// objects, from the evaluator's cache)
+const RECENT_MATCHES = 8;
+const recentMatches: { m: ShownMatch; json: string }[] = [];
+
+function sameShown(a: ShownMatch, b: Match): boolean {
+  if (a.policy !== b.policy || a.namespace !== b.namespace || a.selector !== b.selector || a.mode !== b.mode || a.enforced !== b.enforced) return false;
+  const x = a.actions;
+  const y = b.actions;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
 function matchJson(m: Match): string {
-  return JSON.stringify({
+  for (let i = 0; i < recentMatches.length; i++) if (sameShown(recentMatches[i].m, m)) return recentMatches[i].json;
+  const shown: ShownMatch = {
     policy: m.policy,
     namespace: m.namespace,
     selector: m.selector,
-    actions: m.actions,
+    actions: m.actions.slice(),
     mode: m.mode,
     enforced: m.enforced,
-  });
+  };
+  const json = JSON.stringify(shown);
+  if (recentMatches.length >= RECENT_MATCHES) recentMatches.pop();
+  recentMatches.unshift({ m: shown, json });
+  return json;
 }
 
 /** `{"index":N,"verdict":"...","matches":[...]}` */

@@ -10,7 +10,7 @@
 
 import type { EvalArg, EvalEvent, PodInfo } from '../core/types.js';
 
-const HEADER = 40;
+const HEADER = 48;
 const SLOT = 64;
 const MAX_ARGS = 8;
 
@@ -24,6 +24,7 @@ const R_PID = 16;
 const R_TID = 20;
 const R_BIN_OFF = 24;
 const R_POD_OFF = 32;
+const R_NAME_OFF = 40;
 
 // slot offsets
 const S_KIND = 0;
@@ -47,18 +48,21 @@ export type HookLookup = (kind: EvalEvent['kind'], hook: string) => { id: number
 
 /** A HookLookup backed by the core's encoder, caching one answer per hook. */
 export function coreHookLookup(encode: (ev: EvalEvent) => Uint8Array): HookLookup {
-  const cache = new Map<string, { id: number; kind: number }>();
+  // by kind, then by hook name (no key string to build for every event)
+  const caches = new Map<string, Map<string, { id: number; kind: number }>>();
   let lastKind = '';
   let lastHook = '';
   let last = { id: 0, kind: 0 };
   return (kind, hook) => {
     if (hook === lastHook && kind === lastKind) return last;
-    const key = `${kind}\u0000${hook}`;
-    let v = cache.get(key);
+    let cache = caches.get(kind);
+    if (cache === undefined) caches.set(kind, (cache = new Map()));
+    let v = cache.get(hook);
     if (v === undefined) {
       const rec = encode({ kind, hook, timeNs: 0n, pid: 0, tid: 0, binary: '', pod: null, args: [] });
       v = { id: rec[R_HOOK_ID] | (rec[R_HOOK_ID + 1] << 8), kind: rec[R_KIND] };
-      cache.set(key, v);
+      // a flat copy: the name may be a slice of a whole event line
+      cache.set(Buffer.from(hook, 'utf8').toString('utf8'), v);
     }
     lastKind = kind;
     lastHook = hook;
@@ -184,8 +188,13 @@ export class RecordWriter {
   private buf = new Uint8Array(1024);
   private dv = new DataView(this.buf.buffer);
   private len = 0;
+  // strings to append after the slots, and where their offset/length go
+  // (a count, not length = 0: that would free the arrays' storage every event)
   private readonly pending: (string | null)[] = [];
   private readonly pendingAt: number[] = [];
+  private npending = 0;
+  /** views of buf by record size / 8 */
+  private views: (Uint8Array | undefined)[] = [];
 
   constructor(private readonly lookup: HookLookup) {}
 
@@ -197,6 +206,7 @@ export class RecordWriter {
     nb.set(this.buf.subarray(0, this.len));
     this.buf = nb;
     this.dv = new DataView(nb.buffer);
+    this.views = [];
   }
 
   /** UTF-8 bytes of s at the end; returns their length */
@@ -227,6 +237,11 @@ export class RecordWriter {
     this.dv.setUint16(at, n, true);
   }
 
+  private pend(s: string | null, at: number): void {
+    this.pending[this.npending] = s;
+    this.pendingAt[this.npending++] = at;
+  }
+
   private slot(at: number, a: EvalArg | undefined): void {
     if (a === undefined || a === null) return;
     const buf = this.buf;
@@ -238,8 +253,7 @@ export class RecordWriter {
         return;
       case 'str':
         buf[at + S_KIND] = ARG_STR;
-        this.pending.push(a.value);
-        this.pendingAt.push(at + S_VALUE);
+        this.pend(a.value, at + S_VALUE);
         return;
       case 'sock':
         buf[at + S_KIND] = ARG_SOCK;
@@ -311,13 +325,12 @@ export class RecordWriter {
     dv.setUint32(R_PID, ev.pid >>> 0, true);
     dv.setUint32(R_TID, ev.tid >>> 0, true);
     this.len = fixed;
-    this.pending.length = 0;
-    this.pendingAt.length = 0;
+    this.npending = 0;
     for (let i = 0; i < nargs; i++) this.slot(HEADER + i * SLOT, ev.args[i]);
     this.slot(HEADER + nargs * SLOT, ev.ret);
-    this.pending.push(ev.binary);
-    this.pendingAt.push(R_BIN_OFF);
-    for (let i = 0; i < this.pending.length; i++) {
+    this.pend(ev.binary, R_BIN_OFF);
+    this.pend(ev.hook, R_NAME_OFF);
+    for (let i = 0; i < this.npending; i++) {
       const at = this.len;
       const n = this.bytes(this.pending[i] ?? '');
       this.dv.setUint32(this.pendingAt[i], at, true);
@@ -334,6 +347,9 @@ export class RecordWriter {
     this.buf.fill(0, this.len, aligned);
     this.len = aligned;
     this.dv.setUint32(R_SIZE, aligned, true);
-    return this.buf.subarray(0, aligned);
+    // one view per record size, made once (a new view every event is garbage)
+    let view = this.views[aligned >> 3];
+    if (view === undefined) this.views[aligned >> 3] = view = this.buf.subarray(0, aligned);
+    return view;
   }
 }

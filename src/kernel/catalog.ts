@@ -19,6 +19,8 @@ export const HOOK_ID = {
 export type AttachSpec =
   | { kind: 'tracepoint'; category: string; name: string }
   | { kind: 'cgroup' } // the cgroup v2 root, as a bpf_link
+  | { kind: 'hook-tracepoint' } // the tracepoint the hook names (spec.tracepoints: subsystem/event)
+  | { kind: 'hook-uprobe' } // the function the hook names (spec.uprobes: path:symbol), every process
   | { kind: 'auto' }; // the program's section says where (tp_btf/..., lsm/..., fentry/...)
 
 export interface ProgramSpec {
@@ -29,12 +31,14 @@ export interface ProgramSpec {
 export interface HookImpl {
   /** sensor label shown for the policy, e.g. tln_tp_file */
   sensor: string;
-  mechanism: 'lsm' | 'fentry' | 'kprobe' | 'tracepoint' | 'cgroup';
+  mechanism: 'lsm' | 'fentry' | 'kprobe' | 'tracepoint' | 'cgroup' | 'uprobe';
   requires: FeatureName[];
   /** BPF object in bpf/.output; null: designed, not built yet */
   object: string | null;
   /** `const volatile` the loader sets to the hook's slot */
   slotVar: string;
+  /** generic hooks: the `const volatile struct tln_gen_conf` the loader fills per hook (tracefs.ts) */
+  confVar?: string;
   programs: ProgramSpec[];
   /** enforcement actions it can carry out (Post/NoPost always can) */
   actions: string[];
@@ -44,7 +48,7 @@ export interface HookImpl {
 
 export interface CatalogEntry {
   hookId: number;
-  /** Tetragon kprobe `call` */
+  /** Tetragon kprobe `call`, or for generic hooks the kind of hook ("tracepoint", "uprobe") */
   call: string;
   args: string;
   impls: HookImpl[];
@@ -174,6 +178,45 @@ export const CATALOG: CatalogEntry[] = [
         actions: ['Sigkill', 'Signal', 'Override'],
         notes:
           'cgroup/connect4+connect6 on the cgroup v2 root, TCP only, before any packet: a refused connect fails with EPERM (or the Override error via bpf_set_retval); Sigkill/Signal are delivered at sys_exit_connect. The source port/address are those of a bound socket only (0 otherwise); state reads TCP_SYN_SENT.',
+      },
+    ],
+  },
+  // spec.tracepoints and spec.uprobes: one program instance per hook, configured at load
+  {
+    hookId: HOOK_ID.GENERIC_TRACEPOINT,
+    call: 'tracepoint',
+    args: ' <subsystem>/<event>',
+    impls: [
+      {
+        sensor: 'tln_tp_generic',
+        mechanism: 'tracepoint',
+        requires: ['tracepoint'],
+        object: 'tln_generic.bpf.o',
+        slotVar: 'tln_gen_slot',
+        confVar: 'tln_gen',
+        programs: [{ name: 'tln_tp_generic', attach: [{ kind: 'hook-tracepoint' }] }],
+        actions: ['Sigkill', 'Signal'],
+        notes:
+          "Tetragon's generic_tracepoint: the tracepoint the hook names; each argument read at the offset of its field in the tracepoint's tracefs format (common_* fields counted), found at load; char pointers of syscalls/* tracepoints read from user memory, of other subsystems from kernel memory; __data_loc char[] and char arrays as strings. Sigkill/Signal are sent before the traced code goes on.",
+      },
+    ],
+  },
+  {
+    hookId: HOOK_ID.GENERIC_UPROBE,
+    call: 'uprobe',
+    args: ' <path>:<symbol>',
+    impls: [
+      {
+        sensor: 'tln_uprobe',
+        mechanism: 'uprobe',
+        requires: ['uprobes'],
+        object: 'tln_generic.bpf.o',
+        slotVar: 'tln_gen_slot',
+        confVar: 'tln_gen',
+        programs: [{ name: 'tln_uprobe', attach: [{ kind: 'hook-uprobe' }] }],
+        actions: ['Sigkill', 'Signal'],
+        notes:
+          "Tetragon's generic_uprobe: attached by libbpf to the symbol of the ELF file (every process that maps it); arguments 0-5 from the registers, strings read from user memory. Sigkill/Signal are sent on entry to the function.",
       },
     ],
   },

@@ -14,11 +14,12 @@
 // nothing outlives the agent; close()/unload() release them early.
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MapSpec, PolicySpec } from '../core/types.js';
+import type { HookSpec, MapSpec, PolicySpec } from '../core/types.js';
 import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
 import { describeFeatures, has, probeFeatures, type Features } from './features.js';
 import { decodeRecord, LAYOUT, PROC_F_PROCFS, REC_F, type ExecRecord, type TlnRecord } from './records.js';
 import { BPF_DIR, loadShim, type LoadedObject, type Shim, type ShimError } from './shim.js';
+import { readFormat, tracepointConf, uprobeConf } from './tracefs.js';
 
 /** BPF_MAP_TYPE_* (kernel UAPI) */
 export const MAP_TYPE = {
@@ -231,6 +232,32 @@ export class LoadedPolicy {
     releaseAll(this.kernel.shim, this.instances, this.mapFds);
     this.kernel.forget(this);
   }
+}
+
+/** struct tln_gen_conf of a tracepoint or uprobe hook; throws with the reason it cannot be served */
+function genericConf(h: HookSpec): Buffer {
+  if (h.kind === 'tracepoint') {
+    if (!h.tracepoint) throw new Error('the image names no tracepoint');
+    const fields = readFormat(h.tracepoint.subsystem, h.tracepoint.event);
+    if (typeof fields === 'string') throw new Error(fields);
+    return tracepointConf(h, fields);
+  }
+  if (!h.uprobe) throw new Error('the image names no uprobe');
+  const { path } = h.uprobe;
+  // libbpf looks bare library names up in the library path; a path must exist
+  if (path.includes('/') && !existsSync(path)) throw new Error(`uprobe binary ${path} does not exist`);
+  return uprobeConf(h);
+}
+
+/** why libbpf could not attach a uprobe, in the user's terms */
+function uprobeAttachError(h: HookSpec, se: ShimError): string {
+  const { path, symbol } = h.uprobe!;
+  if (se.code === 'ENOENT') {
+    return existsSync(path)
+      ? `symbol "${symbol}" not found in ${path} (neither its .dynsym nor its .symtab has it)`
+      : `uprobe binary ${path} not found`;
+  }
+  return `attach uprobe ${path}:${symbol}: ${se.message}${se.libbpf ? `\n${se.libbpf}` : ''}`;
 }
 
 function releaseAll(shim: Shim, instances: Instance[], mapFds: Map<string, number>): void {
@@ -505,6 +532,9 @@ export class Kernel {
       impl: HookImpl;
       slot: number;
       name: string;
+      hook: HookSpec;
+      /** generic hooks: struct tln_gen_conf (where the arguments are) */
+      conf?: Buffer;
     }
     const planned: Planned[] = [];
     for (const h of spec.hooks) {
@@ -528,12 +558,23 @@ export class Kernel {
       if (!this.features.sendSignal && h.actions.some((a) => a === 'Sigkill' || a === 'Signal')) {
         fail(`hook ${h.name}: Sigkill/Signal need bpf_send_signal, which this kernel lacks`);
       }
-      planned.push({ impl, slot: h.slot, name: h.name });
+      let conf: Buffer | undefined;
+      if (impl.confVar) {
+        try {
+          conf = genericConf(h);
+        } catch (e) {
+          fail(`hook ${h.name}: ${(e as Error).message}`);
+        }
+      }
+      planned.push({ impl, slot: h.slot, name: h.name, hook: h, conf });
     }
     // 2. instances: one per object, a second one when a hook id repeats
     interface Plan {
       impl: HookImpl[];
+      /** the hook each impl serves (same order) */
+      hooks: HookSpec[];
       slots: Record<string, number>;
+      conf: Record<string, Buffer>;
       programs: Set<string>;
       object: string;
     }
@@ -541,11 +582,13 @@ export class Kernel {
     for (const p of planned) {
       let plan = plans.find((x) => x.object === p.impl.object && !(p.impl.slotVar in x.slots));
       if (!plan) {
-        plan = { impl: [], slots: {}, programs: new Set(), object: p.impl.object! };
+        plan = { impl: [], hooks: [], slots: {}, conf: {}, programs: new Set(), object: p.impl.object! };
         plans.push(plan);
       }
       plan.impl.push(p.impl);
+      plan.hooks.push(p.hook);
       plan.slots[p.impl.slotVar] = p.slot;
+      if (p.impl.confVar && p.conf) plan.conf[p.impl.confVar] = p.conf;
       for (const prog of p.impl.programs) plan.programs.add(prog.name);
     }
     // 3. the policy's maps from its image
@@ -558,7 +601,7 @@ export class Kernel {
       const reuse: Record<string, number> = { ...Object.fromEntries(this.shared), ...Object.fromEntries(mapFds) };
       // 4. load and attach each instance
       for (const plan of plans) {
-        const rodata: Record<string, number> = { tln_policy_id: policyId, tln_str_cap: strCap, ...plan.slots };
+        const rodata: Record<string, number | Buffer> = { tln_policy_id: policyId, tln_str_cap: strCap, ...plan.slots, ...plan.conf };
         if (plan.object === 'tln_sock.bpf.o') rodata.tln_has_set_retval = this.features.setRetval ? 1 : 0;
         let obj: LoadedObject;
         try {
@@ -574,15 +617,23 @@ export class Kernel {
         }
         const inst: Instance = { object: plan.object, obj, links: [] };
         instances.push(inst);
-        for (const impl of plan.impl) {
+        for (const [k, impl] of plan.impl.entries()) {
+          const hook = plan.hooks[k];
           for (const prog of impl.programs) {
             for (const at of prog.attach) {
               try {
                 if (at.kind === 'tracepoint') inst.links.push(this.shim.attachTracepoint(obj.handle, prog.name, at.category, at.name));
                 else if (at.kind === 'cgroup') inst.links.push(this.shim.attachCgroup(obj.handle, prog.name, this.cgroupRoot));
-                else inst.links.push(this.shim.attach(obj.handle, prog.name));
+                else if (at.kind === 'hook-tracepoint') {
+                  const tp = hook.tracepoint!;
+                  inst.links.push(this.shim.attachTracepoint(obj.handle, prog.name, tp.subsystem, tp.event));
+                } else if (at.kind === 'hook-uprobe') {
+                  const up = hook.uprobe!;
+                  inst.links.push(this.shim.attachUprobe(obj.handle, prog.name, up.path, up.symbol, false, -1));
+                } else inst.links.push(this.shim.attach(obj.handle, prog.name));
               } catch (e) {
                 const se = e as ShimError;
+                if (at.kind === 'hook-uprobe') return fail(`hook ${hook.name}: ${uprobeAttachError(hook, se)}`, se);
                 return fail(`attach ${prog.name}: ${se.message}`, se);
               }
             }

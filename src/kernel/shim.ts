@@ -41,8 +41,8 @@ export interface LoadedObject {
 export interface ObjLoadOptions {
   /** object name (prefix of libbpf's internal map names); must start with tln_ */
   name?: string;
-  /** `const volatile` globals in .rodata, set before load */
-  rodata?: Record<string, number | bigint | boolean>;
+  /** `const volatile` globals in .rodata, set before load; a Buffer sets a struct (exactly its size) */
+  rodata?: Record<string, number | bigint | boolean | Buffer>;
   /** map name -> fd of a map created beforehand */
   reuse?: Record<string, number>;
   /** programs to load; the others get autoload off. Absent: all. */
@@ -86,6 +86,8 @@ export interface Shim {
   attach(handle: number, prog: string): number;
   attachTracepoint(handle: number, prog: string, category: string, name: string): number;
   attachCgroup(handle: number, prog: string, cgroupPath: string): number;
+  /** a uprobe (or uretprobe) on `symbol` of the ELF file `path`; pid -1: every process */
+  attachUprobe(handle: number, prog: string, path: string, symbol: string, retprobe: boolean, pid: number): number;
   linkDestroy(link: number): void;
   mapCreate(type: number, name: string, keySize: number, valueSize: number, maxEntries: number, flags: number): number;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;

@@ -34,10 +34,32 @@ export interface PolicyCheck {
 }
 
 /**
+ * The field a core diagnostic reports missing from the map at its path, if that
+ * is what it reports. The core words it `F is required (hint)`
+ * (assembly/messages.ts missingField), and an absent `values` list
+ * `<operator> needs at least one value`, at the map (an empty list is reported
+ * at `values` itself). test/policy-required.test.ts pins this for every field
+ * the schema requires.
+ */
+export function coreMissingField(message: string): string | undefined {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*) is required \(/.exec(message);
+  if (m !== null) return m[1];
+  if (/^\S+ needs at least one value$/.test(message)) return 'values';
+  return undefined;
+}
+
+/**
  * Checks and compiles policy sources. Every document that parses is checked by
  * both layers (the schema for shape, the core for meaning), so that all problems
- * are reported in one run. A core diagnostic on the very node the schema already
- * rejected is left out: it would only restate the same problem.
+ * are reported in one run, each once:
+ *
+ * - A missing required field is shape: the schema reports it (at the map that
+ *   lacks the field). The core checks required fields too (its compile stands on
+ *   its own), so its report of the same field missing from the same map is
+ *   left out; its other findings about that map are kept.
+ * - Any other schema problem (unknown or unsupported field, wrong type) rejects
+ *   the node at its path; a core error about that very node would only restate
+ *   it and is left out.
  */
 export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compile: CompileFn): PolicyCheck {
   const diagnostics: PolicyDiagnostic[] = [];
@@ -61,11 +83,15 @@ export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compi
   });
 
   const fileOrderOf = new Map(inputs.map((i, n) => [i.name, n] as const));
+  /** doc, path: nodes the schema rejected */
   const schemaFlagged = new Set<string>();
+  /** doc, path of a map, field: required fields the schema found missing */
+  const schemaMissing = new Set<string>();
   documents.forEach((d, docIndex) => {
     for (const p of validateShape(d.value)) {
       const path = formatPath(p.path);
-      schemaFlagged.add(`${docIndex}\u0000${path}`);
+      if (p.missing !== undefined) schemaMissing.add(`${docIndex}\u0000${path}\u0000${p.missing}`);
+      else schemaFlagged.add(`${docIndex}\u0000${path}`);
       const pos = position(d.source, locate(d.doc, p.path, p.at));
       diagnostics.push({
         file: d.source.name,
@@ -92,7 +118,11 @@ export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compi
       const d = documents[cd.doc];
       const path = formatPath(cd.path);
       const key = `${cd.doc}\u0000${path}`;
-      if (cd.severity === 'error' && schemaFlagged.has(key)) continue;
+      if (cd.severity === 'error') {
+        if (schemaFlagged.has(key)) continue;
+        const missing = coreMissingField(cd.message);
+        if (missing !== undefined && schemaMissing.has(`${key}\u0000${missing}`)) continue;
+      }
       const dup = `${key}\u0000${cd.severity}\u0000${cd.message}`;
       if (seen.has(dup)) continue;
       seen.add(dup);

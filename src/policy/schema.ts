@@ -117,11 +117,40 @@ const kprobe = closed(
   { required: ['call'], unsupported: ['data', 'ignore', 'returnArgAction'] },
 );
 
+const tracepoint = closed(
+  {
+    subsystem: string,
+    event: string,
+    raw: boolean,
+    message: string,
+    tags: stringList,
+    args: list(arg),
+    selectors: list(selector),
+  },
+  { required: ['subsystem', 'event'] },
+);
+
+const uprobe = closed(
+  {
+    path: string,
+    symbols: stringList,
+    return: boolean,
+    message: string,
+    tags: stringList,
+    args: list(arg),
+    returnArg,
+    selectors: list(selector),
+  },
+  { required: ['path'], unsupported: ['offsets', 'addrs', 'refCtrOffsets', 'btfPath', 'binaryDigests', 'data', 'ignore'] },
+);
+
 const option = closed({ name: string, value: string }, { required: ['name'] });
 
 const spec = closed(
   {
     kprobes: list(kprobe),
+    tracepoints: list(tracepoint),
+    uprobes: list(uprobe),
     options: list(option),
     podSelector: labelSelector,
     containerSelector: labelSelector,
@@ -129,9 +158,7 @@ const spec = closed(
   },
   {
     unsupported: [
-      'tracepoints',
       'lsmhooks',
-      'uprobes',
       'usdts',
       'fentries',
       'enforcers',

@@ -13,6 +13,8 @@ export interface ShapeProblem {
   path: Path;
   message: string;
   at: Anchor;
+  /** a missing required field: its name (`path` is the map that lacks it) */
+  missing?: string;
 }
 
 let validator: ValidateFunction | undefined;
@@ -139,7 +141,7 @@ function convert(e: ErrorObject, data: unknown): ShapeProblem {
     }
     case 'required': {
       const field = String((e.params as { missingProperty: string }).missingProperty);
-      return { path, message: `missing required field "${field}"`, at: 'node' };
+      return { path, message: `missing required field "${field}"`, at: 'node', missing: field };
     }
     case 'type':
       return { path, message: `expected ${expected((e.params as { type: unknown }).type)}, got ${describe(e.data)}`, at: 'value' };
