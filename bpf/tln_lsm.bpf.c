@@ -101,10 +101,9 @@ static __always_inline int tln_lsm_file_event(__u8 slot, const struct path *path
 	struct tln_pathbuf *pb;
 	struct tln_verdict v = {};
 	struct tln_pathres res = {};
-	struct tln_rec_arg *ra;
-	__u32 s = slot, cur, poff, plen = 0, a, idx;
+	__u32 s = slot, cur, poff, plen = 0;
 	__u64 *busy;
-	__u8 type, pflags = 0, have = 0;
+	__u8 pflags = 0, have = 0;
 	int verdict;
 
 	if (slot == TLN_NO_SLOT)
@@ -140,31 +139,7 @@ static __always_inline int tln_lsm_file_event(__u8 slot, const struct path *path
 	}
 	cur += plen;
 	/* argument values in the order of the hook's args[] */
-	for (a = 0; a < TLN_MAX_ARGS; a++) {
-		ra = &rec->args[a];
-		if (a >= hook->nargs) {
-			tln_rec_arg_clear(ra, 0);
-			continue;
-		}
-		type = hook->args[a].type;
-		idx = hook->args[a].index;
-		tln_rec_arg_clear(ra, type);
-		if (idx == 0 && tln_type_is_string(type)) {
-			if (have) {
-				ra->off = poff;
-				ra->len = plen;
-				ra->flags = pflags;
-			} else {
-				ra->flags = TLN_ARG_F_NONE;
-			}
-		} else if (idx == 1 && tln_type_is_int(type)) {
-			ra->val = tln_int_conv(type, i1);
-		} else if (idx == 2 && tln_type_is_int(type)) {
-			ra->val = tln_int_conv(type, i2);
-		} else {
-			ra->flags = TLN_ARG_F_NONE;
-		}
-	}
+	tln_fill_file_args(rec, hook, have, poff, plen, pflags, i1, i2);
 	__builtin_memset(&rec->sock, 0, sizeof(rec->sock));
 	/* selectors and actions: the verdict comes back in v (no signal sent yet) */
 	if (tln_eval_hook(conf, hook, rec, 1, &v))

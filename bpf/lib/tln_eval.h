@@ -685,4 +685,41 @@ static __always_inline void tln_emit_hook(struct tln_hook_rec *rec, __u32 used)
 	tln_output(rec, size);
 }
 
+/* the file hooks' argument slots in the order of the hook's args[]: index 0
+ * is the file's path (already at data[poff], plen bytes), 1 and 2 are ints */
+static __always_inline void tln_fill_file_args(struct tln_hook_rec *rec, struct tln_hook *hook,
+					       int have, __u32 poff, __u32 plen, __u8 pflags,
+					       __u64 i1, __u64 i2)
+{
+	struct tln_rec_arg *ra;
+	__u8 type, idx;
+	int a;
+
+	for (a = 0; a < TLN_MAX_ARGS; a++) {
+		ra = &rec->args[a];
+		if (a >= hook->nargs) {
+			tln_rec_arg_clear(ra, 0);
+			continue;
+		}
+		type = hook->args[a].type;
+		idx = hook->args[a].index;
+		tln_rec_arg_clear(ra, type);
+		if (idx == 0 && tln_type_is_string(type)) {
+			if (have) {
+				ra->off = poff;
+				ra->len = plen;
+				ra->flags = pflags;
+			} else {
+				ra->flags = TLN_ARG_F_NONE;
+			}
+		} else if (idx == 1 && tln_type_is_int(type)) {
+			ra->val = tln_int_conv(type, i1);
+		} else if (idx == 2 && tln_type_is_int(type)) {
+			ra->val = tln_int_conv(type, i2);
+		} else {
+			ra->flags = TLN_ARG_F_NONE;
+		}
+	}
+}
+
 #endif /* TLN_EVAL_H */
