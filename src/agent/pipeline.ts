@@ -169,8 +169,7 @@ export class EventPipeline {
       this.procs.exec({ pid: r.pid, ppid: r.ppid, uid: r.uid, cwd: '', binary: r.binary, args: [], ktime: r.startKtime, cgroupId: this.cgroupOf(r.cgroupId), flags: 'miss' });
     if (r.binary && e.binary !== r.binary && e.flags.includes('procFS')) e.binary = r.binary;
     e.cgroupId = this.cgroupOf(r.cgroupId);
-    const types = p.argTypes[r.slot] ?? [];
-    const args = r.args.map((a, i) => argJson(a, types[i]));
+    const args = r.args.map((a, i) => argJson(a, hook?.args?.[i]?.type));
     const kind = hook?.kind ?? 'kprobe';
     const body: Json = { process: this.processOf(e, r.tid), ...opt('parent', this.parentOf(e)) };
     if (kind === 'tracepoint') {

@@ -53,8 +53,6 @@ export interface AgentPolicy {
   sensors: string[];
   /** cgroup id -> "ns/name" of the pods currently in the policy's filter */
   cgroups: Map<string, string>;
-  /** per hook slot: the Tetragon arg types the policy declared (file, int, sock, ...) */
-  argTypes: string[][];
 }
 
 /** What `policy.list` reports per policy (JSON over the API). */
@@ -182,9 +180,7 @@ export class PolicyManager {
     };
     if (persisted) this.nextSeq = Math.max(this.nextSeq, persisted.seq + 1);
     for (const spec of specs) {
-      const doc = check.documents.find((d) => docName(d.value) === spec.name)?.value;
-      const argTypes = declaredArgTypes(doc, spec);
-      const p: AgentPolicy = { id: this.nextId++, unit, index: spec.index, spec, mode: spec.mode, loaded: null, state: 'disabled', sensors: [], cgroups: new Map(), argTypes };
+      const p: AgentPolicy = { id: this.nextId++, unit, index: spec.index, spec, mode: spec.mode, loaded: null, state: 'disabled', sensors: [], cgroups: new Map() };
       unit.policies.push(p);
       // the run-time mode of an earlier run (set-mode), decided by the core again
       const m = unit.modes[qualified(spec)];
@@ -531,40 +527,6 @@ export function selectorStatus(spec: PolicySpec, counters: PolicyCounters[]): Se
 export function logExcerpt(log: string, lines = 20): string {
   const all = log.split('\n').filter((l) => l.trim() !== '');
   return (all.length > lines ? ['...', ...all.slice(-lines)] : all).join('\n');
-}
-
-function docName(v: unknown): string | undefined {
-  const md = (v as { metadata?: { name?: unknown } } | null)?.metadata;
-  return typeof md?.name === 'string' ? md.name : undefined;
-}
-
-/**
- * The declared arg types of each hook of a policy (by slot), read from its
- * document: the i-th hook of a kind is the i-th entry of that kind's list with
- * the same name. Events use them to pick Tetragon's arg field (file_arg, int_arg, ...).
- */
-export function declaredArgTypes(doc: unknown, spec: PolicySpec): string[][] {
-  const s = ((doc as { spec?: Record<string, unknown> } | undefined)?.spec ?? {}) as Record<string, unknown>;
-  const list = (k: string) => (Array.isArray(s[k]) ? (s[k] as Record<string, unknown>[]) : []);
-  const entries: { kind: string; names: string[]; args: unknown }[] = [
-    ...list('kprobes').map((e) => ({ kind: 'kprobe', names: [String(e.call ?? '')], args: e.args })),
-    ...list('tracepoints').map((e) => ({ kind: 'tracepoint', names: [`${e.subsystem ?? ''}/${e.event ?? ''}`], args: e.args })),
-    // one hook per symbol, so one entry per symbol
-    ...list('uprobes').flatMap((e) =>
-      (Array.isArray(e.symbols) ? e.symbols : []).map((sym) => ({ kind: 'uprobe', names: [`${e.path ?? ''}:${sym}`], args: e.args })),
-    ),
-  ];
-  const used = new Set<number>();
-  const out: string[][] = [];
-  for (const h of spec.hooks) {
-    let i = entries.findIndex((e, j) => !used.has(j) && e.kind === h.kind && e.names.some((n) => n === h.name || h.name.endsWith(n) || n.endsWith(h.name)));
-    if (i < 0) i = entries.findIndex((e, j) => !used.has(j) && e.kind === h.kind);
-    if (i < 0) continue;
-    used.add(i);
-    const args = Array.isArray(entries[i].args) ? (entries[i].args as { type?: unknown }[]) : [];
-    out[h.slot] = args.map((a) => (typeof a?.type === 'string' ? a.type : 'auto'));
-  }
-  return out;
 }
 
 export function qualified(s: { name: string; namespace: string | null }): string {

@@ -1,6 +1,7 @@
 // Building Tetragon-shaped JSON events (protojson field names) from kernel
 // records, the process cache and the pod registry.
 import { lstatSync } from 'node:fs';
+import { abiTable } from '../core/index.js';
 import type { EvalArg, Match } from '../core/types.js';
 import type { Pod } from '../pods/pod.js';
 import { podJson } from '../pods/pod.js';
@@ -62,46 +63,43 @@ export function permissionString(path: string): string {
   return type + rwx((mode >> 6) & 7, mode & 0o4000, 's') + rwx((mode >> 3) & 7, mode & 0o2000, 's') + rwx(mode & 7, mode & 0o1000, 't');
 }
 
+/** enum tln_arg_type, from the core's mirror of bpf/include/tln_abi.h */
+const T = abiTable();
+
 /**
- * One KprobeArgument from a decoded record value and the type the policy
- * declared for it (Tetragon type names). Integer fields follow protojson:
- * 32-bit ones are numbers, 64-bit ones strings.
+ * One KprobeArgument from a decoded record value and its argument type as the
+ * core compiled it (enum tln_arg_type, HookSpec.args). Integer fields follow
+ * protojson: 32-bit ones are numbers, 64-bit ones strings.
  */
-export function argJson(a: EvalArg, declared: string | undefined): Json {
-  const t = (declared ?? '').toLowerCase();
+export function argJson(a: EvalArg, type: number | undefined): Json {
   switch (a.kind) {
     case 'none':
       return {};
     case 'int':
-      switch (t) {
-        case 'uint32':
-        case 'uint16':
-        case 'uint8':
+      switch (type) {
+        case T.TLN_ARG_UINT32:
+        case T.TLN_ARG_UINT16:
+        case T.TLN_ARG_UINT8:
           return { uint_arg: Number(BigInt.asUintN(32, a.value)) };
-        case 'long':
-        case 'sint64':
-        case 'int64':
+        case T.TLN_ARG_SINT64:
           return { long_arg: BigInt.asIntN(64, a.value).toString() };
-        case 'ulong':
-        case 'uint64':
-        case 'size_t':
+        case T.TLN_ARG_UINT64:
           return { size_arg: BigInt.asUintN(64, a.value).toString() };
         default:
           return { int_arg: Number(BigInt.asIntN(32, a.value)) };
       }
     case 'str':
-      switch (t) {
-        case 'file':
-        case 'fd':
+      switch (type) {
+        case T.TLN_ARG_FILE:
+        case T.TLN_ARG_FD:
           return { file_arg: { path: a.value, permission: permissionString(a.value) } };
-        case 'path':
-        case 'dentry':
+        case T.TLN_ARG_PATH:
           return { path_arg: { path: a.value, permission: permissionString(a.value) } };
         default:
           return { string_arg: a.value };
       }
     case 'sock':
-      if (t === 'sockaddr') return { sockaddr_arg: { family: FAMILY[a.family] ?? String(a.family), addr: a.saddr, port: a.sport } };
+      if (type === T.TLN_ARG_SOCKADDR) return { sockaddr_arg: { family: FAMILY[a.family] ?? String(a.family), addr: a.saddr, port: a.sport } };
       return {
         sock_arg: {
           family: FAMILY[a.family] ?? String(a.family),
