@@ -2,6 +2,7 @@
 // diagnostics read exactly like `talon compile`), loaded into the kernel one
 // policy at a time, scoped to pods by the core's podMatches, and persisted
 // when they came through the API.
+import { fastEvaluate, type Evaluate, type RecordEvaluator } from '../events/dryrun.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { EffectiveMode, Match, Mode, PolicySpec } from '../core/types.js';
@@ -456,8 +457,18 @@ export class PolicyManager {
 
   /** Evaluates an event against the image of policy `p`; the matches of `p` only. */
   evaluateFor(p: AgentPolicy, ev: Parameters<EvaluatorPort['evaluate']>[0]): Match[] {
-    return p.unit.evaluator.evaluate(ev).matches.filter((m) => m.policyIndex === p.index);
+    let fast = this.fast.get(p.unit);
+    if (!fast) {
+      // the core's allocation-free path when the evaluator has it (the real one does)
+      const e = p.unit.evaluator as Partial<RecordEvaluator> & EvaluatorPort;
+      fast = typeof e.evaluateEncoded === 'function' ? fastEvaluate(e as RecordEvaluator, true) : (x) => e.evaluate(x);
+      this.fast.set(p.unit, fast);
+    }
+    return fast(ev).matches.filter((m) => m.policyIndex === p.index);
   }
+
+  /** per unit: its evaluate over the core's record path (see src/events/dryrun.ts) */
+  private readonly fast = new WeakMap<Unit, Evaluate>();
 
   /** Unloads every policy (agent stop); persisted sources stay. */
   close(): Promise<void> {
