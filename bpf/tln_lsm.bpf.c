@@ -196,14 +196,12 @@ int BPF_PROG(tln_lsm_connect, struct socket *sock, struct sockaddr *address, int
 	struct tln_hook_rec *rec;
 	struct tln_verdict v = {};
 	struct tln_rec_sock *s;
-	struct tln_rec_arg *ra;
 	struct sockaddr_in6 *sin6;
 	struct sockaddr_in *sin;
 	struct sock *sk;
-	__u32 slot = tln_slot_tcp_connect, cur, a, w[4];
+	__u32 slot = tln_slot_tcp_connect, cur, w[4];
 	__u64 *busy;
 	__u16 family;
-	__u8 type;
 	int verdict;
 
 	if (slot == TLN_NO_SLOT || !sock || !address)
@@ -265,17 +263,7 @@ int BPF_PROG(tln_lsm_connect, struct socket *sock, struct sockaddr *address, int
 		}
 	}
 	/* argument values in the order of the hook's args[] */
-	for (a = 0; a < TLN_MAX_ARGS; a++) {
-		ra = &rec->args[a];
-		if (a >= hook->nargs) {
-			tln_rec_arg_clear(ra, 0);
-			continue;
-		}
-		type = hook->args[a].type;
-		tln_rec_arg_clear(ra, type);
-		if (!(hook->args[a].index == 0 && (type == TLN_ARG_SOCK || type == TLN_ARG_SOCKADDR)))
-			ra->flags = TLN_ARG_F_NONE;
-	}
+	tln_fill_sock_args(rec, hook);
 	/* selectors and actions */
 	if (tln_eval_hook(conf, hook, rec, 1, &v))
 		tln_emit_hook(rec, cur);

@@ -25,12 +25,10 @@ static __always_inline int tln_connect(struct bpf_sock_addr *ctx, int v6)
 	struct tln_hook_rec *rec;
 	struct tln_verdict v = {};
 	struct tln_rec_sock *s;
-	struct tln_rec_arg *ra;
 	struct bpf_sock *sk;
 	struct tln_pending pend = {};
-	__u32 slot = tln_slot_tcp_connect, cur, a, w[4], sip[5] = {};
+	__u32 slot = tln_slot_tcp_connect, cur, w[4], sip[5] = {};
 	__u64 pid_tgid;
-	__u8 type;
 
 	if (slot == TLN_NO_SLOT)
 		return 1;
@@ -88,17 +86,7 @@ static __always_inline int tln_connect(struct bpf_sock_addr *ctx, int v6)
 		}
 	}
 	/* argument values in the order of the hook's args[] */
-	for (a = 0; a < TLN_MAX_ARGS; a++) {
-		ra = &rec->args[a];
-		if (a >= hook->nargs) {
-			tln_rec_arg_clear(ra, 0);
-			continue;
-		}
-		type = hook->args[a].type;
-		tln_rec_arg_clear(ra, type);
-		if (!(hook->args[a].index == 0 && (type == TLN_ARG_SOCK || type == TLN_ARG_SOCKADDR)))
-			ra->flags = TLN_ARG_F_NONE;
-	}
+	tln_fill_sock_args(rec, hook);
 	/* selectors and actions */
 	if (tln_eval_hook(conf, hook, rec, 1, &v))
 		tln_emit_hook(rec, cur);

@@ -722,4 +722,24 @@ static __always_inline void tln_fill_file_args(struct tln_hook_rec *rec, struct 
 	}
 }
 
+/* the socket hooks' argument slots: index 0 is the socket (rec->sock), others absent */
+static __always_inline void tln_fill_sock_args(struct tln_hook_rec *rec, struct tln_hook *hook)
+{
+	struct tln_rec_arg *ra;
+	__u8 type;
+	int a;
+
+	for (a = 0; a < TLN_MAX_ARGS; a++) {
+		ra = &rec->args[a];
+		if (a >= hook->nargs) {
+			tln_rec_arg_clear(ra, 0);
+			continue;
+		}
+		type = hook->args[a].type;
+		tln_rec_arg_clear(ra, type);
+		if (!(hook->args[a].index == 0 && (type == TLN_ARG_SOCK || type == TLN_ARG_SOCKADDR)))
+			ra->flags = TLN_ARG_F_NONE;
+	}
+}
+
 #endif /* TLN_EVAL_H */
