@@ -108,7 +108,7 @@ if (reason) {
     t.remove();
   });
 
-  test('agent, pod, and both policies: tp list shows tln_uprobe and tln_tp_generic', async () => {
+  test('agent, pod, and both policies: tp list shows generic_uprobe and generic_tracepoint as Tetragon does', async () => {
     agent = talonBackground(['agent', '--state-dir', join(t.dir, 'state'), ...A, '--node-name', 'talon-hooks']);
     const a = agent;
     const up = await waitFor(() => /ready:/.test(a.err()), 30_000, 50);
@@ -117,15 +117,15 @@ if (reason) {
     assert.is(r.code, 0, r.stderr);
     r = await talon(['tp', 'add', join(repoRoot(), 'examples', 'trace-bash-readline.yaml'), ...A]);
     assert.is(r.code, 0, r.stderr);
-    assert.match(r.stdout, /tracing policy trace-bash-readline added \(monitor_only, tln_uprobe\)/);
+    assert.match(r.stdout, /tracing policy trace-bash-readline added \(monitor_only, generic_uprobe\)/);
     const f = join(t.dir, 'openat.yaml');
     writeFileSync(f, OPENAT);
     r = await talon(['tp', 'add', f, ...A]);
     assert.is(r.code, 0, r.stderr);
-    assert.match(r.stdout, /tracing policy default\/openat-test added \(enforce, tln_tp_generic\)/);
+    assert.match(r.stdout, /tracing policy default\/openat-test added \(enforce, generic_tracepoint\)/);
     r = await talon(['tp', 'list', ...A]);
-    assert.match(r.stdout, /trace-bash-readline\s+api\s+enabled\s+\d+\s+\(global\)\s+tln_uprobe\s/);
-    assert.match(r.stdout, /openat-test\s+api\s+enabled\s+\d+\s+default\s+tln_tp_generic\s/);
+    assert.match(r.stdout, /trace-bash-readline\s+api\s+enabled\s+\d+\s+\(global\)\s+generic_uprobe\s/);
+    assert.match(r.stdout, /openat-test\s+api\s+enabled\s+\d+\s+default\s+generic_tracepoint\s/);
     r = await talon(['tp', 'list', '-o', 'json', ...A]);
     for (const p of JSON.parse(r.stdout).policies) for (const id of p.programs) programs.add(id);
   });

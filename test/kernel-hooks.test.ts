@@ -208,10 +208,10 @@ if (skip) {
 
   S('catalog: tracepoints and uprobes are served by tln_tp_generic and tln_uprobe', () => {
     const bash = load(readFileSync(join(ROOT, 'examples/trace-bash-readline.yaml'), 'utf8'));
-    assert.equal(bash.p.sensors, ['tln_uprobe']);
+    assert.equal(bash.p.sensors, ['generic_uprobe']);
     assert.equal(bash.p.programs().map((x) => x.name), ['tln_uprobe']);
     const tp = load(TP_POST(ctx.tmp, join(ctx.tmp, 'bin', 'cat')));
-    assert.equal(tp.p.sensors, ['tln_tp_generic']);
+    assert.equal(tp.p.sensors, ['generic_tracepoint']);
     assert.equal(tp.p.programs().map((x) => x.name), ['tln_tp_generic']);
   });
 
@@ -225,7 +225,7 @@ if (skip) {
     assert.ok(mine.length >= 4, `${mine.length} records of bash ${b.pid}`);
     for (const r of mine) {
       assert.is(r.hookId, 101);
-      assert.is(r.sensor, 'tln_uprobe');
+      assert.is(r.sensor, 'generic_uprobe');
       assert.is(r.selector, null);
       assert.is(r.binary, realpathSync('/bin/bash'));
       assert.equal(r.args, []);
@@ -253,7 +253,7 @@ if (skip) {
     assert.equal(a[2], { kind: 'str', value: `${ctx.tmp}/tp-a` });
     assert.is(((a[3] as { value: bigint }).value & 3n), 0n, 'O_RDONLY');
     assert.is(byCopy[0].selector, 0);
-    assert.is(byCopy[0].sensor, 'tln_tp_generic');
+    assert.is(byCopy[0].sensor, 'generic_tracepoint');
     assert.is(byCopy[0].hookId, 100);
     assert.is(recs.filter((r) => r.binary === '/usr/bin/cat').length, 0, 'the system cat matches no selector');
     const touch = recs.filter((r) => r.binary === '/usr/bin/touch');

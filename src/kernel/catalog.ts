@@ -188,7 +188,7 @@ export const CATALOG: CatalogEntry[] = [
     args: ' <subsystem>/<event>',
     impls: [
       {
-        sensor: 'tln_tp_generic',
+        sensor: 'generic_tracepoint',
         mechanism: 'tracepoint',
         requires: ['tracepoint'],
         object: 'tln_generic.bpf.o',
@@ -207,7 +207,7 @@ export const CATALOG: CatalogEntry[] = [
     args: ' <path>:<symbol>',
     impls: [
       {
-        sensor: 'tln_uprobe',
+        sensor: 'generic_uprobe',
         mechanism: 'uprobe',
         requires: ['uprobes'],
         object: 'tln_generic.bpf.o',

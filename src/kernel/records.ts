@@ -124,8 +124,8 @@ export const SENSOR_NAMES: Record<number, string> = {
   2: 'tln_cgroup_sock',
   3: 'tln_lsm_file',
   4: 'tln_lsm_sock',
-  5: 'tln_tp_generic',
-  6: 'tln_uprobe',
+  5: 'generic_tracepoint',
+  6: 'generic_uprobe',
 };
 
 /** enum tln_action_id -> Tetragon action name */
