@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compile, Evaluator } from '../src/core/index.js';
-import { DryRunPipeline, fastEvaluate, mayMatchSilently } from '../src/events/dryrun.js';
+import { DryRunPipeline, fastEvaluate } from '../src/events/dryrun.js';
 import { lineBatches } from '../src/events/lines.js';
 import { checkPolicies } from '../src/policy/index.js';
 
@@ -96,7 +96,6 @@ export async function run(): Promise<void> {
   const inputs = POLICIES.map((p) => ({ name: p, text: readFileSync(path.join(ROOT, p), 'utf8') }));
   const check = checkPolicies(inputs, { defaultNamespace: 'default' }, compile);
   if (check.image === null) throw new Error('bench policies do not compile');
-  const silent = mayMatchSilently(check.documents.map((d) => d.value));
   const dir = mkdtempSync(path.join(tmpdir(), 'talon-bench-'));
   console.log(`\n## dry-run throughput (${fmt(n)} events per input, policies: ${POLICIES.map((p) => path.basename(p)).join(', ')})\n`);
   console.log('| input | avg line | pipeline | method | events/s | vs talon pipeline |');
@@ -114,7 +113,7 @@ export async function run(): Promise<void> {
 
       // talon, in process: line -> EvalEvent -> record -> evaluateEncoded -> JSON verdict line
       const ev = new Evaluator(check.image);
-      const evaluate = fastEvaluate(ev, silent);
+      const evaluate = fastEvaluate(ev);
       let verdicts = 0;
       const talonMs = best(reps, () => {
         const p = new DryRunPipeline(evaluate, { format: 'json' });

@@ -461,7 +461,7 @@ export class PolicyManager {
     if (!fast) {
       // the core's allocation-free path when the evaluator has it (the real one does)
       const e = p.unit.evaluator as Partial<RecordEvaluator> & EvaluatorPort;
-      fast = typeof e.evaluateEncoded === 'function' ? fastEvaluate(e as RecordEvaluator, true) : (x) => e.evaluate(x);
+      fast = typeof e.evaluateEncoded === 'function' ? fastEvaluate(e as RecordEvaluator) : (x) => e.evaluate(x);
       this.fast.set(p.unit, fast);
     }
     return fast(ev).matches.filter((m) => m.policyIndex === p.index);

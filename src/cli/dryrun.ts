@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Mode } from '../core/types.js';
 import { createColorer, type ColorMode } from '../events/color.js';
-import { combineEvaluators, DryRunPipeline, fastEvaluate, mayMatchSilently, type DryRunFormat, type Evaluate } from '../events/dryrun.js';
+import { combineEvaluators, DryRunPipeline, fastEvaluate, type DryRunFormat, type Evaluate } from '../events/dryrun.js';
 import { lineBatches, openInput } from '../events/lines.js';
 import { describeFsError } from '../policy/index.js';
 import { loadAndCheck, type Io } from './compile.js';
@@ -99,7 +99,7 @@ export async function runDryRun(flags: DryRunFlags, io: DryRunIo): Promise<numbe
     const check = await loadAndCheck(yamlFiles, flags.namespace, flags.mode, io, 'dry-run');
     if (check === null || check.image === null) return EXIT_INPUT;
     const ev = new core.Evaluator(check.image);
-    evaluators.push(fastEvaluate(ev, mayMatchSilently(check.documents.map((d) => d.value))));
+    evaluators.push(fastEvaluate(ev));
   }
   for (const { file, bytes } of images) {
     let ev;
@@ -117,8 +117,7 @@ export async function runDryRun(flags: DryRunFlags, io: DryRunIo): Promise<numbe
         if (!r.ok) io.stderr.write(`${file}: policy ${spec.name}: warning: ${r.error}\n`);
       }
     }
-    // an image's documents are not at hand: assume it may match silently
-    evaluators.push(fastEvaluate(ev, true));
+    evaluators.push(fastEvaluate(ev));
   }
 
   let input: Readable;

@@ -205,6 +205,11 @@ export class Evaluator {
     return { verdict, matches };
   }
 
+  /** how many selectors matched in the last evaluateEncoded call, silent ones (NoPost, rate limited) included */
+  lastMatchCount(): number {
+    return this.matchCount(this.core.mem());
+  }
+
   private matchCount(m: Uint8Array): number {
     return u32At(m, this.matchPtr);
   }

@@ -35,59 +35,26 @@ export interface RecordEvaluator {
   encode(ev: EvalEvent): Uint8Array;
   evaluateEncoded(bytes: Uint8Array): number;
   lastVerdict?(code: number): Verdict;
+  lastMatchCount?(): number;
 }
 
 /**
  * An Evaluate over the core's allocation-free path: the event record is written
  * in the host (RecordWriter) and evaluated with evaluateEncoded; the verdict's
  * matches are read from the core's match records (lastVerdict: no JSON, nothing
- * to collect), only when there can be any to show.
- *
- * A verdict code of none can still hide matches that neither post nor enforce
- * (NoPost, an exhausted rate limit). `silentMatches` says whether the policies
- * can produce those; when they can, every event asks the core for its matches.
+ * to collect), only when the core recorded any (a verdict of none can still
+ * hide silent matches: NoPost, an exhausted rate limit).
  */
-export function fastEvaluate(e: RecordEvaluator, silentMatches: boolean): Evaluate {
+export function fastEvaluate(e: RecordEvaluator): Evaluate {
   const last = e.lastVerdict;
-  if (typeof last !== 'function') return (ev) => e.evaluate(ev);
+  if (typeof last !== 'function' || typeof e.lastMatchCount !== 'function') return (ev) => e.evaluate(ev);
   const writer = new RecordWriter(coreHookLookup((ev) => e.encode(ev)));
   return (ev) => {
     const code = e.evaluateEncoded(writer.write(ev));
-    if (code === 0 && !silentMatches) return NONE;
     if (code < 0) return e.evaluate(ev);
+    if (code === 0 && e.lastMatchCount!() === 0) return NONE;
     return last.call(e, code);
   };
-}
-
-/**
- * Can these policy documents match without posting or enforcing (a NoPost
- * action, a Post with a rate limit)? A cheap, conservative look at the
- * documents: true also for anything it does not understand.
- */
-export function mayMatchSilently(docs: unknown[]): boolean {
-  for (const doc of docs) {
-    const spec = (doc as { spec?: Record<string, unknown> })?.spec;
-    for (const section of ['kprobes', 'tracepoints', 'uprobes']) {
-      const hooks = spec?.[section];
-      if (hooks === undefined) continue;
-      if (!Array.isArray(hooks)) return true;
-      for (const k of hooks) {
-        const sels = (k as { selectors?: unknown })?.selectors;
-        if (sels === undefined) continue;
-        if (!Array.isArray(sels)) return true;
-        for (const sel of sels) {
-          const acts = (sel as { matchActions?: unknown })?.matchActions;
-          if (acts === undefined) continue;
-          if (!Array.isArray(acts)) return true;
-          for (const a of acts) {
-            const act = (a as { action?: unknown; rateLimit?: unknown }) ?? {};
-            if (typeof act.action !== 'string' || act.action.toLowerCase() === 'nopost' || act.rateLimit !== undefined) return true;
-          }
-        }
-      }
-    }
-  }
-  return false;
 }
 
 /** Evaluates with every evaluator and merges the verdicts. */
