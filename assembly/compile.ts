@@ -136,6 +136,10 @@ export class Compiler {
   err(p: Path, msg: string): void {
     this.d.error(p, msg);
   }
+  /** a required field absent from the map at p */
+  missing(p: Path, field: string, msg: string): void {
+    this.d.missing(p, field, msg);
+  }
   warn(p: Path, msg: string): void {
     this.d.warning(p, msg);
   }
@@ -150,13 +154,13 @@ export class Compiler {
 
     // apiVersion, kind
     const av = doc.get("apiVersion");
-    if (av == null) this.err(root, M.missingField("apiVersion", "cilium.io/v1alpha1"));
+    if (av == null) this.missing(root, "apiVersion", M.missingField("apiVersion", "cilium.io/v1alpha1"));
     else {
       const s = strOf(av);
       if (s != null && s != "cilium.io/v1alpha1") this.err(root.k("apiVersion"), M.badApiVersion(s));
     }
     const kn = doc.get("kind");
-    if (kn == null) this.err(root, M.missingField("kind", "TracingPolicy or TracingPolicyNamespaced"));
+    if (kn == null) this.missing(root, "kind", M.missingField("kind", "TracingPolicy or TracingPolicyNamespaced"));
     else {
       const s = strOf(kn);
       if (s != null) {
@@ -170,10 +174,10 @@ export class Compiler {
     const md = objOf(doc.get("metadata"));
     const mdp = root.k("metadata");
     if (md == null) {
-      if (doc.get("metadata") == null) this.err(root, M.missingField("metadata", "metadata.name"));
+      if (doc.get("metadata") == null) this.missing(root, "metadata", M.missingField("metadata", "metadata.name"));
     } else {
       const nn = md.get("name");
-      if (nn == null) this.err(mdp, M.missingField("name", "the policy name"));
+      if (nn == null) this.missing(mdp, "name", M.missingField("name", "the policy name"));
       else {
         const s = strOf(nn);
         if (s != null) {
@@ -203,7 +207,7 @@ export class Compiler {
     const sp = root.k("spec");
     let specMode: i32 = A.TLN_MODE_ENFORCE;
     if (spec == null) {
-      if (doc.get("spec") == null) this.err(root, M.missingField("spec", "spec.kprobes"));
+      if (doc.get("spec") == null) this.missing(root, "spec", M.missingField("spec", "spec.kprobes"));
     } else {
       specMode = this.compileOptions(spec, sp);
       this.compileScope(spec, sp);
@@ -359,8 +363,8 @@ export class Compiler {
         const key = strOf(e.get("key"));
         const opn = strOf(e.get("operator"));
         if (key == null || opn == null) {
-          if (e.get("key") == null) this.err(ep, M.missingField("key", "a label key"));
-          if (e.get("operator") == null) this.err(ep, M.missingField("operator", "In, NotIn, Exists or DoesNotExist"));
+          if (e.get("key") == null) this.missing(ep, "key", M.missingField("key", "a label key"));
+          if (e.get("operator") == null) this.missing(ep, "operator", M.missingField("operator", "In, NotIn, Exists or DoesNotExist"));
           continue;
         }
         if (!this.checkLabelKey(key, ep.k("key"), container)) continue;
@@ -382,7 +386,8 @@ export class Compiler {
           }
         }
         if ((op == TERM_IN || op == TERM_NOT_IN) && vals.length == 0) {
-          this.err(vl != null ? ep.k("values") : ep, M.labelOpNeedsValues(opn));
+          if (vl != null) this.err(ep.k("values"), M.labelOpNeedsValues(opn));
+          else this.missing(ep, "values", M.labelOpNeedsValues(opn));
           continue;
         }
         if ((op == TERM_EXISTS || op == TERM_DOES_NOT_EXIST) && vals.length > 0) {
@@ -419,7 +424,7 @@ export class Compiler {
     const callN = h.get("call");
     const call = strOf(callN);
     let def: HookDef | null = null;
-    if (callN == null) this.err(hp, M.missingField("call", "the kernel function to hook"));
+    if (callN == null) this.missing(hp, "call", M.missingField("call", "the kernel function to hook"));
     else if (call != null) {
       hook.call = call;
       if (call.startsWith("list:")) this.err(hp.k("call"), M.listsUnsupported(call));
@@ -451,7 +456,7 @@ export class Compiler {
           if (t == 0 && !isKnownUnsupportedType(tn)) this.err(rap.k("type"), M.unknownArgType(tn, argTypeNames()));
           else this.err(rap.k("type"), M.returnTypeUnsupported(tn));
         } else hook.retType = t;
-      } else if (ra.get("type") == null) this.err(rap, M.missingField("type", "int"));
+      } else if (ra.get("type") == null) this.missing(rap, "type", M.missingField("type", "int"));
     }
     if (isPresent(h.get("returnArgAction"))) this.err(hp.k("returnArgAction"), M.returnArgActionUnsupported());
     this.compileHookBody(h, hp, hook, def, isReturn);
@@ -493,7 +498,7 @@ export class Compiler {
         const idxN = a.get("index");
         const idx = smallInt(idxN);
         if (idxN == null) {
-          this.err(p, M.missingField("index", hook.kind == A.TLN_HOOK_TRACEPOINT ? "the field position in the tracepoint's format, common_* fields included" : "the function argument position"));
+          this.missing(p, "index", M.missingField("index", hook.kind == A.TLN_HOOK_TRACEPOINT ? "the field position in the tracepoint's format, common_* fields included" : "the function argument position"));
         }
         const tn = strOf(a.get("type"));
         let t: u8 = 0;
@@ -503,7 +508,7 @@ export class Compiler {
             if (isKnownUnsupportedType(tn)) this.err(p.k("type"), M.argTypeUnsupported(tn));
             else this.err(p.k("type"), M.unknownArgType(tn, argTypeNames()));
           }
-        } else if (a.get("type") == null) this.err(p, M.missingField("type", "the argument type"));
+        } else if (a.get("type") == null) this.missing(p, "type", M.missingField("type", "the argument type"));
         if (idx < 0) {
           if (idxN != null && idxN.tag == V_INT) this.err(p.k("index"), M.badArgIndex(idxN.text));
           hook.args.push(new HookArgM(255, t)); // keeps positions aligned
@@ -591,7 +596,7 @@ export class Compiler {
     const n = h.get(field);
     const s = strOf(n);
     if (n == null) {
-      this.err(hp, M.missingField(field, hint));
+      this.missing(hp, field, M.missingField(field, hint));
       return "";
     }
     if (s == null) return "";
@@ -607,7 +612,7 @@ export class Compiler {
     hook.id = A.TLN_HOOK_GENERIC_UPROBE;
     const pathN = h.get("path");
     const path = strOf(pathN);
-    if (pathN == null) this.err(hp, M.missingField("path", "the binary or library to probe, e.g. /bin/bash"));
+    if (pathN == null) this.missing(hp, "path", M.missingField("path", "the binary or library to probe, e.g. /bin/bash"));
     else if (path != null && path.length == 0) this.err(hp.k("path"), M.emptyUprobePath());
     for (let i = 0; i < UPROBE_UNSUPPORTED.length; i++) {
       const f = UPROBE_UNSUPPORTED[i];
@@ -621,7 +626,7 @@ export class Compiler {
     const syms = listOf(symN);
     const names = new Array<string>();
     if (symN == null) {
-      if (!isPresent(h.get("offsets")) && !isPresent(h.get("addrs"))) this.err(hp, M.missingField("symbols", "the functions to probe, e.g. [readline]"));
+      if (!isPresent(h.get("offsets")) && !isPresent(h.get("addrs"))) this.missing(hp, "symbols", M.missingField("symbols", "the functions to probe, e.g. [readline]"));
     } else if (syms != null) {
       if (syms.length == 0) this.err(hp.k("symbols"), M.noUprobeSymbols());
       for (let i = 0; i < syms.length; i++) {
@@ -812,7 +817,7 @@ export class Compiler {
           }
         }
       } else {
-        this.err(p, M.filterNeedsIndex());
+        this.missing(p, "index", M.filterNeedsIndex());
         ok = false;
       }
       if (slot >= 0) {
@@ -825,7 +830,7 @@ export class Compiler {
     const opN = f.get("operator");
     const opS = strOf(opN);
     if (opN == null) {
-      this.err(p, M.missingField("operator", "the comparison"));
+      this.missing(p, "operator", M.missingField("operator", "the comparison"));
       return null;
     }
     if (opS == null) return null;
@@ -895,7 +900,8 @@ export class Compiler {
       return;
     }
     if (n == 0) {
-      this.err(vl != null ? vp : p, M.opNeedsValues(name));
+      if (vl != null) this.err(vp, M.opNeedsValues(name));
+      else this.missing(p, "values", M.opNeedsValues(name));
       return;
     }
     const typeName = argTypeName(fm.type);
@@ -1181,7 +1187,7 @@ export class Compiler {
   compileBinaries(b: Node, p: Path, sel: SelectorM): void {
     const opN = b.get("operator");
     const opS = strOf(opN);
-    if (opN == null) this.err(p, M.missingField("operator", "In, NotIn, Prefix, NotPrefix, Postfix or NotPostfix"));
+    if (opN == null) this.missing(p, "operator", M.missingField("operator", "In, NotIn, Prefix, NotPrefix, Postfix or NotPostfix"));
     if (boolTrue(b.get("followChildren"))) this.err(p.k("followChildren"), M.followChildrenUnsupported());
     if (opS == null) return;
     const op = opLookup(opS);
@@ -1202,7 +1208,8 @@ export class Compiler {
       }
     }
     if (texts.length == 0) {
-      this.err(vl != null ? p.k("values") : p, M.opNeedsValues(opName(opu)));
+      if (vl != null) this.err(p.k("values"), M.opNeedsValues(opName(opu)));
+      else this.missing(p, "values", M.opNeedsValues(opName(opu)));
       return;
     }
     let kind = "E";
@@ -1224,7 +1231,7 @@ export class Compiler {
   compilePids(b: Node, p: Path, sel: SelectorM): void {
     const opN = b.get("operator");
     const opS = strOf(opN);
-    if (opN == null) this.err(p, M.missingField("operator", "In or NotIn"));
+    if (opN == null) this.missing(p, "operator", M.missingField("operator", "In or NotIn"));
     if (boolTrue(b.get("followForks"))) this.err(p.k("followForks"), M.followForksUnsupported());
     if (boolTrue(b.get("isNamespacePID"))) sel.pidFlags |= A.TLN_PID_F_NAMESPACE;
     if (opS == null) return;
@@ -1250,7 +1257,8 @@ export class Compiler {
       }
     }
     if (n == 0) {
-      this.err(vl != null ? p.k("values") : p, M.opNeedsValues(opName(<u8>op)));
+      if (vl != null) this.err(p.k("values"), M.opNeedsValues(opName(<u8>op)));
+      else this.missing(p, "values", M.opNeedsValues(opName(<u8>op)));
       return;
     }
     if (n > A.TLN_MAX_PIDS) {
@@ -1267,7 +1275,7 @@ export class Compiler {
     const an = a.get("action");
     const s = strOf(an);
     if (an == null) {
-      this.err(p, M.missingField("action", "Post, NoPost, Sigkill, Signal or Override"));
+      this.missing(p, "action", M.missingField("action", "Post, NoPost, Sigkill, Signal or Override"));
       return null;
     }
     if (s == null) return null;

@@ -37,16 +37,22 @@ export class Diagnostics {
   doc: i32 = 0;
 
   error(path: Path, message: string): void {
-    this.add(path, message, "error");
+    this.add(path, message, "error", "");
+    this.errors++;
+  }
+  /** an error about a required field absent from the map at path: the host
+   * reads `missing` (not the wording) to match it with the schema's report */
+  missing(path: Path, field: string, message: string): void {
+    this.add(path, message, "error", field);
     this.errors++;
   }
   warning(path: Path, message: string): void {
-    this.add(path, message, "warning");
+    this.add(path, message, "warning", "");
   }
-  private add(path: Path, message: string, severity: string): void {
+  private add(path: Path, message: string, severity: string, missing: string): void {
     this.items.push(
       '{"doc":' + this.doc.toString() + ',"path":' + path.toJson() + ',"message":' + jstr(message) +
-        ',"severity":"' + severity + '"}',
+        ',"severity":"' + severity + '"' + (missing.length > 0 ? ',"missing":' + jstr(missing) : "") + "}",
     );
   }
   toJson(): string {

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import YAML from 'yaml';
 import { compile } from '../src/core/index.js';
 import type { CompileOptions } from '../src/core/types.js';
-import { checkPolicies, coreMissingField, formatDiagnostic, formatPath, policySchema, type Path } from '../src/policy/index.js';
+import { checkPolicies, formatDiagnostic, formatPath, policySchema, type Path } from '../src/policy/index.js';
 
 const OPTS: CompileOptions = { defaultNamespace: 'default' };
 
@@ -61,11 +61,18 @@ test('a missing required field does not hide other problems of the same map', ()
   assert.ok(r.includes('p.yaml:4:3: metadata: missing required field "name"'), r.join('\n'));
 });
 
-test('coreMissingField reads the core wording', () => {
-  assert.is(coreMissingField('name is required (the policy name)'), 'name');
-  assert.is(coreMissingField('In needs at least one value'), 'values');
-  assert.is(coreMissingField('unknown operator "Prefx" (expected one of ...)'), undefined);
-  assert.is(coreMissingField('return: true needs returnArg (the type of the return value)'), undefined);
+test('the core names the absent field of a missing-field error (not in its wording)', () => {
+  const kp = (sel: Record<string, unknown>, hook: Record<string, unknown> = {}) => ({
+    apiVersion: 'cilium.io/v1alpha1',
+    kind: 'TracingPolicy',
+    metadata: { name: 'p' },
+    spec: { kprobes: [{ call: 'security_file_permission', args: [{ index: 0n, type: 'file' }], selectors: [sel], ...hook }] },
+  });
+  const missingOf = (doc: unknown) => compile([doc], { defaultNamespace: 'default' }).diagnostics.map((d) => d.missing);
+  assert.ok(missingOf({ apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicy', metadata: {}, spec: {} }).includes('name'));
+  assert.ok(missingOf(kp({ matchBinaries: [{ operator: 'In' }] })).includes('values'));
+  assert.equal(missingOf(kp({ matchArgs: [{ index: 0n, operator: 'Prefx', values: ['/'] }] })), [undefined]);
+  assert.ok(!missingOf(kp({}, { return: true })).some((m) => m !== undefined), 'return: true without returnArg is not a missing field');
 });
 
 // ---- every field the schema requires ----

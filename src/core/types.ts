@@ -10,6 +10,8 @@ export interface Diagnostic {
   path: (string | number)[];
   message: string;
   severity: 'error' | 'warning';
+  /** set when the error is a required field absent from the map at `path`: its name */
+  missing?: string;
 }
 
 export type Mode = 'enforce' | 'monitor';

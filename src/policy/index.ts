@@ -34,21 +34,6 @@ export interface PolicyCheck {
 }
 
 /**
- * The field a core diagnostic reports missing from the map at its path, if that
- * is what it reports. The core words it `F is required (hint)`
- * (assembly/messages.ts missingField), and an absent `values` list
- * `<operator> needs at least one value`, at the map (an empty list is reported
- * at `values` itself). test/policy-required.test.ts pins this for every field
- * the schema requires.
- */
-export function coreMissingField(message: string): string | undefined {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*) is required \(/.exec(message);
-  if (m !== null) return m[1];
-  if (/^\S+ needs at least one value$/.test(message)) return 'values';
-  return undefined;
-}
-
-/**
  * Checks and compiles policy sources. Every document that parses is checked by
  * both layers (the schema for shape, the core for meaning), so that all problems
  * are reported in one run, each once:
@@ -120,8 +105,7 @@ export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compi
       const key = `${cd.doc}\u0000${path}`;
       if (cd.severity === 'error') {
         if (schemaFlagged.has(key)) continue;
-        const missing = coreMissingField(cd.message);
-        if (missing !== undefined && schemaMissing.has(`${key}\u0000${missing}`)) continue;
+        if (cd.missing !== undefined && schemaMissing.has(`${key}\u0000${cd.missing}`)) continue;
       }
       const dup = `${key}\u0000${cd.severity}\u0000${cd.message}`;
       if (seen.has(dup)) continue;
