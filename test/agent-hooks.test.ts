@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot, skipUnlessRoot, talon, talonBackground, talonCgroupLeftovers, tempDir, waitFor, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
+import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from '../src/agent/testkit.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent hooks in the kernel');
@@ -55,28 +55,9 @@ spec:
         values: ["${t.dir}/tp-"]
 `;
 
-async function status(): Promise<Json> {
-  const r = await talon(['status', '-o', 'json', ...A]);
-  assert.is(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
+const status = () => agentStatus(A);
 
-async function getevents(args: string[]): Promise<{ stop: () => Promise<Json[]> }> {
-  const before = (await status()).events.subscribers as number;
-  const g = talonBackground(['getevents', '-o', 'json', ...args, ...A]);
-  await waitFor(async () => ((await status()).events.subscribers as number) > before, 10_000, 50);
-  return {
-    stop: async () => {
-      for (let last = -1, i = 0; i < 30 && g.out().length !== last; i++) {
-        last = g.out().length;
-        await sleep(400);
-      }
-      g.child.kill('SIGINT');
-      assert.is(await g.exited, 0, g.err());
-      return g.out().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    },
-  };
-}
+const getevents = (args: string[]) => jsonEvents(args, A);
 
 async function compact(events: Json[]): Promise<string[]> {
   const f = join(t.dir, `events-${Date.now()}.jsonl`);
@@ -101,18 +82,13 @@ if (reason) {
   test.after(async () => {
     if (agent) {
       await talon(['pod', 'delete', 'default/hooks', ...A]).catch(() => undefined);
-      agent.child.kill('SIGTERM');
-      await Promise.race([agent.exited, sleep(20_000)]);
-      agent.child.kill('SIGKILL');
+      await terminate(agent);
     }
     t.remove();
   });
 
   test('agent, pod, and both policies: tp list shows generic_uprobe and generic_tracepoint as Tetragon does', async () => {
-    agent = talonBackground(['agent', '--state-dir', join(t.dir, 'state'), ...A, '--node-name', 'talon-hooks']);
-    const a = agent;
-    const up = await waitFor(() => /ready:/.test(a.err()), 30_000, 50);
-    assert.ok(up, a.err());
+    agent = await spawnAgent(['--state-dir', join(t.dir, 'state'), ...A, '--node-name', 'talon-hooks']);
     let r = await talon(['pod', 'add', 'default/hooks', ...A]);
     assert.is(r.code, 0, r.stderr);
     r = await talon(['tp', 'add', join(repoRoot(), 'examples', 'trace-bash-readline.yaml'), ...A]);

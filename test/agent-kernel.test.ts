@@ -9,7 +9,7 @@ import { existsSync, readFileSync, realpathSync, writeFileSync, mkdirSync, statS
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { listen } from '../src/agent/quickstart.js';
-import { repoRoot, skipUnlessRoot, talon, talonBackground, talonCgroupLeftovers, tempDir, waitFor, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
+import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from '../src/agent/testkit.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent in the kernel');
@@ -28,12 +28,7 @@ const A = ['--server-address', address];
 let agent: ReturnType<typeof talonBackground> | null = null;
 
 async function startAgent(): Promise<void> {
-  agent = talonBackground(['agent', '--state-dir', state, ...A, '--node-name', 'talon-e2e']);
-  const a = agent;
-  let exited = false;
-  void a.exited.then(() => (exited = true));
-  const up = await waitFor(() => exited || /ready:/.test(a.err()), 30_000, 50);
-  if (exited || !up) throw new Error(`agent did not start:\n${a.err()}`);
+  agent = await spawnAgent(['--state-dir', state, ...A, '--node-name', 'talon-e2e']);
   assert.ok(existsSync(sock));
   assert.is(statSync(sock).mode & 0o777, 0o600, 'API socket is root only');
 }
@@ -41,42 +36,12 @@ async function startAgent(): Promise<void> {
 async function stopAgent(): Promise<number> {
   const a = agent;
   agent = null;
-  if (!a) return 0;
-  a.child.kill('SIGTERM');
-  const code = await Promise.race([a.exited, sleep(20_000).then(() => -1)]);
-  if (code === -1) a.child.kill('SIGKILL');
-  return code;
+  return a ? terminate(a) : 0;
 }
 
-async function status(): Promise<Json> {
-  const r = await talon(['status', '-o', 'json', ...A]);
-  assert.is(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
+const status = () => agentStatus(A);
 
-/** getevents -o json in the background; resolves once the agent counts it as a subscriber. */
-async function getevents(args: string[]): Promise<{ stop: () => Promise<Json[]> }> {
-  const before = (await status()).events.subscribers as number;
-  const g = talonBackground(['getevents', '-o', 'json', ...args, ...A]);
-  await waitFor(async () => ((await status()).events.subscribers as number) > before, 10_000, 50);
-  return {
-    stop: async () => {
-      // let the last records through the ring buffer: until nothing new arrived for 400 ms
-      for (let last = -1, i = 0; i < 30 && g.out().length !== last; i++) {
-        last = g.out().length;
-        await sleep(400);
-      }
-      g.child.kill('SIGINT');
-      const code = await g.exited;
-      assert.is(code, 0, g.err());
-      return g
-        .out()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
-    },
-  };
-}
+const getevents = (args: string[]) => jsonEvents(args, A);
 
 const exec = (pod: string, cmd: string, opts: { cwd?: string } = {}) => talon(['exec', pod, ...A, '--', 'bash', '-c', cmd], opts);
 /** runs on the host, asynchronously: the listeners live in this process */

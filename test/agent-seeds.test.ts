@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { listen } from '../src/agent/quickstart.js';
-import { repoRoot, skipUnlessRoot, talon, talonBackground, tempDir, waitFor, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
+import { repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, tempDir, terminate, waitFor, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
 
 useTestCgroupParent();
 const SEEDS = resolve(repoRoot(), '../shared/seeds/policies');
@@ -38,12 +38,7 @@ if (reason) {
   test('seed policies in the kernel', () => console.log(`  skipped: ${reason}`));
 } else {
   test.before(async () => {
-    agent = talonBackground(['agent', '--state-dir', state, ...A]);
-    const a = agent;
-    let exited = false;
-    void a.exited.then(() => (exited = true));
-    await waitFor(() => exited || /ready:/.test(a.err()), 30_000, 50);
-    if (exited) throw new Error(`agent did not start:\n${a.err()}`);
+    agent = await spawnAgent(['--state-dir', state, ...A]);
     const r = await talon(['pod', 'add', 'default/xwing', '--label', 'app=xwing', ...A]);
     assert.is(r.code, 0, r.stderr);
   });
@@ -51,9 +46,7 @@ if (reason) {
   test.after(async () => {
     if (agent) {
       await talon(['pod', 'delete', 'default/xwing', ...A]).catch(() => undefined);
-      agent.child.kill('SIGTERM');
-      const code = await Promise.race([agent.exited, sleep(20_000).then(() => -1)]);
-      if (code === -1) agent.child.kill('SIGKILL');
+      await terminate(agent);
     }
     t.remove();
   });

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { cgroup2Root, podCgroupPath, removeCgroup, talonCgroupParent } from '../src/pods/cgroup.js';
-import { repoRoot, skipUnlessRoot, talon, talonBackground, talonCgroupLeftovers, tempDir, waitFor, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
+import { jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent tp/observability in the kernel');
@@ -69,8 +69,7 @@ function policyFile(name: string, text: string, dir = t.dir): string {
 }
 
 async function startAgent(): Promise<void> {
-  agent = talonBackground([
-    'agent',
+  agent = await spawnAgent([
     '--state-dir', state,
     '--policy-dir', policyDir,
     ...A,
@@ -81,10 +80,6 @@ async function startAgent(): Promise<void> {
     '--metrics-server', '127.0.0.1:0',
   ]);
   const a = agent;
-  let exited = false;
-  void a.exited.then(() => (exited = true));
-  const up = await waitFor(() => exited || /ready:/.test(a.err()), 30_000, 50);
-  if (exited || !up) throw new Error(`agent did not start:\n${a.err()}`);
   const m = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(a.err());
   assert.ok(m, a.err());
   metricsUrl = m![1];
@@ -93,11 +88,7 @@ async function startAgent(): Promise<void> {
 async function stopAgent(): Promise<number> {
   const a = agent;
   agent = null;
-  if (!a) return 0;
-  a.child.kill('SIGTERM');
-  const code = await Promise.race([a.exited, sleep(20_000).then(() => -1)]);
-  if (code === -1) a.child.kill('SIGKILL');
-  return code;
+  return a ? terminate(a) : 0;
 }
 
 async function ok(args: string[]): Promise<string> {
@@ -126,28 +117,7 @@ async function listJson(name: string): Promise<Json | undefined> {
 
 const exec = (cmd: string) => talon(['exec', '-n', NS, 'victim', ...A, '--', 'bash', '-c', cmd]);
 
-/** getevents -o json in the background, for one policy; stop() returns its events. */
-async function getevents(args: string[]): Promise<{ stop: () => Promise<Json[]> }> {
-  const subs = async () => JSON.parse(await ok(['status', '-o', 'json'])).events.subscribers as number;
-  const before = await subs();
-  const g = talonBackground(['getevents', '-o', 'json', ...args, ...A]);
-  await waitFor(async () => (await subs()) > before, 10_000, 50);
-  return {
-    stop: async () => {
-      for (let last = -1, i = 0; i < 30 && g.out().length !== last; i++) {
-        last = g.out().length;
-        await sleep(400);
-      }
-      g.child.kill('SIGINT');
-      assert.is(await g.exited, 0, g.err());
-      return g
-        .out()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
-    },
-  };
-}
+const getevents = (args: string[]) => jsonEvents(args, A);
 
 const kprobes = (evs: Json[], policy: string) => evs.filter((e) => e.process_kprobe?.policy_name === policy);
 

@@ -112,3 +112,63 @@ export function talonBackground(args: string[], env: NodeJS.ProcessEnv = {}): { 
   const exited = new Promise<number>((r) => child.once('close', (code, signal) => r(code ?? (signal === 'SIGKILL' ? 137 : 143))));
   return { child, out: () => out, err: () => err, exited };
 }
+
+export type Background = ReturnType<typeof talonBackground>;
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Starts `talon agent <args>` and waits for its "ready:" line; throws with its stderr when it exits first or stays silent. */
+export async function spawnAgent(args: string[]): Promise<Background> {
+  const a = talonBackground(['agent', ...args]);
+  let exited = false;
+  void a.exited.then(() => (exited = true));
+  const up = await waitFor(() => exited || /ready:/.test(a.err()), 30_000, 50);
+  if (exited || !up) {
+    a.child.kill('SIGKILL');
+    throw new Error(`agent did not start:\n${a.err()}`);
+  }
+  return a;
+}
+
+/** SIGTERM, then SIGKILL after 20 s; the exit code, or -1 when it had to be killed. */
+export async function terminate(a: Background): Promise<number> {
+  a.child.kill('SIGTERM');
+  const code = await Promise.race([a.exited, sleep(20_000).then(() => -1)]);
+  if (code === -1) a.child.kill('SIGKILL');
+  return code;
+}
+
+/** `talon status -o json` of the agent the client arguments (--server-address ...) name. */
+export async function agentStatus(conn: string[]): Promise<Json> {
+  const r = await talon(['status', '-o', 'json', ...conn]);
+  if (r.code !== 0) throw new Error(`talon status: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * `talon getevents -o json <args>` in the background, returned once the agent
+ * counts it as a subscriber. stop() waits until no event arrived for 400 ms
+ * (the ring buffer delivers in batches), ends it, checks it exited 0, and
+ * returns its events.
+ */
+export async function jsonEvents(args: string[], conn: string[]): Promise<{ stop: () => Promise<Json[]> }> {
+  const subs = async () => (await agentStatus(conn)).events.subscribers as number;
+  const before = await subs();
+  const g = talonBackground(['getevents', '-o', 'json', ...args, ...conn]);
+  await waitFor(async () => (await subs()) > before, 10_000, 50);
+  return {
+    stop: async () => {
+      for (let last = -1, i = 0; i < 30 && g.out().length !== last; i++) {
+        last = g.out().length;
+        await sleep(400);
+      }
+      g.child.kill('SIGINT');
+      const code = await g.exited;
+      if (code !== 0) throw new Error(`getevents exited ${code}: ${g.err()}`);
+      return g
+        .out()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    },
+  };
+}
