@@ -45,3 +45,14 @@ fi
 if [ -x scripts/build-native.sh ]; then
   bash scripts/build-native.sh
 fi
+
+# 4. `talon` on the PATH: a link to this checkout's bin/talon.js in npm's global bin folder
+#    (the same place `npm install -g` would put it), replaced when it points elsewhere.
+if [ "$(id -u)" -eq 0 ]; then
+  bindir="$(npm prefix -g 2>/dev/null)/bin"
+  target="$(pwd)/bin/talon.js"
+  if [ -d "$bindir" ] && [ "$(readlink -f "$bindir/talon" 2>/dev/null)" != "$target" ]; then
+    say "linking $bindir/talon -> $target"
+    ln -sfn "$target" "$bindir/talon"
+  fi
+fi
