@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { abiTable, abiMapNames, compile, inspectImage } from '../src/core/index.js';
+import * as HOST from '../src/abi/generated.js';
 import { ABI_TABLE } from '../src/abi/generated.js';
 import { ROOT, filePolicy, OPTS } from './golden/util.js';
 
@@ -45,6 +46,16 @@ function sameTable(name: string, t: Record<string, number | string>): void {
 test('the generator computes every size, offset and value the C compiler gives', () => sameTable('scripts/gen-abi.mjs', computed));
 test('src/abi/generated.ts holds exactly the C compiler values', () => sameTable('src/abi/generated.ts', ABI_TABLE));
 test('the Wasm core (assembly/abi/generated.ts) holds exactly the C compiler values', () => sameTable('abiTable()', wasm));
+
+test('the host struct objects (src/abi/generated.ts) give the sizes and offsets of the C compiler', () => {
+  const host = HOST as unknown as Record<string, Record<string, number>>;
+  for (const s of lay.values()) {
+    const o = host[s.name];
+    assert.type(o, 'object', s.name);
+    assert.is(o.sizeof, c[`sizeof(struct ${s.name})`], `sizeof ${s.name}`);
+    for (const f of s.fields) assert.is(o[f.field.name], c[`offsetof(struct ${s.name}, ${f.field.name})`], `${s.name}.${f.field.name}`);
+  }
+});
 
 test('every struct, every field, every #define and enum member of the headers is checked', () => {
   const src = gen.HEADERS.map((h) => readFileSync(path.join(ROOT, h), 'utf8')).join('\n');

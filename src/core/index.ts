@@ -117,10 +117,10 @@ export function podMatches(image: Uint8Array, policyIndex: number, pod: PodInfo 
 }
 
 /** Every size, offset and enum value assembly/abi.ts mirrors from tln_abi.h. */
-export function abiTable(): Record<string, number> {
+export function abiTable(): Record<string, number> & Record<`TLN_MAP_${string}`, string> {
   return withShared((core) => {
     core.x.abiTable();
-    return JSON.parse(core.text()) as Record<string, number>;
+    return JSON.parse(core.text()) as Record<string, number> & Record<`TLN_MAP_${string}`, string>;
   });
 }
 
