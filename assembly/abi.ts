@@ -1,405 +1,110 @@
-// Mirror of bpf/include/tln_abi.h: every constant, size and offset the core
-// writes or reads. MUST match the header; test/abi.test.ts compiles the header
-// with the host C compiler and compares it with abiTableJson() below.
+// The core's view of bpf/include/tln_abi.h, tln_events.h and tln_evrec.h.
+// Every constant, size and offset comes from ./abi/generated (written by
+// scripts/gen-abi.mjs from the headers; test/abi.test.ts checks it against the
+// C compiler). The short names below are aliases the rest of the core uses;
+// none of them holds a value of its own.
+import * as G from "./abi/generated";
 
-export const TLN_IMAGE_MAGIC_0: u32 = 0x4f4c4154; // "TALO"
-export const TLN_IMAGE_MAGIC_1: u32 = 0x474d494e; // "NIMG"
-export const TLN_IMAGE_VERSION: u32 = 1;
+export * from "./abi/generated";
+export { abiTableJson } from "./abi/generated";
 
-// limits
-export const TLN_MAX_HOOKS: i32 = 16;
-export const TLN_MAX_SELECTORS: i32 = 5;
-export const TLN_MAX_FILTERS: i32 = 8;
-export const TLN_MAX_ARG_FILTERS: i32 = 5;
-export const TLN_MAX_ARGS: i32 = 5;
-export const TLN_MAX_VALUES: i32 = 8;
-export const TLN_MAX_INLINE: i32 = 4;
-export const TLN_MAX_PIDS: i32 = 4;
-export const TLN_MAX_ACTIONS: i32 = 3;
-export const TLN_MAX_SETS: i32 = 255;
-export const TLN_STR_DATA: i32 = 255;
-export const TLN_POD_FILTER_MAX: i32 = 32768;
+// struct tln_policy_conf
+export const CONF_SIZE = G.TLN_POLICY_CONF_SIZEOF;
+export const CONF_MODE = G.TLN_POLICY_CONF_OFF_MODE;
+export const CONF_SCOPE = G.TLN_POLICY_CONF_OFF_SCOPE;
+export const CONF_NHOOKS = G.TLN_POLICY_CONF_OFF_NHOOKS;
+export const CONF_NSELECTORS = G.TLN_POLICY_CONF_OFF_NSELECTORS;
 
-// enum tln_op
-export const TLN_OP_GT: u8 = 1;
-export const TLN_OP_LT: u8 = 2;
-export const TLN_OP_EQUAL: u8 = 3;
-export const TLN_OP_NOT_EQUAL: u8 = 4;
-export const TLN_OP_IN: u8 = 5;
-export const TLN_OP_NOT_IN: u8 = 6;
-export const TLN_OP_PREFIX: u8 = 8;
-export const TLN_OP_POSTFIX: u8 = 9;
-export const TLN_OP_IN_MAP: u8 = 10;
-export const TLN_OP_NOT_IN_MAP: u8 = 11;
-export const TLN_OP_MASK: u8 = 12;
-export const TLN_OP_SADDR: u8 = 13;
-export const TLN_OP_DADDR: u8 = 14;
-export const TLN_OP_SPORT: u8 = 15;
-export const TLN_OP_DPORT: u8 = 16;
-export const TLN_OP_PROTOCOL: u8 = 17;
-export const TLN_OP_NOT_SPORT: u8 = 18;
-export const TLN_OP_NOT_DPORT: u8 = 19;
-export const TLN_OP_SPORT_PRIV: u8 = 20;
-export const TLN_OP_NOT_SPORT_PRIV: u8 = 21;
-export const TLN_OP_DPORT_PRIV: u8 = 22;
-export const TLN_OP_NOT_DPORT_PRIV: u8 = 23;
-export const TLN_OP_NOT_SADDR: u8 = 24;
-export const TLN_OP_NOT_DADDR: u8 = 25;
-export const TLN_OP_NOT_PREFIX: u8 = 26;
-export const TLN_OP_NOT_POSTFIX: u8 = 27;
-export const TLN_OP_FAMILY: u8 = 28;
-export const TLN_OP_STATE: u8 = 29;
-export const TLN_OP_IN_RANGE: u8 = 31;
-export const TLN_OP_NOT_IN_RANGE: u8 = 32;
+// struct tln_hook_arg
+export const HOOK_ARG_SIZE = G.TLN_HOOK_ARG_SIZEOF;
+export const HOOK_ARG_INDEX = G.TLN_HOOK_ARG_OFF_INDEX;
+export const HOOK_ARG_TYPE = G.TLN_HOOK_ARG_OFF_TYPE;
 
-// enum tln_arg_type
-export const TLN_ARG_NONE: u8 = 0;
-export const TLN_ARG_INT: u8 = 1;
-export const TLN_ARG_UINT32: u8 = 2;
-export const TLN_ARG_SINT64: u8 = 3;
-export const TLN_ARG_UINT64: u8 = 4;
-export const TLN_ARG_SINT8: u8 = 5;
-export const TLN_ARG_UINT8: u8 = 6;
-export const TLN_ARG_SINT16: u8 = 7;
-export const TLN_ARG_UINT16: u8 = 8;
-export const TLN_ARG_FILE: u8 = 16;
-export const TLN_ARG_PATH: u8 = 17;
-export const TLN_ARG_FD: u8 = 18;
-export const TLN_ARG_STRING: u8 = 19;
-export const TLN_ARG_FILENAME: u8 = 20;
-export const TLN_ARG_SOCK: u8 = 32;
-export const TLN_ARG_SOCKADDR: u8 = 33;
+// struct tln_hook
+export const HOOK_SIZE = G.TLN_HOOK_SIZEOF;
+export const HOOK_HOOK_ID = G.TLN_HOOK_OFF_HOOK_ID;
+export const HOOK_KIND = G.TLN_HOOK_OFF_KIND;
+export const HOOK_FLAGS = G.TLN_HOOK_OFF_FLAGS;
+export const HOOK_NARGS = G.TLN_HOOK_OFF_NARGS;
+export const HOOK_NSELECTORS = G.TLN_HOOK_OFF_NSELECTORS;
+export const HOOK_FIRST_SEL = G.TLN_HOOK_OFF_FIRST_SEL;
+export const HOOK_RET_TYPE = G.TLN_HOOK_OFF_RET_TYPE;
+export const HOOK_ARGS = G.TLN_HOOK_OFF_ARGS;
 
-// enum tln_action_id
-export const TLN_ACT_POST: u8 = 0;
-export const TLN_ACT_SIGKILL: u8 = 2;
-export const TLN_ACT_OVERRIDE: u8 = 4;
-export const TLN_ACT_NOPOST: u8 = 8;
-export const TLN_ACT_SIGNAL: u8 = 9;
+// struct tln_filter
+export const FILTER_SIZE = G.TLN_FILTER_SIZEOF;
+export const FILTER_OP = G.TLN_FILTER_OFF_OP;
+export const FILTER_SLOT = G.TLN_FILTER_OFF_SLOT;
+export const FILTER_TYPE = G.TLN_FILTER_OFF_TYPE;
+export const FILTER_NVALS = G.TLN_FILTER_OFF_NVALS;
+export const FILTER_SET = G.TLN_FILTER_OFF_SET;
+export const FILTER_FLAGS = G.TLN_FILTER_OFF_FLAGS;
+export const FILTER_VALS = G.TLN_FILTER_OFF_VALS;
 
-// enum tln_mode
-export const TLN_MODE_ENFORCE: u8 = 0;
-export const TLN_MODE_MONITOR: u8 = 1;
-export const TLN_MODE_MONITOR_ONLY: u8 = 2;
+// struct tln_action
+export const ACTION_SIZE = G.TLN_ACTION_SIZEOF;
+export const ACTION_ID = G.TLN_ACTION_OFF_ID;
+export const ACTION_RL_SCOPE = G.TLN_ACTION_OFF_RL_SCOPE;
+export const ACTION_ARG = G.TLN_ACTION_OFF_ARG;
+export const ACTION_RATE_LIMIT_NS = G.TLN_ACTION_OFF_RATE_LIMIT_NS;
 
-// enum tln_hook_kind
-export const TLN_HOOK_KPROBE: u8 = 1;
-export const TLN_HOOK_TRACEPOINT: u8 = 2;
-export const TLN_HOOK_UPROBE: u8 = 3;
+// struct tln_selector
+export const SEL_SIZE = G.TLN_SELECTOR_SIZEOF;
+export const SEL_NFILTERS = G.TLN_SELECTOR_OFF_NFILTERS;
+export const SEL_NACTIONS = G.TLN_SELECTOR_OFF_NACTIONS;
+export const SEL_PID_OP = G.TLN_SELECTOR_OFF_PID_OP;
+export const SEL_NPIDS = G.TLN_SELECTOR_OFF_NPIDS;
+export const SEL_PID_FLAGS = G.TLN_SELECTOR_OFF_PID_FLAGS;
+export const SEL_BIN_OP = G.TLN_SELECTOR_OFF_BIN_OP;
+export const SEL_BIN_SET = G.TLN_SELECTOR_OFF_BIN_SET;
+export const SEL_PIDS = G.TLN_SELECTOR_OFF_PIDS;
+export const SEL_FILTERS = G.TLN_SELECTOR_OFF_FILTERS;
+export const SEL_ACTIONS = G.TLN_SELECTOR_OFF_ACTIONS;
 
-// enum tln_hook_id
-export const TLN_HOOK_UNKNOWN: u16 = 0;
-export const TLN_HOOK_SECURITY_FILE_PERMISSION: u16 = 1;
-export const TLN_HOOK_SECURITY_MMAP_FILE: u16 = 2;
-export const TLN_HOOK_SECURITY_PATH_TRUNCATE: u16 = 3;
-export const TLN_HOOK_TCP_CONNECT: u16 = 4;
-export const TLN_HOOK_GENERIC_TRACEPOINT: u16 = 100;
-export const TLN_HOOK_GENERIC_UPROBE: u16 = 101;
+// struct tln_str_key
+export const STR_KEY_SIZE = G.TLN_STR_KEY_SIZEOF;
+export const STR_KEY_PREFIXLEN = G.TLN_STR_KEY_OFF_PREFIXLEN;
+export const STR_KEY_SET = G.TLN_STR_KEY_OFF_SET;
+export const STR_KEY_DATA = G.TLN_STR_KEY_OFF_DATA;
 
-// hook flags
-export const TLN_HOOK_F_RETURN: u8 = 0x01;
-export const TLN_HOOK_F_SYSCALL: u8 = 0x02;
-export const TLN_HOOK_F_RET_FILTERS: u8 = 0x04;
+// struct tln_addr4_key
+export const ADDR4_KEY_SIZE = G.TLN_ADDR4_KEY_SIZEOF;
+export const ADDR4_KEY_PREFIXLEN = G.TLN_ADDR4_KEY_OFF_PREFIXLEN;
+export const ADDR4_KEY_SET = G.TLN_ADDR4_KEY_OFF_SET;
+export const ADDR4_KEY_ADDR = G.TLN_ADDR4_KEY_OFF_ADDR;
 
-export const TLN_SLOT_RETURN: u8 = 0xff;
-export const TLN_FILTER_F_NEGATE: u8 = 0x01;
-export const TLN_PID_F_NAMESPACE: u8 = 0x01;
-export const TLN_PID_F_FOLLOW_FORKS: u8 = 0x02;
-export const TLN_SCOPE_F_FILTERED: u8 = 0x01;
-export const TLN_SCOPE_F_HOST: u8 = 0x02;
+// struct tln_addr6_key
+export const ADDR6_KEY_SIZE = G.TLN_ADDR6_KEY_SIZEOF;
+export const ADDR6_KEY_PREFIXLEN = G.TLN_ADDR6_KEY_OFF_PREFIXLEN;
+export const ADDR6_KEY_SET = G.TLN_ADDR6_KEY_OFF_SET;
+export const ADDR6_KEY_ADDR = G.TLN_ADDR6_KEY_OFF_ADDR;
 
-// enum tln_rl_scope
-export const TLN_RL_THREAD: u8 = 0;
-export const TLN_RL_PROCESS: u8 = 1;
-export const TLN_RL_GLOBAL: u8 = 2;
+// struct tln_u64set_key
+export const U64SET_KEY_SIZE = G.TLN_U64SET_KEY_SIZEOF;
+export const U64SET_KEY_SET = G.TLN_U64SET_KEY_OFF_SET;
+export const U64SET_KEY_VALUE = G.TLN_U64SET_KEY_OFF_VALUE;
 
-// struct tln_policy_conf (8)
-export const CONF_SIZE: i32 = 8;
-export const CONF_MODE: i32 = 0;
-export const CONF_SCOPE: i32 = 1;
-export const CONF_NHOOKS: i32 = 2;
-export const CONF_NSELECTORS: i32 = 4;
+// struct tln_sel_stats
+export const SEL_STATS_SIZE = G.TLN_SEL_STATS_SIZEOF;
+export const SEL_STATS_POST = G.TLN_SEL_STATS_OFF_POST;
+export const SEL_STATS_ENFORCE = G.TLN_SEL_STATS_OFF_ENFORCE;
+export const SEL_STATS_MONITOR = G.TLN_SEL_STATS_OFF_MONITOR;
+export const SEL_STATS_NOPOST = G.TLN_SEL_STATS_OFF_NOPOST;
 
-// struct tln_hook_arg (2)
-export const HOOK_ARG_SIZE: i32 = 2;
-export const HOOK_ARG_INDEX: i32 = 0;
-export const HOOK_ARG_TYPE: i32 = 1;
-
-// struct tln_hook (24)
-export const HOOK_SIZE: i32 = 24;
-export const HOOK_HOOK_ID: i32 = 0;
-export const HOOK_KIND: i32 = 2;
-export const HOOK_FLAGS: i32 = 3;
-export const HOOK_NARGS: i32 = 4;
-export const HOOK_NSELECTORS: i32 = 5;
-export const HOOK_FIRST_SEL: i32 = 6;
-export const HOOK_RET_TYPE: i32 = 7;
-export const HOOK_ARGS: i32 = 8;
-
-// struct tln_filter (72)
-export const FILTER_SIZE: i32 = 72;
-export const FILTER_OP: i32 = 0;
-export const FILTER_SLOT: i32 = 1;
-export const FILTER_TYPE: i32 = 2;
-export const FILTER_NVALS: i32 = 3;
-export const FILTER_SET: i32 = 4;
-export const FILTER_FLAGS: i32 = 5;
-export const FILTER_VALS: i32 = 8;
-
-// struct tln_action (16)
-export const ACTION_SIZE: i32 = 16;
-export const ACTION_ID: i32 = 0;
-export const ACTION_RL_SCOPE: i32 = 1;
-export const ACTION_ARG: i32 = 4;
-export const ACTION_RATE_LIMIT_NS: i32 = 8;
-
-// struct tln_selector (648)
-export const SEL_SIZE: i32 = 648;
-export const SEL_NFILTERS: i32 = 0;
-export const SEL_NACTIONS: i32 = 1;
-export const SEL_PID_OP: i32 = 2;
-export const SEL_NPIDS: i32 = 3;
-export const SEL_PID_FLAGS: i32 = 4;
-export const SEL_BIN_OP: i32 = 5;
-export const SEL_BIN_SET: i32 = 6;
-export const SEL_PIDS: i32 = 8;
-export const SEL_FILTERS: i32 = 24;
-export const SEL_ACTIONS: i32 = 600;
-
-// struct tln_str_key (260)
-export const STR_KEY_SIZE: i32 = 260;
-export const STR_KEY_PREFIXLEN: i32 = 0;
-export const STR_KEY_SET: i32 = 4;
-export const STR_KEY_DATA: i32 = 5;
-
-// struct tln_addr4_key (12)
-export const ADDR4_KEY_SIZE: i32 = 12;
-export const ADDR4_KEY_PREFIXLEN: i32 = 0;
-export const ADDR4_KEY_SET: i32 = 4;
-export const ADDR4_KEY_ADDR: i32 = 5;
-
-// struct tln_addr6_key (24)
-export const ADDR6_KEY_SIZE: i32 = 24;
-export const ADDR6_KEY_PREFIXLEN: i32 = 0;
-export const ADDR6_KEY_SET: i32 = 4;
-export const ADDR6_KEY_ADDR: i32 = 5;
-
-// struct tln_u64set_key (16)
-export const U64SET_KEY_SIZE: i32 = 16;
-export const U64SET_KEY_SET: i32 = 0;
-export const U64SET_KEY_VALUE: i32 = 8;
-
-// struct tln_sel_stats (32)
-export const SEL_STATS_SIZE: i32 = 32;
-export const SEL_STATS_POST: i32 = 0;
-export const SEL_STATS_ENFORCE: i32 = 8;
-export const SEL_STATS_MONITOR: i32 = 16;
-export const SEL_STATS_NOPOST: i32 = 24;
-
-// map names
-export const TLN_MAP_POLICY = "tln_policy";
-export const TLN_MAP_HOOKS = "tln_hooks";
-export const TLN_MAP_SELS = "tln_sels";
-export const TLN_MAP_STR = "tln_str";
-export const TLN_MAP_ADDR4 = "tln_addr4";
-export const TLN_MAP_ADDR6 = "tln_addr6";
-export const TLN_MAP_U64SET = "tln_u64set";
-export const TLN_MAP_STATS = "tln_stats";
-export const TLN_MAP_POD_FILTER = "tln_pod_filter";
-
-// kernel UAPI values the image uses (linux/bpf.h)
+// kernel UAPI values the image uses (linux/bpf.h, not a talon header)
 export const BPF_MAP_TYPE_HASH: u32 = 1;
 export const BPF_MAP_TYPE_ARRAY: u32 = 2;
 export const BPF_MAP_TYPE_LPM_TRIE: u32 = 11;
 export const BPF_F_NO_PREALLOC: u32 = 1;
 
-function kv(out: Array<string>, k: string, v: i64): void {
-  out.push('"' + k + '":' + v.toString());
-}
-
-/** Every mirrored value as JSON: keys are the C spelling (constant name,
- *  "sizeof(struct x)", "offsetof(struct x, f)", map names as "TLN_MAP_X"). */
-export function abiTableJson(): string {
-  const o = new Array<string>();
-  kv(o, "TLN_IMAGE_MAGIC_0", TLN_IMAGE_MAGIC_0);
-  kv(o, "TLN_IMAGE_MAGIC_1", TLN_IMAGE_MAGIC_1);
-  kv(o, "TLN_IMAGE_VERSION", TLN_IMAGE_VERSION);
-  kv(o, "TLN_MAX_HOOKS", TLN_MAX_HOOKS);
-  kv(o, "TLN_MAX_SELECTORS", TLN_MAX_SELECTORS);
-  kv(o, "TLN_MAX_FILTERS", TLN_MAX_FILTERS);
-  kv(o, "TLN_MAX_ARG_FILTERS", TLN_MAX_ARG_FILTERS);
-  kv(o, "TLN_MAX_ARGS", TLN_MAX_ARGS);
-  kv(o, "TLN_MAX_VALUES", TLN_MAX_VALUES);
-  kv(o, "TLN_MAX_INLINE", TLN_MAX_INLINE);
-  kv(o, "TLN_MAX_PIDS", TLN_MAX_PIDS);
-  kv(o, "TLN_MAX_ACTIONS", TLN_MAX_ACTIONS);
-  kv(o, "TLN_MAX_SETS", TLN_MAX_SETS);
-  kv(o, "TLN_STR_DATA", TLN_STR_DATA);
-  kv(o, "TLN_POD_FILTER_MAX", TLN_POD_FILTER_MAX);
-
-  kv(o, "TLN_OP_GT", TLN_OP_GT);
-  kv(o, "TLN_OP_LT", TLN_OP_LT);
-  kv(o, "TLN_OP_EQUAL", TLN_OP_EQUAL);
-  kv(o, "TLN_OP_NOT_EQUAL", TLN_OP_NOT_EQUAL);
-  kv(o, "TLN_OP_IN", TLN_OP_IN);
-  kv(o, "TLN_OP_NOT_IN", TLN_OP_NOT_IN);
-  kv(o, "TLN_OP_PREFIX", TLN_OP_PREFIX);
-  kv(o, "TLN_OP_POSTFIX", TLN_OP_POSTFIX);
-  kv(o, "TLN_OP_IN_MAP", TLN_OP_IN_MAP);
-  kv(o, "TLN_OP_NOT_IN_MAP", TLN_OP_NOT_IN_MAP);
-  kv(o, "TLN_OP_MASK", TLN_OP_MASK);
-  kv(o, "TLN_OP_SADDR", TLN_OP_SADDR);
-  kv(o, "TLN_OP_DADDR", TLN_OP_DADDR);
-  kv(o, "TLN_OP_SPORT", TLN_OP_SPORT);
-  kv(o, "TLN_OP_DPORT", TLN_OP_DPORT);
-  kv(o, "TLN_OP_PROTOCOL", TLN_OP_PROTOCOL);
-  kv(o, "TLN_OP_NOT_SPORT", TLN_OP_NOT_SPORT);
-  kv(o, "TLN_OP_NOT_DPORT", TLN_OP_NOT_DPORT);
-  kv(o, "TLN_OP_SPORT_PRIV", TLN_OP_SPORT_PRIV);
-  kv(o, "TLN_OP_NOT_SPORT_PRIV", TLN_OP_NOT_SPORT_PRIV);
-  kv(o, "TLN_OP_DPORT_PRIV", TLN_OP_DPORT_PRIV);
-  kv(o, "TLN_OP_NOT_DPORT_PRIV", TLN_OP_NOT_DPORT_PRIV);
-  kv(o, "TLN_OP_NOT_SADDR", TLN_OP_NOT_SADDR);
-  kv(o, "TLN_OP_NOT_DADDR", TLN_OP_NOT_DADDR);
-  kv(o, "TLN_OP_NOT_PREFIX", TLN_OP_NOT_PREFIX);
-  kv(o, "TLN_OP_NOT_POSTFIX", TLN_OP_NOT_POSTFIX);
-  kv(o, "TLN_OP_FAMILY", TLN_OP_FAMILY);
-  kv(o, "TLN_OP_STATE", TLN_OP_STATE);
-  kv(o, "TLN_OP_IN_RANGE", TLN_OP_IN_RANGE);
-  kv(o, "TLN_OP_NOT_IN_RANGE", TLN_OP_NOT_IN_RANGE);
-
-  kv(o, "TLN_ARG_NONE", TLN_ARG_NONE);
-  kv(o, "TLN_ARG_INT", TLN_ARG_INT);
-  kv(o, "TLN_ARG_UINT32", TLN_ARG_UINT32);
-  kv(o, "TLN_ARG_SINT64", TLN_ARG_SINT64);
-  kv(o, "TLN_ARG_UINT64", TLN_ARG_UINT64);
-  kv(o, "TLN_ARG_SINT8", TLN_ARG_SINT8);
-  kv(o, "TLN_ARG_UINT8", TLN_ARG_UINT8);
-  kv(o, "TLN_ARG_SINT16", TLN_ARG_SINT16);
-  kv(o, "TLN_ARG_UINT16", TLN_ARG_UINT16);
-  kv(o, "TLN_ARG_FILE", TLN_ARG_FILE);
-  kv(o, "TLN_ARG_PATH", TLN_ARG_PATH);
-  kv(o, "TLN_ARG_FD", TLN_ARG_FD);
-  kv(o, "TLN_ARG_STRING", TLN_ARG_STRING);
-  kv(o, "TLN_ARG_FILENAME", TLN_ARG_FILENAME);
-  kv(o, "TLN_ARG_SOCK", TLN_ARG_SOCK);
-  kv(o, "TLN_ARG_SOCKADDR", TLN_ARG_SOCKADDR);
-
-  kv(o, "TLN_ACT_POST", TLN_ACT_POST);
-  kv(o, "TLN_ACT_SIGKILL", TLN_ACT_SIGKILL);
-  kv(o, "TLN_ACT_OVERRIDE", TLN_ACT_OVERRIDE);
-  kv(o, "TLN_ACT_NOPOST", TLN_ACT_NOPOST);
-  kv(o, "TLN_ACT_SIGNAL", TLN_ACT_SIGNAL);
-
-  kv(o, "TLN_MODE_ENFORCE", TLN_MODE_ENFORCE);
-  kv(o, "TLN_MODE_MONITOR", TLN_MODE_MONITOR);
-  kv(o, "TLN_MODE_MONITOR_ONLY", TLN_MODE_MONITOR_ONLY);
-
-  kv(o, "TLN_HOOK_KPROBE", TLN_HOOK_KPROBE);
-  kv(o, "TLN_HOOK_TRACEPOINT", TLN_HOOK_TRACEPOINT);
-  kv(o, "TLN_HOOK_UPROBE", TLN_HOOK_UPROBE);
-
-  kv(o, "TLN_HOOK_UNKNOWN", TLN_HOOK_UNKNOWN);
-  kv(o, "TLN_HOOK_SECURITY_FILE_PERMISSION", TLN_HOOK_SECURITY_FILE_PERMISSION);
-  kv(o, "TLN_HOOK_SECURITY_MMAP_FILE", TLN_HOOK_SECURITY_MMAP_FILE);
-  kv(o, "TLN_HOOK_SECURITY_PATH_TRUNCATE", TLN_HOOK_SECURITY_PATH_TRUNCATE);
-  kv(o, "TLN_HOOK_TCP_CONNECT", TLN_HOOK_TCP_CONNECT);
-  kv(o, "TLN_HOOK_GENERIC_TRACEPOINT", TLN_HOOK_GENERIC_TRACEPOINT);
-  kv(o, "TLN_HOOK_GENERIC_UPROBE", TLN_HOOK_GENERIC_UPROBE);
-
-  kv(o, "TLN_HOOK_F_RETURN", TLN_HOOK_F_RETURN);
-  kv(o, "TLN_HOOK_F_SYSCALL", TLN_HOOK_F_SYSCALL);
-  kv(o, "TLN_HOOK_F_RET_FILTERS", TLN_HOOK_F_RET_FILTERS);
-  kv(o, "TLN_SLOT_RETURN", TLN_SLOT_RETURN);
-  kv(o, "TLN_FILTER_F_NEGATE", TLN_FILTER_F_NEGATE);
-  kv(o, "TLN_PID_F_NAMESPACE", TLN_PID_F_NAMESPACE);
-  kv(o, "TLN_PID_F_FOLLOW_FORKS", TLN_PID_F_FOLLOW_FORKS);
-  kv(o, "TLN_SCOPE_F_FILTERED", TLN_SCOPE_F_FILTERED);
-  kv(o, "TLN_SCOPE_F_HOST", TLN_SCOPE_F_HOST);
-  kv(o, "TLN_RL_THREAD", TLN_RL_THREAD);
-  kv(o, "TLN_RL_PROCESS", TLN_RL_PROCESS);
-  kv(o, "TLN_RL_GLOBAL", TLN_RL_GLOBAL);
-
-  kv(o, "sizeof(struct tln_policy_conf)", CONF_SIZE);
-  kv(o, "offsetof(struct tln_policy_conf, mode)", CONF_MODE);
-  kv(o, "offsetof(struct tln_policy_conf, scope)", CONF_SCOPE);
-  kv(o, "offsetof(struct tln_policy_conf, nhooks)", CONF_NHOOKS);
-  kv(o, "offsetof(struct tln_policy_conf, nselectors)", CONF_NSELECTORS);
-
-  kv(o, "sizeof(struct tln_hook_arg)", HOOK_ARG_SIZE);
-  kv(o, "offsetof(struct tln_hook_arg, index)", HOOK_ARG_INDEX);
-  kv(o, "offsetof(struct tln_hook_arg, type)", HOOK_ARG_TYPE);
-
-  kv(o, "sizeof(struct tln_hook)", HOOK_SIZE);
-  kv(o, "offsetof(struct tln_hook, hook_id)", HOOK_HOOK_ID);
-  kv(o, "offsetof(struct tln_hook, kind)", HOOK_KIND);
-  kv(o, "offsetof(struct tln_hook, flags)", HOOK_FLAGS);
-  kv(o, "offsetof(struct tln_hook, nargs)", HOOK_NARGS);
-  kv(o, "offsetof(struct tln_hook, nselectors)", HOOK_NSELECTORS);
-  kv(o, "offsetof(struct tln_hook, first_sel)", HOOK_FIRST_SEL);
-  kv(o, "offsetof(struct tln_hook, ret_type)", HOOK_RET_TYPE);
-  kv(o, "offsetof(struct tln_hook, args)", HOOK_ARGS);
-
-  kv(o, "sizeof(struct tln_filter)", FILTER_SIZE);
-  kv(o, "offsetof(struct tln_filter, op)", FILTER_OP);
-  kv(o, "offsetof(struct tln_filter, slot)", FILTER_SLOT);
-  kv(o, "offsetof(struct tln_filter, type)", FILTER_TYPE);
-  kv(o, "offsetof(struct tln_filter, nvals)", FILTER_NVALS);
-  kv(o, "offsetof(struct tln_filter, set)", FILTER_SET);
-  kv(o, "offsetof(struct tln_filter, flags)", FILTER_FLAGS);
-  kv(o, "offsetof(struct tln_filter, vals)", FILTER_VALS);
-
-  kv(o, "sizeof(struct tln_action)", ACTION_SIZE);
-  kv(o, "offsetof(struct tln_action, id)", ACTION_ID);
-  kv(o, "offsetof(struct tln_action, rl_scope)", ACTION_RL_SCOPE);
-  kv(o, "offsetof(struct tln_action, arg)", ACTION_ARG);
-  kv(o, "offsetof(struct tln_action, rate_limit_ns)", ACTION_RATE_LIMIT_NS);
-
-  kv(o, "sizeof(struct tln_selector)", SEL_SIZE);
-  kv(o, "offsetof(struct tln_selector, nfilters)", SEL_NFILTERS);
-  kv(o, "offsetof(struct tln_selector, nactions)", SEL_NACTIONS);
-  kv(o, "offsetof(struct tln_selector, pid_op)", SEL_PID_OP);
-  kv(o, "offsetof(struct tln_selector, npids)", SEL_NPIDS);
-  kv(o, "offsetof(struct tln_selector, pid_flags)", SEL_PID_FLAGS);
-  kv(o, "offsetof(struct tln_selector, bin_op)", SEL_BIN_OP);
-  kv(o, "offsetof(struct tln_selector, bin_set)", SEL_BIN_SET);
-  kv(o, "offsetof(struct tln_selector, pids)", SEL_PIDS);
-  kv(o, "offsetof(struct tln_selector, filters)", SEL_FILTERS);
-  kv(o, "offsetof(struct tln_selector, actions)", SEL_ACTIONS);
-
-  kv(o, "sizeof(struct tln_str_key)", STR_KEY_SIZE);
-  kv(o, "offsetof(struct tln_str_key, prefixlen)", STR_KEY_PREFIXLEN);
-  kv(o, "offsetof(struct tln_str_key, set)", STR_KEY_SET);
-  kv(o, "offsetof(struct tln_str_key, data)", STR_KEY_DATA);
-
-  kv(o, "sizeof(struct tln_addr4_key)", ADDR4_KEY_SIZE);
-  kv(o, "offsetof(struct tln_addr4_key, prefixlen)", ADDR4_KEY_PREFIXLEN);
-  kv(o, "offsetof(struct tln_addr4_key, set)", ADDR4_KEY_SET);
-  kv(o, "offsetof(struct tln_addr4_key, addr)", ADDR4_KEY_ADDR);
-
-  kv(o, "sizeof(struct tln_addr6_key)", ADDR6_KEY_SIZE);
-  kv(o, "offsetof(struct tln_addr6_key, prefixlen)", ADDR6_KEY_PREFIXLEN);
-  kv(o, "offsetof(struct tln_addr6_key, set)", ADDR6_KEY_SET);
-  kv(o, "offsetof(struct tln_addr6_key, addr)", ADDR6_KEY_ADDR);
-
-  kv(o, "sizeof(struct tln_u64set_key)", U64SET_KEY_SIZE);
-  kv(o, "offsetof(struct tln_u64set_key, set)", U64SET_KEY_SET);
-  kv(o, "offsetof(struct tln_u64set_key, value)", U64SET_KEY_VALUE);
-
-  kv(o, "sizeof(struct tln_sel_stats)", SEL_STATS_SIZE);
-  kv(o, "offsetof(struct tln_sel_stats, post)", SEL_STATS_POST);
-  kv(o, "offsetof(struct tln_sel_stats, enforce)", SEL_STATS_ENFORCE);
-  kv(o, "offsetof(struct tln_sel_stats, monitor)", SEL_STATS_MONITOR);
-  kv(o, "offsetof(struct tln_sel_stats, nopost)", SEL_STATS_NOPOST);
-
-  // map names are compared as strings by the test (lengths here, text in mapNamesJson)
-  return "{" + o.join(",") + "}";
-}
-
+/** the image's map names (TLN_MAP_*) as JSON */
 export function mapNamesJson(): string {
-  return '{"TLN_MAP_POLICY":"' + TLN_MAP_POLICY + '","TLN_MAP_HOOKS":"' + TLN_MAP_HOOKS +
-    '","TLN_MAP_SELS":"' + TLN_MAP_SELS + '","TLN_MAP_STR":"' + TLN_MAP_STR +
-    '","TLN_MAP_ADDR4":"' + TLN_MAP_ADDR4 + '","TLN_MAP_ADDR6":"' + TLN_MAP_ADDR6 +
-    '","TLN_MAP_U64SET":"' + TLN_MAP_U64SET + '","TLN_MAP_STATS":"' + TLN_MAP_STATS +
-    '","TLN_MAP_POD_FILTER":"' + TLN_MAP_POD_FILTER + '"}';
+  const names: StaticArray<string> = [
+    "TLN_MAP_POLICY", G.TLN_MAP_POLICY, "TLN_MAP_HOOKS", G.TLN_MAP_HOOKS, "TLN_MAP_SELS", G.TLN_MAP_SELS,
+    "TLN_MAP_STR", G.TLN_MAP_STR, "TLN_MAP_ADDR4", G.TLN_MAP_ADDR4, "TLN_MAP_ADDR6", G.TLN_MAP_ADDR6,
+    "TLN_MAP_U64SET", G.TLN_MAP_U64SET, "TLN_MAP_STATS", G.TLN_MAP_STATS, "TLN_MAP_POD_FILTER", G.TLN_MAP_POD_FILTER,
+  ];
+  const o = new Array<string>();
+  for (let i = 0; i < names.length; i += 2) o.push('"' + names[i] + '":"' + names[i + 1] + '"');
+  return "{" + o.join(",") + "}";
 }

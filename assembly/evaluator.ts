@@ -25,11 +25,12 @@ export const V_SIGNAL: i32 = 2;
 export const V_OVERRIDE: i32 = 3;
 export const V_KILL: i32 = 4;
 
-export const MAX_MATCHES: i32 = 64;
-// the match buffer (docs/map-format.md §4.2): u32 count, u32 record size, then
-// MAX_MATCHES fixed-size records the host reads in place (no JSON, no allocation)
-export const MATCH_HDR: i32 = 8;
-export const MATCH_REC: i32 = 16;
+export const MAX_MATCHES: i32 = A.TLN_EVMATCH_MAX;
+// the match buffer (docs/map-format.md §4.2, struct tln_evmatch_hdr then
+// MAX_MATCHES struct tln_evmatch in bpf/include/tln_evrec.h): the host reads it
+// in place (no JSON, no allocation)
+export const MATCH_HDR: i32 = A.TLN_EVMATCH_HDR_SIZEOF;
+export const MATCH_REC: i32 = A.TLN_EVMATCH_SIZEOF;
 const RL_CAP: i32 = 4096; // rate-limit table slots (power of 2)
 const RL_PROBE: i32 = 8;
 
@@ -102,7 +103,7 @@ function valuePtrs(base: usize, m: MapRec | null, valueSize: i32): StaticArray<u
 
 function initMatchBuf(): StaticArray<u8> {
   const b = new StaticArray<u8>(MATCH_HDR + MAX_MATCHES * MATCH_REC);
-  store<u32>(changetype<usize>(b), <u32>MATCH_REC, 4);
+  store<u32>(changetype<usize>(b) + <usize>A.TLN_EVMATCH_HDR_OFF_RECORD_SIZE, <u32>MATCH_REC);
   return b;
 }
 
@@ -215,7 +216,7 @@ export class Evaluator {
   /** Evaluates the record at p; returns the verdict code. */
   evaluate(p: usize, len: i32): i32 {
     this.nmatches = 0;
-    store<u32>(changetype<usize>(this.matchBuf), 0);
+    store<u32>(changetype<usize>(this.matchBuf) + <usize>A.TLN_EVMATCH_HDR_OFF_COUNT, 0);
     if (!this.load(p, len)) return V_INVALID;
     const hookId = load<u16>(p + R_HOOK_ID);
     const kind = load<u8>(p + R_KIND);
@@ -295,13 +296,13 @@ export class Evaluator {
       this.nmatches = n + 1;
       const mb = changetype<usize>(this.matchBuf);
       const r = mb + <usize>(MATCH_HDR + n * MATCH_REC);
-      store<u32>(r, <u32>pi);
-      store<u16>(r, <u16>hi, 4);
-      store<i16>(r, <i16>sel, 6);
-      store<u16>(r, acts == 0 ? <u16>1 << A.TLN_ACT_POST : acts, 8);
-      store<u8>(r, mode, 10);
-      store<u8>(r, (enforced ? 1 : 0) | (post ? 2 : 0), 11);
-      store<u32>(mb, <u32>(n + 1));
+      store<u32>(r + <usize>A.TLN_EVMATCH_OFF_POLICY, <u32>pi);
+      store<u16>(r + <usize>A.TLN_EVMATCH_OFF_HOOK, <u16>hi);
+      store<i16>(r + <usize>A.TLN_EVMATCH_OFF_SELECTOR, <i16>sel);
+      store<u16>(r + <usize>A.TLN_EVMATCH_OFF_ACTIONS, acts == 0 ? <u16>1 << A.TLN_ACT_POST : acts);
+      store<u8>(r + <usize>A.TLN_EVMATCH_OFF_MODE, mode);
+      store<u8>(r + <usize>A.TLN_EVMATCH_OFF_FLAGS, (enforced ? A.TLN_EVMATCH_F_ENFORCED : 0) | (post ? A.TLN_EVMATCH_F_POST : 0));
+      store<u32>(mb + <usize>A.TLN_EVMATCH_HDR_OFF_COUNT, <u32>(n + 1));
     }
     if (enforced) return enf;
     return post ? V_POST : V_NONE;

@@ -7,41 +7,44 @@ import { hookIdOf } from "./hooks";
 import { parseIntText, parseAddr } from "./parse";
 import { writePod } from "./scope";
 
-export const REC_HEADER: i32 = 48;
-export const REC_SLOT: i32 = 64;
-export const REC_MAX_ARGS: i32 = 8;
+// Sizes and offsets of struct tln_evrec / tln_evrec_slot (bpf/include/tln_evrec.h,
+// through the generated mirror): the short names the evaluator reads.
+export const REC_HEADER: i32 = A.TLN_EVREC_SIZEOF;
+export const REC_SLOT: i32 = A.TLN_EVREC_SLOT_SIZEOF;
+export const REC_MAX_ARGS: i32 = A.TLN_EVREC_MAX_ARGS;
 
 // header offsets
-export const R_SIZE: i32 = 0;
-export const R_HOOK_ID: i32 = 4;
-export const R_KIND: i32 = 6;
-export const R_NARGS: i32 = 7;
-export const R_TIME: i32 = 8;
-export const R_PID: i32 = 16;
-export const R_TID: i32 = 20;
-export const R_BIN_OFF: i32 = 24;
-export const R_BIN_LEN: i32 = 28;
-export const R_POD_OFF: i32 = 32;
-export const R_POD_LEN: i32 = 36;
-export const R_NAME_OFF: i32 = 40; // the hook's name: compared for generic hooks (tracepoints, uprobes)
-export const R_NAME_LEN: i32 = 44;
+export const R_SIZE: i32 = A.TLN_EVREC_OFF_SIZE;
+export const R_HOOK_ID: i32 = A.TLN_EVREC_OFF_HOOK_ID;
+export const R_KIND: i32 = A.TLN_EVREC_OFF_KIND;
+export const R_NARGS: i32 = A.TLN_EVREC_OFF_NARGS;
+export const R_TIME: i32 = A.TLN_EVREC_OFF_TIME_NS;
+export const R_PID: i32 = A.TLN_EVREC_OFF_PID;
+export const R_TID: i32 = A.TLN_EVREC_OFF_TID;
+export const R_BIN_OFF: i32 = A.TLN_EVREC_OFF_BINARY_OFF;
+export const R_BIN_LEN: i32 = A.TLN_EVREC_OFF_BINARY_LEN;
+export const R_POD_OFF: i32 = A.TLN_EVREC_OFF_POD_OFF;
+export const R_POD_LEN: i32 = A.TLN_EVREC_OFF_POD_LEN;
+export const R_NAME_OFF: i32 = A.TLN_EVREC_OFF_NAME_OFF; // the hook's name: compared for generic hooks (tracepoints, uprobes)
+export const R_NAME_LEN: i32 = A.TLN_EVREC_OFF_NAME_LEN;
 
 // arg slot offsets
-export const S_KIND: i32 = 0;
-export const S_PROTOCOL: i32 = 1;
-export const S_STATE: i32 = 2;
-export const S_FAMILY: i32 = 4;
-export const S_VALUE: i32 = 8; // int value, or str offset (u32) + length (u32)
-export const S_STR_LEN: i32 = 12;
-export const S_SPORT: i32 = 16;
-export const S_DPORT: i32 = 18;
-export const S_SADDR: i32 = 24;
-export const S_DADDR: i32 = 40;
+export const S_KIND: i32 = A.TLN_EVREC_SLOT_OFF_KIND;
+export const S_PROTOCOL: i32 = A.TLN_EVREC_SLOT_OFF_PROTOCOL;
+export const S_STATE: i32 = A.TLN_EVREC_SLOT_OFF_STATE;
+export const S_TYPE: i32 = A.TLN_EVREC_SLOT_OFF_TYPE;
+export const S_FAMILY: i32 = A.TLN_EVREC_SLOT_OFF_FAMILY;
+export const S_VALUE: i32 = A.TLN_EVREC_SLOT_OFF_VALUE; // int value, or str offset (u32) + length (u32)
+export const S_STR_LEN: i32 = A.TLN_EVREC_SLOT_OFF_STR + A.TLN_EVREC_STR_OFF_LEN;
+export const S_SPORT: i32 = A.TLN_EVREC_SLOT_OFF_SPORT;
+export const S_DPORT: i32 = A.TLN_EVREC_SLOT_OFF_DPORT;
+export const S_SADDR: i32 = A.TLN_EVREC_SLOT_OFF_SADDR;
+export const S_DADDR: i32 = A.TLN_EVREC_SLOT_OFF_DADDR;
 
-export const ARG_NONE: u8 = 0;
-export const ARG_INT: u8 = 1;
-export const ARG_STR: u8 = 2;
-export const ARG_SOCK: u8 = 3;
+export const ARG_NONE: u8 = A.TLN_EVREC_ARG_NONE;
+export const ARG_INT: u8 = A.TLN_EVREC_ARG_INT;
+export const ARG_STR: u8 = A.TLN_EVREC_ARG_STR;
+export const ARG_SOCK: u8 = A.TLN_EVREC_ARG_SOCK;
 
 function text(n: Node | null): string {
   if (n == null) return "";

@@ -15,6 +15,7 @@ import { jstr, jbool } from "./json";
 import { ScopeB, scopeApplies, parsePod, writePod } from "./scope";
 import { Evaluator, modeName, V_INVALID } from "./evaluator";
 import { encodeEvent } from "./event";
+import { hookRecordToEvent, hookEventPtr as hookEventAddr } from "./hookrec";
 import { actionName } from "./compile";
 
 let inBuf = new ArrayBuffer(1024);
@@ -286,6 +287,31 @@ export function evalSetMode(index: i32, len: i32): void {
   if (e == null) return;
   const mode = String.UTF8.decodeUnsafe(changetype<usize>(inBuf), <usize>len);
   setText(e.setMode(index, mode));
+}
+
+// ---- kernel hook records (struct tln_hook_rec, bpf/include/tln_events.h) ----
+
+/** input: a raw hook record (recLen bytes, as the BPF program wrote it), then
+ *  struct tln_evctx + its data (ctxLen bytes, bpf/include/tln_evrec.h).
+ *  Decodes and evaluates it: the verdict code, V_INVALID for a record that is
+ *  not a hook record. The decoded event stays at hookEventPtr(). */
+export function evalHookRecord(recLen: i32, ctxLen: i32): i32 {
+  const e = evaluator;
+  if (e == null) return V_INVALID;
+  const base = changetype<usize>(inBuf);
+  const n = hookRecordToEvent(base, recLen, base + <usize>recLen, ctxLen);
+  if (n < 0) return V_INVALID;
+  return e.evaluate(hookEventAddr(), n);
+}
+
+/** input: a raw hook record; decodes it (no process context) to hookEventPtr(); its length, -1 when not a hook record */
+export function decodeHookRecord(recLen: i32): i32 {
+  return hookRecordToEvent(changetype<usize>(inBuf), recLen, 0, 0);
+}
+
+/** the evaluator event record (docs/map-format.md §4.1) of the last evalHookRecord / decodeHookRecord */
+export function hookEventPtr(): usize {
+  return hookEventAddr();
 }
 
 // ---- ABI ----

@@ -34,7 +34,10 @@ newer() { # newer OUT SRC... : true when OUT is missing or older than any SRC fi
   [ -e "$out" ] || return 0
   [ -n "$(find "$@" -newer "$out" -type f 2>/dev/null | head -1)" ]
 }
-if newer build/talon.wasm assembly asconfig.json bpf/include/tln_abi.h; then
+# the mirrors of the byte-format headers (assembly/abi/generated.ts, src/abi/generated.ts,
+# test/helpers/abi-probe.c) come first: asc and tsc compile them
+node scripts/gen-abi.mjs >/dev/null
+if newer build/talon.wasm assembly asconfig.json bpf/include; then
   say "building the Wasm core"
   npx asc assembly/index.ts --target release
 fi

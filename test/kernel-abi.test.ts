@@ -1,14 +1,19 @@
-// tln_events.h is the one definition of the ring-buffer records: compile it
-// with the host C compiler, print every size/offset/constant the TypeScript
-// decoder uses (src/kernel/records.ts LAYOUT), and compare. No root needed.
+// tln_events.h is the one definition of the ring-buffer records. (1) Every
+// size, offset and constant of src/kernel/records.ts LAYOUT against the host C
+// compiler; (2) hook records laid out by the C compiler (test/helpers/hook-records.c)
+// decoded field by field, by records.ts and by the core, encoded back to the
+// same bytes, and evaluated through the core's record path with the verdict
+// the EvalEvent path gives. No root needed.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAYOUT } from '../src/kernel/records.js';
+import { decodeRecord, encodeHook, LAYOUT, type HookRecord } from '../src/kernel/records.js';
 import { repoRoot } from '../src/kernel/shim.js';
+import { compile, Evaluator, type EvalArg, type HookContext } from '../src/core/index.js';
+import { checkPolicies } from '../src/policy/index.js';
 
 const S = suite('kernel: tln_events.h layout vs records.ts');
 
@@ -20,34 +25,102 @@ function cc(): string | null {
 }
 
 const compiler = cc();
+const inc = join(repoRoot(), 'bpf', 'include');
+
+/** compiles src and runs it; its stdout */
+function run(src: string, file: string): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'tln-abi-'));
+  try {
+    writeFileSync(join(dir, file), src);
+    const b = spawnSync(compiler!, ['-Wall', '-Werror', '-I', inc, '-o', join(dir, 'probe'), join(dir, file)], { encoding: 'utf8' });
+    assert.is(b.status, 0, `compile: ${b.stderr}`);
+    const r = spawnSync(join(dir, 'probe'));
+    assert.is(r.status, 0);
+    return r.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** the records test/helpers/hook-records.c writes */
+function cRecords(): Buffer[] {
+  const out = run(readFileSync(join(repoRoot(), 'test/helpers/hook-records.c'), 'utf8'), 'hook-records.c');
+  const recs: Buffer[] = [];
+  for (let at = 0; at < out.length; ) {
+    const n = out.readUInt32LE(at);
+    recs.push(out.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return recs;
+}
+
+const task = { ktime: 123456789012345n, flags: 0x02, pid: 4242, tid: 4243, ppid: 1, uid: 1000, cgroupId: 0x1122334455667788n, startKtime: 99n, nsPid: 7, policyId: 3, slot: 1, error: -1 };
+const sock6: EvalArg = { kind: 'sock', family: 10, protocol: 262, sport: 45200, dport: 443, state: 2, saddr: '::1', daddr: '2001:db8::1' };
+const sock4: EvalArg = { kind: 'sock', family: 2, protocol: 6, sport: 1, dport: 65535, state: 0, saddr: '127.10.0.5', daddr: '127.200.0.1' };
+const WANT: Omit<HookRecord, 'raw'>[] = [
+  { type: 'hook', ...task, hookId: 1, selector: 2, actions: ['Sigkill'], skipped: ['Override'], mode: 'monitor', binary: '/usr/bin/cat', sensor: 'tln_lsm_file', args: [{ kind: 'str', value: '/etc/shadow' }, { kind: 'int', value: 4n }] },
+  { type: 'hook', ...task, hookId: 4, selector: null, actions: ['Sigkill'], skipped: ['Override'], mode: 'monitor', binary: '/usr/bin/curl', sensor: 'tln_cgroup_sock', args: [sock6, { kind: 'int', value: -5n }, { kind: 'none' }] },
+  { type: 'hook', ...task, hookId: 4, selector: 2, actions: ['Sigkill'], skipped: ['Override'], mode: 'enforce', binary: '/bin/nc', sensor: 'tln_lsm_file', args: [sock4, { kind: 'str', value: 'abc' }] },
+];
+/** the arg types the C program declared, per record (what a hook's HookSpec.args say) */
+const TYPES = [[16, 1], [32, 3, 4], [32, 19]];
+
 if (!compiler) {
   console.log('  [skip] no C compiler (cc/gcc/clang) for the layout check');
   S.skip('layout check (no C compiler)', () => {});
 } else {
-  S('every size, offset and constant matches', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tln-abi-'));
-    try {
-      const lines = Object.keys(LAYOUT).map((k) => `  printf("%s=%lld\\n", ${JSON.stringify(k)}, (long long)(${k}));`);
-      const src = `#include <stdio.h>\n#include <stddef.h>\n#include "tln_abi.h"\n#include "tln_events.h"\nint main(void) {\n${lines.join('\n')}\n  return 0;\n}\n`;
-      writeFileSync(join(dir, 'probe.c'), src);
-      const inc = join(repoRoot(), 'bpf', 'include');
-      const b = spawnSync(compiler, ['-I', inc, '-o', join(dir, 'probe'), join(dir, 'probe.c')], { encoding: 'utf8' });
-      assert.is(b.status, 0, `compile: ${b.stderr}`);
-      const r = spawnSync(join(dir, 'probe'), { encoding: 'utf8' });
-      assert.is(r.status, 0);
-      const got: Record<string, number> = {};
-      for (const l of r.stdout.trim().split('\n')) {
-        const i = l.lastIndexOf('=');
-        got[l.slice(0, i)] = Number(l.slice(i + 1));
-      }
-      for (const [k, v] of Object.entries(LAYOUT)) assert.is(v, got[k], `${k}: records.ts says ${v}, tln_events.h says ${got[k]}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  S('every size, offset and constant of LAYOUT matches the C compiler', () => {
+    const lines = Object.keys(LAYOUT).map((k) => `  printf("%s=%lld\\n", ${JSON.stringify(k)}, (long long)(${k}));`);
+    const src = `#include <stdio.h>\n#include <stddef.h>\n#include "tln_abi.h"\n#include "tln_events.h"\n#include "tln_evrec.h"\nint main(void) {\n${lines.join('\n')}\n  return 0;\n}\n`;
+    const got: Record<string, number> = {};
+    for (const l of run(src, 'probe.c').toString('utf8').trim().split('\n')) {
+      const i = l.lastIndexOf('=');
+      got[l.slice(0, i)] = Number(l.slice(i + 1));
     }
+    assert.ok(Object.keys(LAYOUT).length > 300);
+    for (const [k, v] of Object.entries(LAYOUT)) assert.is(v, got[k], `${k}: records.ts says ${v}, the headers say ${got[k]}`);
   });
 
-  S('fixed parts are multiples of 8 bytes', () => {
-    for (const [k, v] of Object.entries(LAYOUT)) if (k.startsWith('sizeof(')) assert.is(v % 8, 0, k);
+  S('hook records written by the C compiler decode field by field', () => {
+    const recs = cRecords();
+    assert.is(recs.length, WANT.length);
+    recs.forEach((b, i) => {
+      const r = decodeRecord(b) as HookRecord;
+      assert.ok(r && r.type === 'hook', `record ${i}`);
+      const { raw, ...fields } = r;
+      assert.equal(fields, WANT[i], `record ${i}`);
+      assert.ok(Buffer.from(raw!).equals(b), `record ${i}: raw bytes kept`);
+    });
+  });
+
+  S('encodeHook writes the bytes the C compiler lays out', () => {
+    cRecords().forEach((b, i) => {
+      if (i === 2) return; // its string claims 100 bytes the record does not have: the decoder clips, the encoder writes what it has
+      const got = Buffer.from(encodeHook(WANT[i] as HookRecord, TYPES[i]));
+      assert.ok(got.equals(b), `record ${i}\n got ${got.toString('hex')}\nwant ${b.toString('hex')}`);
+    });
+  });
+
+  S('the core decodes and evaluates a C-laid-out record as the EvalEvent path evaluates its event', () => {
+    const text = readFileSync(join(repoRoot(), 'examples', 'file-monitoring-enforce.yaml'), 'utf8');
+    const c = checkPolicies([{ name: 'f', text }], { defaultNamespace: 'default' }, compile);
+    const ev = new Evaluator(c.image!);
+    const pods = [null, { namespace: 'default', name: 'xwing', labels: { app: 'xwing' } }];
+    let kills = 0;
+    cRecords().forEach((b, i) => {
+      for (const pod of pods) {
+        const ctx: HookContext = { timeNs: 5_000_000_000n, pid: 4242, binary: WANT[i].binary, hook: i === 0 ? 'security_file_permission' : 'tcp_connect', pod };
+        const code = ev.evaluateHookRecord(b, ctx);
+        assert.ok(code >= 0, `record ${i}: code ${code}`);
+        assert.equal(ev.lastHookArgs(), WANT[i].args, `record ${i}: args as the core decoded them`);
+        const viaRecord = ev.lastVerdict(code);
+        const viaEvent = ev.evaluate({ kind: 'kprobe', hook: ctx.hook, timeNs: ctx.timeNs, pid: ctx.pid, tid: 4243, binary: ctx.binary, pod, args: WANT[i].args });
+        assert.equal(viaRecord, viaEvent, `record ${i}, pod ${pod?.name}`);
+        if (viaRecord.verdict === 'kill') kills++;
+      }
+    });
+    assert.is(kills, 1, 'cat /etc/shadow in default/xwing is killed, nothing else');
+    assert.is(ev.evaluateHookRecord(Buffer.alloc(16), { timeNs: 0n, pid: 0, binary: '', hook: '', pod: null }), -1, 'not a hook record');
   });
 }
 

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /*
  * tln_abi.h: the one source of truth for every binary layout shared by the
- * Wasm core (assembly/abi.ts), the BPF programs (bpf/) and the host (src/).
+ * Wasm core (assembly/), the BPF programs (bpf/) and the host (src/).
  *
  * Rules:
  *  - little-endian, fixed-width fields, explicit padding, no bitfields;
  *  - every map value struct size is a multiple of 8 (LPM trie keys and
  *    struct tln_hook_arg are as small as their fields allow);
- *  - assembly/abi.ts mirrors every constant and offset here; test/abi.test.ts
- *    compiles this header with the host C compiler and checks the mirror.
+ *  - scripts/gen-abi.mjs parses this header (so: fixed-width fields, arrays
+ *    of numeric or macro size, explicit enum values) and generates every
+ *    mirror (assembly/abi/generated.ts, src/abi/generated.ts); test/abi.test.ts
+ *    compiles this header with the host C compiler and checks them.
  *  - changing a layout means bumping TLN_IMAGE_VERSION and regenerating the
  *    golden images (npm run golden).
  */

@@ -5,10 +5,11 @@
  * shared maps every program instance uses (process table, pending signals).
  *
  * Rules (as tln_abi.h): little-endian, fixed-width fields, explicit padding,
- * every fixed part a multiple of 8 bytes. src/kernel/records.ts mirrors every
- * constant and offset here; test/kernel-abi.test.ts compiles this header with
- * the host C compiler and checks the mirror. Changing a layout means bumping
- * TLN_EVENTS_VERSION.
+ * every fixed part a multiple of 8 bytes. scripts/gen-abi.mjs generates every
+ * mirror of it (the core decodes hook records: assembly/hookrec.ts; the host
+ * reads the rest: src/kernel/records.ts); test/abi.test.ts and
+ * test/kernel-abi.test.ts check them with the host C compiler. Changing a
+ * layout means bumping TLN_EVENTS_VERSION.
  *
  * Every record starts with struct tln_rec_hdr; `size` is the length of the
  * whole record. Variable data (paths, arguments) follows the fixed part in

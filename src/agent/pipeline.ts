@@ -1,11 +1,11 @@
-// The agent's event pipeline: ring-buffer records -> process cache ->
-// Tetragon-shaped JSON (with pod metadata) -> the Wasm evaluator (policy,
-// selector, action; differential check against the kernel) -> subscribers.
-import type { ExecRecord, ExitRecord, HookRecord, TlnRecord } from '../kernel/records.js';
-import { toEvalEvent } from '../events/convert.js';
-import type { TetragonEvent } from '../events/tetragon.js';
+// The agent's event pipeline: ring-buffer records -> process cache -> the Wasm
+// core, which decodes a hook record's bytes and evaluates them (policy,
+// selector, action; differential check against the kernel) -> Tetragon-shaped
+// JSON (with pod metadata, the arguments as the core decoded them) -> subscribers.
+import { encodeHook, type ExecRecord, type ExitRecord, type HookRecord, type TlnRecord } from '../kernel/records.js';
 import { compileFilterSet, type FilterSet } from '../events/filter.js';
-import type { Match } from '../core/types.js';
+import type { EvalArg, EvalEvent, HookContext, Match } from '../core/types.js';
+import { podInfo } from '../pods/pod.js';
 import type { PodRegistry } from '../pods/registry.js';
 import type { PolicyManager, AgentPolicy } from './policies.js';
 import { isoFromKtime, ProcessCache, type ProcEntry } from './process-cache.js';
@@ -169,8 +169,19 @@ export class EventPipeline {
       this.procs.exec({ pid: r.pid, ppid: r.ppid, uid: r.uid, cwd: '', binary: r.binary, args: [], ktime: r.startKtime, cgroupId: this.cgroupOf(r.cgroupId), flags: 'miss' });
     if (r.binary && e.binary !== r.binary && e.flags.includes('procFS')) e.binary = r.binary;
     e.cgroupId = this.cgroupOf(r.cgroupId);
-    const args = r.args.map((a, i) => argJson(a, hook?.args?.[i]?.type));
     const kind = hook?.kind ?? 'kprobe';
+    const time = this.time(r.ktime);
+
+    // the core decodes the record's bytes and decides policy, selector and action;
+    // the kernel's record is checked against it
+    const pod = e.cgroupId ? this.pods.byCgroupId(e.cgroupId) : undefined;
+    const ctx: HookContext = { timeNs: r.ktime + this.procs.offsetNs, pid: e.pid, binary: e.binary, hook: name, pod: pod ? podInfo(pod) : null };
+    const raw = r.raw ?? encodeHook(r, hook?.args?.map((a) => a.type) ?? []);
+    const res = this.policies.evaluateHookRecordFor(p, raw, ctx);
+    const values: EvalArg[] = res ? res.args : r.args;
+    const matches = res ? res.matches : this.policies.evaluateFor(p, evalEventOf(kind, r, ctx, values));
+
+    const args = values.map((a, i) => argJson(a, hook?.args?.[i]?.type));
     const body: Json = { process: this.processOf(e, r.tid), ...opt('parent', this.parentOf(e)) };
     if (kind === 'tracepoint') {
       const [subsys, event] = name.split('/');
@@ -184,12 +195,8 @@ export class EventPipeline {
     body.policy_name = p.spec.name;
     if (hook?.message) body.message = hook.message;
     if (hook?.tags?.length) body.tags = hook.tags;
-    const time = this.time(r.ktime);
     const ev: Json = { [`process_${kind}`]: body, node_name: this.node, time };
 
-    // the evaluator decides policy, selector and action; the kernel's record is checked against it
-    const evalEv = toEvalEvent(ev as TetragonEvent);
-    const matches = evalEv ? this.policies.evaluateFor(p, evalEv) : [];
     const m = matchFor(matches, r.selector, r.slot);
     body.action = actionOf(m ? m.actions : [...r.actions, ...r.skipped]);
     this.check(p, r, m, name, time, args);
@@ -224,6 +231,11 @@ export class EventPipeline {
     });
     if (d.samples.length > 20) d.samples.shift();
   }
+}
+
+/** the event of a record for an evaluator without the core's record path (test doubles) */
+function evalEventOf(kind: EvalEvent['kind'], r: HookRecord, ctx: HookContext, args: EvalArg[]): EvalEvent {
+  return { kind, hook: ctx.hook, timeNs: ctx.timeNs, pid: ctx.pid, tid: r.tid, binary: ctx.binary, pod: ctx.pod, args };
 }
 
 function sameList(a: string[], b: string[]): boolean {

@@ -5,7 +5,7 @@
 import { fastEvaluate, type Evaluate, type RecordEvaluator } from '../events/dryrun.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import type { EffectiveMode, Match, Mode, PolicySpec } from '../core/types.js';
+import type { EffectiveMode, EvalArg, HookContext, Match, Mode, PolicySpec } from '../core/types.js';
 import { checkPolicies, formatDiagnostic } from '../policy/index.js';
 import { ApiError } from '../api/protocol.js';
 import { podInfo, type Pod } from '../pods/pod.js';
@@ -465,6 +465,19 @@ export class PolicyManager {
       this.fast.set(p.unit, fast);
     }
     return fast(ev).matches.filter((m) => m.policyIndex === p.index);
+  }
+
+  /**
+   * Evaluates a raw kernel hook record in the core (kernel bytes -> core ->
+   * verdict): the policy's matches and the argument values the core decoded;
+   * null when the unit's evaluator has no record path or rejects the record.
+   */
+  evaluateHookRecordFor(p: AgentPolicy, raw: Uint8Array, ctx: HookContext): { matches: Match[]; args: EvalArg[] } | null {
+    const e = p.unit.evaluator;
+    if (typeof e.evaluateHookRecord !== 'function' || typeof e.lastVerdict !== 'function' || typeof e.lastHookArgs !== 'function') return null;
+    const code = e.evaluateHookRecord(raw, ctx);
+    if (code < 0) return null;
+    return { matches: e.lastVerdict(code).matches.filter((m) => m.policyIndex === p.index), args: e.lastHookArgs() };
   }
 
   /** per unit: its evaluate over the core's record path (see src/events/dryrun.ts) */

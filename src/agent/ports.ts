@@ -3,7 +3,7 @@
 // modules to them; the tests can also plug in fakes to check the agent's own
 // logic (scoping diffs, persistence) without BPF.
 import type { TlnRecord } from '../kernel/records.js';
-import type { CompileOptions, CompileResult, EvalEvent, Mode, ModeChange, PodInfo, PolicySpec, Verdict } from '../core/types.js';
+import type { CompileOptions, CompileResult, EvalArg, EvalEvent, HookContext, Mode, ModeChange, PodInfo, PolicySpec, Verdict } from '../core/types.js';
 
 export interface CorePort {
   compile(docs: unknown[], opts: CompileOptions): CompileResult;
@@ -15,6 +15,10 @@ export interface CorePort {
 export interface EvaluatorPort {
   evaluate(ev: EvalEvent): Verdict;
   setRuntimeMode(policyIndex: number, mode: Mode): ModeChange;
+  /** the core's kernel-record path (src/core Evaluator has it; test doubles may not) */
+  evaluateHookRecord?(raw: Uint8Array, ctx: HookContext): number;
+  lastVerdict?(code: number): Verdict;
+  lastHookArgs?(): EvalArg[];
 }
 
 /** Per-selector counters of one loaded policy. */

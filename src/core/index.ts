@@ -2,7 +2,11 @@
 // decision (selector semantics, scoping, modes, value parsing, limits) is made
 // inside assembly/. See docs/map-format.md for the formats crossing the boundary.
 import { Core, withShared, encodeTree } from './wasm.js';
+import * as G from '../abi/generated.js';
+import { evrecArgs, podBlock } from './evrec.js';
 import type {
+  EvalArg,
+  HookContext,
   CompileOptions,
   CompileResult,
   Diagnostic,
@@ -22,16 +26,40 @@ export type * from './types.js';
 export const VERDICT_CODES = { invalid: -1, none: 0, post: 1, signal: 2, override: 3, kill: 4 } as const;
 const VERDICT_KINDS: readonly VerdictKind[] = ['none', 'post', 'signal', 'override', 'kill'];
 
-/** the match buffer's header: u32 count, u32 record size (docs/map-format.md §4.2) */
-const MATCH_HDR = 8;
+/** the match buffer (docs/map-format.md §4.2): struct tln_evmatch_hdr, then struct tln_evmatch records */
+const MATCH_HDR = G.tln_evmatch_hdr.sizeof;
+const MR = G.tln_evmatch;
 
 function u32At(m: Uint8Array, p: number): number {
   return (m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24)) >>> 0;
 }
 
-/** within a policy, what identifies a match's names: hook slot, selector, mode (the record's bytes 4-7 and 10) */
+function u16At(m: Uint8Array, p: number): number {
+  return m[p] | (m[p + 1] << 8);
+}
+
+/** within a policy, what identifies a match's names: hook slot, selector, mode */
 function matchKey(m: Uint8Array, r: number): number {
-  return (m[r + 4] | (m[r + 5] << 8)) * 2 ** 24 + (m[r + 6] | (m[r + 7] << 8)) * 256 + m[r + 10];
+  return u16At(m, r + MR.hook) * 2 ** 24 + u16At(m, r + MR.selector) * 256 + m[r + MR.mode];
+}
+
+const utf8 = new TextEncoder();
+let decoder: Core | null = null;
+let decodes = 0;
+
+/**
+ * The argument values of a raw kernel hook record (struct tln_hook_rec + data,
+ * bpf/include/tln_events.h), decoded by the core (assembly/hookrec.ts, the one
+ * decoder of these records); null when it is not a hook record of this version.
+ */
+export function decodeHookArgs(raw: Uint8Array): EvalArg[] | null {
+  const core = (decoder ??= new Core());
+  const n = core.x.decodeHookRecord(core.input(raw));
+  if (n < 0) return null;
+  const args = evrecArgs(core.mem(), core.x.hookEventPtr());
+  // nothing is allocated per record but the rare growth of a buffer
+  if (++decodes % 4096 === 0) core.collect();
+  return args;
 }
 
 /** What a match record (docs/map-format.md §4.2) does not carry: names, cached per policy, hook, selector and mode. */
@@ -89,10 +117,10 @@ export function podMatches(image: Uint8Array, policyIndex: number, pod: PodInfo 
 }
 
 /** Every size, offset and enum value assembly/abi.ts mirrors from tln_abi.h. */
-export function abiTable(): Record<string, number> {
+export function abiTable(): Record<string, number> & Record<`TLN_MAP_${string}`, string> {
   return withShared((core) => {
     core.x.abiTable();
-    return JSON.parse(core.text()) as Record<string, number>;
+    return JSON.parse(core.text()) as Record<string, number> & Record<`TLN_MAP_${string}`, string>;
   });
 }
 
@@ -125,7 +153,7 @@ export class Evaluator {
     if (this.core.x.evalCreate(len) !== 1) throw new Error(`Evaluator: ${this.core.text()}`);
     this.matchPtr = this.core.x.evalMatchesPtr();
     const m = this.core.mem();
-    this.matchRec = m[this.matchPtr + 4] | (m[this.matchPtr + 5] << 8);
+    this.matchRec = u16At(m, this.matchPtr + G.tln_evmatch_hdr.record_size);
     this.core.collect();
   }
 
@@ -181,7 +209,7 @@ export class Evaluator {
     const matches: Match[] = [];
     for (let i = 0; i < n; i++) {
       const r = this.matchPtr + MATCH_HDR + i * this.matchRec;
-      const policyIndex = u32At(m, r);
+      const policyIndex = u32At(m, r + MR.policy);
       let nm = this.names[policyIndex]?.get(matchKey(m, r));
       if (nm === undefined) {
         this.learnNames(code);
@@ -189,17 +217,17 @@ export class Evaluator {
         nm = this.names[policyIndex]?.get(matchKey(m, r));
         if (nm === undefined) throw new Error(`lastVerdict: the core gave no names for match ${i}`);
       }
-      const flags = m[r + 11];
+      const flags = m[r + MR.flags];
       matches.push({
         policy: nm.policy,
         namespace: nm.namespace,
         policyIndex,
-        hook: m[r + 4] | (m[r + 5] << 8),
-        selector: ((m[r + 6] | (m[r + 7] << 8)) << 16) >> 16,
+        hook: u16At(m, r + MR.hook),
+        selector: (u16At(m, r + MR.selector) << 16) >> 16,
         actions: nm.actions.slice(),
         mode: nm.mode,
-        enforced: (flags & 1) !== 0,
-        post: (flags & 2) !== 0,
+        enforced: (flags & G.TLN_EVMATCH_F_ENFORCED) !== 0,
+        post: (flags & G.TLN_EVMATCH_F_POST) !== 0,
       });
     }
     return { verdict, matches };
@@ -211,7 +239,44 @@ export class Evaluator {
   }
 
   private matchCount(m: Uint8Array): number {
-    return u32At(m, this.matchPtr);
+    return u32At(m, this.matchPtr + G.tln_evmatch_hdr.count);
+  }
+
+  /**
+   * Evaluates a raw kernel hook record (struct tln_hook_rec + data, as the BPF
+   * program wrote it) with what the host knows of its process: the core decodes
+   * it (kernel bytes -> core -> verdict, no JSON); returns a verdict code
+   * (VERDICT_CODES; invalid for a record that is not a hook record). The
+   * matches: lastVerdict(code); the decoded arguments: lastHookArgs().
+   */
+  evaluateHookRecord(raw: Uint8Array, ctx: HookContext): number {
+    const core = this.core;
+    const pod = ctx.pod ? podBlock(ctx.pod) : null;
+    // worst case 3 UTF-8 bytes per UTF-16 unit; the lengths are patched after encoding
+    const cap = raw.length + G.tln_evctx.sizeof + 3 * (ctx.binary.length + ctx.hook.length) + (pod ? pod.length : 0);
+    const p = core.x.inputPtr(cap);
+    const m = core.mem();
+    m.set(raw, p);
+    const c = p + raw.length;
+    const dv = new DataView(m.buffer);
+    let at = c + G.tln_evctx.sizeof;
+    const bin = utf8.encodeInto(ctx.binary, m.subarray(at)).written;
+    at += bin;
+    const name = utf8.encodeInto(ctx.hook, m.subarray(at)).written;
+    at += name;
+    if (pod) m.set(pod, at);
+    at += pod ? pod.length : 0;
+    dv.setBigUint64(c + G.tln_evctx.time_ns, BigInt.asUintN(64, ctx.timeNs), true);
+    dv.setUint32(c + G.tln_evctx.pid, ctx.pid >>> 0, true);
+    dv.setUint32(c + G.tln_evctx.binary_len, bin, true);
+    dv.setUint32(c + G.tln_evctx.name_len, name, true);
+    dv.setUint32(c + G.tln_evctx.pod_len, pod ? pod.length : 0, true);
+    return core.x.evalHookRecord(raw.length, at - c);
+  }
+
+  /** The argument values the core decoded from the last evaluateHookRecord's record. */
+  lastHookArgs(): EvalArg[] {
+    return evrecArgs(this.core.mem(), this.core.x.hookEventPtr());
   }
 
   /** caches the names of every match of the last evaluation: record i and the JSON's match i are the same match */
@@ -225,7 +290,7 @@ export class Evaluator {
     for (let i = 0; i < n; i++) {
       const mt = v.matches[i];
       const r = this.matchPtr + MATCH_HDR + i * this.matchRec;
-      const p = u32At(m, r);
+      const p = u32At(m, r + MR.policy);
       (this.names[p] ??= new Map()).set(matchKey(m, r), {
         policy: mt.policy,
         namespace: mt.namespace,

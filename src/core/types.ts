@@ -125,6 +125,19 @@ export interface EvalEvent {
   ret?: EvalArg;
 }
 
+/** What the host knows of the process behind a kernel hook record (Evaluator.evaluateHookRecord). */
+export interface HookContext {
+  /** wall-clock ns of the record (its ktime plus the boot offset), for rate limits */
+  timeNs: bigint;
+  pid: number;
+  /** the process binary as the host knows it */
+  binary: string;
+  /** the hook name: function_name, "subsys/event" or "path:symbol" */
+  hook: string;
+  /** null: a host process (in no pod) */
+  pod: PodInfo | null;
+}
+
 export type VerdictKind = 'kill' | 'override' | 'signal' | 'post' | 'none';
 
 export interface Match {

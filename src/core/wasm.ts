@@ -23,6 +23,9 @@ export interface CoreExports {
   evalVerdict(code: number): void;
   evalMatchesPtr(): number;
   evalSetMode(index: number, len: number): void;
+  evalHookRecord(recLen: number, ctxLen: number): number;
+  decodeHookRecord(recLen: number): number;
+  hookEventPtr(): number;
   abiTable(): void;
   mapNames(): void;
   __collect(): void;

@@ -8,40 +8,48 @@
 // (the hook catalog lives in assembly/hooks.ts) is learnt once per name by
 // encoding an empty event of that hook with the core's encoder.
 
+import * as G from '../abi/generated.js';
+import { parseIPv4, parseIPv6, podBlock } from '../core/evrec.js';
 import type { EvalArg, EvalEvent, PodInfo } from '../core/types.js';
 
-const HEADER = 48;
-const SLOT = 64;
-const MAX_ARGS = 8;
+// struct tln_evrec / tln_evrec_slot (bpf/include/tln_evrec.h, generated mirror)
+const HEADER = G.tln_evrec.sizeof;
+const SLOT = G.tln_evrec_slot.sizeof;
+const MAX_ARGS = G.TLN_EVREC_MAX_ARGS;
 
 // header offsets
-const R_SIZE = 0;
-const R_HOOK_ID = 4;
-const R_KIND = 6;
-const R_NARGS = 7;
-const R_TIME = 8;
-const R_PID = 16;
-const R_TID = 20;
-const R_BIN_OFF = 24;
-const R_POD_OFF = 32;
-const R_NAME_OFF = 40;
+const R_SIZE = G.tln_evrec.size;
+const R_HOOK_ID = G.tln_evrec.hook_id;
+const R_KIND = G.tln_evrec.kind;
+const R_NARGS = G.tln_evrec.nargs;
+const R_TIME = G.tln_evrec.time_ns;
+const R_PID = G.tln_evrec.pid;
+const R_TID = G.tln_evrec.tid;
+const R_BIN_OFF = G.tln_evrec.binary_off;
+const R_POD_OFF = G.tln_evrec.pod_off;
+const R_NAME_OFF = G.tln_evrec.name_off;
+const R_BIN_LEN = G.tln_evrec.binary_len;
+const R_POD_LEN = G.tln_evrec.pod_len;
+const R_NAME_LEN = G.tln_evrec.name_len;
 
 // slot offsets
-const S_KIND = 0;
-const S_PROTOCOL = 1;
-const S_STATE = 2;
-const S_FAMILY = 4;
-const S_VALUE = 8;
-const S_SPORT = 16;
-const S_DPORT = 18;
-const S_SADDR = 24;
-const S_DADDR = 40;
+const S_KIND = G.tln_evrec_slot.kind;
+const S_PROTOCOL = G.tln_evrec_slot.protocol;
+const S_STATE = G.tln_evrec_slot.state;
+const S_FAMILY = G.tln_evrec_slot.family;
+const S_VALUE = G.tln_evrec_slot.value;
+const S_STR_OFF = G.tln_evrec_slot.str + G.tln_evrec_str.off;
+const S_STR_LEN = G.tln_evrec_slot.str + G.tln_evrec_str.len;
+const S_SPORT = G.tln_evrec_slot.sport;
+const S_DPORT = G.tln_evrec_slot.dport;
+const S_SADDR = G.tln_evrec_slot.saddr;
+const S_DADDR = G.tln_evrec_slot.daddr;
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
-const ARG_INT = 1;
-const ARG_STR = 2;
-const ARG_SOCK = 3;
+const ARG_INT = G.TLN_EVREC_ARG_INT;
+const ARG_STR = G.TLN_EVREC_ARG_STR;
+const ARG_SOCK = G.TLN_EVREC_ARG_SOCK;
 
 /** Returns the (hook id, kind) the core gives a hook: the bytes 4..6 of its record. */
 export type HookLookup = (kind: EvalEvent['kind'], hook: string) => { id: number; kind: number };
@@ -73,106 +81,6 @@ export function coreHookLookup(encode: (ev: EvalEvent) => Uint8Array): HookLooku
 
 const utf8 = new TextEncoder();
 
-/** Parses dotted-quad IPv4 (no leading zeros) into out[0..4]. */
-function parseIPv4(s: string, out: Uint8Array, off: number): boolean {
-  let part = 0;
-  let val = 0;
-  let digits = 0;
-  let lead0 = false;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 46;
-    if (c === 46) {
-      if (digits === 0 || part > 3) return false;
-      if (lead0 && digits > 1) return false;
-      out[off + part] = val;
-      part++;
-      val = 0;
-      digits = 0;
-      lead0 = false;
-      continue;
-    }
-    if (c < 48 || c > 57) return false;
-    if (digits === 0 && c === 48) lead0 = true;
-    val = val * 10 + (c - 48);
-    digits++;
-    if (val > 255 || digits > 3) return false;
-  }
-  return part === 4;
-}
-
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/** Parses IPv6 text (with "::" and an optional dotted IPv4 tail) into out[0..16]. */
-function parseIPv6(s: string, out: Uint8Array): boolean {
-  const n = s.length;
-  if (n < 2) return false;
-  const groups: number[] = [];
-  let gap = -1;
-  let i = 0;
-  if (s.charCodeAt(0) === 58) {
-    if (s.charCodeAt(1) !== 58) return false;
-    gap = 0;
-    i = 2;
-    if (i === n) {
-      out.fill(0, 0, 16);
-      return true;
-    }
-  }
-  while (i < n) {
-    if (groups.length >= 8) return false;
-    let j = i;
-    let sawDot = false;
-    while (j < n && s.charCodeAt(j) !== 58) {
-      if (s.charCodeAt(j) === 46) sawDot = true;
-      j++;
-    }
-    if (sawDot) {
-      const v4 = new Uint8Array(4);
-      if (j !== n || groups.length > 6 || !parseIPv4(s.slice(i, j), v4, 0)) return false;
-      groups.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      i = j;
-      break;
-    }
-    if (j === i || j - i > 4) return false;
-    let g = 0;
-    for (let k = i; k < j; k++) {
-      const d = hexVal(s.charCodeAt(k));
-      if (d < 0) return false;
-      g = (g << 4) | d;
-    }
-    groups.push(g);
-    i = j;
-    if (i < n) {
-      i++;
-      if (i < n && s.charCodeAt(i) === 58) {
-        if (gap >= 0) return false;
-        gap = groups.length;
-        i++;
-      } else if (i === n) {
-        return false;
-      }
-    }
-  }
-  if (gap < 0 ? groups.length !== 8 : groups.length >= 8) return false;
-  const full = new Array<number>(8).fill(0);
-  if (gap < 0) for (let k = 0; k < 8; k++) full[k] = groups[k];
-  else {
-    const tail = groups.length - gap;
-    for (let k = 0; k < gap; k++) full[k] = groups[k];
-    for (let k = 0; k < tail; k++) full[8 - tail + k] = groups[gap + k];
-  }
-  for (let k = 0; k < 8; k++) {
-    out[2 * k] = full[k] >> 8;
-    out[2 * k + 1] = full[k] & 0xff;
-  }
-  return true;
-}
-
 const addrTmp = new Uint8Array(16);
 
 /** Writes an address in network byte order (IPv4 in the first 4 bytes); leaves zeros when invalid. */
@@ -192,6 +100,7 @@ export class RecordWriter {
   // (a count, not length = 0: that would free the arrays' storage every event)
   private readonly pending: (string | null)[] = [];
   private readonly pendingAt: number[] = [];
+  private readonly pendingLenAt: number[] = [];
   private npending = 0;
   /** views of buf by record size / 8 */
   private views: (Uint8Array | undefined)[] = [];
@@ -228,18 +137,11 @@ export class RecordWriter {
     return n;
   }
 
-  /** u16 byte length + UTF-8 bytes */
-  private str(s: string): void {
-    this.need(2);
-    const at = this.len;
-    this.len += 2;
-    const n = this.bytes(s);
-    this.dv.setUint16(at, n, true);
-  }
-
-  private pend(s: string | null, at: number): void {
+  /** s goes after the slots; its offset is written at `at`, its length at `lenAt` */
+  private pend(s: string | null, at: number, lenAt: number): void {
     this.pending[this.npending] = s;
-    this.pendingAt[this.npending++] = at;
+    this.pendingAt[this.npending] = at;
+    this.pendingLenAt[this.npending++] = lenAt;
   }
 
   private slot(at: number, a: EvalArg | undefined): void {
@@ -253,7 +155,7 @@ export class RecordWriter {
         return;
       case 'str':
         buf[at + S_KIND] = ARG_STR;
-        this.pend(a.value, at + S_VALUE);
+        this.pend(a.value, at + S_STR_OFF, at + S_STR_LEN);
         return;
       case 'sock':
         buf[at + S_KIND] = ARG_SOCK;
@@ -270,42 +172,12 @@ export class RecordWriter {
     }
   }
 
-  private readonly podBlocks = new WeakMap<PodInfo, Uint8Array>();
-
-  /** the pod block, cached per PodInfo object (PodInfo objects are not changed once made) */
+  /** the pod block (src/core/evrec.ts writes and caches it per PodInfo object) */
   private pod(pod: PodInfo): void {
-    const cached = this.podBlocks.get(pod);
-    if (cached !== undefined) {
-      this.need(cached.length);
-      this.buf.set(cached, this.len);
-      this.len += cached.length;
-      return;
-    }
-    const at = this.len;
-    this.podBlock(pod);
-    this.podBlocks.set(pod, this.buf.slice(at, this.len));
-  }
-
-  private podBlock(pod: PodInfo): void {
-    this.str(pod.namespace);
-    this.str(pod.name);
-    const labels = pod.labels;
-    const keys = labels !== null && typeof labels === 'object' ? Object.keys(labels) : [];
-    this.need(2);
-    this.dv.setUint16(this.len, keys.length, true);
-    this.len += 2;
-    for (const k of keys) {
-      this.str(k);
-      const v = labels[k];
-      this.str(typeof v === 'string' ? v : '');
-    }
-    this.need(1);
-    const c = pod.container;
-    if (c !== undefined && c !== null && typeof c === 'object') {
-      this.buf[this.len++] = 1;
-      this.str(c.name);
-      this.str(c.repo);
-    } else this.buf[this.len++] = 0;
+    const b = podBlock(pod);
+    this.need(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
   }
 
   /** The record of an event. The returned view is reused by the next call. */
@@ -328,19 +200,19 @@ export class RecordWriter {
     this.npending = 0;
     for (let i = 0; i < nargs; i++) this.slot(HEADER + i * SLOT, ev.args[i]);
     this.slot(HEADER + nargs * SLOT, ev.ret);
-    this.pend(ev.binary, R_BIN_OFF);
-    this.pend(ev.hook, R_NAME_OFF);
+    this.pend(ev.binary, R_BIN_OFF, R_BIN_LEN);
+    this.pend(ev.hook, R_NAME_OFF, R_NAME_LEN);
     for (let i = 0; i < this.npending; i++) {
       const at = this.len;
       const n = this.bytes(this.pending[i] ?? '');
       this.dv.setUint32(this.pendingAt[i], at, true);
-      this.dv.setUint32(this.pendingAt[i] + 4, n, true);
+      this.dv.setUint32(this.pendingLenAt[i], n, true);
     }
     if (ev.pod !== null && ev.pod !== undefined && typeof ev.pod === 'object') {
       const at = this.len;
       this.pod(ev.pod);
       this.dv.setUint32(R_POD_OFF, at, true);
-      this.dv.setUint32(R_POD_OFF + 4, this.len - at, true);
+      this.dv.setUint32(R_POD_LEN, this.len - at, true);
     }
     const aligned = (this.len + 7) & ~7;
     this.need(aligned - this.len);

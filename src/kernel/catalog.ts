@@ -4,16 +4,17 @@
 // running kernel has and that is built; which one served a hook is visible as
 // the policy's sensor labels. New mechanisms (BPF LSM, fentry, kprobes) are
 // added as entries here plus a BPF object; nothing else changes.
+import * as G from '../abi/generated.js';
 import { has, type FeatureName, type Features } from './features.js';
 
-/** enum tln_hook_id (must match bpf/include/tln_abi.h) */
+/** enum tln_hook_id (bpf/include/tln_abi.h, through the generated mirror) */
 export const HOOK_ID = {
-  SECURITY_FILE_PERMISSION: 1,
-  SECURITY_MMAP_FILE: 2,
-  SECURITY_PATH_TRUNCATE: 3,
-  TCP_CONNECT: 4,
-  GENERIC_TRACEPOINT: 100,
-  GENERIC_UPROBE: 101,
+  SECURITY_FILE_PERMISSION: G.TLN_HOOK_SECURITY_FILE_PERMISSION,
+  SECURITY_MMAP_FILE: G.TLN_HOOK_SECURITY_MMAP_FILE,
+  SECURITY_PATH_TRUNCATE: G.TLN_HOOK_SECURITY_PATH_TRUNCATE,
+  TCP_CONNECT: G.TLN_HOOK_TCP_CONNECT,
+  GENERIC_TRACEPOINT: G.TLN_HOOK_GENERIC_TRACEPOINT,
+  GENERIC_UPROBE: G.TLN_HOOK_GENERIC_UPROBE,
 } as const;
 
 export type AttachSpec =

@@ -1,142 +1,65 @@
-// Decoders of the ring-buffer records of bpf/include/tln_events.h.
-// Every constant and offset below must match that header; test/kernel-abi.test.ts
-// compiles the header with the host C compiler and checks them.
+// Decoders of the ring-buffer records of bpf/include/tln_events.h. Every size,
+// offset and constant comes from src/abi/generated.ts (scripts/gen-abi.mjs
+// writes it from the header; test/abi.test.ts checks it against the C
+// compiler). The arguments of a hook record are decoded by the core
+// (decodeHookArgs: assembly/hookrec.ts), the one decoder the evaluator uses too.
+import * as G from '../abi/generated.js';
+import { decodeHookArgs } from '../core/index.js';
 import type { EvalArg } from '../core/types.js';
 
-export const TLN_EVENTS_VERSION = 1;
+import { parseIPv4, parseIPv6 } from '../core/evrec.js';
 
-export const REC = { EXEC: 1, EXIT: 2, HOOK: 3 } as const; // enum tln_rec_type
+export { ipString } from '../core/evrec.js';
 
-export const REC_F = { PROCFS: 0x01, TRUNC_PATH: 0x02, TRUNC_ARGS: 0x04, TRUNC_CWD: 0x08, NO_PROC: 0x10 } as const;
-export const ARG_F = { TRUNC: 0x01, NONE: 0x02 } as const;
-export const SEL_NONE = 0xff;
-export const PROC_F_PROCFS = 0x01;
+export const TLN_EVENTS_VERSION = G.TLN_EVENTS_VERSION;
 
-/** sizes and offsets (must match bpf/include/tln_events.h) */
-export const LAYOUT = {
-  TLN_PATH_MAX: 4096,
-  TLN_ARGS_MAX: 1024,
-  TLN_BIN_MAX: 256,
-  TLN_DATA_MAX: 8192,
-  TLN_EXEC_DATA_MAX: 16384,
-  'sizeof(struct tln_rec_hdr)': 16,
-  'offsetof(struct tln_rec_hdr, type)': 0,
-  'offsetof(struct tln_rec_hdr, version)': 1,
-  'offsetof(struct tln_rec_hdr, size)': 2,
-  'offsetof(struct tln_rec_hdr, flags)': 4,
-  'offsetof(struct tln_rec_hdr, ktime)': 8,
-  'sizeof(struct tln_rec_task)': 40,
-  'offsetof(struct tln_rec_task, pid)': 0,
-  'offsetof(struct tln_rec_task, tid)': 4,
-  'offsetof(struct tln_rec_task, ppid)': 8,
-  'offsetof(struct tln_rec_task, uid)': 12,
-  'offsetof(struct tln_rec_task, cgroup_id)': 16,
-  'offsetof(struct tln_rec_task, start_ktime)': 24,
-  'offsetof(struct tln_rec_task, ns_pid)': 32,
-  'sizeof(struct tln_exec_rec)': 72,
-  'offsetof(struct tln_exec_rec, task)': 16,
-  'offsetof(struct tln_exec_rec, path_len)': 56,
-  'offsetof(struct tln_exec_rec, args_len)': 58,
-  'offsetof(struct tln_exec_rec, cwd_len)': 60,
-  'offsetof(struct tln_exec_rec, data)': 72,
-  'sizeof(struct tln_exit_rec)': 64,
-  'offsetof(struct tln_exit_rec, code)': 56,
-  'offsetof(struct tln_exit_rec, path_len)': 60,
-  'offsetof(struct tln_exit_rec, data)': 64,
-  'sizeof(struct tln_rec_arg)': 16,
-  'offsetof(struct tln_rec_arg, type)': 0,
-  'offsetof(struct tln_rec_arg, flags)': 1,
-  'offsetof(struct tln_rec_arg, len)': 2,
-  'offsetof(struct tln_rec_arg, off)': 4,
-  'offsetof(struct tln_rec_arg, val)': 8,
-  'sizeof(struct tln_rec_sock)': 48,
-  'offsetof(struct tln_rec_sock, family)': 0,
-  'offsetof(struct tln_rec_sock, protocol)': 2,
-  'offsetof(struct tln_rec_sock, sport)': 4,
-  'offsetof(struct tln_rec_sock, dport)': 6,
-  'offsetof(struct tln_rec_sock, state)': 8,
-  'offsetof(struct tln_rec_sock, saddr)': 16,
-  'offsetof(struct tln_rec_sock, daddr)': 32,
-  'sizeof(struct tln_hook_rec)': 208,
-  'offsetof(struct tln_hook_rec, task)': 16,
-  'offsetof(struct tln_hook_rec, policy_id)': 56,
-  'offsetof(struct tln_hook_rec, hook_id)': 60,
-  'offsetof(struct tln_hook_rec, slot)': 62,
-  'offsetof(struct tln_hook_rec, selector)': 63,
-  'offsetof(struct tln_hook_rec, actions)': 64,
-  'offsetof(struct tln_hook_rec, skipped)': 66,
-  'offsetof(struct tln_hook_rec, mode)': 68,
-  'offsetof(struct tln_hook_rec, nargs)': 69,
-  'offsetof(struct tln_hook_rec, bin_len)': 70,
-  'offsetof(struct tln_hook_rec, error)': 72,
-  'offsetof(struct tln_hook_rec, sensor)': 76,
-  'offsetof(struct tln_hook_rec, args)': 80,
-  'offsetof(struct tln_hook_rec, sock)': 160,
-  'offsetof(struct tln_hook_rec, data)': 208,
-  'sizeof(struct tln_proc)': 280,
-  'offsetof(struct tln_proc, ppid)': 0,
-  'offsetof(struct tln_proc, flags)': 4,
-  'offsetof(struct tln_proc, ktime)': 8,
-  'offsetof(struct tln_proc, path_len)': 16,
-  'offsetof(struct tln_proc, path)': 24,
-  'sizeof(struct tln_pending)': 8,
-  TLN_REC_EXEC: REC.EXEC,
-  TLN_REC_EXIT: REC.EXIT,
-  TLN_REC_HOOK: REC.HOOK,
-  TLN_REC_F_PROCFS: REC_F.PROCFS,
-  TLN_REC_F_TRUNC_PATH: REC_F.TRUNC_PATH,
-  TLN_REC_F_TRUNC_ARGS: REC_F.TRUNC_ARGS,
-  TLN_REC_F_TRUNC_CWD: REC_F.TRUNC_CWD,
-  TLN_REC_F_NO_PROC: REC_F.NO_PROC,
-  TLN_ARG_F_TRUNC: ARG_F.TRUNC,
-  TLN_ARG_F_NONE: ARG_F.NONE,
-  TLN_SEL_NONE: SEL_NONE,
-  TLN_SENSOR_TP_FILE: 1,
-  TLN_SENSOR_CGROUP_SOCK: 2,
-  TLN_SENSOR_LSM_FILE: 3,
-  TLN_SENSOR_LSM_SOCK: 4,
-  TLN_SENSOR_TP_GENERIC: 5,
-  TLN_SENSOR_UPROBE: 6,
-  TLN_SRC_NONE: 0,
-  TLN_SRC_INT: 1,
-  TLN_SRC_USTR: 2,
-  TLN_SRC_KSTR: 3,
-  TLN_SRC_DATA_LOC: 4,
-  TLN_SRC_ARRAY: 5,
-  TLN_SRC_REG: 6,
-  TLN_SRC_REG_USTR: 7,
-  TLN_GEN_STR_MAX: 1024,
-  'sizeof(struct tln_gen_arg)': 8,
-  'offsetof(struct tln_gen_arg, off)': 0,
-  'offsetof(struct tln_gen_arg, size)': 2,
-  'offsetof(struct tln_gen_arg, src)': 4,
-  'offsetof(struct tln_gen_arg, is_signed)': 5,
-  'sizeof(struct tln_gen_conf)': 48,
-  'offsetof(struct tln_gen_conf, nargs)': 0,
-  'offsetof(struct tln_gen_conf, args)': 8,
-  TLN_PROC_F_PROCFS: PROC_F_PROCFS,
-  TLN_EVENTS_VERSION,
+export const REC = { EXEC: G.TLN_REC_EXEC, EXIT: G.TLN_REC_EXIT, HOOK: G.TLN_REC_HOOK } as const; // enum tln_rec_type
+
+export const REC_F = {
+  PROCFS: G.TLN_REC_F_PROCFS,
+  TRUNC_PATH: G.TLN_REC_F_TRUNC_PATH,
+  TRUNC_ARGS: G.TLN_REC_F_TRUNC_ARGS,
+  TRUNC_CWD: G.TLN_REC_F_TRUNC_CWD,
+  NO_PROC: G.TLN_REC_F_NO_PROC,
 } as const;
+export const ARG_F = { TRUNC: G.TLN_ARG_F_TRUNC, NONE: G.TLN_ARG_F_NONE } as const;
+export const SEL_NONE = G.TLN_SEL_NONE;
+export const PROC_F_PROCFS = G.TLN_PROC_F_PROCFS;
+
+/** every numeric size, offset and constant of the headers, keyed by its C spelling */
+export const LAYOUT: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(Object.entries(G.ABI_TABLE).filter((e): e is [string, number] => typeof e[1] === 'number')),
+);
 
 /** enum tln_sensor -> catalog sensor label */
 export const SENSOR_NAMES: Record<number, string> = {
-  1: 'tln_tp_file',
-  2: 'tln_cgroup_sock',
-  3: 'tln_lsm_file',
-  4: 'tln_lsm_sock',
-  5: 'generic_tracepoint',
-  6: 'generic_uprobe',
+  [G.TLN_SENSOR_TP_FILE]: 'tln_tp_file',
+  [G.TLN_SENSOR_CGROUP_SOCK]: 'tln_cgroup_sock',
+  [G.TLN_SENSOR_LSM_FILE]: 'tln_lsm_file',
+  [G.TLN_SENSOR_LSM_SOCK]: 'tln_lsm_sock',
+  [G.TLN_SENSOR_TP_GENERIC]: 'generic_tracepoint',
+  [G.TLN_SENSOR_UPROBE]: 'generic_uprobe',
 };
 
 /** enum tln_action_id -> Tetragon action name */
-export const ACTION_NAMES: Record<number, string> = { 0: 'Post', 2: 'Sigkill', 4: 'Override', 8: 'NoPost', 9: 'Signal' };
+export const ACTION_NAMES: Record<number, string> = {
+  [G.TLN_ACT_POST]: 'Post',
+  [G.TLN_ACT_SIGKILL]: 'Sigkill',
+  [G.TLN_ACT_OVERRIDE]: 'Override',
+  [G.TLN_ACT_NOPOST]: 'NoPost',
+  [G.TLN_ACT_SIGNAL]: 'Signal',
+};
+/** enum tln_mode -> name */
 export const MODE_NAMES = ['enforce', 'monitor', 'monitor_only'] as const;
+if (MODE_NAMES[G.TLN_MODE_ENFORCE] !== 'enforce' || MODE_NAMES[G.TLN_MODE_MONITOR] !== 'monitor' || MODE_NAMES[G.TLN_MODE_MONITOR_ONLY] !== 'monitor_only') {
+  throw new Error('records.ts: MODE_NAMES does not follow enum tln_mode');
+}
 
-/** enum tln_arg_type classes */
-const STRING_TYPES = new Set([16, 17, 18, 19, 20]);
-const SIGNED_TYPES = new Set([1, 3, 5, 7]);
-const INT_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
-const SOCK_TYPES = new Set([32, 33]);
+const HDR = G.tln_rec_hdr;
+const TASK = G.tln_rec_task;
+const EXEC = G.tln_exec_rec;
+const EXIT = G.tln_exit_rec;
+const HOOK = G.tln_hook_rec;
 
 export interface TaskInfo {
   pid: number;
@@ -193,6 +116,8 @@ export interface HookRecord extends TaskInfo {
   sensor: string;
   /** argument values in the order of the hook's args[] */
   args: EvalArg[];
+  /** the record's bytes as the kernel wrote them (struct tln_hook_rec + data); absent in records made by hand (tests) */
+  raw?: Uint8Array;
 }
 
 export type TlnRecord = ExecRecord | ExitRecord | HookRecord;
@@ -202,13 +127,13 @@ const str = (b: Buffer, off: number, len: number) => utf8.decode(b.subarray(off,
 
 function task(b: Buffer, o: number): TaskInfo {
   return {
-    pid: b.readUInt32LE(o),
-    tid: b.readUInt32LE(o + 4),
-    ppid: b.readUInt32LE(o + 8),
-    uid: b.readUInt32LE(o + 12),
-    cgroupId: b.readBigUInt64LE(o + 16),
-    startKtime: b.readBigUInt64LE(o + 24),
-    nsPid: b.readUInt32LE(o + 32),
+    pid: b.readUInt32LE(o + TASK.pid),
+    tid: b.readUInt32LE(o + TASK.tid),
+    ppid: b.readUInt32LE(o + TASK.ppid),
+    uid: b.readUInt32LE(o + TASK.uid),
+    cgroupId: b.readBigUInt64LE(o + TASK.cgroup_id),
+    startKtime: b.readBigUInt64LE(o + TASK.start_ktime),
+    nsPid: b.readUInt32LE(o + TASK.ns_pid),
   };
 }
 
@@ -218,34 +143,17 @@ function bits(mask: number): string[] {
   return out;
 }
 
-export function ipString(family: number, a: Buffer): string {
-  if (family === 2) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(a.readUInt16BE(i).toString(16));
-  // compress the longest run of zero groups
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return g.join(':');
-  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
-}
-
 export function decodeExec(b: Buffer): ExecRecord {
-  const flags = b.readUInt32LE(4);
-  const d = LAYOUT['offsetof(struct tln_exec_rec, data)'];
-  const pl = b.readUInt16LE(56), al = b.readUInt16LE(58), cl = b.readUInt16LE(60);
+  const flags = b.readUInt32LE(HDR.flags);
+  const d = EXEC.data;
+  const pl = b.readUInt16LE(EXEC.path_len), al = b.readUInt16LE(EXEC.args_len), cl = b.readUInt16LE(EXEC.cwd_len);
   const rawArgs = str(b, d + pl, al);
   return {
     type: 'exec',
-    ktime: b.readBigUInt64LE(8),
+    ktime: b.readBigUInt64LE(HDR.ktime),
     flags,
     procfs: (flags & REC_F.PROCFS) !== 0,
-    ...task(b, 16),
+    ...task(b, EXEC.task),
     binary: str(b, d, pl),
     args: al ? rawArgs.split('\0') : [],
     cwd: str(b, d + pl + al, cl),
@@ -253,83 +161,146 @@ export function decodeExec(b: Buffer): ExecRecord {
 }
 
 export function decodeExit(b: Buffer): ExitRecord {
-  const code = b.readUInt32LE(56);
+  const code = b.readUInt32LE(EXIT.code);
   const sig = code & 0x7f;
   return {
     type: 'exit',
-    ktime: b.readBigUInt64LE(8),
-    flags: b.readUInt32LE(4),
-    ...task(b, 16),
-    binary: str(b, 64, b.readUInt16LE(60)),
+    ktime: b.readBigUInt64LE(HDR.ktime),
+    flags: b.readUInt32LE(HDR.flags),
+    ...task(b, EXIT.task),
+    binary: str(b, EXIT.data, b.readUInt16LE(EXIT.path_len)),
     code,
     status: sig === 0 ? (code >> 8) & 0xff : null,
     signal: sig !== 0 ? sig : null,
   };
 }
 
+/** A hook record: its fixed fields here, its arguments decoded by the core; `raw` keeps the bytes for the evaluator. */
 export function decodeHook(b: Buffer): HookRecord {
-  const D = LAYOUT['offsetof(struct tln_hook_rec, data)'];
-  const nargs = b.readUInt8(69);
-  const binLen = b.readUInt16LE(70);
-  const sel = b.readUInt8(63);
-  const sockOff = LAYOUT['offsetof(struct tln_hook_rec, sock)'];
-  const args: EvalArg[] = [];
-  for (let i = 0; i < Math.min(nargs, 5); i++) {
-    const o = 80 + i * 16;
-    const type = b.readUInt8(o), flags = b.readUInt8(o + 1);
-    if (flags & ARG_F.NONE || type === 0) {
-      args.push({ kind: 'none' });
-    } else if (STRING_TYPES.has(type)) {
-      args.push({ kind: 'str', value: str(b, D + b.readUInt16LE(o + 4), b.readUInt16LE(o + 2)) });
-    } else if (INT_TYPES.has(type)) {
-      const v = b.readBigUInt64LE(o + 8);
-      args.push({ kind: 'int', value: SIGNED_TYPES.has(type) ? BigInt.asIntN(64, v) : v });
-    } else if (SOCK_TYPES.has(type)) {
-      const family = b.readUInt16LE(sockOff);
-      args.push({
-        kind: 'sock',
-        family,
-        protocol: b.readUInt16LE(sockOff + 2),
-        sport: b.readUInt16LE(sockOff + 4),
-        dport: b.readUInt16LE(sockOff + 6),
-        state: b.readUInt8(sockOff + 8),
-        saddr: ipString(family, b.subarray(sockOff + 16, sockOff + 32)),
-        daddr: ipString(family, b.subarray(sockOff + 32, sockOff + 48)),
-      });
-    } else {
-      args.push({ kind: 'none' });
-    }
-  }
+  const sel = b.readUInt8(HOOK.selector);
+  const sensor = b.readUInt32LE(HOOK.sensor);
+  const raw = new Uint8Array(b.buffer, b.byteOffset, b.length);
   return {
     type: 'hook',
-    ktime: b.readBigUInt64LE(8),
-    flags: b.readUInt32LE(4),
-    ...task(b, 16),
-    policyId: b.readUInt32LE(56),
-    hookId: b.readUInt16LE(60),
-    slot: b.readUInt8(62),
+    ktime: b.readBigUInt64LE(HDR.ktime),
+    flags: b.readUInt32LE(HDR.flags),
+    ...task(b, HOOK.task),
+    policyId: b.readUInt32LE(HOOK.policy_id),
+    hookId: b.readUInt16LE(HOOK.hook_id),
+    slot: b.readUInt8(HOOK.slot),
     selector: sel === SEL_NONE ? null : sel,
-    actions: bits(b.readUInt16LE(64)),
-    skipped: bits(b.readUInt16LE(66)),
-    mode: MODE_NAMES[b.readUInt8(68)] ?? 'enforce',
-    binary: str(b, D, binLen),
-    error: b.readInt32LE(72),
-    sensor: SENSOR_NAMES[b.readUInt32LE(76)] ?? `sensor#${b.readUInt32LE(76)}`,
-    args,
+    actions: bits(b.readUInt16LE(HOOK.actions)),
+    skipped: bits(b.readUInt16LE(HOOK.skipped)),
+    mode: MODE_NAMES[b.readUInt8(HOOK.mode)] ?? 'enforce',
+    binary: str(b, HOOK.data, b.readUInt16LE(HOOK.bin_len)),
+    error: b.readInt32LE(HOOK.error),
+    sensor: SENSOR_NAMES[sensor] ?? `sensor#${sensor}`,
+    args: decodeHookArgs(raw) ?? [],
+    raw,
   };
 }
 
 /** Decodes one raw record; null for an unknown type or a short/newer record. */
 export function decodeRecord(b: Buffer): TlnRecord | null {
-  if (b.length < 16 || b.readUInt8(1) !== TLN_EVENTS_VERSION) return null;
-  switch (b.readUInt8(0)) {
+  if (b.length < HDR.sizeof || b.readUInt8(HDR.version) !== TLN_EVENTS_VERSION) return null;
+  switch (b.readUInt8(HDR.type)) {
     case REC.EXEC:
-      return b.length >= 72 ? decodeExec(b) : null;
+      return b.length >= EXEC.sizeof ? decodeExec(b) : null;
     case REC.EXIT:
-      return b.length >= 64 ? decodeExit(b) : null;
+      return b.length >= EXIT.sizeof ? decodeExit(b) : null;
     case REC.HOOK:
-      return b.length >= 208 ? decodeHook(b) : null;
+      return b.length >= HOOK.sizeof ? decodeHook(b) : null;
     default:
       return null;
   }
+}
+
+const STRING_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_FILE, G.TLN_ARG_PATH, G.TLN_ARG_FD, G.TLN_ARG_STRING, G.TLN_ARG_FILENAME]);
+const SOCK_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_SOCK, G.TLN_ARG_SOCKADDR]);
+
+/** the type a value of this kind is written with when the caller does not say */
+function defaultType(a: EvalArg): number {
+  return a.kind === 'str' ? G.TLN_ARG_STRING : a.kind === 'int' ? G.TLN_ARG_SINT64 : a.kind === 'sock' ? G.TLN_ARG_SOCK : G.TLN_ARG_NONE;
+}
+
+function actionBits(names: string[]): number {
+  let m = 0;
+  for (const [id, name] of Object.entries(ACTION_NAMES)) if (names.includes(name)) m |= 1 << Number(id);
+  return m;
+}
+
+function writeAddr(b: Buffer, at: number, text: string): void {
+  const tmp = new Uint8Array(16);
+  if (text.indexOf(':') >= 0 ? parseIPv6(text, tmp) : parseIPv4(text, tmp, 0)) b.set(tmp, at);
+}
+
+/**
+ * The bytes the BPF programs would write for a hook record (struct
+ * tln_hook_rec + data): for records made in the host (tests, test doubles),
+ * so that every hook record reaches the evaluator as kernel bytes. `types`:
+ * the enum tln_arg_type of each argument (the hook's HookSpec.args), else
+ * one is chosen from the value's kind.
+ */
+export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): Uint8Array {
+  const bin = Buffer.from(r.binary, 'utf8');
+  const nargs = Math.min(r.args.length, G.TLN_MAX_ARGS);
+  const strs = r.args.slice(0, nargs).map((a) => (a.kind === 'str' ? Buffer.from(a.value, 'utf8') : null));
+  const size = HOOK.sizeof + bin.length + strs.reduce((n, x) => n + (x ? x.length : 0), 0);
+  const b = Buffer.alloc(size);
+  b.writeUInt8(G.TLN_REC_HOOK, HDR.type);
+  b.writeUInt8(G.TLN_EVENTS_VERSION, HDR.version);
+  b.writeUInt16LE(size, HDR.size);
+  b.writeUInt32LE(r.flags >>> 0, HDR.flags);
+  b.writeBigUInt64LE(r.ktime, HDR.ktime);
+  const t = HOOK.task;
+  b.writeUInt32LE(r.pid >>> 0, t + TASK.pid);
+  b.writeUInt32LE(r.tid >>> 0, t + TASK.tid);
+  b.writeUInt32LE(r.ppid >>> 0, t + TASK.ppid);
+  b.writeUInt32LE(r.uid >>> 0, t + TASK.uid);
+  b.writeBigUInt64LE(r.cgroupId, t + TASK.cgroup_id);
+  b.writeBigUInt64LE(r.startKtime, t + TASK.start_ktime);
+  b.writeUInt32LE(r.nsPid >>> 0, t + TASK.ns_pid);
+  b.writeUInt32LE(r.policyId >>> 0, HOOK.policy_id);
+  b.writeUInt16LE(r.hookId, HOOK.hook_id);
+  b.writeUInt8(r.slot, HOOK.slot);
+  b.writeUInt8(r.selector === null ? SEL_NONE : r.selector, HOOK.selector);
+  b.writeUInt16LE(actionBits(r.actions), HOOK.actions);
+  b.writeUInt16LE(actionBits(r.skipped), HOOK.skipped);
+  b.writeUInt8(Math.max(0, MODE_NAMES.indexOf(r.mode)), HOOK.mode);
+  b.writeUInt8(nargs, HOOK.nargs);
+  b.writeUInt16LE(bin.length, HOOK.bin_len);
+  b.writeInt32LE(r.error, HOOK.error);
+  const sensor = Object.entries(SENSOR_NAMES).find(([, n]) => n === r.sensor);
+  b.writeUInt32LE(sensor ? Number(sensor[0]) : 0, HOOK.sensor);
+  bin.copy(b, HOOK.data);
+  let off = bin.length;
+  for (let i = 0; i < nargs; i++) {
+    const a = r.args[i];
+    const o = HOOK.args + i * G.tln_rec_arg.sizeof;
+    const type = types[i] ?? defaultType(a);
+    b.writeUInt8(type, o + G.tln_rec_arg.type);
+    if (a.kind === 'none') {
+      b.writeUInt8(ARG_F.NONE, o + G.tln_rec_arg.flags);
+    } else if (a.kind === 'str' && STRING_TYPES.has(type)) {
+      const sb = strs[i]!;
+      b.writeUInt16LE(sb.length, o + G.tln_rec_arg.len);
+      b.writeUInt16LE(off, o + G.tln_rec_arg.off);
+      sb.copy(b, HOOK.data + off);
+      off += sb.length;
+    } else if (a.kind === 'int') {
+      b.writeBigUInt64LE(BigInt.asUintN(64, a.value), o + G.tln_rec_arg.val);
+    } else if (a.kind === 'sock' && SOCK_TYPES.has(type)) {
+      const k = HOOK.sock;
+      b.writeUInt16LE(a.family, k + G.tln_rec_sock.family);
+      b.writeUInt16LE(a.protocol, k + G.tln_rec_sock.protocol);
+      b.writeUInt16LE(a.sport, k + G.tln_rec_sock.sport);
+      b.writeUInt16LE(a.dport, k + G.tln_rec_sock.dport);
+      b.writeUInt8(a.state, k + G.tln_rec_sock.state);
+      writeAddr(b, k + G.tln_rec_sock.saddr, a.saddr);
+      writeAddr(b, k + G.tln_rec_sock.daddr, a.daddr);
+    } else {
+      b.writeUInt8(ARG_F.NONE, o + G.tln_rec_arg.flags);
+    }
+  }
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * tln_evrec.h: the layouts between the TypeScript host and the Wasm core only
+ * (docs/map-format.md §4). No BPF program includes this file; it is a header
+ * so that scripts/gen-abi.mjs generates their mirrors from the same kind of
+ * definition as tln_abi.h and tln_events.h, and test/abi.test.ts checks them
+ * against the C compiler in the same way.
+ *
+ * Rules as tln_abi.h: little-endian, fixed-width fields, explicit padding.
+ */
+#ifndef TLN_EVREC_H
+#define TLN_EVREC_H
+
+#ifdef __BPF__
+/* vmlinux.h provides the __u* types in BPF builds */
+#else
+#include <linux/types.h>
+#endif
+
+/* ---- the evaluator event record (§4.1): what evaluateEncoded reads ------ */
+
+#define TLN_EVREC_MAX_ARGS 8 /* argument slots before the return slot */
+
+/* struct tln_evrec_slot.kind */
+enum tln_evrec_arg {
+	TLN_EVREC_ARG_NONE = 0,
+	TLN_EVREC_ARG_INT = 1,
+	TLN_EVREC_ARG_STR = 2,
+	TLN_EVREC_ARG_SOCK = 3,
+};
+
+/* Followed by nargs + 1 slots (the event's args in the hook's spec args[]
+ * order, then the return value), then variable data addressed by offsets
+ * from the record start; size is a multiple of 8. */
+struct tln_evrec {
+	__u32 size;       /* bytes of the record (the input may be longer) */
+	__u16 hook_id;    /* enum tln_hook_id; 0 = not in the catalog */
+	__u8 kind;        /* enum tln_hook_kind */
+	__u8 nargs;       /* slots before the return slot, <= TLN_EVREC_MAX_ARGS */
+	__u64 time_ns;    /* event time, for rate limits */
+	__u32 pid;
+	__u32 tid;
+	__u32 binary_off; /* the process binary path (bytes) */
+	__u32 binary_len;
+	__u32 pod_off;    /* the pod block; 0 = a host process (in no pod) */
+	__u32 pod_len;
+	__u32 name_off;   /* the hook name: function, subsys/event or path:symbol */
+	__u32 name_len;
+};                        /* 48 bytes */
+
+/* a string argument: its bytes in the record */
+struct tln_evrec_str {
+	__u32 off;
+	__u32 len;
+};                        /* 8 bytes */
+
+struct tln_evrec_slot {
+	__u8 kind;        /* enum tln_evrec_arg */
+	__u8 protocol;    /* socket */
+	__u8 state;       /* socket */
+	__u8 type;        /* enum tln_arg_type when the producer knows it (kernel records), else 0; not evaluated */
+	__u16 family;     /* socket: AF_INET 2, AF_INET6 10 */
+	__u16 protocol16; /* socket, kernel records: the whole protocol number (protocol is its low byte); else 0; not evaluated */
+	union {
+		__u64 value;  /* int: the value as 64-bit two's complement */
+		struct tln_evrec_str str; /* string */
+	};
+	__u16 sport;      /* socket */
+	__u16 dport;
+	__u32 pad1;
+	__u8 saddr[16];   /* socket: network byte order, IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u64 pad2;
+};                        /* 64 bytes */
+
+/* ---- the host's part of a kernel hook record (evalHookRecord) ----------- */
+
+/* What the host adds to a raw struct tln_hook_rec (tln_events.h) for the core
+ * to evaluate it: followed by binary_len bytes of binary path, name_len bytes
+ * of hook name and pod_len bytes of pod block (pod_len 0: a host process). */
+struct tln_evctx {
+	__u64 time_ns;    /* wall-clock ns of the record's ktime */
+	__u32 pid;        /* the process as the host knows it */
+	__u32 binary_len;
+	__u32 name_len;
+	__u32 pod_len;
+};                        /* 24 bytes */
+
+/* ---- match records (§4.2): the matches of the last evaluation ----------- */
+
+#define TLN_EVMATCH_MAX 64 /* matches beyond this are not recorded */
+
+/* match flags (struct tln_evmatch.flags) */
+#define TLN_EVMATCH_F_ENFORCED 0x01 /* an enforcement action was carried out */
+#define TLN_EVMATCH_F_POST 0x02     /* the match posts an event */
+
+/* the buffer: this header, then count records of record_size bytes */
+struct tln_evmatch_hdr {
+	__u32 count;
+	__u32 record_size;
+};                        /* 8 bytes */
+
+struct tln_evmatch {
+	__u32 policy;     /* policy index in the image */
+	__u16 hook;       /* hook slot in the policy */
+	__s16 selector;   /* selector index within the hook; -1 for a hook without selectors */
+	__u16 actions;    /* 1 << enum tln_action_id for each action; Post for none */
+	__u8 mode;        /* enum tln_mode at evaluation time */
+	__u8 flags;       /* TLN_EVMATCH_F_* */
+	__u32 pad0;
+};                        /* 16 bytes */
+
+#endif /* TLN_EVREC_H */

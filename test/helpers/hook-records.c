@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hook-records: writes hook records as the BPF programs lay them out (struct
+ * tln_hook_rec + data, bpf/include/tln_events.h), filled field by field by the
+ * C compiler, for test/kernel-abi.test.ts to decode. Each record is preceded by
+ * its length (u32, little-endian). The values here are the test's expectations. */
+#include <stdio.h>
+#include <string.h>
+#include "tln_abi.h"
+#include "tln_events.h"
+
+static unsigned char buf[sizeof(struct tln_hook_rec) + 256];
+
+static struct tln_hook_rec *start(__u16 hook_id, __u8 nargs, const char *bin)
+{
+	struct tln_hook_rec *r = (struct tln_hook_rec *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	r->hdr.type = TLN_REC_HOOK;
+	r->hdr.version = TLN_EVENTS_VERSION;
+	r->hdr.flags = TLN_REC_F_TRUNC_PATH;
+	r->hdr.ktime = 123456789012345ULL;
+	r->task.pid = 4242;
+	r->task.tid = 4243;
+	r->task.ppid = 1;
+	r->task.uid = 1000;
+	r->task.cgroup_id = 0x1122334455667788ULL;
+	r->task.start_ktime = 99;
+	r->task.ns_pid = 7;
+	r->policy_id = 3;
+	r->hook_id = hook_id;
+	r->slot = 1;
+	r->selector = 2;
+	r->actions = TLN_ACTBIT(TLN_ACT_SIGKILL);
+	r->skipped = TLN_ACTBIT(TLN_ACT_OVERRIDE);
+	r->mode = TLN_MODE_MONITOR;
+	r->nargs = nargs;
+	r->bin_len = strlen(bin);
+	r->error = -1;
+	r->sensor = TLN_SENSOR_LSM_FILE;
+	memcpy(r->data, bin, r->bin_len);
+	return r;
+}
+
+static void emit(struct tln_hook_rec *r, __u16 size)
+{
+	__u32 n = size;
+
+	r->hdr.size = size;
+	fwrite(&n, sizeof(n), 1, stdout);
+	fwrite(buf, 1, size, stdout);
+}
+
+int main(void)
+{
+	struct tln_hook_rec *r;
+	const char *path = "/etc/shadow";
+
+	/* a file hook: (file, int mask), the path after the binary */
+	r = start(TLN_HOOK_SECURITY_FILE_PERMISSION, 2, "/usr/bin/cat");
+	r->args[0].type = TLN_ARG_FILE;
+	r->args[0].len = strlen(path);
+	r->args[0].off = r->bin_len;
+	memcpy(r->data + r->bin_len, path, strlen(path));
+	r->args[1].type = TLN_ARG_INT;
+	r->args[1].val = 4;
+	emit(r, sizeof(*r) + r->bin_len + strlen(path));
+
+	/* a socket hook (IPv6), a negative int, an unreadable value */
+	r = start(TLN_HOOK_TCP_CONNECT, 3, "/usr/bin/curl");
+	r->args[0].type = TLN_ARG_SOCK;
+	r->sock.family = 10;
+	r->sock.protocol = 262; /* IPPROTO_MPTCP: wider than a byte */
+	r->sock.sport = 45200;
+	r->sock.dport = 443;
+	r->sock.state = 2;
+	r->sock.saddr[15] = 1;                       /* ::1 */
+	r->sock.daddr[0] = 0x20;                     /* 2001:db8::1 */
+	r->sock.daddr[1] = 0x01;
+	r->sock.daddr[2] = 0x0d;
+	r->sock.daddr[3] = 0xb8;
+	r->sock.daddr[15] = 1;
+	r->args[1].type = TLN_ARG_SINT64;
+	r->args[1].val = (__u64)(-5LL);
+	r->args[2].type = TLN_ARG_UINT64;
+	r->args[2].flags = TLN_ARG_F_NONE;
+	r->selector = TLN_SEL_NONE;
+	r->sensor = TLN_SENSOR_CGROUP_SOCK;
+	emit(r, sizeof(*r) + r->bin_len);
+
+	/* an IPv4 socket, a string cut by the end of the record */
+	r = start(TLN_HOOK_TCP_CONNECT, 2, "/bin/nc");
+	r->args[0].type = TLN_ARG_SOCK;
+	r->sock.family = 2;
+	r->sock.protocol = 6;
+	r->sock.sport = 1;
+	r->sock.dport = 65535;
+	r->sock.saddr[0] = 127;
+	r->sock.saddr[1] = 10;
+	r->sock.saddr[3] = 5;
+	r->sock.daddr[0] = 127;
+	r->sock.daddr[1] = 200;
+	r->sock.daddr[3] = 1;
+	r->args[1].type = TLN_ARG_STRING;
+	r->args[1].off = r->bin_len;
+	r->args[1].len = 100;
+	memcpy(r->data + r->bin_len, "abc", 3);
+	r->mode = TLN_MODE_ENFORCE;
+	emit(r, sizeof(*r) + r->bin_len + 3);
+	return 0;
+}
