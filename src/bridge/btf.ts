@@ -81,3 +81,33 @@ export function readBtf(bytes: Uint8Array): BtfInfo {
 export function enumValue(info: BtfInfo, enumName: string, item: string): number | undefined {
   return info.enums.get(enumName)?.get(item);
 }
+
+/**
+ * The raw BTF of a file: the file itself when it is raw BTF
+ * (/sys/kernel/btf/vmlinux, `bpftool btf dump file X format raw`), or the
+ * `.BTF` section of a little-endian ELF64 file (an uncompressed vmlinux).
+ */
+export function rawBtf(bytes: Uint8Array): Uint8Array {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length >= 2 && v.getUint16(0, true) === BTF_MAGIC) return bytes;
+  const isElf = bytes.length >= 64 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
+  if (!isElf) throw new BtfError('neither raw BTF (0xeB9F magic) nor an ELF file');
+  if (bytes[4] !== 2 || bytes[5] !== 1) throw new BtfError('only little-endian ELF64 files are read');
+  const shoff = Number(v.getBigUint64(0x28, true));
+  const shentsize = v.getUint16(0x3a, true);
+  const shnum = v.getUint16(0x3c, true);
+  const shstrndx = v.getUint16(0x3e, true);
+  const sec = (i: number) => {
+    const at = shoff + i * shentsize;
+    return { name: v.getUint32(at, true), offset: Number(v.getBigUint64(at + 0x18, true)), size: Number(v.getBigUint64(at + 0x20, true)) };
+  };
+  if (shoff + shnum * shentsize > bytes.length) throw new BtfError('ELF section headers run past the end of the file');
+  const names = sec(shstrndx);
+  for (let i = 0; i < shnum; i++) {
+    const s = sec(i);
+    const at = names.offset + s.name;
+    const end = bytes.indexOf(0, at);
+    if (Buffer.from(bytes.subarray(at, end)).toString('latin1') === '.BTF') return bytes.subarray(s.offset, s.offset + s.size);
+  }
+  throw new BtfError('the ELF file has no .BTF section (a kernel built without CONFIG_DEBUG_INFO_BTF)');
+}

@@ -104,14 +104,14 @@ function poisonedBy(log: LogLine[], prog: string): Map<number, number> {
   return out;
 }
 
-/** the program a failed load is about: the last warning naming one */
+/** the program a failed load is about (the last one a warning names) and libbpf's first word on it */
 function failedProgram(log: LogLine[], names: string[]): { name: string; message: string } | null {
-  for (let i = log.length - 1; i >= 0; i--) {
-    if (log[i].level !== 0) continue;
-    const m = /^libbpf: prog '([^']+)': (.*)$/.exec(log[i].text.trimEnd());
-    if (m && names.includes(m[1])) return { name: m[1], message: m[2] };
-  }
-  return null;
+  const re = /^libbpf: prog '([^']+)': (.*)$/;
+  const warns = log.filter((l) => l.level === 0).map((l) => re.exec(l.text.trimEnd())).filter((m): m is RegExpExecArray => m !== null && names.includes(m[1]));
+  if (warns.length === 0) return null;
+  const name = warns[warns.length - 1][1];
+  // libbpf's trailing error number is emscripten's errno numbering: left out
+  return { name, message: warns.find((m) => m[1] === name)![2].replace(/: -\d+$/, '') };
 }
 
 function scan(insns: Uint8Array, specs: Map<number, string>, poisoned: Map<number, number>, helpers: Map<number, string> | null): Problem[] {
