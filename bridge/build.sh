@@ -86,7 +86,6 @@ compile zlib "$BUILD/libz.a" $OPT -D_LARGEFILE64_SOURCE=1 -DHAVE_HIDDEN -w -- \
 fi
 
 # 3. libelf (elfutils' own configure is not run: this config.h is what it would find)
-say "libelf $(basename "$ELFUTILS")"
 mkdir -p "$BUILD/elfcfg"
 ver=$(basename "$ELFUTILS" | sed 's/elfutils-//')
 cat > "$BUILD/elfcfg/config.h" <<CFG
@@ -107,6 +106,7 @@ cat > "$BUILD/elfcfg/config.h" <<CFG
 #include <eu-config.h>
 CFG
 if stale "$BUILD/libelf.a" "$ELFUTILS/libelf" "$ELFUTILS/lib"; then
+say "libelf $(basename "$ELFUTILS")"
 ELF_SRCS=$(sed -n '/^libelf_a_SOURCES/,/^$/p' "$ELFUTILS/libelf/Makefile.am" | tr -d '\\' | sed 's/libelf_a_SOURCES *=//' | tr ' \t' '\n\n' | grep '\.c$')
 compile libelf "$BUILD/libelf.a" $OPT -DHAVE_CONFIG_H -include "$BUILD/elfcfg/config.h" -std=gnu99 -w \
   -I"$BUILD/elfcfg" -I"$ELFUTILS/libelf" -I"$ELFUTILS/lib" -I"$ZINC" -- \
@@ -146,7 +146,7 @@ PRE
   -sEXPORTED_FUNCTIONS="$EXPORTS" -sEXPORTED_RUNTIME_METHODS=FS,UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8 \
   -o "$BUILD/libbpf.mjs"
 mv "$BUILD/libbpf.wasm" "$DIST/libbpf.wasm"
-sed 's/libbpf\.wasm/libbpf.wasm/' "$BUILD/libbpf.mjs" > "$DIST/libbpf.mjs"
+mv "$BUILD/libbpf.mjs" "$DIST/libbpf.mjs"
 end=$(date +%s)
 size=$(stat -c %s "$DIST/libbpf.wasm"); glue=$(stat -c %s "$DIST/libbpf.mjs")
 printf 'built in %ss: libbpf.wasm %s bytes, libbpf.mjs %s bytes (emcc %s)\n' \

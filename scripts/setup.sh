@@ -45,3 +45,5 @@ fi
 if [ -x scripts/build-native.sh ]; then
   bash scripts/build-native.sh
 fi
+# 4. libbpf-wasm-bridge (libbpf in wasm for `talon compile --kernel-btf`): skipped when up to date
+bash bridge/build.sh
