@@ -59,3 +59,6 @@ if [ "$(id -u)" -eq 0 ]; then
     ln -sfn "$target" "$bindir/talon"
   fi
 fi
+
+# 5. libbpf-wasm-bridge (libbpf in wasm for `talon compile --kernel-btf`): skipped when up to date
+bash bridge/build.sh

@@ -10,6 +10,7 @@ import { AGENT_VALUE_FLAGS, registerAgentCommands } from './agent-commands.js';
 import { runCompile } from './compile.js';
 import { CoreUnavailable } from './core.js';
 import { runDryRun } from './dryrun.js';
+import { runKernelBtfCheck } from './kernel-btf.js';
 import { EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, InputError, UsageError } from './errors.js';
 
 export interface MainIo {
@@ -19,7 +20,7 @@ export interface MainIo {
 }
 
 /** Flags that take a value: a lone "-" after one of them is that value (stdin/stdout). */
-const OWN_STRING_FLAGS = ['output', 'o', 'namespace', 'n', 'mode', 'm', 'policy', 'p', 'events', 'e', 'color'];
+const OWN_STRING_FLAGS = ['kernel-btf', 'output', 'o', 'namespace', 'n', 'mode', 'm', 'policy', 'p', 'events', 'e', 'color'];
 const STRING_FLAGS = [...new Set([...OWN_STRING_FLAGS, ...AGENT_VALUE_FLAGS])];
 /** value flags that may be given "-" (stdin) as their value */
 const VALUE_FLAGS = new Set(STRING_FLAGS.map((f) => (f.length === 1 ? `-${f}` : `--${f}`)));
@@ -98,6 +99,7 @@ function build(io: MainIo): sade.Sade {
     .option('-n, --namespace', 'Namespace of TracingPolicyNamespaced documents that name none (default: "default")')
     .option('-m, --mode', 'Load-time mode, enforce or monitor (overrides spec.options policy-mode)')
     .option('--check', 'Only check the policies, write nothing')
+    .option('--kernel-btf', 'With --check: also check that the programs the policies need relocate and load on the kernel of this BTF file (repeatable)')
     .example('compile examples/file-monitoring-enforce.yaml -o file.img')
     .example('compile --check examples/*.yaml')
     .action(async (policy: unknown, opts: Opts) => {
@@ -110,6 +112,8 @@ function build(io: MainIo): sade.Sade {
       const namespace = single(opts, 'namespace', '-n/--namespace', cmd) ?? 'default';
       const mode = oneOf(single(opts, 'mode', '-m/--mode', cmd), MODES, '-m/--mode', cmd);
       if (files.filter((f) => f === '-').length > 1) throw new UsageError('stdin ("-") can be read only once', cmd);
+      const kernelBtf = list(opts, 'kernel-btf', '--kernel-btf', cmd);
+      if (kernelBtf.length > 0) return check ? runKernelBtfCheck(files, { namespace, mode, kernelBtf }, io) : Promise.reject(new UsageError('--kernel-btf needs --check', cmd));
       return runCompile(files, { output, namespace, mode, check }, io);
     });
 
