@@ -1,5 +1,7 @@
 // The kernel side of talon: loader, hook catalog, features, ring-buffer records.
-export { Kernel, LoadedPolicy, LoadError, NotSupportedError, MAP_TYPE } from './loader.js';
+export { Kernel, LoadedPolicy, LoadError, NotSupportedError } from './loader.js';
+export { MAP_TYPE, planLoad, checkKernel, checkProcessSensor, sharedMaps } from './plan.js';
+export type { LoadPlan, InstancePlan, AttachPoint, PlannedAttach, Refusal, PlanHost, SharedMapDef } from './plan.js';
 export type { KernelOptions, SelectorStats } from './loader.js';
 export { CATALOG, HOOK_ID, chooseImpl, catalogEntry } from './catalog.js';
 export type { CatalogEntry, HookImpl, AttachSpec } from './catalog.js';

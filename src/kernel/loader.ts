@@ -5,34 +5,21 @@
 //                      create the shared maps (ring buffer, process table, pod
 //                      cgroups, pending signals), load the process sensor, fill the
 //                      process table from /proc, start the ring-buffer consumer.
-//   loadPolicy()       choose an implementation per hook (catalog.ts), create the
-//                      policy's maps from its MapSpecs, load one instance of each
-//                      BPF object the hooks need (reusing those map fds, policy id and
-//                      hook slots as rodata, only the needed programs), attach.
+//   loadPolicy()       performs the policy's load plan (plan.ts: an implementation
+//                      per hook, instances, rodata, attach points): creates the
+//                      policy's maps from its MapSpecs, loads each instance (reusing
+//                      those map fds; the policy id as rodata), attaches.
 //
 // No pinning: every map, program and link lives in an fd of this process, so
 // nothing outlives the agent; close()/unload() release them early.
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HookSpec, MapSpec, PolicySpec } from '../core/types.js';
-import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
+import type { MapSpec, PolicySpec } from '../core/types.js';
 import { describeFeatures, has, probeFeatures, type Features } from './features.js';
+import { checkKernel, checkProcessSensor, MAP_TYPE, planLoad, realHost, sharedMaps, type AttachPoint, type PlanHost } from './plan.js';
 import { decodeRecord, LAYOUT, PROC_F_PROCFS, REC_F, type ExecRecord, type TlnRecord } from './records.js';
 import { BPF_DIR, loadShim, type LoadedObject, type Shim, type ShimError } from './shim.js';
-import { readFormat, tracepointConf, uprobeConf } from './tracefs.js';
 
-/** BPF_MAP_TYPE_* (kernel UAPI) */
-export const MAP_TYPE = {
-  HASH: 1,
-  ARRAY: 2,
-  PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6,
-  LRU_HASH: 9,
-  LRU_PERCPU_HASH: 10,
-  LPM_TRIE: 11,
-  RINGBUF: 27,
-} as const;
-const BPF_F_NO_PREALLOC = 1;
 const BPF_NOEXIST = 1;
 const PERCPU_TYPES = new Set<number>([MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_PERCPU_HASH]);
 
@@ -58,31 +45,6 @@ export class LoadError extends Error {
     this.name = 'LoadError';
   }
 }
-
-/** Maps shared by every program (shapes must match bpf/lib/tln_maps.h, values tln_events.h). */
-interface SharedMapDef {
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-}
-const sharedMapDefs = (ringBytes: number): Record<string, SharedMapDef> => ({
-  tln_events: { type: MAP_TYPE.RINGBUF, keySize: 0, valueSize: 0, maxEntries: ringBytes, flags: 0 },
-  tln_lost: { type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 },
-  tln_procs: {
-    type: MAP_TYPE.HASH,
-    keySize: 4,
-    valueSize: LAYOUT['sizeof(struct tln_proc)'],
-    maxEntries: 65536,
-    flags: BPF_F_NO_PREALLOC,
-  },
-  tln_pod_cgroups: { type: MAP_TYPE.HASH, keySize: 8, valueSize: 1, maxEntries: 32768, flags: BPF_F_NO_PREALLOC },
-  tln_pending: { type: MAP_TYPE.LRU_HASH, keySize: 8, valueSize: LAYOUT['sizeof(struct tln_pending)'], maxEntries: 4096, flags: 0 },
-});
-
-/** maps of a policy image a program instance cannot run without */
-const REQUIRED_IMAGE_MAPS = ['tln_policy', 'tln_hooks', 'tln_stats'];
 
 export interface KernelOptions {
   /** folder with the BPF objects (default bpf/.output of the repository) */
@@ -234,24 +196,8 @@ export class LoadedPolicy {
   }
 }
 
-/** struct tln_gen_conf of a tracepoint or uprobe hook; throws with the reason it cannot be served */
-function genericConf(h: HookSpec): Buffer {
-  if (h.kind === 'tracepoint') {
-    if (!h.tracepoint) throw new Error('the image names no tracepoint');
-    const fields = readFormat(h.tracepoint.subsystem, h.tracepoint.event);
-    if (typeof fields === 'string') throw new Error(fields);
-    return tracepointConf(h, fields);
-  }
-  if (!h.uprobe) throw new Error('the image names no uprobe');
-  const { path } = h.uprobe;
-  // libbpf looks bare library names up in the library path; a path must exist
-  if (path.includes('/') && !existsSync(path)) throw new Error(`uprobe binary ${path} does not exist`);
-  return uprobeConf(h);
-}
-
 /** why libbpf could not attach a uprobe, in the user's terms */
-function uprobeAttachError(h: HookSpec, se: ShimError): string {
-  const { path, symbol } = h.uprobe!;
+function uprobeAttachError(path: string, symbol: string, se: ShimError): string {
   if (se.code === 'ENOENT') {
     return existsSync(path)
       ? `symbol "${symbol}" not found in ${path} (neither its .dynsym nor its .symtab has it)`
@@ -312,17 +258,8 @@ export class Kernel {
       }
     }
     const features = probeFeatures(shim);
-    const need: [keyof Features, string][] = [
-      ['bpf', 'the bpf() syscall'],
-      ['btf', 'kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)'],
-      ['ringbuf', 'BPF ring buffers (5.8+)'],
-      ['lpmTrie', 'LPM trie maps'],
-    ];
-    for (const [k, what] of need) {
-      if (!features[k]) {
-        throw new NotSupportedError(`this kernel lacks ${what}; probed: ${describeFeatures(features).join('; ')}`, String(k));
-      }
-    }
+    const refused = checkKernel(features);
+    if (refused) throw new NotSupportedError(refused.reason, String(refused.feature));
     const bpfDir = opts.bpfDir ?? BPF_DIR();
     if (!existsSync(join(bpfDir, 'tln_process.bpf.o'))) {
       throw new Error(`BPF objects not built: ${bpfDir}/tln_process.bpf.o is missing (run: bash scripts/build-native.sh)`);
@@ -346,18 +283,14 @@ export class Kernel {
   }
 
   private createShared(ringBytes: number): void {
-    for (const [name, d] of Object.entries(sharedMapDefs(ringBytes))) {
-      this.shared.set(name, this.shim.mapCreate(d.type, name, d.keySize, d.valueSize, d.maxEntries, d.flags));
+    for (const d of sharedMaps(ringBytes)) {
+      this.shared.set(d.name, this.shim.mapCreate(d.type, d.name, d.keySize, d.valueSize, d.maxEntries, d.flags));
     }
   }
 
   private loadProcessSensor(): void {
-    if (!this.features.tpBtf) {
-      throw new NotSupportedError(
-        `the process sensor needs BTF tracepoints (tp_btf): ${this.features.tpBtfError ?? 'not available'}`,
-        'tpBtf',
-      );
-    }
+    const refused = checkProcessSensor(this.features);
+    if (refused) throw new NotSupportedError(refused.reason, String(refused.feature));
     const path = join(this.bpfDir, 'tln_process.bpf.o');
     let obj: LoadedObject;
     try {
@@ -519,124 +452,42 @@ export class Kernel {
    * LoadError (verifier log attached) for anything this kernel cannot serve:
    * never a silent no-op.
    */
-  loadPolicy(spec: PolicySpec, policyId: number): LoadedPolicy {
+  loadPolicy(spec: PolicySpec, policyId: number, host: PlanHost = realHost): LoadedPolicy {
     if (this.closed) throw new Error('kernel is closed');
     const fail = (msg: string, e?: ShimError): never => {
       throw new LoadError(`policy ${spec.name}: ${msg}`, spec.name, e?.log, e?.libbpf, e?.errno);
     };
     if (!Number.isInteger(policyId) || policyId < 0 || policyId > 0xffffffff) fail(`policy id ${policyId} is not a u32`);
-    for (const m of REQUIRED_IMAGE_MAPS) if (!spec.maps.some((x) => x.name === m)) fail(`the image has no ${m} map`);
-    if (!spec.hooks.length) fail('no hooks');
-    // 1. an implementation per hook, and what it can enforce
-    interface Planned {
-      impl: HookImpl;
-      slot: number;
-      name: string;
-      hook: HookSpec;
-      /** generic hooks: struct tln_gen_conf (where the arguments are) */
-      conf?: Buffer;
-    }
-    const planned: Planned[] = [];
-    for (const h of spec.hooks) {
-      const c = chooseImpl(h.hookId, h.name, this.features);
-      if (!c.ok) fail(c.reason);
-      const impl = (c as { impl: HookImpl }).impl;
-      if (h.returnFilters) {
-        fail(`hook ${h.name}: matchReturnArgs needs the return value, which ${impl.sensor} (${impl.mechanism}) does not see on this kernel`);
-      }
-      for (const a of h.actions) {
-        if (a === 'Post' || a === 'NoPost') continue;
-        if (!impl.actions.includes(a)) {
-          const why = whyNotAction(h.hookId, a, this.features);
-          const hint =
-            a === 'Override'
-              ? `an Override needs BPF LSM, fmod_ret or bpf_override_return, none of which this kernel offers${why ? ` (${why})` : ''}`
-              : `${impl.sensor} supports ${impl.actions.join(', ')}`;
-          fail(`hook ${h.name}: action ${a} cannot be carried out by ${impl.sensor} (${impl.mechanism}): ${hint}`);
-        }
-      }
-      if (!this.features.sendSignal && h.actions.some((a) => a === 'Sigkill' || a === 'Signal')) {
-        fail(`hook ${h.name}: Sigkill/Signal need bpf_send_signal, which this kernel lacks`);
-      }
-      let conf: Buffer | undefined;
-      if (impl.confVar) {
-        try {
-          conf = genericConf(h);
-        } catch (e) {
-          fail(`hook ${h.name}: ${(e as Error).message}`);
-        }
-      }
-      planned.push({ impl, slot: h.slot, name: h.name, hook: h, conf });
-    }
-    // 2. instances: one per object, a second one when a hook id repeats
-    interface Plan {
-      impl: HookImpl[];
-      /** the hook each impl serves (same order) */
-      hooks: HookSpec[];
-      slots: Record<string, number>;
-      conf: Record<string, Buffer>;
-      programs: Set<string>;
-      object: string;
-    }
-    const plans: Plan[] = [];
-    for (const p of planned) {
-      let plan = plans.find((x) => x.object === p.impl.object && !(p.impl.slotVar in x.slots));
-      if (!plan) {
-        plan = { impl: [], hooks: [], slots: {}, conf: {}, programs: new Set(), object: p.impl.object! };
-        plans.push(plan);
-      }
-      plan.impl.push(p.impl);
-      plan.hooks.push(p.hook);
-      plan.slots[p.impl.slotVar] = p.slot;
-      if (p.impl.confVar && p.conf) plan.conf[p.impl.confVar] = p.conf;
-      for (const prog of p.impl.programs) plan.programs.add(prog.name);
-    }
-    // 3. the policy's maps from its image
+    const plan = planLoad(spec, this.features, host);
+    if (!plan.ok) return fail(plan.reason);
+    // the plan's maps, then each instance: load with those map fds, attach
     const mapFds = new Map<string, number>();
     const instances: Instance[] = [];
     try {
-      for (const m of spec.maps) mapFds.set(m.name, this.createImageMap(spec, m));
-      const str = spec.maps.find((m) => m.name === 'tln_str');
-      const strCap = str ? Math.max(1, Math.min(255, str.keySize - 5)) : 255;
+      for (const m of plan.maps) mapFds.set(m.name, this.createImageMap(spec, m));
       const reuse: Record<string, number> = { ...Object.fromEntries(this.shared), ...Object.fromEntries(mapFds) };
-      // 4. load and attach each instance
-      for (const plan of plans) {
-        const rodata: Record<string, number | Buffer> = { tln_policy_id: policyId, tln_str_cap: strCap, ...plan.slots, ...plan.conf };
-        if (plan.object === 'tln_sock.bpf.o') rodata.tln_has_set_retval = this.features.setRetval ? 1 : 0;
+      for (const ip of plan.instances) {
         let obj: LoadedObject;
         try {
-          obj = this.shim.objLoad(join(this.bpfDir, plan.object), {
-            name: plan.object.replace(/\.bpf\.o$/, ''),
-            rodata,
+          obj = this.shim.objLoad(join(this.bpfDir, ip.object), {
+            name: ip.name,
+            rodata: { tln_policy_id: policyId, ...ip.rodata },
             reuse,
-            programs: [...plan.programs],
+            programs: ip.programs,
           });
         } catch (e) {
           const se = e as ShimError;
-          return fail(`load ${plan.object} (${[...plan.programs].join(', ')}): ${se.message}${se.libbpf ? `\n${se.libbpf}` : ''}`, se);
+          return fail(`load ${ip.object} (${ip.programs.join(', ')}): ${se.message}${se.libbpf ? `\n${se.libbpf}` : ''}`, se);
         }
-        const inst: Instance = { object: plan.object, obj, links: [] };
+        const inst: Instance = { object: ip.object, obj, links: [] };
         instances.push(inst);
-        for (const [k, impl] of plan.impl.entries()) {
-          const hook = plan.hooks[k];
-          for (const prog of impl.programs) {
-            for (const at of prog.attach) {
-              try {
-                if (at.kind === 'tracepoint') inst.links.push(this.shim.attachTracepoint(obj.handle, prog.name, at.category, at.name));
-                else if (at.kind === 'cgroup') inst.links.push(this.shim.attachCgroup(obj.handle, prog.name, this.cgroupRoot));
-                else if (at.kind === 'hook-tracepoint') {
-                  const tp = hook.tracepoint!;
-                  inst.links.push(this.shim.attachTracepoint(obj.handle, prog.name, tp.subsystem, tp.event));
-                } else if (at.kind === 'hook-uprobe') {
-                  const up = hook.uprobe!;
-                  inst.links.push(this.shim.attachUprobe(obj.handle, prog.name, up.path, up.symbol, false, -1));
-                } else inst.links.push(this.shim.attach(obj.handle, prog.name));
-              } catch (e) {
-                const se = e as ShimError;
-                if (at.kind === 'hook-uprobe') return fail(`hook ${hook.name}: ${uprobeAttachError(hook, se)}`, se);
-                return fail(`attach ${prog.name}: ${se.message}`, se);
-              }
-            }
+        for (const { program, hook, at } of ip.attach) {
+          try {
+            inst.links.push(this.attachOne(obj, program, at));
+          } catch (e) {
+            const se = e as ShimError;
+            if (at.kind === 'uprobe') return fail(`hook ${hook}: ${uprobeAttachError(at.path, at.symbol, se)}`, se);
+            return fail(`attach ${program}: ${se.message}`, se);
           }
         }
       }
@@ -646,21 +497,27 @@ export class Kernel {
       const se = e as ShimError;
       throw new LoadError(`policy ${spec.name}: ${se.message}`, spec.name, se.log, se.libbpf, se.errno);
     }
-    const lp = new LoadedPolicy(
-      this,
-      policyId,
-      spec,
-      mapFds,
-      instances,
-      planned.map((p) => ({ slot: p.slot, name: p.name, sensor: p.impl.sensor })),
-    );
+    const lp = new LoadedPolicy(this, policyId, spec, mapFds, instances, plan.hooks);
     this.loaded.add(lp);
     return lp;
   }
 
+  /** one attach point of the plan; the link fd */
+  private attachOne(obj: LoadedObject, program: string, at: AttachPoint): number {
+    switch (at.kind) {
+      case 'tracepoint':
+        return this.shim.attachTracepoint(obj.handle, program, at.category, at.name);
+      case 'cgroup':
+        return this.shim.attachCgroup(obj.handle, program, this.cgroupRoot);
+      case 'uprobe':
+        return this.shim.attachUprobe(obj.handle, program, at.path, at.symbol, false, -1);
+      case 'auto':
+        return this.shim.attach(obj.handle, program);
+    }
+  }
+
   /** creates one image map and fills it (batch update, else one by one) */
   private createImageMap(spec: PolicySpec, m: MapSpec): number {
-    if (!m.name.startsWith('tln_')) throw new Error(`map ${m.name}: image map names start with tln_`);
     let fd: number;
     try {
       fd = this.shim.mapCreate(m.type, m.name, m.keySize, m.valueSize, Math.max(1, m.maxEntries), m.flags);
