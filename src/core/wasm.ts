@@ -25,6 +25,9 @@ export interface CoreExports {
   evalSetMode(index: number, len: number): void;
   abiTable(): void;
   mapNames(): void;
+  // map updates (assembly/updates.ts)
+  modeUpdates(len: number): number;
+  cgroupUpdates(len: number, which: number): number;
   __collect(): void;
 }
 

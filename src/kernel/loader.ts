@@ -14,14 +14,15 @@
 // nothing outlives the agent; close()/unload() release them early.
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MapSpec, PolicySpec } from '../core/types.js';
+import type { MapSpec, MapUpdate, PolicySpec } from '../core/types.js';
+import { podCgroupUpdates } from '../core/index.js';
+import { applyUpdates, LoadedPolicy, PERCPU_TYPES, releaseAll, u32le, type Instance } from './policy.js';
 import { describeFeatures, has, probeFeatures, type Features } from './features.js';
 import { checkKernel, checkProcessSensor, MAP_TYPE, planLoad, realHost, sharedMaps, type AttachPoint, type PlanHost } from './plan.js';
 import { decodeRecord, LAYOUT, PROC_F_PROCFS, REC_F, type ExecRecord, type TlnRecord } from './records.js';
 import { BPF_DIR, loadShim, type LoadedObject, type Shim, type ShimError } from './shim.js';
 
 const BPF_NOEXIST = 1;
-const PERCPU_TYPES = new Set<number>([MAP_TYPE.PERCPU_HASH, MAP_TYPE.PERCPU_ARRAY, MAP_TYPE.LRU_PERCPU_HASH]);
 
 /** A kernel feature this host lacks (typed: callers and tests skip on it). */
 export class NotSupportedError extends Error {
@@ -57,144 +58,6 @@ export interface KernelOptions {
   procfs?: boolean;
 }
 
-export interface SelectorStats {
-  post: bigint;
-  enforce: bigint;
-  monitor: bigint;
-  nopost: bigint;
-}
-
-interface Instance {
-  object: string;
-  obj: LoadedObject;
-  links: number[];
-}
-
-const u32le = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
-const u64le = (n: bigint) => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt.asUintN(64, n));
-  return b;
-};
-
-/** One policy in the kernel: its maps, program instances and links. */
-export class LoadedPolicy {
-  /** catalog sensors serving its hooks, e.g. ['tln_tp_file', 'tln_cgroup_sock'] */
-  readonly sensors: string[];
-  private closed = false;
-
-  constructor(
-    private readonly kernel: Kernel,
-    readonly id: number,
-    readonly spec: PolicySpec,
-    private readonly mapFds: Map<string, number>,
-    private readonly instances: Instance[],
-    readonly hookSensors: { slot: number; name: string; sensor: string }[],
-  ) {
-    this.sensors = [...new Set(hookSensors.map((h) => h.sensor))];
-  }
-
-  get name(): string {
-    return this.spec.name;
-  }
-
-  private fd(name: string): number {
-    if (this.closed) throw new Error(`policy ${this.spec.name} (id ${this.id}) is unloaded`);
-    const fd = this.mapFds.get(name);
-    if (fd === undefined) throw new Error(`policy ${this.spec.name}: no map ${name}`);
-    return fd;
-  }
-
-  /** kernel memory of its maps and programs (memlock), shared maps excluded */
-  memoryBytes(): number {
-    const shim = this.kernel.shim;
-    let total = 0;
-    for (const fd of this.mapFds.values()) total += shim.fdMemlock(fd);
-    for (const inst of this.instances) {
-      for (const [name, fd] of Object.entries(inst.obj.maps)) {
-        if (this.mapFds.has(name) || this.kernel.isSharedMap(name) || fd < 0) continue;
-        total += shim.fdMemlock(fd);
-      }
-      for (const fd of Object.values(inst.obj.progs)) total += shim.fdMemlock(fd);
-    }
-    return total;
-  }
-
-  /** the mode the programs read at every hit: 0 enforce, 1 monitor, 2 monitor_only */
-  mode(): number {
-    const v = this.kernel.shim.mapLookup(this.fd('tln_policy'), u32le(0), 8);
-    return v ? v.readUInt8(0) : -1;
-  }
-
-  /** changes the mode in place (no reload): the next hit sees it */
-  setMode(mode: 0 | 1 | 2): void {
-    if (mode !== 0 && mode !== 1 && mode !== 2) throw new RangeError(`mode ${mode}: expected 0, 1 or 2`);
-    const fd = this.fd('tln_policy');
-    const v = this.kernel.shim.mapLookup(fd, u32le(0), 8);
-    if (!v) throw new Error(`policy ${this.spec.name}: tln_policy has no entry`);
-    v.writeUInt8(mode, 0);
-    this.kernel.shim.mapUpdate(fd, u32le(0), v, 0);
-  }
-
-  /** adds/removes cgroup ids of the policy's pods (tln_pod_filter) */
-  setFilterCgroups(add: bigint[], remove: bigint[]): void {
-    const fd = this.fd('tln_pod_filter');
-    const one = Buffer.from([1]);
-    for (const id of remove) this.kernel.shim.mapDelete(fd, u64le(id));
-    for (const id of add) this.kernel.shim.mapUpdate(fd, u64le(id), one, 0);
-  }
-
-  /** cgroup ids in the policy's filter */
-  filterCgroups(): bigint[] {
-    const fd = this.fd('tln_pod_filter');
-    const out: bigint[] = [];
-    let k: Buffer | null = null;
-    while ((k = this.kernel.shim.mapNextKey(fd, k, 8))) out.push(k.readBigUInt64LE(0));
-    return out;
-  }
-
-  /** counters per global selector index; the last entry counts hooks without selectors */
-  stats(): SelectorStats[] {
-    const fd = this.fd('tln_stats');
-    const info = this.kernel.shim.mapInfo(fd);
-    const percpu = PERCPU_TYPES.has(info.type);
-    const ncpu = percpu ? this.kernel.shim.numPossibleCpus() : 1;
-    const stride = percpu ? Math.ceil(info.valueSize / 8) * 8 : info.valueSize;
-    const out: SelectorStats[] = [];
-    for (let i = 0; i < info.maxEntries; i++) {
-      const v = this.kernel.shim.mapLookup(fd, u32le(i), stride * ncpu);
-      const s: SelectorStats = { post: 0n, enforce: 0n, monitor: 0n, nopost: 0n };
-      if (v) {
-        for (let c = 0; c < ncpu; c++) {
-          const o = c * stride;
-          s.post += v.readBigUInt64LE(o);
-          s.enforce += v.readBigUInt64LE(o + 8);
-          s.monitor += v.readBigUInt64LE(o + 16);
-          s.nopost += v.readBigUInt64LE(o + 24);
-        }
-      }
-      out.push(s);
-    }
-    return out;
-  }
-
-  /** program fd per instance, for inspection (bpftool, run counts) */
-  programs(): { object: string; name: string; fd: number }[] {
-    return this.instances.flatMap((i) => Object.entries(i.obj.progs).map(([name, fd]) => ({ object: i.object, name, fd })));
-  }
-
-  /** detaches and frees everything of this policy */
-  unload(): void {
-    if (this.closed) return;
-    this.closed = true;
-    releaseAll(this.kernel.shim, this.instances, this.mapFds);
-    this.kernel.forget(this);
-  }
-}
 
 /** why libbpf could not attach a uprobe, in the user's terms */
 function uprobeAttachError(path: string, symbol: string, se: ShimError): string {
@@ -206,20 +69,13 @@ function uprobeAttachError(path: string, symbol: string, se: ShimError): string 
   return `attach uprobe ${path}:${symbol}: ${se.message}${se.libbpf ? `\n${se.libbpf}` : ''}`;
 }
 
-function releaseAll(shim: Shim, instances: Instance[], mapFds: Map<string, number>): void {
-  for (const inst of instances) for (const l of inst.links) shim.linkDestroy(l);
-  for (const inst of instances) shim.objClose(inst.obj.handle);
-  for (const fd of mapFds.values()) shim.closeFd(fd);
-  instances.length = 0;
-  mapFds.clear();
-}
-
 /** the agent's view of the kernel: shared maps, the process sensor, loaded policies */
 export class Kernel {
   readonly cgroupRoot: string;
   /** processes found in /proc at open (procfs: true) */
   readonly procfs: ExecRecord[] = [];
   private readonly shared = new Map<string, number>();
+  private readonly sharedTypes = new Map<string, number>();
   private readonly procInstances: Instance[] = [];
   private readonly loaded = new Set<LoadedPolicy>();
   private readonly subscribers = new Set<(r: TlnRecord[]) => void>();
@@ -285,6 +141,7 @@ export class Kernel {
   private createShared(ringBytes: number): void {
     for (const d of sharedMaps(ringBytes)) {
       this.shared.set(d.name, this.shim.mapCreate(d.type, d.name, d.keySize, d.valueSize, d.maxEntries, d.flags));
+      this.sharedTypes.set(d.name, d.type);
     }
   }
 
@@ -409,14 +266,28 @@ export class Kernel {
     return v ? v.readBigUInt64LE(0) : 0n;
   }
 
-  /** replaces the set of cgroup ids that belong to any pod (scope "in no pod") */
+  /** replaces the set of cgroup ids that belong to any pod (scope "in no pod"); updates from the core */
   setPodCgroups(ids: bigint[]): void {
     const next = new Set(ids);
-    const fd = this.shared.get('tln_pod_cgroups')!;
-    for (const id of this.podCgroups) if (!next.has(id)) this.shim.mapDelete(fd, u64le(id));
-    for (const id of next) if (!this.podCgroups.has(id)) this.shim.mapUpdate(fd, u64le(id), Buffer.from([1]), 0);
+    const add = [...next].filter((id) => !this.podCgroups.has(id));
+    const remove = [...this.podCgroups].filter((id) => !next.has(id));
+    this.applyMapUpdates(podCgroupUpdates(add, remove));
     this.podCgroups.clear();
     for (const id of next) this.podCgroups.add(id);
+  }
+
+  /** applies map updates the core wrote to the shared maps (by name, no layout known here) */
+  applyMapUpdates(updates: MapUpdate[]): void {
+    if (this.closed) throw new Error('kernel is closed');
+    applyUpdates(
+      this.shim,
+      (name) => {
+        const fd = this.shared.get(name);
+        return fd === undefined ? undefined : { fd, type: this.sharedTypes.get(name) ?? 0 };
+      },
+      updates,
+      'shared maps',
+    );
   }
 
   addPodCgroups(ids: bigint[]): void {
