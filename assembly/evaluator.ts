@@ -11,7 +11,7 @@ import { normalize, typeSigned } from "./parse";
 import { fnv, FNV_SEED, mix64 } from "./bytes";
 import { jstr, jbool } from "./json";
 import { decideRuntimeMode } from "./updates";
-import { actionName } from "./compile";
+import { actionName } from "./compile/actions";
 import {
   REC_HEADER, REC_SLOT, REC_MAX_ARGS, R_SIZE, R_HOOK_ID, R_KIND, R_NARGS, R_TIME, R_PID, R_TID,
   R_BIN_OFF, R_BIN_LEN, R_POD_OFF, R_POD_LEN, R_NAME_OFF, R_NAME_LEN, S_KIND, S_PROTOCOL, S_STATE, S_FAMILY, S_VALUE,
