@@ -162,6 +162,8 @@ export const SEL_NPIDS: i32 = 3;
 export const SEL_PID_FLAGS: i32 = 4;
 export const SEL_BIN_OP: i32 = 5;
 export const SEL_BIN_SET: i32 = 6;
+/** offsetof(struct tln_selector, bin_flags): not in abiTable() until test/helpers/abi-probe.c prints it */
+export const SEL_BIN_FLAGS: i32 = 7;
 export const SEL_PIDS: i32 = 8;
 export const SEL_FILTERS: i32 = 24;
 export const SEL_ACTIONS: i32 = 600;

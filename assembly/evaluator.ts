@@ -387,7 +387,7 @@ export class Evaluator {
       if (binOp == A.TLN_OP_IN || binOp == A.TLN_OP_NOT_IN) found = pol.str.lookup(set, this.binPtr, this.binLen, false, true);
       else if (binOp == A.TLN_OP_PREFIX || binOp == A.TLN_OP_NOT_PREFIX) found = pol.str.lookup(set, this.binPtr, this.binLen, false, false);
       else found = pol.str.lookup(set, this.binPtr, this.binLen, true, false);
-      const neg = binOp == A.TLN_OP_NOT_IN || binOp == A.TLN_OP_NOT_PREFIX || binOp == A.TLN_OP_NOT_POSTFIX;
+      const neg = (load<u8>(sp + A.SEL_BIN_FLAGS) & A.TLN_FILTER_F_NEGATE) != 0;
       if (found == neg) return false;
     }
     const nf = <i32>load<u8>(sp + A.SEL_NFILTERS);
