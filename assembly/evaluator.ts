@@ -10,6 +10,7 @@ import { category, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR } from "./argtypes";
 import { normalize, typeSigned } from "./parse";
 import { fnv, FNV_SEED, mix64 } from "./bytes";
 import { jstr, jbool } from "./json";
+import { decideRuntimeMode } from "./updates";
 import { actionName } from "./compile/actions";
 import {
   REC_HEADER, REC_SLOT, REC_MAX_ARGS, R_SIZE, R_HOOK_ID, R_KIND, R_NARGS, R_TIME, R_PID, R_TID,
@@ -160,12 +161,10 @@ export class Evaluator {
       return '{"ok":false,"error":' + jstr(M.noSuchPolicy(index, this.policies.length)) + "}";
     }
     const p = this.policies[index];
-    if (p.rec.mode == A.TLN_MODE_MONITOR_ONLY) {
-      return '{"ok":false,"error":' + jstr(M.runtimeModeMonitorOnly(p.rec.name)) + "}";
-    }
-    if (mode == "enforce") p.runMode = A.TLN_MODE_ENFORCE;
-    else if (mode == "monitor") p.runMode = A.TLN_MODE_MONITOR;
-    else return '{"ok":false,"error":' + jstr(M.badRuntimeMode(mode)) + "}";
+    // the same rule decides the kernel's map updates (index.ts modeUpdates)
+    const d = decideRuntimeMode(p.rec.name, p.rec.mode, mode);
+    if (d.mode < 0) return '{"ok":false,"error":' + jstr(d.err) + "}";
+    p.runMode = <u8>d.mode;
     return '{"ok":true,"mode":"' + modeName(p.runMode) + '"}';
   }
 
@@ -389,7 +388,7 @@ export class Evaluator {
       if (binOp == A.TLN_OP_IN || binOp == A.TLN_OP_NOT_IN) found = pol.str.lookup(set, this.binPtr, this.binLen, false, true);
       else if (binOp == A.TLN_OP_PREFIX || binOp == A.TLN_OP_NOT_PREFIX) found = pol.str.lookup(set, this.binPtr, this.binLen, false, false);
       else found = pol.str.lookup(set, this.binPtr, this.binLen, true, false);
-      const neg = binOp == A.TLN_OP_NOT_IN || binOp == A.TLN_OP_NOT_PREFIX || binOp == A.TLN_OP_NOT_POSTFIX;
+      const neg = (load<u8>(sp + A.SEL_BIN_FLAGS) & A.TLN_FILTER_F_NEGATE) != 0;
       if (found == neg) return false;
     }
     const nf = <i32>load<u8>(sp + A.SEL_NFILTERS);

@@ -76,7 +76,7 @@ function writeSelector(w: ByteWriter, s: SelectorM): void {
   w.u8(s.pidFlags);
   w.u8(s.binOp);
   w.u8(s.binSet);
-  w.u8(0);
+  w.u8(s.binFlags);
   for (let i = 0; i < A.TLN_MAX_PIDS; i++) w.u32(i < s.pids.length ? s.pids[i] : 0);
   for (let i = 0; i < A.TLN_MAX_FILTERS; i++) {
     if (i < s.filters.length) writeFilter(w, s.filters[i]);

@@ -10,7 +10,8 @@ import { Diagnostics, Path } from "./diag";
 import { Compiler, CompileOpts } from "./compile";
 import { PolicyM, KIND_NAMESPACED } from "./model";
 import { writeImage, readImage, MapRec } from "./image";
-import { ByteWriter } from "./bytes";
+import { ByteReader, ByteWriter } from "./bytes";
+import { MapUpdates, decideRuntimeMode, modeUpdate, cgroupSetUpdates, TLN_MAP_POD_CGROUPS } from "./updates";
 import { jstr, jbool } from "./json";
 import { ScopeB, scopeApplies, parsePod, writePod } from "./scope";
 import { Evaluator, modeName, V_INVALID } from "./evaluator";
@@ -323,3 +324,56 @@ export function mapNames(): void {
   setText(mapNamesJson());
 }
 
+
+// ---- map updates that follow a core decision (docs/map-format.md §7) ----
+
+/** input: str policy name, str mode, then the policy's maps as inspectImage lists
+ *  them: u32 count, per map str name, u32 key size, u32 value size, u32 entry count,
+ *  entries. 1: the updates that put the policy in that run-time mode, in out;
+ *  0: the mode is refused (message in text); -1: bad input (message in text). */
+export function modeUpdates(len: i32): i32 {
+  outBuf = new ArrayBuffer(0);
+  const r = new ByteReader(changetype<usize>(inBuf), len);
+  const name = r.str();
+  const mode = r.str();
+  const nmaps = <i32>r.u32();
+  let conf: usize = 0;
+  for (let i = 0; i < nmaps && !r.bad; i++) {
+    const mname = r.str();
+    const k = <i32>r.u32();
+    const v = <i32>r.u32();
+    const n = <i32>r.u32();
+    const size = <i64>n * (<i64>k + <i64>v);
+    if (size > <i64>(len - r.pos) || !r.has(<i32>size)) break;
+    if (mname == A.TLN_MAP_POLICY && k == 4 && v == A.CONF_SIZE && n >= 1) conf = r.base + <usize>(r.pos + k);
+    r.pos += <i32>size;
+  }
+  if (r.bad || conf == 0) {
+    setText(M.noPolicyConf());
+    return -1;
+  }
+  const d = decideRuntimeMode(name, load<u8>(conf + <usize>A.CONF_MODE), mode);
+  if (d.mode < 0) {
+    setText(d.err);
+    return 0;
+  }
+  const u = new MapUpdates();
+  modeUpdate(u, conf, <u8>d.mode);
+  outBuf = u.finish();
+  return 1;
+}
+
+/** input: u32 n added, u32 n removed, the added then the removed cgroup ids (u64).
+ *  which 0: a policy's tln_pod_filter; 1: the shared tln_pod_cgroups. Updates in out. */
+export function cgroupUpdates(len: i32, which: i32): i32 {
+  const base = changetype<usize>(inBuf);
+  outBuf = new ArrayBuffer(0);
+  if (len < 8) return -1;
+  const nadd = <i32>load<u32>(base);
+  const nrem = <i32>load<u32>(base + 4);
+  if (nadd < 0 || nrem < 0 || 8 + (<i64>nadd + <i64>nrem) * 8 > <i64>len) return -1;
+  const u = new MapUpdates();
+  cgroupSetUpdates(u, which == 0 ? A.TLN_MAP_POD_FILTER : TLN_MAP_POD_CGROUPS, base + 8, nadd, base + 8 + <usize>(nadd * 8), nrem);
+  outBuf = u.finish();
+  return 1;
+}

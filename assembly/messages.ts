@@ -402,3 +402,8 @@ export function imageBadMagic(): string {
 export function imageBadVersion(v: u32, want: u32): string {
   return "image version " + v.toString() + " is not supported (this core reads version " + want.toString() + ")";
 }
+
+// ---- map updates ----
+export function noPolicyConf(): string {
+  return "map updates: the policy's maps have no tln_policy entry (or are truncated)";
+}

@@ -28,6 +28,8 @@ export class SelectorM {
   pids: Array<u32> = new Array<u32>();
   binOp: u8 = 0;
   binSet: u8 = 0;
+  /** TLN_FILTER_F_NEGATE for a negated binOp (the same rule as FilterM.flags) */
+  binFlags: u8 = 0;
 }
 
 export class HookArgM {

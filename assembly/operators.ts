@@ -129,7 +129,8 @@ export function allOpNames(): string {
   return n.join(", ");
 }
 
-/** Not* operators match when the value is NOT in the set */
+/** Not* operators match when the value is NOT in the set. The one negation rule: the compiler
+ *  stores it as TLN_FILTER_F_NEGATE (filters, matchBinaries); the kernel and the evaluator read only the flag. */
 export function isNegated(op: u8): bool {
   return op == A.TLN_OP_NOT_EQUAL || op == A.TLN_OP_NOT_PREFIX || op == A.TLN_OP_NOT_POSTFIX ||
     op == A.TLN_OP_NOT_IN_RANGE || op == A.TLN_OP_NOT_IN_MAP || op == A.TLN_OP_NOT_SADDR ||

@@ -44,7 +44,8 @@ done
 
 # 3. the shim (node-gyp as bundled with npm; headers from npm's nodedir config)
 ADDON=shim/build/Release/tln_shim.node
-if newer "$ADDON" shim/tln_shim.c shim/binding.gyp; then
+# every source of the addon (not shim/build, node-gyp's output)
+if newer "$ADDON" shim/*.c shim/*.h shim/binding.gyp; then
   say "node-gyp shim"
   gyp=""
   npm_root=$(npm root -g 2>/dev/null || true)

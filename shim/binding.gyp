@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "tln_shim",
-      "sources": ["tln_shim.c"],
-      "cflags": ["-O2", "-Wall", "-Wno-unused-parameter", "-std=gnu11"],
+      "sources": ["module.c", "napi.c", "probe.c", "object.c", "maps.c", "ringbuf.c"],
+      "cflags": ["-O2", "-Wall", "-Wno-unused-parameter", "-std=gnu11", "-fvisibility=hidden"],
       "libraries": ["-lbpf", "-lelf", "-lz", "-lpthread"]
     }
   ]

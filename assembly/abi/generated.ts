@@ -171,7 +171,7 @@ export const TLN_SELECTOR_OFF_NPIDS: i32 = 3;
 export const TLN_SELECTOR_OFF_PID_FLAGS: i32 = 4;
 export const TLN_SELECTOR_OFF_BIN_OP: i32 = 5;
 export const TLN_SELECTOR_OFF_BIN_SET: i32 = 6;
-export const TLN_SELECTOR_OFF_PAD0: i32 = 7;
+export const TLN_SELECTOR_OFF_BIN_FLAGS: i32 = 7;
 export const TLN_SELECTOR_OFF_PIDS: i32 = 8;
 export const TLN_SELECTOR_OFF_FILTERS: i32 = 24;
 export const TLN_SELECTOR_OFF_ACTIONS: i32 = 600;
@@ -617,7 +617,7 @@ export function abiTableJson(): string {
   o.push('"offsetof(struct tln_selector, pid_flags)":' + TLN_SELECTOR_OFF_PID_FLAGS.toString());
   o.push('"offsetof(struct tln_selector, bin_op)":' + TLN_SELECTOR_OFF_BIN_OP.toString());
   o.push('"offsetof(struct tln_selector, bin_set)":' + TLN_SELECTOR_OFF_BIN_SET.toString());
-  o.push('"offsetof(struct tln_selector, pad0)":' + TLN_SELECTOR_OFF_PAD0.toString());
+  o.push('"offsetof(struct tln_selector, bin_flags)":' + TLN_SELECTOR_OFF_BIN_FLAGS.toString());
   o.push('"offsetof(struct tln_selector, pids)":' + TLN_SELECTOR_OFF_PIDS.toString());
   o.push('"offsetof(struct tln_selector, filters)":' + TLN_SELECTOR_OFF_FILTERS.toString());
   o.push('"offsetof(struct tln_selector, actions)":' + TLN_SELECTOR_OFF_ACTIONS.toString());

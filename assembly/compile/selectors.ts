@@ -259,6 +259,7 @@ export function compileBinaries(cx: Ctx, b: Node, p: Path, sel: SelectorM): void
   if (id > 0) {
     sel.binOp = opu;
     sel.binSet = <u8>id;
+    sel.binFlags = isNegated(opu) ? A.TLN_FILTER_F_NEGATE : 0;
   }
 }
 

@@ -145,7 +145,9 @@ enum tln_hook_id {
 #define TLN_SLOT_RETURN 0xff
 
 /* filter flags */
-#define TLN_FILTER_F_NEGATE 0x01 /* Not* op: match when the value is NOT in the set */
+#define TLN_FILTER_F_NEGATE 0x01 /* Not* op: match when the value is NOT in the set; the core sets
+                                  * it for every negated operator, the kernel and the evaluator
+                                  * read only the flag (tln_filter.flags, tln_selector.bin_flags) */
 
 /* binary filter ops reuse enum tln_op (IN, NOT_IN, PREFIX, NOT_PREFIX,
  * POSTFIX, NOT_POSTFIX); 0 = no matchBinaries */
@@ -224,7 +226,7 @@ struct tln_selector {
 	__u8 pid_flags;   /* TLN_PID_F_* */
 	__u8 bin_op;      /* 0 = no matchBinaries, else an enum tln_op */
 	__u8 bin_set;     /* value set holding the binary paths */
-	__u8 pad0;
+	__u8 bin_flags;   /* TLN_FILTER_F_* of bin_op (NEGATE: NotIn, NotPrefix, NotPostfix) */
 	__u32 pids[TLN_MAX_PIDS];
 	struct tln_filter filters[TLN_MAX_FILTERS];
 	struct tln_action actions[TLN_MAX_ACTIONS];

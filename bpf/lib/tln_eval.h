@@ -254,27 +254,6 @@ static __always_inline int tln_type_is_signed(__u8 type)
 
 /* ---- matching ------------------------------------------------------------ */
 
-static __always_inline int tln_op_negated(__u8 op)
-{
-	switch (op) {
-	case TLN_OP_NOT_EQUAL:
-	case TLN_OP_NOT_IN:
-	case TLN_OP_NOT_IN_MAP:
-	case TLN_OP_NOT_SPORT:
-	case TLN_OP_NOT_DPORT:
-	case TLN_OP_NOT_SPORT_PRIV:
-	case TLN_OP_NOT_DPORT_PRIV:
-	case TLN_OP_NOT_SADDR:
-	case TLN_OP_NOT_DADDR:
-	case TLN_OP_NOT_PREFIX:
-	case TLN_OP_NOT_POSTFIX:
-	case TLN_OP_NOT_IN_RANGE:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 /* is the string data[off, off+len) in string set `set`? Equal entries end
  * with a NUL, so the key carries one when there is room; Postfix entries
  * are reversed, so a reverse lookup reverses the last bytes. */
@@ -482,7 +461,8 @@ __noinline int tln_filter_match(__u32 sel_idx, __u32 j)
 		return 0;
 	type = f->type ? f->type : a->type;
 	op = f->op;
-	neg = (f->flags & TLN_FILTER_F_NEGATE) || tln_op_negated(op);
+	/* negation is the core's TLN_FILTER_F_NEGATE, never a list of operators here */
+	neg = f->flags & TLN_FILTER_F_NEGATE;
 	if (tln_type_is_string(type)) {
 		if (op == TLN_OP_POSTFIX || op == TLN_OP_NOT_POSTFIX)
 			m = tln_str_in_set(f->set, a->off, a->len, 1);
@@ -532,7 +512,7 @@ __noinline int tln_sel_match(__u32 sel_idx)
 	if (op) {
 		m = tln_str_in_set(sel->bin_set, 0, rec->bin_len,
 				   op == TLN_OP_POSTFIX || op == TLN_OP_NOT_POSTFIX);
-		if (tln_op_negated(op))
+		if (sel->bin_flags & TLN_FILTER_F_NEGATE)
 			m = !m;
 		if (!m)
 			return 0;

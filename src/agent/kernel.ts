@@ -3,8 +3,6 @@ import { Kernel, chooseImpl, type LoadedPolicy, type Shim, type TlnRecord } from
 import type { PolicySpec } from '../core/types.js';
 import type { KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
 
-const MODE = { enforce: 0, monitor: 1 } as const;
-
 class LoadedAdapter implements LoadedPolicyPort {
   constructor(
     private readonly lp: LoadedPolicy,
@@ -26,7 +24,7 @@ class LoadedAdapter implements LoadedPolicyPort {
     this.lp.setFilterCgroups(add, remove);
   }
   setMode(mode: 'enforce' | 'monitor'): void {
-    this.lp.setMode(MODE[mode]);
+    this.lp.setMode(mode);
   }
   selectorCounters(): PolicyCounters[] {
     return this.lp.stats().map((s) => ({ post: Number(s.post), enforce: Number(s.enforce), monitor: Number(s.monitor), nopost: Number(s.nopost) }));

@@ -12,6 +12,7 @@ import type {
   Diagnostic,
   EvalEvent,
   MapSpec,
+  MapUpdate,
   Match,
   ModeChange,
   PodInfo,
@@ -130,6 +131,96 @@ export function abiMapNames(): Record<string, string> {
     core.x.mapNames();
     return JSON.parse(core.text()) as Record<string, string>;
   });
+}
+
+// ---- map updates that follow a core decision (docs/map-format.md §7) ----
+
+/** The core's update list (u32 count; per update u8 op, u8 name length, name, u16 key and value lengths, key, value). */
+export function decodeMapUpdates(b: Uint8Array): MapUpdate[] {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const dec = new TextDecoder();
+  const n = dv.getUint32(0, true);
+  const out: MapUpdate[] = [];
+  let p = 4;
+  for (let i = 0; i < n; i++) {
+    const op = b[p];
+    if (op !== 1 && op !== 2) throw new Error(`decodeMapUpdates: update ${i} has op ${op}`);
+    const nl = b[p + 1];
+    const map = dec.decode(b.subarray(p + 2, p + 2 + nl));
+    p += 2 + nl;
+    const kl = dv.getUint16(p, true);
+    const vl = dv.getUint16(p + 2, true);
+    p += 4;
+    const key = b.slice(p, p + kl);
+    const value = op === 1 ? b.slice(p + kl, p + kl + vl) : null;
+    p += kl + vl;
+    out.push({ map, key, value });
+  }
+  if (p !== b.length) throw new Error(`decodeMapUpdates: ${b.length - p} bytes left after ${n} updates`);
+  return out;
+}
+
+/**
+ * The map updates that put a loaded policy in run-time mode `mode` (enforce |
+ * monitor), decided by the core from the policy's maps (inspectImage's
+ * MapSpecs) by the rule of Evaluator.setRuntimeMode. Throws with the core's
+ * reason when the mode is refused (monitor_only policies, unknown modes).
+ */
+export function modeUpdates(spec: Pick<PolicySpec, 'name' | 'maps'>, mode: string): MapUpdate[] {
+  return withShared((core) => {
+    const enc = new TextEncoder();
+    const str = (s: string): Uint8Array => {
+      const t = enc.encode(s);
+      const b = new Uint8Array(2 + t.length);
+      new DataView(b.buffer).setUint16(0, t.length, true);
+      b.set(t, 2);
+      return b;
+    };
+    const parts: Uint8Array[] = [str(spec.name), str(mode), u32s([spec.maps.length])];
+    for (const m of spec.maps) parts.push(str(m.name), u32s([m.keySize, m.valueSize, m.count]), m.entries);
+    const rc = core.x.modeUpdates(core.input(concat(parts)));
+    if (rc !== 1) throw new Error(core.text());
+    return decodeMapUpdates(core.out());
+  });
+}
+
+/** The updates of a policy's pod filter (tln_pod_filter): cgroup ids removed, then added. */
+export function podFilterUpdates(add: bigint[], remove: bigint[]): MapUpdate[] {
+  return cgroupUpdates(0, add, remove);
+}
+
+/** The updates of the shared set of pod cgroups (tln_pod_cgroups: what "in no pod" means). */
+export function podCgroupUpdates(add: bigint[], remove: bigint[]): MapUpdate[] {
+  return cgroupUpdates(1, add, remove);
+}
+
+function cgroupUpdates(which: 0 | 1, add: bigint[], remove: bigint[]): MapUpdate[] {
+  return withShared((core) => {
+    const b = new Uint8Array(8 + 8 * (add.length + remove.length));
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, add.length, true);
+    dv.setUint32(4, remove.length, true);
+    [...add, ...remove].forEach((id, i) => dv.setBigUint64(8 + 8 * i, BigInt.asUintN(64, id), true));
+    if (core.x.cgroupUpdates(core.input(b), which) !== 1) throw new Error('cgroupUpdates: bad input');
+    return decodeMapUpdates(core.out());
+  });
+}
+
+function u32s(xs: number[]): Uint8Array {
+  const b = new Uint8Array(4 * xs.length);
+  const dv = new DataView(b.buffer);
+  xs.forEach((x, i) => dv.setUint32(4 * i, x, true));
+  return b;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 /**

@@ -163,3 +163,14 @@ export interface Verdict {
 export type ModeChange =
   | { ok: true; mode: EffectiveMode }
   | { ok: false; error: string };
+
+/**
+ * One change to a BPF map that follows a core decision (a run-time mode, a pod
+ * filter change), as the core writes it: the loader applies it by map name,
+ * knowing no layout. `value` null: delete the key.
+ */
+export interface MapUpdate {
+  map: string;
+  key: Uint8Array;
+  value: Uint8Array | null;
+}

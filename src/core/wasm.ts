@@ -28,6 +28,9 @@ export interface CoreExports {
   hookEventPtr(): number;
   abiTable(): void;
   mapNames(): void;
+  // map updates (assembly/updates.ts)
+  modeUpdates(len: number): number;
+  cgroupUpdates(len: number, which: number): number;
   __collect(): void;
 }
 

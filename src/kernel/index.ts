@@ -1,6 +1,10 @@
 // The kernel side of talon: loader, hook catalog, features, ring-buffer records.
-export { Kernel, LoadedPolicy, LoadError, NotSupportedError, MAP_TYPE } from './loader.js';
-export type { KernelOptions, SelectorStats } from './loader.js';
+export { Kernel, LoadError, NotSupportedError } from './loader.js';
+export { LoadedPolicy } from './policy.js';
+export { MAP_TYPE, planLoad, checkKernel, checkProcessSensor, sharedMaps } from './plan.js';
+export type { LoadPlan, InstancePlan, AttachPoint, PlannedAttach, Refusal, PlanHost, SharedMapDef } from './plan.js';
+export type { KernelOptions } from './loader.js';
+export type { SelectorStats } from './policy.js';
 export { CATALOG, HOOK_ID, chooseImpl, catalogEntry } from './catalog.js';
 export type { CatalogEntry, HookImpl, AttachSpec } from './catalog.js';
 export { probeFeatures, describeFeatures, findCgroup2 } from './features.js';

@@ -1,4 +1,4 @@
-// The typed face of the native addon shim/tln_shim.c (node-api over libbpf).
+// The typed face of the native addon in shim/ (node-api over libbpf; API in shim/module.c).
 // It is policy-agnostic: objects, maps, links, the ring buffer and probes.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';

@@ -202,7 +202,7 @@ int main(void)
 	P("offsetof(struct tln_selector, pid_flags)", offsetof(struct tln_selector, pid_flags));
 	P("offsetof(struct tln_selector, bin_op)", offsetof(struct tln_selector, bin_op));
 	P("offsetof(struct tln_selector, bin_set)", offsetof(struct tln_selector, bin_set));
-	P("offsetof(struct tln_selector, pad0)", offsetof(struct tln_selector, pad0));
+	P("offsetof(struct tln_selector, bin_flags)", offsetof(struct tln_selector, bin_flags));
 	P("offsetof(struct tln_selector, pids)", offsetof(struct tln_selector, pids));
 	P("offsetof(struct tln_selector, filters)", offsetof(struct tln_selector, filters));
 	P("offsetof(struct tln_selector, actions)", offsetof(struct tln_selector, actions));

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+/* tln_shim: the ring buffer, consumed on a worker thread and handed to JS in batches (see module.c for the JS API) */
+#include "shim.h"
+
+/* ---- ring buffer on a worker thread --------------------------------------- */
+
+struct rec_batch {
+	size_t n, cap;
+	void **data;
+	uint32_t *len;
+};
+
+struct rb_consumer {
+	struct ring_buffer *rb;
+	napi_threadsafe_function tsfn;
+	pthread_t thread;
+	atomic_int stop;
+	struct rec_batch *cur;
+	int used;
+};
+
+static struct rb_consumer rbs[TLN_MAX_RBS];
+
+static void batch_free(struct rec_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		free(b->data[i]);
+	free(b->data);
+	free(b->len);
+	free(b);
+}
+
+/* hand a batch to the JS thread without ever blocking inside node-api: a
+ * blocking call could wait forever on a full queue while the JS thread waits
+ * in rb_stop() for this thread to end. A full queue is retried until stop. */
+static void rb_hand_over(struct rb_consumer *c, struct rec_batch *b)
+{
+	napi_status st;
+
+	for (;;) {
+		st = napi_call_threadsafe_function(c->tsfn, b, napi_tsfn_nonblocking);
+		if (st == napi_ok)
+			return;
+		if (st != napi_queue_full || atomic_load(&c->stop))
+			break;
+		usleep(1000);
+	}
+	batch_free(b);
+}
+
+static int rb_sample(void *ctx, void *data, size_t size)
+{
+	struct rb_consumer *c = ctx;
+	struct rec_batch *b = c->cur;
+	void *copy;
+
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return 0;
+		c->cur = b;
+	}
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+		void **nd = realloc(b->data, nc * sizeof(void *));
+		uint32_t *nl;
+		if (!nd)
+			return 0;
+		b->data = nd;
+		nl = realloc(b->len, nc * sizeof(uint32_t));
+		if (!nl)
+			return 0;
+		b->len = nl;
+		b->cap = nc;
+	}
+	copy = malloc(size);
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	b->data[b->n] = copy;
+	b->len[b->n] = (uint32_t)size;
+	b->n++;
+	/* hand over big batches without waiting for the end of the poll */
+	if (b->n >= 4096) {
+		c->cur = NULL;
+		rb_hand_over(c, b);
+	}
+	return 0;
+}
+
+static void *rb_thread(void *arg)
+{
+	struct rb_consumer *c = arg;
+	int n;
+
+	while (!atomic_load(&c->stop)) {
+		n = ring_buffer__poll(c->rb, 100);
+		if (n < 0 && n != -EINTR)
+			break;
+		if (c->cur) {
+			struct rec_batch *b = c->cur;
+			c->cur = NULL;
+			rb_hand_over(c, b);
+		}
+	}
+	return NULL;
+}
+
+/* on the JS thread: Buffers for a batch, then the callback */
+static void rb_call_js(napi_env env, napi_value cb, void *context, void *data)
+{
+	struct rec_batch *b = data;
+	napi_value arr, buf, undef;
+	void *dst;
+
+	if (env && cb && b) {
+		napi_create_array_with_length(env, b->n, &arr);
+		for (size_t i = 0; i < b->n; i++) {
+			napi_create_buffer(env, b->len[i], &dst, &buf);
+			memcpy(dst, b->data[i], b->len[i]);
+			napi_set_element(env, arr, (uint32_t)i, buf);
+		}
+		napi_get_undefined(env, &undef);
+		napi_call_function(env, undef, cb, 1, &arr, NULL);
+	}
+	batch_free(b);
+}
+
+napi_value js_ringbuf_open(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], name;
+	struct rb_consumer *c = NULL;
+	int32_t fd;
+	int id;
+
+	if (get_args(env, info, 2, argv) || get_i32(env, argv[0], &fd)) {
+		napi_throw_type_error(env, NULL, "ringbufOpen(fd, cb)");
+		return NULL;
+	}
+	for (id = 1; id < TLN_MAX_RBS; id++)
+		if (!rbs[id].used) {
+			c = &rbs[id];
+			break;
+		}
+	if (!c) {
+		throw_err(env, EMFILE, NULL, "ringbufOpen: too many consumers");
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->rb = ring_buffer__new(fd, rb_sample, c, NULL);
+	if (!c->rb) {
+		throw_err(env, errno, NULL, "ring_buffer__new (fd %d)", fd);
+		return NULL;
+	}
+	napi_create_string_utf8(env, "tln_ringbuf", NAPI_AUTO_LENGTH, &name);
+	if (napi_create_threadsafe_function(env, argv[1], NULL, name, 64, 1, NULL, NULL, c, rb_call_js,
+					    &c->tsfn) != napi_ok) {
+		ring_buffer__free(c->rb);
+		throw_err(env, EINVAL, NULL, "ringbufOpen: threadsafe function");
+		return NULL;
+	}
+	/* the consumer does not keep the event loop alive by itself */
+	napi_unref_threadsafe_function(env, c->tsfn);
+	atomic_store(&c->stop, 0);
+	if (pthread_create(&c->thread, NULL, rb_thread, c)) {
+		napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
+		ring_buffer__free(c->rb);
+		throw_err(env, errno, NULL, "ringbufOpen: thread");
+		return NULL;
+	}
+	c->used = 1;
+	return mk_i32(env, id);
+}
+
+static void rb_stop(struct rb_consumer *c)
+{
+	if (!c->used)
+		return;
+	atomic_store(&c->stop, 1);
+	pthread_join(c->thread, NULL);
+	ring_buffer__free(c->rb);
+	napi_release_threadsafe_function(c->tsfn, napi_tsfn_release);
+	batch_free(c->cur);
+	c->cur = NULL;
+	c->used = 0;
+}
+
+napi_value js_ringbuf_close(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	int32_t id;
+
+	if (get_args(env, info, 1, argv) || get_i32(env, argv[0], &id))
+		return NULL;
+	if (id > 0 && id < TLN_MAX_RBS)
+		rb_stop(&rbs[id]);
+	return NULL;
+}
+
+/* the process is going away: stop consumer threads cleanly */
+void rb_stop_all(void)
+{
+	for (int i = 1; i < TLN_MAX_RBS; i++)
+		if (rbs[i].used) {
+			atomic_store(&rbs[i].stop, 1);
+			pthread_join(rbs[i].thread, NULL);
+			ring_buffer__free(rbs[i].rb);
+			rbs[i].used = 0;
+		}
+}
