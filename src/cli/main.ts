@@ -11,11 +11,33 @@ import { runCompile } from './compile.js';
 import { CoreUnavailable } from './core.js';
 import { runDryRun } from './dryrun.js';
 import { EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, InputError, UsageError } from './errors.js';
+import { STDIN_TOKEN } from './stdin-token.js';
 
+/**
+ * Where a command reads and writes. bin/talon.js passes the process's streams;
+ * tests pass their own and call main() in process (test/helpers/cli.ts).
+ */
 export interface MainIo {
   stdout: Writable;
   stderr: Writable;
   stdin: Readable;
+  /**
+   * Called when writing stdout fails, which can happen after main() resolved
+   * and its code was taken; the process's io sets process.exitCode.
+   */
+  lateExit?: (code: number) => void;
+}
+
+/** The process's own streams: what bin/talon.js runs with. */
+export function processIo(): MainIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    lateExit: (code) => {
+      process.exitCode = code;
+    },
+  };
 }
 
 /** Flags that take a value: a lone "-" after one of them is that value (stdin/stdout). */
@@ -23,8 +45,6 @@ const OWN_STRING_FLAGS = ['output', 'o', 'namespace', 'n', 'mode', 'm', 'policy'
 const STRING_FLAGS = [...new Set([...OWN_STRING_FLAGS, ...AGENT_VALUE_FLAGS])];
 /** value flags that may be given "-" (stdin) as their value */
 const VALUE_FLAGS = new Set(STRING_FLAGS.map((f) => (f.length === 1 ? `-${f}` : `--${f}`)));
-/** mri drops a lone "-" argument; it is carried through as this token. */
-const STDIN_TOKEN = '\u0000-';
 
 const MODES: readonly Mode[] = ['enforce', 'monitor'];
 const FORMATS: readonly DryRunFormat[] = ['json', 'compact'];
@@ -143,7 +163,7 @@ function build(io: MainIo): sade.Sade {
       return runDryRun({ policies, events, namespace, mode, format, color }, io);
     });
 
-  registerAgentCommands(prog);
+  registerAgentCommands(prog, io);
   return prog;
 }
 
@@ -156,14 +176,19 @@ type Parsed = { kind: 'run'; name: string; handler: sade.Handler; args: unknown[
 /**
  * sade reports command-line errors by printing and calling process.exit(1);
  * talon's usage errors exit 2 and read like its other errors, so parsing runs
- * with both intercepted and the message is re-worded.
+ * with both intercepted and the message is re-worded. sade prints --help and
+ * --version with console.log: that goes to io.stdout.
  */
-function parse(prog: sade.Sade, argv: string[]): Parsed {
+function parse(prog: sade.Sade, argv: string[], io: MainIo): Parsed {
   const exit = process.exit;
   const error = console.error;
+  const log = console.log;
   let captured = '';
   console.error = (...a: unknown[]) => {
     captured += a.map(String).join(' ') + '\n';
+  };
+  console.log = (...a: unknown[]) => {
+    io.stdout.write(a.map(String).join(' ') + '\n');
   };
   process.exit = ((code?: number) => {
     throw new SadeExit(code ?? 0);
@@ -171,7 +196,8 @@ function parse(prog: sade.Sade, argv: string[]): Parsed {
   try {
     const r = prog.parse(argv, {
       lazy: true,
-      string: STRING_FLAGS,
+      // a copy: mri appends the aliases to this array, which would grow with every call of main()
+      string: [...STRING_FLAGS],
       boolean: ['check'],
       unknown: (flag: string) => `unknown option ${flag.split('=')[0]}`,
     });
@@ -191,6 +217,7 @@ function parse(prog: sade.Sade, argv: string[]): Parsed {
   } finally {
     process.exit = exit;
     console.error = error;
+    console.log = log;
   }
 }
 
@@ -207,8 +234,8 @@ function usage(io: MainIo, message: string, command?: string): number {
   return EXIT_USAGE;
 }
 
-/** Runs the command line; resolves to the exit code. */
-export async function main(argv: string[] = process.argv, io: MainIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+/** Runs the command line; resolves to the exit code (it never calls process.exit). */
+export async function main(argv: string[] = process.argv, io: MainIo = processIo()): Promise<number> {
   // a closed stdout (`talon ... | head`) is not an error; other write errors are reported once
   let reported = false;
   const onError = (e: NodeJS.ErrnoException): void => {
@@ -216,12 +243,12 @@ export async function main(argv: string[] = process.argv, io: MainIo = { stdout:
     reported = true;
     // a command that listens for itself (dry-run's output, compile -o -) reports it itself
     if (io.stdout.listenerCount('error') === 1) io.stderr.write(`talon: cannot write the output: ${e.message}\n`);
-    process.exitCode = EXIT_INPUT;
+    io.lateExit?.(EXIT_INPUT);
   };
   io.stdout.on('error', onError);
   try {
     const prog = build(io);
-    const parsed = parse(prog, preprocess(argv));
+    const parsed = parse(prog, preprocess(argv), io);
     if (parsed.kind === 'done') return EXIT_OK;
     if (parsed.kind === 'usage') return usage(io, parsed.message, parsed.command);
     const code: unknown = await parsed.handler(...parsed.args);
