@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { abiTable, abiMapNames, compile, inspectImage } from '../src/core/index.js';
-import { ROOT, filePolicy, OPTS } from './golden/util.js';
+import { ROOT, filePolicy, OPTS } from './helpers/core.js';
 
 const HEADER = path.join(ROOT, 'bpf/include/tln_abi.h');
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, realpathSync, writeFileSync, mkdirSync, statS
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { listen } from '../src/agent/quickstart.js';
-import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from '../src/agent/testkit.js';
+import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent in the kernel');
