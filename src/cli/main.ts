@@ -7,9 +7,7 @@ import type { Mode } from '../core/types.js';
 import { COLOR_MODES, type ColorMode } from '../events/color.js';
 import type { DryRunFormat } from '../events/dryrun.js';
 import { AGENT_VALUE_FLAGS, registerAgentCommands } from './agent-commands.js';
-import { runCompile } from './compile.js';
 import { CoreUnavailable } from './core.js';
-import { runDryRun } from './dryrun.js';
 import { EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, InputError, UsageError } from './errors.js';
 import { STDIN_TOKEN } from './stdin-token.js';
 
@@ -130,6 +128,8 @@ function build(io: MainIo): sade.Sade {
       const namespace = single(opts, 'namespace', '-n/--namespace', cmd) ?? 'default';
       const mode = oneOf(single(opts, 'mode', '-m/--mode', cmd), MODES, '-m/--mode', cmd);
       if (files.filter((f) => f === '-').length > 1) throw new UsageError('stdin ("-") can be read only once', cmd);
+      // loaded here: --help and usage errors never load the policy loader (ajv, yaml) or the core
+      const { runCompile } = await import('./compile.js');
       return runCompile(files, { output, namespace, mode, check }, io);
     });
 
@@ -160,6 +160,7 @@ function build(io: MainIo): sade.Sade {
       const mode = oneOf(single(opts, 'mode', '-m/--mode', cmd), MODES, '-m/--mode', cmd);
       const format = oneOf(single(opts, 'output', '-o/--output', cmd) ?? 'json', FORMATS, '-o/--output', cmd)!;
       const color = oneOf<ColorMode>(single(opts, 'color', '--color', cmd) ?? 'auto', COLOR_MODES, '--color', cmd)!;
+      const { runDryRun } = await import('./dryrun.js');
       return runDryRun({ policies, events, namespace, mode, format, color }, io);
     });
 

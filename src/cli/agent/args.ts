@@ -37,3 +37,7 @@ export function conn(opts: Opts, cmd: string): ConnectOptions {
 
 export const SERVER = ['--server-address', 'Agent API address: unix:///path or host:port (default $TALON_SERVER_ADDRESS, else unix:///run/talon/talon.sock)'] as const;
 export const TOKEN = ['--token', 'Token for a TCP address (default $TALON_TOKEN, else <state dir>/token)'] as const;
+
+/** The client side (src/agent/commands.ts), loaded when a command runs: `talon --help` and the
+ * compile and dry-run commands never pay for the API client and its dependencies. */
+export const client = () => import('../../agent/commands.js');

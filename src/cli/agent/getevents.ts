@@ -1,13 +1,14 @@
 // `talon getevents`: stream events from the agent or filter a recorded stream;
 // the client side is getEvents in src/agent/commands.ts.
 import type sade from 'sade';
-import * as cmds from '../../agent/commands.js';
+import type { Io } from '../../agent/commands.js';
+import { client } from './args.js';
 import { COLOR_MODES, type ColorMode } from '../../events/color.js';
 import type { EventFilter } from '../../events/filter.js';
 import { UsageError } from '../errors.js';
 import { choice, conn, many, one, SERVER, TOKEN, type Opts } from './args.js';
 
-export function registerGetEvents(prog: sade.Sade, io: cmds.Io): void {
+export function registerGetEvents(prog: sade.Sade, io: Io): void {
   prog
     .command('getevents', 'Stream events from the agent (or filter a recorded JSON stream)')
     .describe([
@@ -50,7 +51,7 @@ export function registerGetEvents(prog: sade.Sade, io: cmds.Io): void {
       const countS = one(opts, 'count', '--count', cmd);
       const count = countS === undefined ? undefined : Number(countS);
       if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new UsageError('--count must be a positive integer', cmd);
-      return cmds.getEvents(conn(opts, cmd), {
+      return (await client()).getEvents(conn(opts, cmd), {
         output,
         filter,
         color,

@@ -1,10 +1,11 @@
 // `talon status`, `talon version`, `talon probe`: what the agent and this
 // kernel say about themselves; the client side is in src/agent/commands.ts.
 import type sade from 'sade';
-import * as cmds from '../../agent/commands.js';
+import type { Io } from '../../agent/commands.js';
+import { client } from './args.js';
 import { choice, conn, one, SERVER, TOKEN, type Opts } from './args.js';
 
-export function registerInfo(prog: sade.Sade, io: cmds.Io): void {
+export function registerInfo(prog: sade.Sade, io: Io): void {
   prog
     .command('status', 'Show the agent\'s health: policies, pods, lost records, differential check')
     .option('-o, --output', 'text or json', 'text')
@@ -13,7 +14,7 @@ export function registerInfo(prog: sade.Sade, io: cmds.Io): void {
     .action(async (opts: Opts) => {
       const cmd = 'status';
       const out = choice(one(opts, 'output', '-o/--output', cmd) ?? 'text', ['text', 'json'] as const, '-o/--output', cmd)!;
-      return cmds.status(conn(opts, cmd), out, io);
+      return (await client()).status(conn(opts, cmd), out, io);
     });
 
   prog
@@ -23,7 +24,7 @@ export function registerInfo(prog: sade.Sade, io: cmds.Io): void {
     .action(async (opts: Opts) => {
       const cmd = 'version';
       const { talonVersion } = await import('../../agent/version.js');
-      return cmds.version(conn(opts, cmd), talonVersion(), io);
+      return (await client()).version(conn(opts, cmd), talonVersion(), io);
     });
 
   prog
@@ -37,6 +38,6 @@ export function registerInfo(prog: sade.Sade, io: cmds.Io): void {
     .action(async (opts: Opts) => {
       const cmd = 'probe';
       const out = choice(one(opts, 'output', '-o/--output', cmd) ?? 'text', ['text', 'json'] as const, '-o/--output', cmd)!;
-      return cmds.probe(out, io);
+      return (await client()).probe(out, io);
     });
 }

@@ -1,12 +1,13 @@
 // `talon pod` (add, label, list, delete) and `talon exec`; the client side is
 // the pod and exec sections of src/agent/commands.ts.
 import type sade from 'sade';
-import * as cmds from '../../agent/commands.js';
+import type { Io } from '../../agent/commands.js';
+import { client } from './args.js';
 import { parseLabels } from '../../pods/pod.js';
 import { UsageError } from '../errors.js';
 import { arg, choice, conn, many, one, SERVER, TOKEN, type Opts } from './args.js';
 
-export function registerPod(prog: sade.Sade, io: cmds.Io): void {
+export function registerPod(prog: sade.Sade, io: Io): void {
   prog
     .command('pod add <pod>', 'Create a pod: a cgroup with a namespace, a name and labels')
     .option('-n, --namespace', 'Namespace when <pod> has no "<ns>/"', 'default')
@@ -24,7 +25,7 @@ export function registerPod(prog: sade.Sade, io: cmds.Io): void {
       } catch (e) {
         throw new UsageError((e as Error).message, cmd);
       }
-      return cmds.podAdd(conn(opts, cmd), {
+      return (await client()).podAdd(conn(opts, cmd), {
         ref: arg(pod),
         namespace: one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default',
         labels,
@@ -43,7 +44,7 @@ export function registerPod(prog: sade.Sade, io: cmds.Io): void {
       const cmd = 'pod label';
       const changes = opts._.map(arg);
       if (changes.length === 0) throw new UsageError('give at least one key=value or key-', cmd);
-      return cmds.podLabel(conn(opts, cmd), arg(pod), one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', changes, io);
+      return (await client()).podLabel(conn(opts, cmd), arg(pod), one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', changes, io);
     });
 
   prog
@@ -54,7 +55,7 @@ export function registerPod(prog: sade.Sade, io: cmds.Io): void {
     .action(async (opts: Opts) => {
       const cmd = 'pod list';
       const out = choice(one(opts, 'output', '-o/--output', cmd) ?? 'text', ['text', 'json'] as const, '-o/--output', cmd)!;
-      return cmds.podList(conn(opts, cmd), out, io);
+      return (await client()).podList(conn(opts, cmd), out, io);
     });
 
   prog
@@ -64,11 +65,11 @@ export function registerPod(prog: sade.Sade, io: cmds.Io): void {
     .option(...TOKEN)
     .action(async (pod: unknown, opts: Opts) => {
       const cmd = 'pod delete';
-      return cmds.podDelete(conn(opts, cmd), arg(pod), one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', io);
+      return (await client()).podDelete(conn(opts, cmd), arg(pod), one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', io);
     });
 }
 
-export function registerExec(prog: sade.Sade, io: cmds.Io): void {
+export function registerExec(prog: sade.Sade, io: Io): void {
   prog
     .command('exec <pod>', 'Run a command inside a pod, like kubectl exec; exits with its status')
     .describe([
@@ -85,6 +86,6 @@ export function registerExec(prog: sade.Sade, io: cmds.Io): void {
       const cmd = 'exec';
       const argv = opts._.map(arg);
       if (argv.length === 0) throw new UsageError('no command given: talon exec <pod> -- <command> [args...]', cmd);
-      return cmds.execCommand(conn(opts, cmd), arg(pod), one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', argv, io);
+      return (await client()).execCommand(conn(opts, cmd), arg(pod), one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', argv, io);
     });
 }

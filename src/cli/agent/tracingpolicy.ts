@@ -1,10 +1,11 @@
 // `talon tracingpolicy` (tp): add, delete, enable, disable, list, set-mode;
 // the client side is the tracingpolicy section of src/agent/commands.ts.
 import type sade from 'sade';
-import * as cmds from '../../agent/commands.js';
+import type { Io } from '../../agent/commands.js';
+import { client } from './args.js';
 import { arg, choice, conn, one, SERVER, TOKEN, type Opts } from './args.js';
 
-export function registerTracingPolicy(prog: sade.Sade, io: cmds.Io): void {
+export function registerTracingPolicy(prog: sade.Sade, io: Io): void {
   prog
     .command('tracingpolicy add <file>', 'Add a tracing policy to the running agent', { alias: 'tp add' })
     .describe([
@@ -21,7 +22,7 @@ export function registerTracingPolicy(prog: sade.Sade, io: cmds.Io): void {
     .action(async (file: unknown, opts: Opts) => {
       const cmd = 'tracingpolicy add';
       const mode = choice(one(opts, 'mode', '-m/--mode', cmd), ['enforce', 'monitor'] as const, '-m/--mode', cmd);
-      return cmds.tpAdd(conn(opts, cmd), { file: arg(file), namespace: one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', mode }, io);
+      return (await client()).tpAdd(conn(opts, cmd), { file: arg(file), namespace: one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', mode }, io);
     });
 
   prog
@@ -31,7 +32,7 @@ export function registerTracingPolicy(prog: sade.Sade, io: cmds.Io): void {
     .option(...TOKEN)
     .action(async (name: unknown, opts: Opts) => {
       const cmd = 'tracingpolicy delete';
-      return cmds.tpDelete(conn(opts, cmd), arg(name), one(opts, 'namespace', '-n/--namespace', cmd), io);
+      return (await client()).tpDelete(conn(opts, cmd), arg(name), one(opts, 'namespace', '-n/--namespace', cmd), io);
     });
 
   for (const what of ['enable', 'disable'] as const) {
@@ -45,7 +46,7 @@ export function registerTracingPolicy(prog: sade.Sade, io: cmds.Io): void {
       .example(`tp ${what} file-monitoring-enforce -n default`)
       .action(async (name: unknown, opts: Opts) => {
         const cmd = `tracingpolicy ${what}`;
-        return cmds.tpEnable(conn(opts, cmd), arg(name), what === 'enable', one(opts, 'namespace', '-n/--namespace', cmd), io);
+        return (await client()).tpEnable(conn(opts, cmd), arg(name), what === 'enable', one(opts, 'namespace', '-n/--namespace', cmd), io);
       });
   }
 
@@ -63,7 +64,7 @@ export function registerTracingPolicy(prog: sade.Sade, io: cmds.Io): void {
     .action(async (opts: Opts) => {
       const cmd = 'tracingpolicy list';
       const out = choice(one(opts, 'output', '-o/--output', cmd) ?? 'text', ['text', 'json'] as const, '-o/--output', cmd)!;
-      return cmds.tpList(conn(opts, cmd), out, io);
+      return (await client()).tpList(conn(opts, cmd), out, io);
     });
 
   prog
@@ -80,6 +81,6 @@ export function registerTracingPolicy(prog: sade.Sade, io: cmds.Io): void {
     .action(async (name: unknown, mode: unknown, opts: Opts) => {
       const cmd = 'tracingpolicy set-mode';
       const m = choice(arg(mode), ['enforce', 'monitor'] as const, '<mode>', cmd)!;
-      return cmds.tpSetMode(conn(opts, cmd), arg(name), m, one(opts, 'namespace', '-n/--namespace', cmd), io);
+      return (await client()).tpSetMode(conn(opts, cmd), arg(name), m, one(opts, 'namespace', '-n/--namespace', cmd), io);
     });
 }
