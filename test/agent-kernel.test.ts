@@ -5,7 +5,7 @@
 // Runs as root (CI does); skipped with a reason otherwise.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, realpathSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { listen } from '../src/agent/quickstart.js';

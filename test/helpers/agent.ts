@@ -43,7 +43,7 @@ export function tlnPrograms(): string[] {
   return bpftoolTlnProgs().map((p) => p.name);
 }
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 /** Starts `talon agent <args>` and waits for its "ready:" line; throws with its stderr when it exits first or stays silent. */
 export async function spawnAgent(args: string[]): Promise<Background> {
