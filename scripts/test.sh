@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The whole test suite: setup (idempotent), then every uvu suite in dist/test.
-# Suites that need root and BPF run for real when root; CI runs as root.
+# The whole test suite: setup (idempotent), the lint step (scripts/lint.sh),
+# then every uvu suite in dist/test; a lint error fails the run, after the
+# tests have run. Suites that need root and BPF run for real when root; CI runs
+# as root. `npm run test:fast` is the quick subset (no root, kernel or VM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
+bash scripts/lint.sh
+lint=$?
+[ "$lint" -eq 0 ] || echo "lint: failed (exit $lint); the tests run anyway"
 npx uvu dist/test '\.test\.js$' 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
@@ -16,4 +21,5 @@ skipped=$(grep -aoE '^  Skipped: +[0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
 if [ -n "${total:-}" ] && [ -n "${passed:-}" ]; then
   echo "${passed} passed, $((total - passed)) failed, ${skipped:-0} skipped"
 fi
+[ "$rc" -ne 0 ] || rc=$lint
 exit "$rc"

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { abiTable, abiMapNames, compile, inspectImage } from '../src/core/index.js';
 import * as HOST from '../src/abi/generated.js';
 import { ABI_TABLE } from '../src/abi/generated.js';
-import { ROOT, filePolicy, OPTS } from './golden/util.js';
+import { ROOT, filePolicy, OPTS } from './helpers/core.js';
 
 interface Gen {
   HEADERS: string[];

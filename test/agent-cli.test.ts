@@ -3,7 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot, talon, tempDir } from '../src/agent/testkit.js';
+import { repoRoot, talon, tempDir } from './helpers/agent.js';
+import { runCli } from './helpers/cli.js';
 import { runAgent } from '../src/agent/run.js';
 
 function asNobody(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
@@ -53,26 +54,26 @@ if (process.getuid?.() === 0) {
 }
 
 test('usage errors exit 2', async () => {
-  let r = await talon(['exec', 'xwing']);
+  let r = await runCli(['exec', 'xwing']);
   assert.is(r.code, 2);
   assert.match(r.stderr, /^talon exec: no command given/);
-  r = await talon(['tp', 'add', 'x.yaml', '--mode', 'enforcing']);
+  r = await runCli(['tp', 'add', 'x.yaml', '--mode', 'enforcing']);
   assert.is(r.code, 2);
   assert.match(r.stderr, /-m\/--mode must be enforce or monitor, not "enforcing"/);
-  r = await talon(['pod', 'add', 'default/xwing', '--label', 'novalue']);
+  r = await runCli(['pod', 'add', 'default/xwing', '--label', 'novalue']);
   assert.is(r.code, 2);
   assert.match(r.stderr, /invalid label "novalue": expected key=value/);
-  r = await talon(['getevents', '-o', 'yaml']);
+  r = await runCli(['getevents', '-o', 'yaml']);
   assert.is(r.code, 2);
-  r = await talon(['getevents', '--count', '0', '-i', '/dev/null']);
+  r = await runCli(['getevents', '--count', '0', '-i', '/dev/null']);
   assert.is(r.code, 2);
 });
 
 test('client commands without an agent: exit 1 and say so', async () => {
-  const r = await talon(['pod', 'list', '--server-address', 'unix:///nonexistent/talon.sock']);
+  const r = await runCli(['pod', 'list', '--server-address', 'unix:///nonexistent/talon.sock']);
   assert.is(r.code, 1);
   assert.match(r.stderr, /talon pod list: connect to agent at unix:\/\/\/nonexistent\/talon.sock: .*is `talon agent` running\?/);
-  const e = await talon(['exec', 'xwing', '--', 'true'], { env: { TALON_SERVER_ADDRESS: 'unix:///nonexistent/t.sock' } });
+  const e = await runCli(['exec', 'xwing', '--', 'true'], { env: { TALON_SERVER_ADDRESS: 'unix:///nonexistent/t.sock' } });
   assert.is(e.code, 1);
   assert.match(e.stderr, /unix:\/\/\/nonexistent\/t.sock/);
 });

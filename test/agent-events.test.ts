@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { compileFilterSet, normaliseEventType, eventType } from '../src/events/filter.js';
 import { renderCompact } from '../src/events/compact.js';
 import { Agent } from '../src/agent/agent.js';
-import { FakeKernel } from '../src/agent/fake-kernel.js';
+import { FakeKernel } from './helpers/fake-kernel.js';
 import { ApiClient } from '../src/api/client.js';
 import { joinArguments, execId } from '../src/agent/process-cache.js';
 import { permissionString } from '../src/agent/tetragon-json.js';
 import type { HookRecord, ExecRecord, ExitRecord } from '../src/kernel/records.js';
 import type { Pod } from '../src/pods/pod.js';
-import { repoRoot, skipUnlessRoot, talon, tempDir, useTestCgroupParent, waitFor } from '../src/agent/testkit.js';
+import { repoRoot, skipUnlessRoot, talon, tempDir, useTestCgroupParent, waitFor } from './helpers/agent.js';
 
 useTestCgroupParent();
 const lines = (f: string) =>

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from '../src/agent/testkit.js';
+import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent hooks in the kernel');

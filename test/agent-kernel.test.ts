@@ -5,11 +5,11 @@
 // Runs as root (CI does); skipped with a reason otherwise.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, realpathSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { listen } from '../src/agent/quickstart.js';
-import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from '../src/agent/testkit.js';
+import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent in the kernel');

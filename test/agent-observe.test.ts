@@ -12,10 +12,10 @@ import { AgentMetrics, parseMetricsAddress } from '../src/agent/metrics.js';
 import { formatPolicyTable, humanizeBytes, probe, stdinIsEvents, TP_LIST_COLUMNS } from '../src/agent/commands.js';
 import { logExcerpt, selectorStatus, type PolicyStatus } from '../src/agent/policies.js';
 import { Agent } from '../src/agent/agent.js';
-import { FakeKernel } from '../src/agent/fake-kernel.js';
+import { FakeKernel } from './helpers/fake-kernel.js';
 import { ApiClient, RemoteError } from '../src/api/client.js';
 import type { PolicySpec } from '../src/core/types.js';
-import { tempDir, useTestCgroupParent } from '../src/agent/testkit.js';
+import { tempDir, useTestCgroupParent } from './helpers/agent.js';
 
 const test = suite('agent-observe');
 

@@ -7,10 +7,10 @@ import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from '../src/agent/agent.js';
-import { FakeKernel } from '../src/agent/fake-kernel.js';
+import { FakeKernel } from './helpers/fake-kernel.js';
 import { ApiClient, RemoteError } from '../src/api/client.js';
 import type { Pod } from '../src/pods/pod.js';
-import { repoRoot, skipUnlessRoot, talon, talonCgroupLeftovers, tempDir, useTestCgroupParent } from '../src/agent/testkit.js';
+import { repoRoot, skipUnlessRoot, talon, talonCgroupLeftovers, tempDir, useTestCgroupParent } from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent scoping');

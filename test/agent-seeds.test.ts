@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { listen } from '../src/agent/quickstart.js';
-import { repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, tempDir, terminate, waitFor, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
+import { repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, tempDir, terminate, waitFor, sleep, useTestCgroupParent } from './helpers/agent.js';
 
 useTestCgroupParent();
 const SEEDS = resolve(repoRoot(), '../shared/seeds/policies');

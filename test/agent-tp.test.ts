@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { cgroup2Root, podCgroupPath, removeCgroup, talonCgroupParent } from '../src/pods/cgroup.js';
-import { jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, sleep, useTestCgroupParent } from '../src/agent/testkit.js';
+import { jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, sleep, useTestCgroupParent } from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent tp/observability in the kernel');
@@ -189,7 +189,7 @@ if (reason) {
   });
 
   test('tp list counters match the events and kills the test caused', async () => {
-    let r = await talon(['tp', 'add', policyFile('kill-secret', filePolicy('kill-secret', join(files, 'kill'), { actions: '- action: Sigkill' })), ...A]);
+    const r = await talon(['tp', 'add', policyFile('kill-secret', filePolicy('kill-secret', join(files, 'kill'), { actions: '- action: Sigkill' })), ...A]);
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`tracing policy ${NS}/kill-secret added \\(enforce, tln_\\w+\\)`));
     const g = await getevents(['--policy-names', 'kill-secret']);
@@ -212,7 +212,7 @@ if (reason) {
     let out = await ok(['tp', 'set-mode', '-n', NS, 'kill-secret', 'monitor']);
     assert.match(out, new RegExp(`tracing policy ${NS}/kill-secret is now in monitor mode`));
     const programs = (await listJson('kill-secret'))!.programs;
-    let r = await exec(`cat ${secret}`);
+    const r = await exec(`cat ${secret}`);
     assert.is(r.code, 0, 'monitor: not killed');
     assert.is(r.stdout, 'talon test data\n');
     const evs = kprobes(await g.stop(), 'kill-secret');

@@ -10,7 +10,7 @@ import { ApiServer, type Connection } from '../src/api/server.js';
 import { ApiClient, RemoteError } from '../src/api/client.js';
 import { ApiError } from '../src/api/protocol.js';
 import { parseServerAddress, formatServerAddress } from '../src/api/address.js';
-import { tempDir } from '../src/agent/testkit.js';
+import { tempDir } from './helpers/agent.js';
 
 const handlers = {
   echo: (p: Record<string, unknown>) => ({ echo: p }),

@@ -13,7 +13,7 @@ import { readBtf } from '../src/bridge/btf.js';
 import { bridgeDir } from '../src/bridge/module.js';
 import { relocateObjects } from '../src/bridge/relocate.js';
 import { BPF_DIR } from '../src/kernel/shim.js';
-import { ROOT } from './fixtures/run-cli.js';
+import { ROOT } from './helpers/cli.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 const tmp = mkdtempSync(path.join(tmpdir(), 'talon-bridge-truth-'));

@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT, talon } from './fixtures/run-cli.js';
+import { ROOT, runCli, talon } from './helpers/cli.js';
 
 const FIX = 'test/fixtures/policies';
 const tmp = mkdtempSync(path.join(tmpdir(), 'talon-cli-compile-'));
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
-test('compile writes the image and prints its sha256 and a summary', () => {
+test('compile writes the image and prints its sha256 and a summary', async () => {
   const out = path.join(tmp, 'file.img');
-  const r = talon(['compile', 'examples/file-monitoring-enforce.yaml', '-o', out]);
+  const r = await runCli(['compile', 'examples/file-monitoring-enforce.yaml', '-o', out]);
   assert.is(r.code, 0, r.stderr);
   const bytes = readFileSync(out);
   const sha = createHash('sha256').update(bytes).digest('hex');
@@ -27,54 +27,54 @@ test('compile writes the image and prints its sha256 and a summary', () => {
   assert.is(r.stderr, '');
 });
 
-test('the same input gives the same bytes, in two processes', () => {
+test('the same input gives the same bytes, in two processes', async () => {
   const a = path.join(tmp, 'a.img');
   const b = path.join(tmp, 'b.img');
   const files = ['examples/file-monitoring-enforce.yaml', 'examples/egress-cluster-enforce.yaml', 'examples/egress-xwing-enforce.yaml'];
-  const ra = talon(['compile', ...files, '-o', a]);
-  const rb = talon(['compile', ...files, '-o', b]);
+  const ra = await talon(['compile', ...files, '-o', a]);
+  const rb = await talon(['compile', ...files, '-o', b]);
   assert.is(ra.code, 0, ra.stderr);
   assert.is(rb.code, 0, rb.stderr);
   assert.ok(readFileSync(a).equals(readFileSync(b)));
   assert.is(ra.stdout.split('  ')[0], rb.stdout.split('  ')[0]);
 });
 
-test('-o - writes the image to stdout and the sha256 to stderr', () => {
-  const r = talon(['compile', 'examples/egress-cluster-enforce.yaml', '-o', '-']);
+test('-o - writes the image to stdout and the sha256 to stderr', async () => {
+  const r = await talon(['compile', 'examples/egress-cluster-enforce.yaml', '-o', '-']);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.raw.subarray(0, 8).toString('latin1'), 'TALONIMG');
   const sha = createHash('sha256').update(r.raw).digest('hex');
   assert.ok(r.stderr.startsWith(`sha256:${sha}  -\n`), r.stderr);
 });
 
-test('a policy read from stdin ("-")', () => {
+test('a policy read from stdin ("-")', async () => {
   const text = readFileSync(path.join(ROOT, 'examples/egress-cluster.yaml'), 'utf8');
-  const r = talon(['compile', '--check', '-'], { input: text });
+  const r = await runCli(['compile', '--check', '-'], { input: text });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /^ok {2}1 file, 1 policy: egress-cluster \(cluster, monitor_only, 1 hook\)\n$/);
 });
 
-test('--check validates and writes nothing', () => {
-  const r = talon(['compile', '--check', 'examples/file-monitoring.yaml', 'examples/egress-cluster.yaml']);
+test('--check validates and writes nothing', async () => {
+  const r = await runCli(['compile', '--check', 'examples/file-monitoring.yaml', 'examples/egress-cluster.yaml']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /^ok {2}2 files, 2 policies: file-monitoring \(cluster, monitor_only, 3 hooks\), egress-cluster/);
 });
 
-test('-n sets the namespace of namespaced policies that name none', () => {
-  const r = talon(['compile', '--check', '-n', 'rebels', `${FIX}/namespaced.yaml`]);
+test('-n sets the namespace of namespaced policies that name none', async () => {
+  const r = await runCli(['compile', '--check', '-n', 'rebels', `${FIX}/namespaced.yaml`]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /rebels\/no-namespace \(namespaced/);
   assert.match(r.stdout, /empire\/own-namespace \(namespaced/);
 });
 
-test('--mode monitor is applied at load time', () => {
-  const r = talon(['compile', '--check', '--mode', 'monitor', 'examples/file-monitoring-enforce.yaml']);
+test('--mode monitor is applied at load time', async () => {
+  const r = await runCli(['compile', '--check', '--mode', 'monitor', 'examples/file-monitoring-enforce.yaml']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /default\/file-monitoring-enforce \(namespaced, monitor, 3 hooks\)/);
 });
 
-test('invalid policies: every problem of every file, then exit 1', () => {
-  const r = talon(['compile', `${FIX}/wrong-type.yaml`, `${FIX}/unknown-field.yaml`, '-o', path.join(tmp, 'never.img')]);
+test('invalid policies: every problem of every file, then exit 1', async () => {
+  const r = await runCli(['compile', `${FIX}/wrong-type.yaml`, `${FIX}/unknown-field.yaml`, '-o', path.join(tmp, 'never.img')]);
   assert.is(r.code, 1);
   assert.is(r.stdout, '');
   assert.equal(r.stderr.split('\n'), [
@@ -87,19 +87,19 @@ test('invalid policies: every problem of every file, then exit 1', () => {
   assert.not.ok(existsSync(path.join(tmp, 'never.img')));
 });
 
-test('a file that does not exist is an input error', () => {
-  const r = talon(['compile', '--check', 'no/such/file.yaml']);
+test('a file that does not exist is an input error', async () => {
+  const r = await runCli(['compile', '--check', 'no/such/file.yaml']);
   assert.is(r.code, 1);
   assert.match(r.stderr, /^no\/such\/file\.yaml: cannot read: no such file\n/);
 });
 
-test('warnings go to stderr and do not fail', () => {
-  const r = talon(['compile', '--check', '-m', 'enforce', 'examples/file-monitoring.yaml']);
+test('warnings go to stderr and do not fail', async () => {
+  const r = await runCli(['compile', '--check', '-m', 'enforce', 'examples/file-monitoring.yaml']);
   assert.is(r.code, 0);
   assert.match(r.stderr, /^examples\/file-monitoring\.yaml:\d+:\d+: (\S+: )?warning: /);
 });
 
-test('usage errors exit 2 with a pointer to --help', () => {
+test('usage errors exit 2 with a pointer to --help', async () => {
   const cases: [string[], RegExp][] = [
     [['compile'], /^talon compile: missing argument\nRun "talon compile --help" for usage\.\n$/],
     [['compile', 'examples/egress-cluster.yaml'], /-o\/--output <image> is required \(or --check to only check\)/],
@@ -110,16 +110,16 @@ test('usage errors exit 2 with a pointer to --help', () => {
     [[], /^talon: no command given\n/],
   ];
   for (const [args, re] of cases) {
-    const r = talon(args);
+    const r = await runCli(args);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.is(r.stdout, '');
   }
 });
 
-test('--help everywhere', () => {
+test('--help everywhere', async () => {
   for (const args of [['--help'], ['compile', '--help'], ['dry-run', '--help']]) {
-    const r = talon(args);
+    const r = await runCli(args);
     assert.is(r.code, 0);
     assert.match(r.stdout, /Usage/);
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ROOT, talon, verdicts } from './fixtures/run-cli.js';
+import { ROOT, runCli, talon, verdicts } from './helpers/cli.js';
 
 const SEEDS = path.resolve(ROOT, '../shared/seeds/policies');
 const EV = 'examples/events';
@@ -21,13 +21,13 @@ function kinds(stdout: string): string[] {
   return verdicts(stdout).map((v) => v.verdict);
 }
 
-test('seed file policy: cat /etc/shadow in default/xwing is killed', () => {
+test('seed file policy: cat /etc/shadow in default/xwing is killed', async () => {
   const seed = path.join(SEEDS, 'file_monitoring_enforce.yaml');
   if (!existsSync(seed)) {
     console.log(`  (skipped: ${seed} not present)`);
     return;
   }
-  const r = talon(['dry-run', '-p', seed, '-e', `${EV}/cat-shadow.jsonl`]);
+  const r = await runCli(['dry-run', '-p', seed, '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(r.code, 0, r.stderr);
   assert.equal(kinds(r.stdout), ['none', 'none', 'kill', 'kill', 'kill', 'none']);
   assert.equal(verdicts(r.stdout)[2], {
@@ -35,20 +35,20 @@ test('seed file policy: cat /etc/shadow in default/xwing is killed', () => {
     verdict: 'kill',
     matches: [{ policy: 'file-monitoring-filtered', namespace: 'default', selector: 0, actions: ['Sigkill'], mode: 'enforce', enforced: true }],
   });
-  const bar = talon(['dry-run', '-p', seed, '-e', `${EV}/echo-bar.jsonl`]);
+  const bar = await runCli(['dry-run', '-p', seed, '-e', `${EV}/echo-bar.jsonl`]);
   assert.equal(kinds(bar.stdout), Array(8).fill('none'));
 });
 
-test('examples: cat /etc/shadow -> kill, echo foo >> bar; cat bar -> none', () => {
-  const r = talon(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
+test('examples: cat /etc/shadow -> kill, echo foo >> bar; cat bar -> none', async () => {
+  const r = await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(r.code, 0, r.stderr);
   assert.equal(kinds(r.stdout), ['none', 'none', 'kill', 'kill', 'kill', 'none']);
   assert.is(r.stderr, 'talon dry-run: 6 events: 3 kill, 0 override, 0 signal, 0 post, 3 none\n');
-  const bar = talon(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/echo-bar.jsonl`]);
+  const bar = await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/echo-bar.jsonl`]);
   assert.equal(kinds(bar.stdout), Array(8).fill('none'));
 });
 
-test('seed egress enforce policy with the quickstart CIDRs: outside -> kill, in-cluster -> none', () => {
+test('seed egress enforce policy with the quickstart CIDRs: outside -> kill, in-cluster -> none', async () => {
   const seed = path.join(SEEDS, 'network_egress_cluster_enforce.yaml');
   if (!existsSync(seed)) {
     console.log(`  (skipped: ${seed} not present)`);
@@ -56,7 +56,7 @@ test('seed egress enforce policy with the quickstart CIDRs: outside -> kill, in-
   }
   const policy = path.join(tmp, 'egress.yaml');
   writeFileSync(policy, envsubst(readFileSync(seed, 'utf8'), { PODCIDR: '10.44.0.0/14', SERVICECIDR: '10.48.0.0/20' }));
-  const r = talon(['dry-run', '-p', policy, '-e', 'test/fixtures/events/egress-gke.jsonl']);
+  const r = await runCli(['dry-run', '-p', policy, '-e', 'test/fixtures/events/egress-gke.jsonl']);
   assert.is(r.code, 0, r.stderr);
   const v = verdicts(r.stdout);
   // line 2: curl -> 104.198.14.52:443; line 6: curl -> 10.44.3.4:80
@@ -66,60 +66,60 @@ test('seed egress enforce policy with the quickstart CIDRs: outside -> kill, in-
   assert.equal(kinds(r.stdout).filter((k) => k === 'kill').length, 1);
 });
 
-test('example egress policies on the loopback cluster', () => {
+test('example egress policies on the loopback cluster', async () => {
   for (const p of ['egress-cluster-enforce', 'egress-xwing-enforce']) {
-    const r = talon(['dry-run', '-p', `examples/${p}.yaml`, '-e', `${EV}/curl-egress.jsonl`]);
+    const r = await runCli(['dry-run', '-p', `examples/${p}.yaml`, '-e', `${EV}/curl-egress.jsonl`]);
     assert.is(r.code, 0, r.stderr);
     assert.equal(kinds(r.stdout), ['none', 'none', 'kill', 'none', 'none', 'none', 'none', 'none'], p);
   }
   // the observe variant posts the same connection instead
-  const o = talon(['dry-run', '-p', 'examples/egress-cluster.yaml', '-e', `${EV}/curl-egress.jsonl`]);
+  const o = await runCli(['dry-run', '-p', 'examples/egress-cluster.yaml', '-e', `${EV}/curl-egress.jsonl`]);
   assert.equal(verdicts(o.stdout)[2].matches[0], { policy: 'egress-cluster', namespace: null, selector: 0, actions: ['Post'], mode: 'monitor_only', enforced: false });
   assert.is(verdicts(o.stdout)[2].verdict, 'post');
 });
 
-test('scoping: a namespaced policy leaves host processes alone; a cluster policy sees them', () => {
-  const ns = talon(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/host-cat-shadow.jsonl`]);
+test('scoping: a namespaced policy leaves host processes alone; a cluster policy sees them', async () => {
+  const ns = await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/host-cat-shadow.jsonl`]);
   assert.equal(kinds(ns.stdout), ['none', 'none', 'none']);
-  const cluster = talon(['dry-run', '-p', 'examples/file-monitoring.yaml', '-e', `${EV}/host-cat-shadow.jsonl`]);
+  const cluster = await runCli(['dry-run', '-p', 'examples/file-monitoring.yaml', '-e', `${EV}/host-cat-shadow.jsonl`]);
   assert.equal(kinds(cluster.stdout), ['none', 'post', 'none']);
   // a pod in another namespace than -n names
-  const other = talon(['dry-run', '-n', 'empire', '-p', path.join(SEEDS, 'file_monitoring_enforce.yaml'), '-e', `${EV}/cat-shadow.jsonl`]);
+  const other = await runCli(['dry-run', '-n', 'empire', '-p', path.join(SEEDS, 'file_monitoring_enforce.yaml'), '-e', `${EV}/cat-shadow.jsonl`]);
   if (existsSync(path.join(SEEDS, 'file_monitoring_enforce.yaml'))) assert.equal(kinds(other.stdout), Array(6).fill('none'));
 });
 
-test('--mode monitor turns kill into post, not enforced', () => {
-  const r = talon(['dry-run', '--mode', 'monitor', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
+test('--mode monitor turns kill into post, not enforced', async () => {
+  const r = await runCli(['dry-run', '--mode', 'monitor', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(r.code, 0, r.stderr);
   const v = verdicts(r.stdout);
   assert.equal(kinds(r.stdout), ['none', 'none', 'post', 'post', 'post', 'none']);
   assert.equal(v[2].matches, [{ policy: 'file-monitoring-enforce', namespace: 'default', selector: 0, actions: ['Sigkill'], mode: 'monitor', enforced: false }]);
 });
 
-test('images: compiled policies, alone or with YAML, and --mode on an image', () => {
+test('images: compiled policies, alone or with YAML, and --mode on an image', async () => {
   const img = path.join(tmp, 'file.img');
-  assert.is(talon(['compile', 'examples/file-monitoring-enforce.yaml', '-o', img]).code, 0);
-  const r = talon(['dry-run', '-p', img, '-e', `${EV}/cat-shadow.jsonl`]);
+  assert.is((await runCli(['compile', 'examples/file-monitoring-enforce.yaml', '-o', img])).code, 0);
+  const r = await runCli(['dry-run', '-p', img, '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(r.code, 0, r.stderr);
   assert.equal(kinds(r.stdout), ['none', 'none', 'kill', 'kill', 'kill', 'none']);
   // an image and a YAML file together: every policy judges every event
-  const both = talon(['dry-run', '-p', img, '-p', 'examples/file-monitoring.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
+  const both = await runCli(['dry-run', '-p', img, '-p', 'examples/file-monitoring.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   const v = verdicts(both.stdout)[2];
   assert.is(v.verdict, 'kill');
   assert.equal(v.matches.map((m) => m.policy).sort(), ['file-monitoring', 'file-monitoring-enforce']);
   // further arguments are policies too
-  const positional = talon(['dry-run', '-e', `${EV}/cat-shadow.jsonl`, '-p', img, 'examples/file-monitoring.yaml']);
+  const positional = await runCli(['dry-run', '-e', `${EV}/cat-shadow.jsonl`, '-p', img, 'examples/file-monitoring.yaml']);
   assert.is(positional.stdout, both.stdout);
-  const monitor = talon(['dry-run', '-m', 'monitor', '-p', img, '-e', `${EV}/cat-shadow.jsonl`]);
+  const monitor = await runCli(['dry-run', '-m', 'monitor', '-p', img, '-e', `${EV}/cat-shadow.jsonl`]);
   assert.equal(kinds(monitor.stdout), ['none', 'none', 'post', 'post', 'post', 'none']);
 });
 
-test('malformed lines are reported with their number and skipped; blank lines too', () => {
+test('malformed lines are reported with their number and skipped; blank lines too', async () => {
   const lines = readFileSync(path.join(ROOT, EV, 'cat-shadow.jsonl'), 'utf8').trim().split('\n');
   const input = [lines[0], '', lines[1], '{"process_kprobe": {', lines[2], 'not json at all', '   ', lines[5]].join('\n') + '\n';
   const file = path.join(tmp, 'mixed.jsonl');
   writeFileSync(file, input);
-  const r = talon(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', file]);
+  const r = await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', file]);
   assert.is(r.code, 0);
   assert.equal(
     verdicts(r.stdout).map((v) => [v.index, v.verdict]),
@@ -136,16 +136,16 @@ test('malformed lines are reported with their number and skipped; blank lines to
   assert.is(err[2], 'talon dry-run: 4 events: 1 kill, 0 override, 0 signal, 0 post, 3 none; 2 malformed lines skipped');
 });
 
-test('events from stdin', () => {
+test('events from stdin', async () => {
   const input = readFileSync(path.join(ROOT, EV, 'curl-egress.jsonl'));
-  const r = talon(['dry-run', '-p', 'examples/egress-cluster-enforce.yaml', '-e', '-'], { input });
+  const r = await talon(['dry-run', '-p', 'examples/egress-cluster-enforce.yaml', '-e', '-'], { input });
   assert.is(r.code, 0, r.stderr);
   assert.equal(kinds(r.stdout), ['none', 'none', 'kill', 'none', 'none', 'none', 'none', 'none']);
   assert.match(r.stderr, /^talon dry-run: 8 events: 1 kill/);
 });
 
-test('-o compact: the compact line and the verdict', () => {
-  const r = talon(['dry-run', '-o', 'compact', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
+test('-o compact: the compact line and the verdict', async () => {
+  const r = await runCli(['dry-run', '-o', 'compact', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(r.code, 0, r.stderr);
   assert.equal(r.stdout.split('\n'), [
     '🚀 process default/xwing /bin/bash -c "cat /etc/shadow" ➜ none',
@@ -156,28 +156,28 @@ test('-o compact: the compact line and the verdict', () => {
     '💥 exit    default/xwing /bin/cat /etc/shadow SIGKILL ➜ none',
     '',
   ]);
-  const coloured = talon(['dry-run', '-o', 'compact', '--color', 'always', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
+  const coloured = await runCli(['dry-run', '-o', 'compact', '--color', 'always', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.match(coloured.stdout, /\u001b\[31mkill/);
-  const monitor = talon(['dry-run', '-o', 'compact', '-m', 'monitor', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
+  const monitor = await runCli(['dry-run', '-o', 'compact', '-m', 'monitor', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.match(monitor.stdout, /➜ post \(default\/file-monitoring-enforce\/0 Sigkill \[monitor\]\)/);
 });
 
-test('invalid policies stop the run before any event; bad inputs exit 1', () => {
-  const r = talon(['dry-run', '-p', 'test/fixtures/policies/bad-operator.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
+test('invalid policies stop the run before any event; bad inputs exit 1', async () => {
+  const r = await runCli(['dry-run', '-p', 'test/fixtures/policies/bad-operator.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(r.code, 1);
   assert.is(r.stdout, '');
   assert.match(r.stderr, /bad-operator\.yaml:21:19: .*operator: .*Prefx/);
-  const missing = talon(['dry-run', '-p', 'examples/egress-cluster.yaml', '-e', 'no/such/events.jsonl']);
+  const missing = await runCli(['dry-run', '-p', 'examples/egress-cluster.yaml', '-e', 'no/such/events.jsonl']);
   assert.is(missing.code, 1);
   assert.match(missing.stderr, /^no\/such\/events\.jsonl: cannot read: no such file/);
   const notImage = path.join(tmp, 'fake.img');
   writeFileSync(notImage, Buffer.concat([Buffer.from('TALONIMG'), Buffer.alloc(8, 0xff)]));
-  const bad = talon(['dry-run', '-p', notImage, '-e', `${EV}/cat-shadow.jsonl`]);
+  const bad = await runCli(['dry-run', '-p', notImage, '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(bad.code, 1);
   assert.match(bad.stderr, /fake\.img: not a valid talon image: /);
 });
 
-test('usage errors exit 2', () => {
+test('usage errors exit 2', async () => {
   const cases: [string[], RegExp][] = [
     [['dry-run', '-e', `${EV}/cat-shadow.jsonl`], /at least one -p\/--policy is required/],
     [['dry-run', '-p', 'examples/egress-cluster.yaml'], /-e\/--events <file\|-> is required/],
@@ -188,7 +188,7 @@ test('usage errors exit 2', () => {
     [['dry-run', '-p', 'examples/egress-cluster.yaml', '-e', 'x', '--verbose'], /^talon dry-run: unknown option --verbose/],
   ];
   for (const [args, re] of cases) {
-    const r = talon(args);
+    const r = await runCli(args);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
   }

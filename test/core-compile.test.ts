@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compile, inspectImage } from '../src/core/index.js';
 import type { Diagnostic } from '../src/core/types.js';
-import { OPTS, policy, filePolicy, sockPolicy, parseDocs } from './golden/util.js';
+import { OPTS, policy, filePolicy, sockPolicy, parseDocs } from './helpers/core.js';
 
 type Seg = string | number;
 const SEL = ['spec', 'kprobes', 0, 'selectors'] as Seg[];

@@ -7,7 +7,7 @@ import { Evaluator, VERDICT_CODES } from '../src/core/index.js';
 import type { EvalArg } from '../src/core/types.js';
 import {
   SEEDS, EGRESS_SUBST, loadDocs, image, evaluator, filePolicy, sockPolicy, mmapPolicy, policy, str, int, sock,
-  event, verdictOf, POD, OPTS, seedTest} from './golden/util.js';
+  event, verdictOf, POD, OPTS, seedTest} from './helpers/core.js';
 
 /** does a single-filter selector on security_file_permission match? */
 function fileMatch(operator: string, values: unknown[] | undefined, p: string, mask = 4n): boolean {

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { compile, inspectImage, Evaluator } from '../src/core/index.js';
 import type { Diagnostic, EvalArg, EvalEvent } from '../src/core/types.js';
-import { OPTS, ROOT, policy, loadDocs, image, str, int, POD } from './golden/util.js';
+import { OPTS, ROOT, policy, loadDocs, image, str, int, POD } from './helpers/core.js';
 
 type Seg = string | number;
 

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { compile, inspectImage, Evaluator } from '../src/core/index.js';
 import type { MapSpec } from '../src/core/types.js';
-import { OPTS, SEEDS, EGRESS_SUBST, loadDocs, image, filePolicy, sockPolicy, policy, seedTest} from './golden/util.js';
+import { OPTS, SEEDS, EGRESS_SUBST, loadDocs, image, filePolicy, sockPolicy, policy, seedTest} from './helpers/core.js';
 
 const map = (img: Uint8Array, name: string, i = 0): MapSpec => inspectImage(img)[i].maps.find((m) => m.name === name)!;
 const entries = (m: MapSpec): Uint8Array[] =>

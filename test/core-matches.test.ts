@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { abiTable, Evaluator } from '../src/core/index.js';
 import { Core } from '../src/core/wasm.js';
 import type { EvalEvent } from '../src/core/types.js';
-import { image, policy, str, int, sock, event, POD } from './golden/util.js';
+import { image, policy, str, int, sock, event, POD } from './helpers/core.js';
 
 const fileArgs = [
   { index: 0n, type: 'file' },

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { abiTable, Evaluator, inspectImage } from '../src/core/index.js';
-import { OPTS, event, filePolicy, image, int, str, verdictOf } from './golden/util.js';
+import { OPTS, event, filePolicy, image, int, str, verdictOf } from './helpers/core.js';
 
 const ABI = abiTable();
 const NEGATE = ABI.TLN_FILTER_F_NEGATE;

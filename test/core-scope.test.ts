@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { podMatches, inspectImage } from '../src/core/index.js';
 import type { PodInfo } from '../src/core/types.js';
-import { image, policy, filePolicy, evaluator, event, str, int, verdictOf } from './golden/util.js';
+import { image, policy, filePolicy, evaluator, event, str, int, verdictOf } from './helpers/core.js';
 
 const pod = (labels: Record<string, string>, namespace = 'default', container?: PodInfo['container']): PodInfo => ({
   namespace,

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compile, decodeMapUpdates, Evaluator, inspectImage, modeUpdates, podCgroupUpdates, podFilterUpdates } from '../src/core/index.js';
 import type { PolicySpec } from '../src/core/types.js';
-import { OPTS, filePolicy } from './golden/util.js';
+import { OPTS, filePolicy } from './helpers/core.js';
 
 function specOf(doc: Record<string, unknown>, opts = OPTS): { spec: PolicySpec; image: Uint8Array } {
   const r = compile([doc], opts);

@@ -1,12 +1,11 @@
 // Compact rendering, in the format of `tetra getevents -o compact`.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CompactRenderer, colorEnabled, createColorer, goQuote, maybeQuote, renderCompact, type TetragonEvent } from '../src/events/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { ROOT } from './helpers/common.js';
 
 function render(file: string): string[] {
   return readFileSync(path.join(ROOT, 'examples/events', file), 'utf8')

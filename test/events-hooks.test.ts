@@ -13,7 +13,7 @@ import { coreHookLookup, renderCompact, RecordWriter, toEvalEvent, type Tetragon
 import { fastEvaluate } from '../src/events/dryrun.js';
 import { rawSyscallName } from '../src/events/compact.js';
 import { syscallName } from '../src/events/syscalls.js';
-import { ROOT, talon, verdicts } from './fixtures/run-cli.js';
+import { ROOT, runCli, verdicts } from './helpers/cli.js';
 
 const proc = { pid: 7, tid: 8, binary: '/usr/bin/bash', pod: { namespace: 'ns', name: 'p' } };
 
@@ -43,12 +43,12 @@ test('toEvalEvent: hook names "subsys/event" and "path:symbol", args in order', 
   assert.equal([up.kind, up.hook, up.args, up.pid, up.tid], ['uprobe', '/bin/bash:readline', [], 7, 8]);
 });
 
-test('dry-run replays recorded uprobe and tracepoint events', () => {
-  let r = talon(['dry-run', '-p', 'examples/trace-bash-readline.yaml', '-e', 'examples/events/bash-readline.jsonl']);
+test('dry-run replays recorded uprobe and tracepoint events', async () => {
+  let r = await runCli(['dry-run', '-p', 'examples/trace-bash-readline.yaml', '-e', 'examples/events/bash-readline.jsonl']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(verdicts(r.stdout).map((v) => v.verdict), ['none', 'post', 'post', 'none']);
   assert.equal(verdicts(r.stdout)[1].matches, [{ policy: 'trace-bash-readline', namespace: null, selector: -1, actions: ['Post'], mode: 'monitor_only', enforced: false }]);
-  r = talon(['dry-run', '-p', 'examples/tracepoint-openat.yaml', '-e', 'examples/events/openat.jsonl', '-o', 'compact']);
+  r = await runCli(['dry-run', '-p', 'examples/tracepoint-openat.yaml', '-e', 'examples/events/openat.jsonl', '-o', 'compact']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(r.stdout.split('\n').filter(Boolean), [
     '🚀 process talon-lab-worker /usr/bin/cat /etc/ssh/ssh_host_ed25519_key.pub ➜ none',
@@ -56,11 +56,11 @@ test('dry-run replays recorded uprobe and tracepoint events', () => {
     '💥 exit    talon-lab-worker /usr/bin/cat /etc/ssh/ssh_host_ed25519_key.pub 1 ➜ none',
   ]);
   // the uprobe policy says nothing about the tracepoint events, and the other way round
-  r = talon(['dry-run', '-p', 'examples/trace-bash-readline.yaml', '-e', 'examples/events/openat.jsonl']);
+  r = await runCli(['dry-run', '-p', 'examples/trace-bash-readline.yaml', '-e', 'examples/events/openat.jsonl']);
   assert.equal(verdicts(r.stdout).map((v) => v.verdict), ['none', 'none', 'none']);
 });
 
-test('dry-run: a NoPost match on a tracepoint is listed (silent matches are looked for)', () => {
+test('dry-run: a NoPost match on a tracepoint is listed (silent matches are looked for)', async () => {
   const pol = `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata:
@@ -81,7 +81,7 @@ spec:
   const dir = mkdtempSync(join(tmpdir(), 'talon-evh-'));
   try {
     writeFileSync(join(dir, 'q.yaml'), pol);
-    const q = talon(['dry-run', '-p', join(dir, 'q.yaml'), '-e', '-'], { input: ev + '\n' });
+    const q = await runCli(['dry-run', '-p', join(dir, 'q.yaml'), '-e', '-'], { input: ev + '\n' });
     assert.is(q.code, 0, q.stderr);
     assert.equal(verdicts(q.stdout)[0].matches, [{ policy: 'quiet', namespace: null, selector: 0, actions: ['NoPost'], mode: 'monitor_only', enforced: false }]);
   } finally {

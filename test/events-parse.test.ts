@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EvalEvent } from '../src/core/types.js';
@@ -17,7 +16,7 @@ import {
   type TetragonEvent,
 } from '../src/events/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { ROOT } from './helpers/common.js';
 const EXAMPLES = ['cat-shadow', 'echo-bar', 'curl-egress', 'host-cat-shadow'];
 
 function exampleLines(): string[] {

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compile } from '../src/core/index.js';
-import { ROOT, SEEDS, HAVE_SEEDS, EGRESS_SUBST, loadDocs, OPTS } from './golden/util.js';
+import { ROOT, SEEDS, HAVE_SEEDS, EGRESS_SUBST, loadDocs, OPTS } from './helpers/core.js';
 
 const GOLDEN = path.join(ROOT, 'test/golden');
 const REGEN = process.env.TALON_REGEN === '1';
@@ -84,7 +84,7 @@ test('determinism: two separate node processes produce identical images', () => 
     import { createHash } from 'node:crypto';
     import { compile } from ${JSON.stringify(path.join(ROOT, 'dist/src/core/index.js'))};
     import { inputs } from ${JSON.stringify(path.join(ROOT, 'dist/test/golden.test.js'))};
-    import { loadDocs, OPTS } from ${JSON.stringify(path.join(ROOT, 'dist/test/golden/util.js'))};
+    import { loadDocs, OPTS } from ${JSON.stringify(path.join(ROOT, 'dist/test/helpers/core.js'))};
     const h = createHash('sha256');
     for (const i of inputs()) {
       const r = compile(loadDocs(i.file, i.subst), OPTS);

@@ -13,6 +13,7 @@ import { Kernel, LoadError, type LoadedPolicy } from '../src/kernel/index.js';
 import type { HookRecord, TlnRecord, ExecRecord, ExitRecord } from '../src/kernel/records.js';
 import type { PolicySpec } from '../src/core/types.js';
 import { ACT, ARG, OP, TestCgroup, bpftoolTlnProgs, buildSpec, compileSeedFull, kernelSkipReason, run, sleep, type CoreCompiled } from './helpers/kernel.js';
+import { waitFor } from './helpers/common.js';
 
 const HOOK_FILE_PERMISSION = 1;
 const HOOK_PATH_TRUNCATE = 3;
@@ -101,15 +102,6 @@ async function netPolicySpec(): Promise<{ spec: PolicySpec; source: string; core
       ],
     }),
   };
-}
-
-async function waitFor<T>(f: () => T | undefined, ms = 3000): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined || Date.now() > end) return v;
-    await sleep(25);
-  }
 }
 
 function hookRecs(policyId: number): HookRecord[] {

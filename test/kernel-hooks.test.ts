@@ -21,7 +21,7 @@ import { Kernel, LoadError, type LoadedPolicy } from '../src/kernel/index.js';
 import type { HookRecord, TlnRecord } from '../src/kernel/records.js';
 import type { EvalEvent, PolicySpec } from '../src/core/types.js';
 import { TestCgroup, bpftoolTlnProgs, kernelSkipReason, run, sleep } from './helpers/kernel.js';
-import { ROOT } from './golden/util.js';
+import { ROOT } from './helpers/core.js';
 
 const S = suite('kernel: tracepoint and uprobe hooks');
 const skip = kernelSkipReason();

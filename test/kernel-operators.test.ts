@@ -9,7 +9,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import YAML from 'yaml';
 import { Kernel, type LoadedPolicy } from '../src/kernel/index.js';
 import type { HookRecord, TlnRecord } from '../src/kernel/records.js';

@@ -10,7 +10,7 @@ import type { Features } from '../src/kernel/features.js';
 import { checkKernel, checkProcessSensor, planLoad, sharedMaps, type LoadPlan, type PlanHost, type Refusal } from '../src/kernel/plan.js';
 import { parseFormat } from '../src/kernel/tracefs.js';
 import { LAYOUT } from '../src/kernel/records.js';
-import { OPTS, policy } from './golden/util.js';
+import { OPTS, policy } from './helpers/core.js';
 
 /** a 6.x kernel whose lsm= list lacks bpf (like most distribution kernels) */
 const NO_LSM: Features = {

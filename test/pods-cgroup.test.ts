@@ -9,7 +9,7 @@ import { PodRegistry } from '../src/pods/registry.js';
 import { cgroup2Root, cgroupId, processCgroupId } from '../src/pods/cgroup.js';
 import { execInCgroup, exitStatus } from '../src/pods/exec.js';
 import { parseLabels, parsePodRef, imageRepo, podInfo } from '../src/pods/pod.js';
-import { skipUnlessRoot, talonCgroupLeftovers, useTestCgroupParent } from '../src/agent/testkit.js';
+import { skipUnlessRoot, talonCgroupLeftovers, useTestCgroupParent } from './helpers/agent.js';
 
 const reason = skipUnlessRoot('pods');
 const parent = useTestCgroupParent();

@@ -2,13 +2,12 @@
 // schema -> core): accepted shapes, and each new error at its file:line:col.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compile } from '../src/core/index.js';
 import { checkPolicies, formatDiagnostic } from '../src/policy/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { ROOT } from './helpers/common.js';
 const OPTS = { defaultNamespace: 'default' };
 
 function lines(name: string, text: string): string[] {

@@ -1,14 +1,13 @@
 // Policy loading: YAML -> schema -> core, every diagnostic at its file:line:col.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compile, inspectImage } from '../src/core/index.js';
 import type { CompileOptions } from '../src/core/types.js';
 import { checkPolicies, formatDiagnostic, formatPath, suggest, validateShape, type PolicyInput } from '../src/policy/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { ROOT } from './helpers/common.js';
 const FIX = 'test/fixtures/policies';
 const OPTS: CompileOptions = { defaultNamespace: 'default' };
 

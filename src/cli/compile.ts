@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Mode, PolicySpec } from '../core/types.js';
 import { checkPolicies, describeFsError, formatDiagnostic, readPolicyInputs, type PolicyCheck, type PolicyDiagnostic } from '../policy/index.js';
 import { loadCore } from './core.js';
@@ -12,6 +12,8 @@ import { EXIT_INPUT, EXIT_OK } from './errors.js';
 export interface Io {
   stdout: Writable;
   stderr: Writable;
+  /** what "-" reads (default: the process's stdin) */
+  stdin?: Readable;
 }
 
 export interface CompileFlags {
@@ -56,7 +58,7 @@ export function reportDiagnostics(diags: PolicyDiagnostic[], stderr: Writable): 
  * errors are already printed).
  */
 export async function loadAndCheck(files: string[], namespace: string, mode: Mode | undefined, io: Io, what: string): Promise<PolicyCheck | null> {
-  const { inputs, unreadable } = await readPolicyInputs(files);
+  const { inputs, unreadable } = await readPolicyInputs(files, io.stdin);
   let check: PolicyCheck | null = null;
   let diags = unreadable;
   if (inputs.length > 0) {

@@ -21,9 +21,7 @@ export interface DryRunFlags {
   color: ColorMode;
 }
 
-export interface DryRunIo extends Io {
-  stdin?: Readable;
-}
+export type DryRunIo = Io;
 
 /** Buffers output and honours back-pressure; stops quietly when the reader goes away (EPIPE). */
 class Output {

@@ -7,16 +7,35 @@ import type { Mode } from '../core/types.js';
 import { COLOR_MODES, type ColorMode } from '../events/color.js';
 import type { DryRunFormat } from '../events/dryrun.js';
 import { AGENT_VALUE_FLAGS, registerAgentCommands } from './agent-commands.js';
-import { runCompile } from './compile.js';
 import { CoreUnavailable } from './core.js';
-import { runDryRun } from './dryrun.js';
-import { runKernelBtfCheck } from './kernel-btf.js';
 import { EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, InputError, UsageError } from './errors.js';
+import { STDIN_TOKEN } from './stdin-token.js';
 
+/**
+ * Where a command reads and writes. bin/talon.js passes the process's streams;
+ * tests pass their own and call main() in process (test/helpers/cli.ts).
+ */
 export interface MainIo {
   stdout: Writable;
   stderr: Writable;
   stdin: Readable;
+  /**
+   * Called when writing stdout fails, which can happen after main() resolved
+   * and its code was taken; the process's io sets process.exitCode.
+   */
+  lateExit?: (code: number) => void;
+}
+
+/** The process's own streams: what bin/talon.js runs with. */
+export function processIo(): MainIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    lateExit: (code) => {
+      process.exitCode = code;
+    },
+  };
 }
 
 /** Flags that take a value: a lone "-" after one of them is that value (stdin/stdout). */
@@ -24,8 +43,6 @@ const OWN_STRING_FLAGS = ['kernel-btf', 'output', 'o', 'namespace', 'n', 'mode',
 const STRING_FLAGS = [...new Set([...OWN_STRING_FLAGS, ...AGENT_VALUE_FLAGS])];
 /** value flags that may be given "-" (stdin) as their value */
 const VALUE_FLAGS = new Set(STRING_FLAGS.map((f) => (f.length === 1 ? `-${f}` : `--${f}`)));
-/** mri drops a lone "-" argument; it is carried through as this token. */
-const STDIN_TOKEN = '\u0000-';
 
 const MODES: readonly Mode[] = ['enforce', 'monitor'];
 const FORMATS: readonly DryRunFormat[] = ['json', 'compact'];
@@ -113,7 +130,13 @@ function build(io: MainIo): sade.Sade {
       const mode = oneOf(single(opts, 'mode', '-m/--mode', cmd), MODES, '-m/--mode', cmd);
       if (files.filter((f) => f === '-').length > 1) throw new UsageError('stdin ("-") can be read only once', cmd);
       const kernelBtf = list(opts, 'kernel-btf', '--kernel-btf', cmd);
-      if (kernelBtf.length > 0) return check ? runKernelBtfCheck(files, { namespace, mode, kernelBtf }, io) : Promise.reject(new UsageError('--kernel-btf needs --check', cmd));
+      if (kernelBtf.length > 0) {
+        if (!check) throw new UsageError('--kernel-btf needs --check', cmd);
+        const { runKernelBtfCheck } = await import('./kernel-btf.js');
+        return runKernelBtfCheck(files, { namespace, mode, kernelBtf }, io);
+      }
+      // loaded here: --help and usage errors never load the policy loader (ajv, yaml) or the core
+      const { runCompile } = await import('./compile.js');
       return runCompile(files, { output, namespace, mode, check }, io);
     });
 
@@ -144,10 +167,11 @@ function build(io: MainIo): sade.Sade {
       const mode = oneOf(single(opts, 'mode', '-m/--mode', cmd), MODES, '-m/--mode', cmd);
       const format = oneOf(single(opts, 'output', '-o/--output', cmd) ?? 'json', FORMATS, '-o/--output', cmd)!;
       const color = oneOf<ColorMode>(single(opts, 'color', '--color', cmd) ?? 'auto', COLOR_MODES, '--color', cmd)!;
+      const { runDryRun } = await import('./dryrun.js');
       return runDryRun({ policies, events, namespace, mode, format, color }, io);
     });
 
-  registerAgentCommands(prog);
+  registerAgentCommands(prog, io);
   return prog;
 }
 
@@ -160,14 +184,19 @@ type Parsed = { kind: 'run'; name: string; handler: sade.Handler; args: unknown[
 /**
  * sade reports command-line errors by printing and calling process.exit(1);
  * talon's usage errors exit 2 and read like its other errors, so parsing runs
- * with both intercepted and the message is re-worded.
+ * with both intercepted and the message is re-worded. sade prints --help and
+ * --version with console.log: that goes to io.stdout.
  */
-function parse(prog: sade.Sade, argv: string[]): Parsed {
+function parse(prog: sade.Sade, argv: string[], io: MainIo): Parsed {
   const exit = process.exit;
   const error = console.error;
+  const log = console.log;
   let captured = '';
   console.error = (...a: unknown[]) => {
     captured += a.map(String).join(' ') + '\n';
+  };
+  console.log = (...a: unknown[]) => {
+    io.stdout.write(a.map(String).join(' ') + '\n');
   };
   process.exit = ((code?: number) => {
     throw new SadeExit(code ?? 0);
@@ -175,7 +204,8 @@ function parse(prog: sade.Sade, argv: string[]): Parsed {
   try {
     const r = prog.parse(argv, {
       lazy: true,
-      string: STRING_FLAGS,
+      // a copy: mri appends the aliases to this array, which would grow with every call of main()
+      string: [...STRING_FLAGS],
       boolean: ['check'],
       unknown: (flag: string) => `unknown option ${flag.split('=')[0]}`,
     });
@@ -195,6 +225,7 @@ function parse(prog: sade.Sade, argv: string[]): Parsed {
   } finally {
     process.exit = exit;
     console.error = error;
+    console.log = log;
   }
 }
 
@@ -211,8 +242,8 @@ function usage(io: MainIo, message: string, command?: string): number {
   return EXIT_USAGE;
 }
 
-/** Runs the command line; resolves to the exit code. */
-export async function main(argv: string[] = process.argv, io: MainIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+/** Runs the command line; resolves to the exit code (it never calls process.exit). */
+export async function main(argv: string[] = process.argv, io: MainIo = processIo()): Promise<number> {
   // a closed stdout (`talon ... | head`) is not an error; other write errors are reported once
   let reported = false;
   const onError = (e: NodeJS.ErrnoException): void => {
@@ -220,12 +251,12 @@ export async function main(argv: string[] = process.argv, io: MainIo = { stdout:
     reported = true;
     // a command that listens for itself (dry-run's output, compile -o -) reports it itself
     if (io.stdout.listenerCount('error') === 1) io.stderr.write(`talon: cannot write the output: ${e.message}\n`);
-    process.exitCode = EXIT_INPUT;
+    io.lateExit?.(EXIT_INPUT);
   };
   io.stdout.on('error', onError);
   try {
     const prog = build(io);
-    const parsed = parse(prog, preprocess(argv));
+    const parsed = parse(prog, preprocess(argv), io);
     if (parsed.kind === 'done') return EXIT_OK;
     if (parsed.kind === 'usage') return usage(io, parsed.message, parsed.command);
     const code: unknown = await parsed.handler(...parsed.args);

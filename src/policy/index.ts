@@ -147,13 +147,13 @@ export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compi
   return { image: errors > 0 ? null : image, diagnostics, documents, errors, warnings };
 }
 
-/** Reads policy files ("-" is stdin). A file that cannot be read is an error diagnostic, not an exception. */
-export async function readPolicyInputs(paths: string[]): Promise<{ inputs: PolicyInput[]; unreadable: PolicyDiagnostic[] }> {
+/** Reads policy files ("-" is `stdin`, the process's by default). A file that cannot be read is an error diagnostic, not an exception. */
+export async function readPolicyInputs(paths: string[], stdin: NodeJS.ReadableStream = process.stdin): Promise<{ inputs: PolicyInput[]; unreadable: PolicyDiagnostic[] }> {
   const inputs: PolicyInput[] = [];
   const unreadable: PolicyDiagnostic[] = [];
   for (const [i, p] of paths.entries()) {
     try {
-      const text = p === '-' ? await readStdin() : await readFile(p, 'utf8');
+      const text = p === '-' ? await readStdin(stdin) : await readFile(p, 'utf8');
       inputs.push({ name: p, text });
     } catch (e) {
       unreadable.push({
@@ -187,8 +187,8 @@ export function describeFsError(e: unknown): string {
   }
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  for await (const c of stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }

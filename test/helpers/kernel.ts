@@ -113,7 +113,7 @@ export function run(cmd: string, timeoutMs = 10000): Promise<RunResult> {
   });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from './common.js';
 
 /** tln_ programs bpftool lists, as "id name" */
 export function bpftoolTlnProgs(): { id: number; name: string }[] {

@@ -1,8 +1,8 @@
 // A KernelPort that only records what the agent asks of it: tests of the
 // agent's own logic (scoping diffs, persistence, API) without BPF.
-import type { PolicySpec } from '../core/types.js';
-import type { TlnRecord } from '../kernel/records.js';
-import type { KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
+import type { PolicySpec } from '../../src/core/types.js';
+import type { TlnRecord } from '../../src/kernel/records.js';
+import type { KernelPort, LoadedPolicyPort, PolicyCounters } from '../../src/agent/ports.js';
 
 export class FakeLoadedPolicy implements LoadedPolicyPort {
   readonly sensors = ['fake'];

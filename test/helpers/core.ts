@@ -1,14 +1,13 @@
 // Shared helpers of the core test suites (test/core-*.test.ts, golden, abi).
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import YAML from 'yaml';
 import { compile, Evaluator } from '../../src/core/index.js';
 import type { CompileOptions, Diagnostic, EvalArg, EvalEvent, PodInfo } from '../../src/core/types.js';
+import { ROOT } from './common.js';
 
-/** repo root: this file runs as dist/test/golden/util.js */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export { ROOT };
 export const SEEDS = path.resolve(ROOT, '../shared/seeds/policies');
 /** the seed policies sit beside the clone in CI (../shared); elsewhere they may be absent */
 export const HAVE_SEEDS = existsSync(SEEDS);

@@ -1,0 +1,103 @@
+// Helpers of the agent/pods/api test suites: skipping with a reason, leftover
+// checks, an agent started and stopped as a child process, its status and events.
+import { readdirSync } from 'node:fs';
+import { cgroup2Root } from '../../src/pods/cgroup.js';
+import { talon, talonBackground, type Background } from './cli.js';
+import { sleep, waitFor } from './common.js';
+import { bpftoolTlnProgs } from './kernel.js';
+
+// the suites import these from here with the agent helpers
+export { repoRoot, sleep, tempDir, waitFor } from './common.js';
+export { talon, talonBackground, type Background, type CliResult } from './cli.js';
+
+/** Null when running as root, else prints why `what` is skipped and returns the reason. */
+export function skipUnlessRoot(what: string): string | null {
+  if (process.getuid?.() === 0) return null;
+  const reason = `${what}: skipped, needs root (creates cgroups${what.startsWith('pods') ? '' : ', loads BPF programs'})`;
+  console.log(`  ${reason}`);
+  return reason;
+}
+
+/**
+ * Makes this process (and the agents and CLIs it starts) keep pods under its
+ * own cgroup parent, talon-test-<pid>: tests never touch the pods of an agent
+ * running on the machine, nor those of a concurrent test run.
+ */
+export function useTestCgroupParent(): string {
+  if (!process.env.TALON_CGROUP_PARENT) process.env.TALON_CGROUP_PARENT = `talon-test-${process.pid}`;
+  return process.env.TALON_CGROUP_PARENT;
+}
+
+/** talon* directories this run left in the cgroup v2 root (its own parent; all of them when it has none). */
+export function talonCgroupLeftovers(): string[] {
+  const own = process.env.TALON_CGROUP_PARENT;
+  try {
+    return readdirSync(cgroup2Root()).filter((n) => (own ? n === own : n.startsWith('talon')));
+  } catch {
+    return [];
+  }
+}
+
+/** Names of loaded BPF programs starting with tln_ (bpftool, when installed). */
+export function tlnPrograms(): string[] {
+  return bpftoolTlnProgs().map((p) => p.name);
+}
+
+type Json = Record<string, any>;
+
+/** Starts `talon agent <args>` and waits for its "ready:" line; throws with its stderr when it exits first or stays silent. */
+export async function spawnAgent(args: string[]): Promise<Background> {
+  const a = talonBackground(['agent', ...args]);
+  let exited = false;
+  void a.exited.then(() => (exited = true));
+  const up = await waitFor(() => exited || /ready:/.test(a.err()), 30_000, 50);
+  if (exited || !up) {
+    a.child.kill('SIGKILL');
+    throw new Error(`agent did not start:\n${a.err()}`);
+  }
+  return a;
+}
+
+/** SIGTERM, then SIGKILL after 20 s; the exit code, or -1 when it had to be killed. */
+export async function terminate(a: Background): Promise<number> {
+  a.child.kill('SIGTERM');
+  const code = await Promise.race([a.exited, sleep(20_000).then(() => -1)]);
+  if (code === -1) a.child.kill('SIGKILL');
+  return code;
+}
+
+/** `talon status -o json` of the agent the client arguments (--server-address ...) name. */
+export async function agentStatus(conn: string[]): Promise<Json> {
+  const r = await talon(['status', '-o', 'json', ...conn]);
+  if (r.code !== 0) throw new Error(`talon status: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * `talon getevents -o json <args>` in the background, returned once the agent
+ * counts it as a subscriber. stop() waits until no event arrived for 400 ms
+ * (the ring buffer delivers in batches), ends it, checks it exited 0, and
+ * returns its events.
+ */
+export async function jsonEvents(args: string[], conn: string[]): Promise<{ stop: () => Promise<Json[]> }> {
+  const subs = async () => (await agentStatus(conn)).events.subscribers as number;
+  const before = await subs();
+  const g = talonBackground(['getevents', '-o', 'json', ...args, ...conn]);
+  await waitFor(async () => (await subs()) > before, 10_000, 50);
+  return {
+    stop: async () => {
+      for (let last = -1, i = 0; i < 30 && g.out().length !== last; i++) {
+        last = g.out().length;
+        await sleep(400);
+      }
+      g.child.kill('SIGINT');
+      const code = await g.exited;
+      if (code !== 0) throw new Error(`getevents exited ${code}: ${g.err()}`);
+      return g
+        .out()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    },
+  };
+}
