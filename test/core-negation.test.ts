@@ -10,9 +10,7 @@ import { OPTS, event, filePolicy, image, int, str, verdictOf } from './helpers/c
 
 const ABI = abiTable();
 const NEGATE = ABI.TLN_FILTER_F_NEGATE;
-const SEL = ABI['sizeof(struct tln_selector)'];
-/** bin_flags follows bin_set (bpf/include/tln_abi.h) */
-const BIN_FLAGS = ABI['offsetof(struct tln_selector, bin_set)'] + 1;
+const BIN_FLAGS = ABI['offsetof(struct tln_selector, bin_flags)'];
 const FILTER_FLAGS = ABI['offsetof(struct tln_selector, filters)'] + ABI['offsetof(struct tln_filter, flags)'];
 
 /** where selector 0's value starts in the image bytes (tln_sels entries: u32 key, value) */

@@ -54,6 +54,8 @@ interface Bridge {
 }
 
 async function bridge(): Promise<Bridge> {
+  // assigned once the module is up; the kernel's memory view reads it lazily
+  // eslint-disable-next-line prefer-const
   let m: LibbpfExports | undefined;
   const kernel = new RecordingKernel(() => m!.HEAPU8);
   m = await instantiate({
