@@ -194,4 +194,30 @@ test('usage errors exit 2', async () => {
   }
 });
 
+test('pretty-printed events and arrays give the same verdicts as JSON lines', async () => {
+  const lines = readFileSync(path.join(ROOT, EV, 'cat-shadow.jsonl'), 'utf8').trim().split('\n');
+  const pretty = path.join(tmp, 'pretty.json');
+  writeFileSync(pretty, lines.map((l) => JSON.stringify(JSON.parse(l), null, 2)).join('\n') + '\n');
+  const array = path.join(tmp, 'array.json');
+  writeFileSync(array, JSON.stringify(lines.map((l) => JSON.parse(l)), null, 1));
+  const want = kinds((await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`])).stdout);
+  assert.ok(want.includes('kill'));
+  for (const f of [pretty, array]) {
+    const r = await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', f]);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(kinds(r.stdout), want, f);
+  }
+});
+
+test('an input with no readable event says so and exits 1', async () => {
+  const junk = path.join(tmp, 'junk.txt');
+  writeFileSync(junk, 'not an event\nnor this\n');
+  const r = await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', junk]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /no event could be read from .*junk\.txt \(read as lines\); nothing was evaluated/);
+  const empty = path.join(tmp, 'empty.jsonl');
+  writeFileSync(empty, '');
+  assert.is((await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', empty])).code, 0);
+});
+
 test.run();

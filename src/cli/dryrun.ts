@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import type { Mode } from '../core/types.js';
 import { createColorer, type ColorMode } from '../events/color.js';
 import { combineEvaluators, DryRunPipeline, fastEvaluate, type DryRunFormat, type Evaluate } from '../events/dryrun.js';
-import { lineBatches, openInput } from '../events/lines.js';
+import { documentBatches, type InputShape } from '../events/documents.js';
+import { openInput } from '../events/lines.js';
 import { describeFsError } from '../policy/index.js';
 import { loadAndCheck, type Io } from './compile.js';
 import { isImage, loadCore } from './core.js';
@@ -134,12 +135,13 @@ export async function runDryRun(flags: DryRunFlags, io: DryRunIo): Promise<numbe
   const colorer = createColorer(flags.color, io.stdout as { isTTY?: boolean });
   const pipeline = new DryRunPipeline(combineEvaluators(evaluators), { format: flags.format, colorer });
   const out = new Output(io.stdout);
+  const shape: { value?: InputShape } = {};
   try {
-    for await (const batch of lineBatches(input)) {
-      const { first, lines } = batch;
-      for (let i = 0; i < lines.length; i++) {
-        const r = pipeline.line(lines[i], first + i);
-        if (r === null) io.stderr.write(`${eventsName}:${first + i + 1}: skipped malformed event: ${pipeline.lastError}\n`);
+    for await (const batch of documentBatches(input, shape)) {
+      const { docs, lines } = batch;
+      for (let i = 0; i < docs.length; i++) {
+        const r = pipeline.line(docs[i], lines[i]);
+        if (r === null) io.stderr.write(`${eventsName}:${lines[i] + 1}: skipped malformed event: ${pipeline.lastError}\n`);
         else if (r !== '') out.write(r);
       }
       await out.flush();
@@ -155,5 +157,11 @@ export async function runDryRun(flags: DryRunFlags, io: DryRunIo): Promise<numbe
     return EXIT_INPUT;
   }
   io.stderr.write(`talon dry-run: ${pipeline.summary()}\n`);
+  const c = pipeline.counts;
+  if (c.events === 0 && c.malformed > 0) {
+    // input was there, but not one event in it: say so rather than report an empty success
+    io.stderr.write(`talon dry-run: no event could be read from ${eventsName} (read as ${shape.value ?? 'lines'}); nothing was evaluated\n`);
+    return EXIT_INPUT;
+  }
   return EXIT_OK;
 }
