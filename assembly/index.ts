@@ -1,6 +1,8 @@
-// Entry points of the Wasm core. The host writes inputs into the buffer that
-// inputPtr() returns, calls one function, and reads results through
-// outPtr()/outLen() (bytes) and textPtr()/textLen() (UTF-8 JSON or a message).
+// Entry points of the Wasm core. The host (src/core/wasm.ts, through
+// @assemblyscript/loader) hands an input over as an ArrayBuffer it allocated and
+// pinned (setInput), or, on the per-event paths, writes it into the buffers that
+// inputPtr()/recordPtr() return; it calls one function and reads the results as
+// an ArrayBuffer (outBuffer) and a string (textString: JSON or a message).
 // All state lives in globals, so the host may run __collect() between calls.
 import * as A from "./abi";
 import { abiTableJson, mapNamesJson } from "./abi";
@@ -22,11 +24,16 @@ import { actionName } from "./compile";
 let inBuf = new ArrayBuffer(1024);
 let recBuf = new ArrayBuffer(1024);
 let outBuf = new ArrayBuffer(0);
-let textBuf = new ArrayBuffer(0);
+let textStr = "";
 let evaluator: Evaluator | null = null;
 
 function setText(s: string): void {
-  textBuf = String.UTF8.encode(s);
+  textStr = s;
+}
+
+/** the next call's input: a buffer the host allocated (and keeps pinned while it is the input) */
+export function setInput(buf: ArrayBuffer): void {
+  inBuf = buf;
 }
 
 /** a buffer of at least len bytes for the next call's input */
@@ -39,17 +46,13 @@ export function recordPtr(len: i32): usize {
   if (recBuf.byteLength < len) recBuf = new ArrayBuffer(max(len, recBuf.byteLength * 2));
   return changetype<usize>(recBuf);
 }
-export function outPtr(): usize {
-  return changetype<usize>(outBuf);
+/** the result bytes of the last call (the host copies them out) */
+export function outBuffer(): ArrayBuffer {
+  return outBuf;
 }
-export function outLen(): i32 {
-  return outBuf.byteLength;
-}
-export function textPtr(): usize {
-  return changetype<usize>(textBuf);
-}
-export function textLen(): i32 {
-  return textBuf.byteLength;
+/** the result text of the last call (JSON or a message) */
+export function textString(): string {
+  return textStr;
 }
 
 // ---- compile ----

@@ -55,7 +55,7 @@ let decodes = 0;
  */
 export function decodeHookArgs(raw: Uint8Array): EvalArg[] | null {
   const core = (decoder ??= new Core());
-  const n = core.x.decodeHookRecord(core.input(raw));
+  const n = core.x.decodeHookRecord(core.inputRaw(raw));
   if (n < 0) return null;
   const args = evrecArgs(core.mem(), core.x.hookEventPtr());
   // nothing is allocated per record but the rare growth of a buffer

@@ -1,18 +1,23 @@
-// Loads the Wasm policy core (build/talon.wasm) and moves bytes in and out of
-// it. Nothing here knows about policies: values go in as a generic value tree,
-// results come back as bytes or JSON text produced by the core.
+// Loads the Wasm policy core (build/talon.wasm) with @assemblyscript/loader and
+// moves bytes in and out of it. Nothing here knows about policies: values go in
+// as a generic value tree, results come back as bytes or JSON text produced by
+// the core. Inputs, results and messages cross as the loader's managed objects
+// (pinned ArrayBuffers in, ArrayBuffer and string out); only the per-event
+// paths (hook records, evaluator records) write straight into buffers the core
+// keeps, because a managed allocation per event would cost more than the
+// evaluation itself.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import loader, { type ASUtil } from '@assemblyscript/loader';
 
 /** Raw exports of build/talon.wasm (see assembly/index.ts). */
-export interface CoreExports {
+export interface CoreExports extends Record<string, unknown> {
   memory: WebAssembly.Memory;
+  setInput(buf: number): void;
   inputPtr(len: number): number;
   recordPtr(len: number): number;
-  outPtr(): number;
-  outLen(): number;
-  textPtr(): number;
-  textLen(): number;
+  outBuffer(): number;
+  textString(): number;
   compile(len: number): number;
   inspect(len: number): number;
   podMatches(len: number, index: number): number;
@@ -31,7 +36,6 @@ export interface CoreExports {
   // map updates (assembly/updates.ts)
   modeUpdates(len: number): number;
   cgroupUpdates(len: number, which: number): number;
-  __collect(): void;
 }
 
 let cachedModule: WebAssembly.Module | null = null;
@@ -47,25 +51,26 @@ function wasmModule(): WebAssembly.Module {
 }
 
 const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
 
 /** One instance of the core with its own memory and state. */
 export class Core {
-  readonly x: CoreExports;
+  readonly x: CoreExports & ASUtil;
   private view: Uint8Array;
+  /** the pinned ArrayBuffer that is the core's current input (0: none) */
+  private pinned = 0;
 
   constructor() {
     let self: Core | null = null;
-    const instance = new WebAssembly.Instance(wasmModule(), {
+    const { exports } = loader.instantiateSync<CoreExports>(wasmModule(), {
       env: {
         abort: (msg: number, file: number, line: number, col: number) => {
-          const m = self ? self.asString(msg) : '?';
-          const f = self ? self.asString(file) : '?';
+          const m = self && msg ? self.x.__getString(msg) : '?';
+          const f = self && file ? self.x.__getString(file) : '?';
           throw new Error(`talon core aborted: ${m} (${f}:${line}:${col})`);
         },
       },
     });
-    this.x = instance.exports as unknown as CoreExports;
+    this.x = exports;
     this.view = new Uint8Array(this.x.memory.buffer);
     self = this;
   }
@@ -76,36 +81,33 @@ export class Core {
     return this.view;
   }
 
-  /** an AssemblyScript string (UTF-16, length before the pointer) */
-  private asString(ptr: number): string {
-    if (!ptr) return '';
-    const m = this.mem();
-    const len = new Uint32Array(m.buffer, ptr - 4, 1)[0] >>> 1;
-    return String.fromCharCode(...new Uint16Array(m.buffer, ptr, len));
+  /** makes bytes the core's input (a managed buffer, pinned until the next input); returns their length */
+  input(bytes: Uint8Array): number {
+    const p = this.x.__pin(this.x.__newArrayBuffer(bytes as unknown as ArrayBuffer));
+    this.x.setInput(p);
+    if (this.pinned !== 0) this.x.__unpin(this.pinned);
+    this.pinned = p;
+    return bytes.length;
   }
 
-  /** copies bytes into the input buffer; returns their length */
-  input(bytes: Uint8Array): number {
+  /** copies bytes into the core's own input buffer: the per-event path, no allocation once it is big enough */
+  inputRaw(bytes: Uint8Array): number {
     const p = this.x.inputPtr(bytes.length);
     this.mem().set(bytes, p);
     return bytes.length;
   }
 
-  /** result text (UTF-8 JSON or a message) of the last call */
+  /** result text (JSON or a message) of the last call */
   text(): string {
-    const p = this.x.textPtr();
-    const n = this.x.textLen();
-    return utf8d.decode(this.mem().subarray(p, p + n));
+    return this.x.__getString(this.x.textString());
   }
 
   /** a copy of the result bytes of the last call */
   out(): Uint8Array {
-    const p = this.x.outPtr();
-    const n = this.x.outLen();
-    return this.mem().slice(p, p + n);
+    return new Uint8Array(this.x.__getArrayBuffer(this.x.outBuffer()));
   }
 
-  /** frees what the last calls allocated (no Wasm frame is live here) */
+  /** frees what the last calls allocated (no Wasm frame is live here); the pinned input survives */
   collect(): void {
     this.x.__collect();
   }
