@@ -36,7 +36,7 @@ for src in bpf/*.bpf.c; do
   if newer "$obj" "$src" bpf/lib bpf/include "$OUT/vmlinux.h"; then
     say "clang $src"
     "$CLANG" -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_"$ARCH" \
-      -I"$OUT" -Ibpf/include -Ibpf -Wall -Wno-unused-function \
+      -I"$OUT" -Ibpf/include -Ibpf -Wall -Wno-unused-function -Werror \
       -c "$src" -o "$obj.tmp"
     mv "$obj.tmp" "$obj"
   fi
