@@ -255,6 +255,12 @@ export async function main(argv: string[] = process.argv, io: MainIo = processIo
   };
   io.stdout.on('error', onError);
   try {
+    const words = argv.slice(2);
+    if ((words[0] === 'tp' || words[0] === 'tracingpolicy') && (words.length === 1 || (words.length === 2 && (words[1] === '--help' || words[1] === '-h')))) {
+      const { tracingPolicyGroupHelp } = await import('./agent/tracingpolicy.js');
+      tracingPolicyGroupHelp(io);
+      return EXIT_OK;
+    }
     const prog = build(io);
     const parsed = parse(prog, preprocess(argv), io);
     if (parsed.kind === 'done') return EXIT_OK;

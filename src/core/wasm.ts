@@ -8,7 +8,7 @@
 // evaluation itself.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import loader, { type ASUtil } from '@assemblyscript/loader';
+import { instantiateSync, type ASUtil } from '@assemblyscript/loader';
 
 /** Raw exports of build/talon.wasm (see assembly/index.ts). */
 export interface CoreExports extends Record<string, unknown> {
@@ -61,7 +61,7 @@ export class Core {
 
   constructor() {
     let self: Core | null = null;
-    const { exports } = loader.instantiateSync<CoreExports>(wasmModule(), {
+    const { exports } = instantiateSync<CoreExports>(wasmModule(), {
       env: {
         abort: (msg: number, file: number, line: number, col: number) => {
           const m = self && msg ? self.x.__getString(msg) : '?';

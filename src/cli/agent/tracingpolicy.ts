@@ -5,6 +5,29 @@ import type { Io } from '../../agent/commands.js';
 import { client } from './args.js';
 import { arg, choice, conn, one, SERVER, TOKEN, type Opts } from './args.js';
 
+/** the subcommands of the group, for `talon tp` / `talon tp --help` (as tetra prints its groups) */
+const SUBCOMMANDS: [string, string][] = [
+  ['add <file>', 'Add a tracing policy to the running agent'],
+  ['delete <name>', 'Delete a tracing policy'],
+  ['enable <name>', 'Enable a disabled policy'],
+  ['disable <name>', 'Disable a policy (unloaded, still listed)'],
+  ['list', 'List the policies: state, sensors, kernel memory, mode, counters'],
+  ['set-mode <name> <mode>', 'Switch a policy to enforce or monitor at run time'],
+];
+
+/**
+ * `talon tp`, `talon tp --help`: the group's commands, as tetra lists a group's. Answered before
+ * sade parses: a sade command named like the group would break its alias rewriting (`tp add`).
+ */
+export function tracingPolicyGroupHelp(io: Io): void {
+  const w = Math.max(...SUBCOMMANDS.map(([c]) => c.length)) + 2;
+  io.stdout.write(
+    `\n  Description\n    Manage the tracing policies of the running agent (alias: tp).\n\n  Usage\n    $ talon tracingpolicy <command> [options]\n\n  Available Commands\n` +
+      SUBCOMMANDS.map(([c, d]) => `    ${c.padEnd(w)}${d}`).join('\n') +
+      `\n\n  For more info, run any command with the \`--help\` flag\n    $ talon tp add --help\n    $ talon tp list --help\n\n`,
+  );
+}
+
 export function registerTracingPolicy(prog: sade.Sade, io: Io): void {
   prog
     .command('tracingpolicy add <file>', 'Add a tracing policy to the running agent', { alias: 'tp add' })
