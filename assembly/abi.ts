@@ -4,7 +4,7 @@
 
 export const TLN_IMAGE_MAGIC_0: u32 = 0x4f4c4154; // "TALO"
 export const TLN_IMAGE_MAGIC_1: u32 = 0x474d494e; // "NIMG"
-export const TLN_IMAGE_VERSION: u32 = 1;
+export const TLN_IMAGE_VERSION: u32 = 2;
 
 // limits
 export const TLN_MAX_HOOKS: i32 = 16;
@@ -51,6 +51,12 @@ export const TLN_OP_FAMILY: u8 = 28;
 export const TLN_OP_STATE: u8 = 29;
 export const TLN_OP_IN_RANGE: u8 = 31;
 export const TLN_OP_NOT_IN_RANGE: u8 = 32;
+export const TLN_OP_CAPABILITIES_GAINED: u8 = 30;
+export const TLN_OP_SUBSTRING: u8 = 33;
+export const TLN_OP_SUBSTRING_IGN_CASE: u8 = 34;
+export const TLN_OP_CEL_EXPR: u8 = 35;
+export const TLN_OP_FILE_TYPE: u8 = 36;
+export const TLN_OP_NOT_FILE_TYPE: u8 = 37;
 
 // enum tln_arg_type
 export const TLN_ARG_NONE: u8 = 0;
@@ -69,6 +75,35 @@ export const TLN_ARG_STRING: u8 = 19;
 export const TLN_ARG_FILENAME: u8 = 20;
 export const TLN_ARG_SOCK: u8 = 32;
 export const TLN_ARG_SOCKADDR: u8 = 33;
+export const TLN_ARG_SYSCALL64: u8 = 9;
+export const TLN_ARG_KERNEL_CAP_T: u8 = 10;
+export const TLN_ARG_CAP_INHERITABLE: u8 = 11;
+export const TLN_ARG_CAP_PERMITTED: u8 = 12;
+export const TLN_ARG_CAP_EFFECTIVE: u8 = 13;
+export const TLN_ARG_CAPABILITY: u8 = 14;
+export const TLN_ARG_BPF_CMD: u8 = 15;
+export const TLN_ARG_CHAR_BUF: u8 = 21;
+export const TLN_ARG_CHAR_IOVEC: u8 = 22;
+export const TLN_ARG_CONST_BUF: u8 = 23;
+export const TLN_ARG_DATA_LOC: u8 = 24;
+export const TLN_ARG_DENTRY: u8 = 25;
+export const TLN_ARG_LINUX_BINPRM: u8 = 26;
+export const TLN_ARG_NET_DEVICE: u8 = 27;
+export const TLN_ARG_SOCKADDR_UN: u8 = 28;
+export const TLN_ARG_SKB: u8 = 34;
+export const TLN_ARG_SOCKET: u8 = 35;
+export const TLN_ARG_NOP: u8 = 48;
+export const TLN_ARG_AUTO: u8 = 49;
+export const TLN_ARG_BPF_ATTR: u8 = 50;
+export const TLN_ARG_PERF_EVENT: u8 = 51;
+export const TLN_ARG_BPF_MAP: u8 = 52;
+export const TLN_ARG_BPF_PROG: u8 = 53;
+export const TLN_ARG_USER_NAMESPACE: u8 = 54;
+export const TLN_ARG_CRED: u8 = 55;
+export const TLN_ARG_KIOCB: u8 = 56;
+export const TLN_ARG_IOV_ITER: u8 = 57;
+export const TLN_ARG_LOAD_INFO: u8 = 58;
+export const TLN_ARG_MODULE: u8 = 59;
 
 // enum tln_action_id
 export const TLN_ACT_POST: u8 = 0;
@@ -76,6 +111,13 @@ export const TLN_ACT_SIGKILL: u8 = 2;
 export const TLN_ACT_OVERRIDE: u8 = 4;
 export const TLN_ACT_NOPOST: u8 = 8;
 export const TLN_ACT_SIGNAL: u8 = 9;
+export const TLN_ACT_GETURL: u8 = 6;
+export const TLN_ACT_DNSLOOKUP: u8 = 7;
+export const TLN_ACT_TRACKSOCK: u8 = 10;
+export const TLN_ACT_UNTRACKSOCK: u8 = 11;
+export const TLN_ACT_NOTIFY_ENFORCER: u8 = 12;
+export const TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION: u8 = 13;
+export const TLN_ACT_SET: u8 = 14;
 
 // enum tln_mode
 export const TLN_MODE_ENFORCE: u8 = 0;
@@ -86,6 +128,9 @@ export const TLN_MODE_MONITOR_ONLY: u8 = 2;
 export const TLN_HOOK_KPROBE: u8 = 1;
 export const TLN_HOOK_TRACEPOINT: u8 = 2;
 export const TLN_HOOK_UPROBE: u8 = 3;
+export const TLN_HOOK_FENTRY: u8 = 4;
+export const TLN_HOOK_LSM: u8 = 5;
+export const TLN_HOOK_USDT: u8 = 6;
 
 // enum tln_hook_id
 export const TLN_HOOK_UNKNOWN: u16 = 0;
@@ -95,16 +140,22 @@ export const TLN_HOOK_SECURITY_PATH_TRUNCATE: u16 = 3;
 export const TLN_HOOK_TCP_CONNECT: u16 = 4;
 export const TLN_HOOK_GENERIC_TRACEPOINT: u16 = 100;
 export const TLN_HOOK_GENERIC_UPROBE: u16 = 101;
+export const TLN_HOOK_GENERIC_KPROBE: u16 = 102;
+export const TLN_HOOK_GENERIC_FENTRY: u16 = 103;
+export const TLN_HOOK_GENERIC_LSM: u16 = 104;
+export const TLN_HOOK_GENERIC_USDT: u16 = 105;
 
 // hook flags
 export const TLN_HOOK_F_RETURN: u8 = 0x01;
 export const TLN_HOOK_F_SYSCALL: u8 = 0x02;
 export const TLN_HOOK_F_RET_FILTERS: u8 = 0x04;
+export const TLN_HOOK_F_RAW: u8 = 0x08;
 
 export const TLN_SLOT_RETURN: u8 = 0xff;
 export const TLN_FILTER_F_NEGATE: u8 = 0x01;
 export const TLN_PID_F_NAMESPACE: u8 = 0x01;
 export const TLN_PID_F_FOLLOW_FORKS: u8 = 0x02;
+export const TLN_SEL_F_SPEC_ONLY: u8 = 0x01;
 export const TLN_SCOPE_F_FILTERED: u8 = 0x01;
 export const TLN_SCOPE_F_HOST: u8 = 0x02;
 
@@ -162,6 +213,7 @@ export const SEL_NPIDS: i32 = 3;
 export const SEL_PID_FLAGS: i32 = 4;
 export const SEL_BIN_OP: i32 = 5;
 export const SEL_BIN_SET: i32 = 6;
+export const SEL_FLAGS: i32 = 7;
 export const SEL_PIDS: i32 = 8;
 export const SEL_FILTERS: i32 = 24;
 export const SEL_ACTIONS: i32 = 600;
@@ -267,6 +319,12 @@ export function abiTableJson(): string {
   kv(o, "TLN_OP_STATE", TLN_OP_STATE);
   kv(o, "TLN_OP_IN_RANGE", TLN_OP_IN_RANGE);
   kv(o, "TLN_OP_NOT_IN_RANGE", TLN_OP_NOT_IN_RANGE);
+  kv(o, "TLN_OP_CAPABILITIES_GAINED", TLN_OP_CAPABILITIES_GAINED);
+  kv(o, "TLN_OP_SUBSTRING", TLN_OP_SUBSTRING);
+  kv(o, "TLN_OP_SUBSTRING_IGN_CASE", TLN_OP_SUBSTRING_IGN_CASE);
+  kv(o, "TLN_OP_CEL_EXPR", TLN_OP_CEL_EXPR);
+  kv(o, "TLN_OP_FILE_TYPE", TLN_OP_FILE_TYPE);
+  kv(o, "TLN_OP_NOT_FILE_TYPE", TLN_OP_NOT_FILE_TYPE);
 
   kv(o, "TLN_ARG_NONE", TLN_ARG_NONE);
   kv(o, "TLN_ARG_INT", TLN_ARG_INT);
@@ -284,12 +342,48 @@ export function abiTableJson(): string {
   kv(o, "TLN_ARG_FILENAME", TLN_ARG_FILENAME);
   kv(o, "TLN_ARG_SOCK", TLN_ARG_SOCK);
   kv(o, "TLN_ARG_SOCKADDR", TLN_ARG_SOCKADDR);
+  kv(o, "TLN_ARG_SYSCALL64", TLN_ARG_SYSCALL64);
+  kv(o, "TLN_ARG_KERNEL_CAP_T", TLN_ARG_KERNEL_CAP_T);
+  kv(o, "TLN_ARG_CAP_INHERITABLE", TLN_ARG_CAP_INHERITABLE);
+  kv(o, "TLN_ARG_CAP_PERMITTED", TLN_ARG_CAP_PERMITTED);
+  kv(o, "TLN_ARG_CAP_EFFECTIVE", TLN_ARG_CAP_EFFECTIVE);
+  kv(o, "TLN_ARG_CAPABILITY", TLN_ARG_CAPABILITY);
+  kv(o, "TLN_ARG_BPF_CMD", TLN_ARG_BPF_CMD);
+  kv(o, "TLN_ARG_CHAR_BUF", TLN_ARG_CHAR_BUF);
+  kv(o, "TLN_ARG_CHAR_IOVEC", TLN_ARG_CHAR_IOVEC);
+  kv(o, "TLN_ARG_CONST_BUF", TLN_ARG_CONST_BUF);
+  kv(o, "TLN_ARG_DATA_LOC", TLN_ARG_DATA_LOC);
+  kv(o, "TLN_ARG_DENTRY", TLN_ARG_DENTRY);
+  kv(o, "TLN_ARG_LINUX_BINPRM", TLN_ARG_LINUX_BINPRM);
+  kv(o, "TLN_ARG_NET_DEVICE", TLN_ARG_NET_DEVICE);
+  kv(o, "TLN_ARG_SOCKADDR_UN", TLN_ARG_SOCKADDR_UN);
+  kv(o, "TLN_ARG_SKB", TLN_ARG_SKB);
+  kv(o, "TLN_ARG_SOCKET", TLN_ARG_SOCKET);
+  kv(o, "TLN_ARG_NOP", TLN_ARG_NOP);
+  kv(o, "TLN_ARG_AUTO", TLN_ARG_AUTO);
+  kv(o, "TLN_ARG_BPF_ATTR", TLN_ARG_BPF_ATTR);
+  kv(o, "TLN_ARG_PERF_EVENT", TLN_ARG_PERF_EVENT);
+  kv(o, "TLN_ARG_BPF_MAP", TLN_ARG_BPF_MAP);
+  kv(o, "TLN_ARG_BPF_PROG", TLN_ARG_BPF_PROG);
+  kv(o, "TLN_ARG_USER_NAMESPACE", TLN_ARG_USER_NAMESPACE);
+  kv(o, "TLN_ARG_CRED", TLN_ARG_CRED);
+  kv(o, "TLN_ARG_KIOCB", TLN_ARG_KIOCB);
+  kv(o, "TLN_ARG_IOV_ITER", TLN_ARG_IOV_ITER);
+  kv(o, "TLN_ARG_LOAD_INFO", TLN_ARG_LOAD_INFO);
+  kv(o, "TLN_ARG_MODULE", TLN_ARG_MODULE);
 
   kv(o, "TLN_ACT_POST", TLN_ACT_POST);
   kv(o, "TLN_ACT_SIGKILL", TLN_ACT_SIGKILL);
   kv(o, "TLN_ACT_OVERRIDE", TLN_ACT_OVERRIDE);
   kv(o, "TLN_ACT_NOPOST", TLN_ACT_NOPOST);
   kv(o, "TLN_ACT_SIGNAL", TLN_ACT_SIGNAL);
+  kv(o, "TLN_ACT_GETURL", TLN_ACT_GETURL);
+  kv(o, "TLN_ACT_DNSLOOKUP", TLN_ACT_DNSLOOKUP);
+  kv(o, "TLN_ACT_TRACKSOCK", TLN_ACT_TRACKSOCK);
+  kv(o, "TLN_ACT_UNTRACKSOCK", TLN_ACT_UNTRACKSOCK);
+  kv(o, "TLN_ACT_NOTIFY_ENFORCER", TLN_ACT_NOTIFY_ENFORCER);
+  kv(o, "TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION", TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION);
+  kv(o, "TLN_ACT_SET", TLN_ACT_SET);
 
   kv(o, "TLN_MODE_ENFORCE", TLN_MODE_ENFORCE);
   kv(o, "TLN_MODE_MONITOR", TLN_MODE_MONITOR);
@@ -298,6 +392,9 @@ export function abiTableJson(): string {
   kv(o, "TLN_HOOK_KPROBE", TLN_HOOK_KPROBE);
   kv(o, "TLN_HOOK_TRACEPOINT", TLN_HOOK_TRACEPOINT);
   kv(o, "TLN_HOOK_UPROBE", TLN_HOOK_UPROBE);
+  kv(o, "TLN_HOOK_FENTRY", TLN_HOOK_FENTRY);
+  kv(o, "TLN_HOOK_LSM", TLN_HOOK_LSM);
+  kv(o, "TLN_HOOK_USDT", TLN_HOOK_USDT);
 
   kv(o, "TLN_HOOK_UNKNOWN", TLN_HOOK_UNKNOWN);
   kv(o, "TLN_HOOK_SECURITY_FILE_PERMISSION", TLN_HOOK_SECURITY_FILE_PERMISSION);
@@ -306,14 +403,20 @@ export function abiTableJson(): string {
   kv(o, "TLN_HOOK_TCP_CONNECT", TLN_HOOK_TCP_CONNECT);
   kv(o, "TLN_HOOK_GENERIC_TRACEPOINT", TLN_HOOK_GENERIC_TRACEPOINT);
   kv(o, "TLN_HOOK_GENERIC_UPROBE", TLN_HOOK_GENERIC_UPROBE);
+  kv(o, "TLN_HOOK_GENERIC_KPROBE", TLN_HOOK_GENERIC_KPROBE);
+  kv(o, "TLN_HOOK_GENERIC_FENTRY", TLN_HOOK_GENERIC_FENTRY);
+  kv(o, "TLN_HOOK_GENERIC_LSM", TLN_HOOK_GENERIC_LSM);
+  kv(o, "TLN_HOOK_GENERIC_USDT", TLN_HOOK_GENERIC_USDT);
 
   kv(o, "TLN_HOOK_F_RETURN", TLN_HOOK_F_RETURN);
   kv(o, "TLN_HOOK_F_SYSCALL", TLN_HOOK_F_SYSCALL);
   kv(o, "TLN_HOOK_F_RET_FILTERS", TLN_HOOK_F_RET_FILTERS);
+  kv(o, "TLN_HOOK_F_RAW", TLN_HOOK_F_RAW);
   kv(o, "TLN_SLOT_RETURN", TLN_SLOT_RETURN);
   kv(o, "TLN_FILTER_F_NEGATE", TLN_FILTER_F_NEGATE);
   kv(o, "TLN_PID_F_NAMESPACE", TLN_PID_F_NAMESPACE);
   kv(o, "TLN_PID_F_FOLLOW_FORKS", TLN_PID_F_FOLLOW_FORKS);
+  kv(o, "TLN_SEL_F_SPEC_ONLY", TLN_SEL_F_SPEC_ONLY);
   kv(o, "TLN_SCOPE_F_FILTERED", TLN_SCOPE_F_FILTERED);
   kv(o, "TLN_SCOPE_F_HOST", TLN_SCOPE_F_HOST);
   kv(o, "TLN_RL_THREAD", TLN_RL_THREAD);
@@ -363,6 +466,7 @@ export function abiTableJson(): string {
   kv(o, "offsetof(struct tln_selector, pid_flags)", SEL_PID_FLAGS);
   kv(o, "offsetof(struct tln_selector, bin_op)", SEL_BIN_OP);
   kv(o, "offsetof(struct tln_selector, bin_set)", SEL_BIN_SET);
+  kv(o, "offsetof(struct tln_selector, flags)", SEL_FLAGS);
   kv(o, "offsetof(struct tln_selector, pids)", SEL_PIDS);
   kv(o, "offsetof(struct tln_selector, filters)", SEL_FILTERS);
   kv(o, "offsetof(struct tln_selector, actions)", SEL_ACTIONS);

@@ -144,6 +144,8 @@ export class Evaluator {
   inPod: bool = false;
   argsHash: u64 = 0;
   argsHashed: bool = false;
+  /** the last evaluation reached a selector it cannot decide (TLN_SEL_F_SPEC_ONLY) */
+  unknownSel: bool = false;
 
   constructor(image: ArrayBuffer) {
     this.image = image;
@@ -215,6 +217,7 @@ export class Evaluator {
   /** Evaluates the record at p; returns the verdict code. */
   evaluate(p: usize, len: i32): i32 {
     this.nmatches = 0;
+    this.unknownSel = false;
     store<u32>(changetype<usize>(this.matchBuf), 0);
     if (!this.load(p, len)) return V_INVALID;
     const hookId = load<u16>(p + R_HOOK_ID);
@@ -255,7 +258,12 @@ export class Evaluator {
       if (k >= pol.selPtrs.length) break;
       const sp = pol.selPtrs[k];
       if (sp == 0) continue;
-      if (this.selectorMatches(pol, sp)) return this.record(pol, pi, hi, s, sp);
+      if (this.selectorMatches(pol, sp)) {
+        // a selector with filters or actions only in the spec record cannot be decided here:
+        // say so (the match is marked unknown) instead of a wrong match or no-match
+        if ((load<u8>(sp + A.SEL_FLAGS) & A.TLN_SEL_F_SPEC_ONLY) != 0) this.unknownSel = true;
+        return this.record(pol, pi, hi, s, sp);
+      }
     }
     return V_NONE;
   }
@@ -524,6 +532,7 @@ export class Evaluator {
           jbool(this.mPost[i] != 0) + "}",
       );
     }
-    return '{"verdict":"' + v + '","matches":[' + ms.join(",") + "]}";
+    const unk = this.unknownSel ? ',"unknown":"a matching selector also uses filters or actions the evaluator does not implement yet (see the hook\'s spec.needs)"' : "";
+    return '{"verdict":"' + v + '","matches":[' + ms.join(",") + "]" + unk + "}";
   }
 }
