@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { HookSpec, MapSpec, PolicySpec } from '../core/types.js';
 import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
 import { describeFeatures, has, probeFeatures, type Features } from './features.js';
+import { unsupportedReasons } from './support.js';
 import { decodeRecord, LAYOUT, PROC_F_PROCFS, REC_F, type ExecRecord, type TlnRecord } from './records.js';
 import { BPF_DIR, loadShim, type LoadedObject, type Shim, type ShimError } from './shim.js';
 import { readFormat, tracepointConf, uprobeConf } from './tracefs.js';
@@ -527,6 +528,7 @@ export class Kernel {
     if (!Number.isInteger(policyId) || policyId < 0 || policyId > 0xffffffff) fail(`policy id ${policyId} is not a u32`);
     for (const m of REQUIRED_IMAGE_MAPS) if (!spec.maps.some((x) => x.name === m)) fail(`the image has no ${m} map`);
     if (!spec.hooks.length) fail('no hooks');
+    for (const why of unsupportedReasons(spec, this.features)) fail(why);
     // 1. an implementation per hook, and what it can enforce
     interface Planned {
       impl: HookImpl;
