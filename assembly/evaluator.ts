@@ -6,7 +6,7 @@ import * as M from "./messages";
 import { readImage, PolicyRec, MapRec } from "./image";
 import { ScopeB, scopeApplies, parsePod } from "./scope";
 import { StrIndex, AddrIndex, U64Index, readHi, readLo } from "./lpm";
-import { category, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR } from "./argtypes";
+import { category, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR, CAT_FILE } from "./argtypes";
 import { normalize, typeSigned } from "./parse";
 import { fnv, FNV_SEED, mix64 } from "./bytes";
 import { jstr, jbool } from "./json";
@@ -419,7 +419,8 @@ export class Evaluator {
     else if (<i32>slot < this.nargs) s = this.argBase + <usize>(<i32>slot * REC_SLOT);
     else return false; // the event lacks the argument
     const kind = load<u8>(s + S_KIND);
-    const cat = category(type);
+    let cat = category(type);
+    if (cat == CAT_FILE) cat = CAT_STR; // file and path compare by path, as strings
     let found = false;
 
     if (cat == CAT_INT) {

@@ -103,7 +103,7 @@ export function noHooks(): string {
   return "the policy has no kprobes, tracepoints or uprobes; it does nothing";
 }
 export function mixedHookKinds(first: string, other: string): string {
-  return "a policy may use only one of kprobes, tracepoints and uprobes (as in Tetragon); this one has " + first + " and " + other +
+  return "a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has " + first + " and " + other +
     ": put the " + other + " in a policy of their own";
 }
 

@@ -62,7 +62,7 @@ export function compileUprobe(cx: Ctx, h0: Node, hp: Path): void {
   if (offs.length > 0) given++;
   if (addrs.length > 0) given++;
   if (given > 1) cx.err(hp, M.uprobeAttachChoice());
-  if (symN == null && offs.length == 0 && addrs.length == 0) cx.missing(hp, "symbols", M.missingField("symbols", "the functions to probe, e.g. [readline]"));
+  if (symN == null && !isPresent(h.get("offsets")) && !isPresent(h.get("addrs"))) cx.missing(hp, "symbols", M.missingField("symbols", "the functions to probe, e.g. [readline]"));
   if (syms != null) {
     if (syms.length == 0 && given == 0) cx.err(hp.k("symbols"), M.noUprobeSymbols());
     for (let i = 0; i < syms.length; i++) {
@@ -115,7 +115,8 @@ export function compileUprobe(cx: Ctx, h0: Node, hp: Path): void {
   const pol = cx.pol;
   for (let i = 0; i < points.length; i++) {
     if (pol.hooks.length >= A.TLN_MAX_HOOKS) {
-      cx.err(hp, M.tooManyHooksOf(pol.hooks.length + points.length - i, "uprobe attach points", A.TLN_MAX_HOOKS));
+      const sym = kinds[i] == "symbol";
+      cx.err(sym ? hp.k("symbols").i(i) : hp, M.tooManyHooksOf(pol.hooks.length + points.length - i, sym ? "uprobe symbols" : "uprobe attach points", A.TLN_MAX_HOOKS));
       break;
     }
     const x = new HookM();
