@@ -48,16 +48,16 @@ export function readPolicySource(name: string, text: string): { docs: PolicyDocu
   const source: PolicySource = { name, text, lineCounter };
   const problems: SyntaxProblem[] = [];
   const docs: PolicyDocument[] = [];
-  // a Go template left unrendered (Tetragon's testdata/*.tmpl): say where, before YAML reads it oddly
-  for (const m of text.matchAll(/\{\{[^\n]*?\}\}/g)) {
-    const lineStart = text.lastIndexOf('\n', m.index) + 1;
-    if (/^\s*#/.test(text.slice(lineStart, m.index))) continue; // in a comment
-    problems.push({ source, pos: position(source, m.index ?? 0), message: `a Go template placeholder ${m[0]} is left in the file: render the template first`, severity: 'error' });
-  }
   const parsed = parseAllDocuments(text, { lineCounter, intAsBigInt: true, prettyErrors: false, uniqueKeys: true });
   if ('empty' in parsed) {
     // an empty stream: only comments and directives
     for (const e of parsed.errors) problems.push({ source, pos: position(source, e.pos[0]), message: e.message, severity: 'error' });
+  }
+  // a Go template left unrendered (Tetragon's testdata/*.tmpl): say where, after parsing (positions need the line counter)
+  for (const m of text.matchAll(/\{\{[^\n]*?\}\}/g)) {
+    const lineStart = text.lastIndexOf('\n', m.index) + 1;
+    if (/^\s*#/.test(text.slice(lineStart, m.index))) continue; // in a comment
+    problems.push({ source, pos: position(source, m.index ?? 0), message: `a Go template placeholder ${m[0]} is left in the file: render the template first`, severity: 'error' });
   }
   const list: Document.Parsed[] = [...parsed];
   let seen = 0;
