@@ -6,7 +6,7 @@ import * as M from "./messages";
 import { readImage, PolicyRec, MapRec } from "./image";
 import { ScopeB, scopeApplies, parsePod } from "./scope";
 import { StrIndex, AddrIndex, U64Index, readHi, readLo } from "./lpm";
-import { category, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR } from "./argtypes";
+import { category, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR, CAT_FILE } from "./argtypes";
 import { normalize, typeSigned } from "./parse";
 import { fnv, FNV_SEED, mix64 } from "./bytes";
 import { jstr, jbool } from "./json";
@@ -146,6 +146,8 @@ export class Evaluator {
   inPod: bool = false;
   argsHash: u64 = 0;
   argsHashed: bool = false;
+  /** the last evaluation reached a selector it cannot decide (TLN_SEL_F_SPEC_ONLY) */
+  unknownSel: bool = false;
 
   constructor(image: ArrayBuffer) {
     this.image = image;
@@ -215,6 +217,7 @@ export class Evaluator {
   /** Evaluates the record at p; returns the verdict code. */
   evaluate(p: usize, len: i32): i32 {
     this.nmatches = 0;
+    this.unknownSel = false;
     store<u32>(changetype<usize>(this.matchBuf) + <usize>A.TLN_EVMATCH_HDR_OFF_COUNT, 0);
     if (!this.load(p, len)) return V_INVALID;
     const hookId = load<u16>(p + R_HOOK_ID);
@@ -255,7 +258,12 @@ export class Evaluator {
       if (k >= pol.selPtrs.length) break;
       const sp = pol.selPtrs[k];
       if (sp == 0) continue;
-      if (this.selectorMatches(pol, sp)) return this.record(pol, pi, hi, s, sp);
+      if (this.selectorMatches(pol, sp)) {
+        // a selector with filters or actions only in the spec record cannot be decided here:
+        // say so (the match is marked unknown) instead of a wrong match or no-match
+        if ((load<u8>(sp + A.SEL_FLAGS) & A.TLN_SEL_F_SPEC_ONLY) != 0) this.unknownSel = true;
+        return this.record(pol, pi, hi, s, sp);
+      }
     }
     return V_NONE;
   }
@@ -388,7 +396,7 @@ export class Evaluator {
       if (binOp == A.TLN_OP_IN || binOp == A.TLN_OP_NOT_IN) found = pol.str.lookup(set, this.binPtr, this.binLen, false, true);
       else if (binOp == A.TLN_OP_PREFIX || binOp == A.TLN_OP_NOT_PREFIX) found = pol.str.lookup(set, this.binPtr, this.binLen, false, false);
       else found = pol.str.lookup(set, this.binPtr, this.binLen, true, false);
-      const neg = (load<u8>(sp + A.SEL_BIN_FLAGS) & A.TLN_FILTER_F_NEGATE) != 0;
+      const neg = (load<u8>(sp + A.SEL_FLAGS) & A.TLN_SEL_F_BIN_NEGATE) != 0;
       if (found == neg) return false;
     }
     const nf = <i32>load<u8>(sp + A.SEL_NFILTERS);
@@ -411,7 +419,8 @@ export class Evaluator {
     else if (<i32>slot < this.nargs) s = this.argBase + <usize>(<i32>slot * REC_SLOT);
     else return false; // the event lacks the argument
     const kind = load<u8>(s + S_KIND);
-    const cat = category(type);
+    let cat = category(type);
+    if (cat == CAT_FILE) cat = CAT_STR; // file and path compare by path, as strings
     let found = false;
 
     if (cat == CAT_INT) {
@@ -524,6 +533,7 @@ export class Evaluator {
           jbool(this.mPost[i] != 0) + "}",
       );
     }
-    return '{"verdict":"' + v + '","matches":[' + ms.join(",") + "]}";
+    const unk = this.unknownSel ? ',"unknown":"a matching selector also uses filters or actions the evaluator does not implement yet (see the hook\'s spec.needs)"' : "";
+    return '{"verdict":"' + v + '","matches":[' + ms.join(",") + "]" + unk + "}";
   }
 }

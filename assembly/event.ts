@@ -107,7 +107,9 @@ export function encodeEvent(ev: Node): ArrayBuffer {
   else if (kindS == "tracepoint") kind = A.TLN_HOOK_TRACEPOINT;
   else if (kindS == "uprobe") kind = A.TLN_HOOK_UPROBE;
   const hookName = text(ev.get("hook"));
-  const hookId = kind == A.TLN_HOOK_KPROBE ? hookIdOf(hookName)
+  // a kprobe outside the seed catalog is matched by function name (TLN_HOOK_GENERIC_KPROBE)
+  const seedId = kind == A.TLN_HOOK_KPROBE ? hookIdOf(hookName) : A.TLN_HOOK_UNKNOWN;
+  const hookId = kind == A.TLN_HOOK_KPROBE ? (seedId != A.TLN_HOOK_UNKNOWN ? seedId : A.TLN_HOOK_GENERIC_KPROBE)
     : kind == A.TLN_HOOK_TRACEPOINT ? A.TLN_HOOK_GENERIC_TRACEPOINT
     : kind == A.TLN_HOOK_UPROBE ? A.TLN_HOOK_GENERIC_UPROBE : A.TLN_HOOK_UNKNOWN;
   const args = ev.get("args");

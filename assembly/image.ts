@@ -76,7 +76,7 @@ function writeSelector(w: ByteWriter, s: SelectorM): void {
   w.u8(s.pidFlags);
   w.u8(s.binOp);
   w.u8(s.binSet);
-  w.u8(s.binFlags);
+  w.u8(s.flags);
   for (let i = 0; i < A.TLN_MAX_PIDS; i++) w.u32(i < s.pids.length ? s.pids[i] : 0);
   for (let i = 0; i < A.TLN_MAX_FILTERS; i++) {
     if (i < s.filters.length) writeFilter(w, s.filters[i]);
@@ -126,6 +126,7 @@ function writePolicy(w: ByteWriter, p: PolicyM): void {
   w.u32(0); // maps_off
   w.str(p.name);
   w.str(p.namespace);
+  w.str(p.spec); // v2: the policy's spec record
   w.align(4);
 
   // scope block
@@ -156,6 +157,7 @@ function writePolicy(w: ByteWriter, p: PolicyM): void {
     w.str(h.call);
     w.str(h.message);
     for (let j = 0; j < h.tags.length; j++) w.str(h.tags[j]);
+    w.str(h.spec); // v2: the hook's spec record
     w.align(4);
   }
   w.align(8);
@@ -295,6 +297,7 @@ export class HookRec {
   call: string = "";
   message: string = "";
   tags: Array<string> = new Array<string>();
+  spec: string = "";
 }
 
 export class PolicyRec {
@@ -302,6 +305,7 @@ export class PolicyRec {
   offset: i32 = 0;
   name: string = "";
   namespace: string = "";
+  spec: string = "";
   kind: u8 = 0;
   mode: u8 = 0;
   scope: u8 = 0;
@@ -380,6 +384,7 @@ export function readImage(base: usize, len: i32): ImageRec {
     const mapsOff = <i32>s.u32();
     p.name = s.str();
     p.namespace = s.str();
+    p.spec = s.str();
 
     s.seek(scopeOff);
     const sf = <u8>s.u8();
@@ -405,6 +410,7 @@ export function readImage(base: usize, len: i32): ImageRec {
       hr.call = s.str();
       hr.message = s.str();
       for (let t = 0; t < nt; t++) hr.tags.push(s.str());
+      hr.spec = s.str();
       s.align(4);
       p.hooks.push(hr);
     }

@@ -20,6 +20,7 @@ import { Evaluator, modeName, V_INVALID } from "./evaluator";
 import { encodeEvent } from "./event";
 import { hookRecordToEvent, hookEventPtr as hookEventAddr } from "./hookrec";
 import { actionName } from "./compile";
+import { kindName } from "./compile/hooks";
 
 let inBuf = new ArrayBuffer(1024);
 let recBuf = new ArrayBuffer(1024);
@@ -130,14 +131,15 @@ export function inspect(len: i32): i32 {
       }
       const tags = new Array<string>();
       for (let t = 0; t < hr.tags.length; t++) tags.push(jstr(hr.tags[t]));
-      const kind = hr.kind == A.TLN_HOOK_KPROBE ? "kprobe" : hr.kind == A.TLN_HOOK_TRACEPOINT ? "tracepoint" : "uprobe";
+      const kind = kindName(hr.kind);
       hooks.push(
         '{"name":' + jstr(hr.call) + ',"kind":"' + kind + '","hookId":' + hr.hookId.toString() + ',"slot":' +
           h.toString() + ',"selectors":' + hr.nsel.toString() + ',"returnFilters":' +
           jbool((hr.flags & A.TLN_HOOK_F_RET_FILTERS) != 0) + ',"actions":[' + acts.join(",") + '],"message":' +
           jstr(hr.message) + ',"tags":[' + tags.join(",") + '],"return":' + jbool((hr.flags & A.TLN_HOOK_F_RETURN) != 0) +
           ',"syscall":' + jbool((hr.flags & A.TLN_HOOK_F_SYSCALL) != 0) +
-          ',"args":' + hookArgsJson(changetype<usize>(inBuf), p.map(A.TLN_MAP_HOOKS), h) + genericHookJson(hr.kind, hr.call) + "}",
+          ',"args":' + hookArgsJson(changetype<usize>(inBuf), p.map(A.TLN_MAP_HOOKS), h) + genericHookJson(hr.kind, hr.call) +
+          ',"spec":' + (hr.spec.length > 0 ? hr.spec : "null") + "}",
       );
     }
     const maps = new Array<string>();
@@ -156,7 +158,7 @@ export function inspect(len: i32): i32 {
         ',"kind":"' + (namespaced ? "TracingPolicyNamespaced" : "TracingPolicy") + '","mode":"' + modeName(p.mode) +
         '","filtered":' + jbool((p.scope & A.TLN_SCOPE_F_FILTERED) != 0) + ',"host":' +
         jbool((p.scope & A.TLN_SCOPE_F_FILTERED) == 0 || (p.scope & A.TLN_SCOPE_F_HOST) != 0) + ',"hooks":[' +
-        hooks.join(",") + '],"maps":[' + maps.join(",") + "]}",
+        hooks.join(",") + '],"spec":' + (p.spec.length > 0 ? p.spec : "null") + ',"maps":[' + maps.join(",") + "]}",
     );
   }
   setText("[" + out.join(",") + "]");

@@ -103,7 +103,7 @@ export function noHooks(): string {
   return "the policy has no kprobes, tracepoints or uprobes; it does nothing";
 }
 export function mixedHookKinds(first: string, other: string): string {
-  return "a policy may use only one of kprobes, tracepoints and uprobes (as in Tetragon); this one has " + first + " and " + other +
+  return "a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has " + first + " and " + other +
     ": put the " + other + " in a policy of their own";
 }
 
@@ -358,7 +358,7 @@ export function actionUnsupported(s: string): string {
   return "action " + s + " is not supported by talon yet (supported: Post, NoPost, Sigkill, Signal, Override)";
 }
 export function unknownAction(s: string): string {
-  return "unknown action " + q(s) + " (expected one of Post, NoPost, Sigkill, Signal, Override)";
+  return "unknown action " + q(s) + " (expected one of Post, NoPost, Sigkill, Signal, Override, GetUrl, DnsLookup, TrackSock, UntrackSock, NotifyEnforcer, CleanupEnforcerNotification, Set)";
 }
 export function signalNeedsArgSig(): string {
   return "Signal needs argSig (the signal number or name, e.g. 9 or SIGKILL)";
@@ -406,4 +406,182 @@ export function imageBadVersion(v: u32, want: u32): string {
 // ---- map updates ----
 export function noPolicyConf(): string {
   return "map updates: the policy's maps have no tln_policy entry (or are truncated)";
+}
+// ---- the language beyond the seed (hooks, args, selectors, actions, lists, options) ----
+export function actionRemoved(s: string): string {
+  return "action " + s + " was removed from Tetragon (FollowFD, UnfollowFD and CopyFD are gone at HEAD); use a file or fd argument type instead";
+}
+export function actionNeedsArg(action: string, field: string, hint: string): string {
+  return action + " needs " + field + " (" + hint + ")";
+}
+export function emptyActionArg(action: string, field: string): string {
+  return action + ": " + field + " is empty";
+}
+export function actionNotOnHook(action: string, kind: string): string {
+  return "action " + action + " is not possible on a " + kind + " (Tetragon refuses it there too)";
+}
+export function badActionArgIndex(action: string, field: string, t: string): string {
+  return action + ": " + field + " " + q(t) + " is not an argument position (0 to 4)";
+}
+export function overrideOneNewTarget(): string {
+  return "Override: at most one of argNewSymbol, argNewAddr and argNewOffset";
+}
+export function badArgReg(r: string): string {
+  return "argRegs entry " + q(r) + " is not of the form register=expression (e.g. rax=1)";
+}
+export function overrideUprobeOnly(f: string): string {
+  return f + " is only for Override on uprobes";
+}
+export function stackTraceNotOnHook(kind: string): string {
+  return "stack traces are not available on a " + kind + " (Tetragon: kprobes, tracepoints, uprobes)";
+}
+export function imaHashNotOnHook(kind: string): string {
+  return "imaHash is not available on a " + kind + " (Tetragon: kprobes and LSM hooks)";
+}
+export function unknownFieldValue(field: string, v: string, expected: string): string {
+  return "unknown " + field + " " + q(v) + " (expected one of " + expected + ")";
+}
+export function badSyscallName(call: string): string {
+  return q(call) + " is not a syscall function name (expected sys_NAME, __x64_sys_NAME, __arm64_sys_NAME or NAME)";
+}
+export function badFunctionName(call: string): string {
+  return q(call) + " is not a kernel function name ([A-Za-z0-9_.] only)";
+}
+export function badLsmHook(h: string): string {
+  return q(h) + " is not an LSM hook name (the name without security_, e.g. file_open)";
+}
+export function lsmHookPrefix(h: string): string {
+  return "LSM hook " + q(h) + ": write it without security_ (" + q(h.substring(9)) + ")";
+}
+export function unknownList(name: string, known: string): string {
+  return "list " + q(name) + " is not defined in spec.lists (defined: " + known + ")";
+}
+export function listOnlyForCall(name: string): string {
+  return q(name) + ": a list of type generated_syscalls/generated_ftrace has no values to match; use it in call";
+}
+export function duplicateList(name: string): string {
+  return "list " + q(name) + " is defined twice";
+}
+export function listNeedsValues(name: string): string {
+  return "list " + q(name) + " of type syscalls needs values";
+}
+export function listInKprobeOnly(): string {
+  return "list:NAME in call is only for kprobes and fentries";
+}
+export function autoTypeOnKprobe(t: string): string {
+  return "argument type " + q(t) + " is not allowed on kprobes (Tetragon refuses it): name the type";
+}
+export function syscall64NotRawSyscalls(): string {
+  return "argument type \"syscall64\" is only for the raw_syscalls tracepoints";
+}
+export function sizeArgIndexRange(n: string): string {
+  return "sizeArgIndex " + q(n) + " must name a function argument (1-based, 1 to 5)";
+}
+export function sizeArgIndexType(t: string): string {
+  return "sizeArgIndex is for char_buf and char_iovec arguments, not " + t;
+}
+export function maxDataType(t: string): string {
+  return "maxData is for char_buf, char_iovec and iov_iter arguments, not " + t;
+}
+export function maxDataReturnCopy(): string {
+  return "maxData cannot be used with returnCopy (Tetragon's rule)";
+}
+export function badResolve(r: string): string {
+  return "resolve " + q(r) + " is not a dotted field path (e.g. mm.owner.real_parent.comm, a[3] for arrays)";
+}
+export function resolveNotOnUprobe(): string {
+  return "resolve is not available on uprobes (no kernel BTF for user code)";
+}
+export function badDataSource(s: string): string {
+  return "data source " + q(s) + " is not one of current_task, pt_regs";
+}
+export function tooManyArgsData(n: i32, max: i32): string {
+  return n.toString() + " args and data entries given, at most " + max.toString() + " per hook (Tetragon's limit)";
+}
+export function badNamespaceType(s: string): string {
+  return "namespace " + q(s) + " is not one of Uts, Ipc, Mnt, Pid, PidForChildren, Net, Time, TimeForChildren, Cgroup, User";
+}
+export function badNamespaceValue(s: string): string {
+  return "value " + q(s) + " is not a namespace inode number or host_ns";
+}
+export function badCapability(s: string): string {
+  return "value " + q(s) + " is not a capability name (CAP_SYS_ADMIN ...)";
+}
+export function badCapType(s: string): string {
+  return "capability type " + q(s) + " is not one of Effective, Inheritable, Permitted";
+}
+export function inNotInOnly(filter: string, op: string): string {
+  return filter + " takes In or NotIn, not " + op;
+}
+export function tooManyFilterValues(filter: string, n: i32, max: i32): string {
+  return filter + ": " + n.toString() + " values given, at most " + max.toString();
+}
+export function tooManyFilterEntries(filter: string, n: i32, max: i32): string {
+  return n.toString() + " " + filter + " entries given, at most " + max.toString() + " per selector";
+}
+export function unknownMacro(name: string, known: string): string {
+  return "selector macro " + q(name) + " is not defined in spec.selectorsMacros (defined: " + known + ")";
+}
+export function macroFieldTwice(field: string, name: string): string {
+  return field + " appears both in the selector and in its macro " + q(name) + " (Tetragon's rule)";
+}
+export function badFileType(s: string): string {
+  return "value " + q(s) + " is not a file type (sock, lnk, reg, blk, dir, chr, fifo and their long names)";
+}
+export function capsGainedArgs(n: i32): string {
+  return "CapabilitiesGained compares two arguments: args needs 2 positions (new caps, old caps), got " + n.toString();
+}
+export function celNeedsOneValue(n: i32): string {
+  return "CelExpr takes one value, a CEL boolean expression over arg0..argN; got " + n.toString();
+}
+export function celSyntax(e: string, why: string): string {
+  return "CelExpr " + q(e) + ": " + why;
+}
+export function substringTooLong(t: string): string {
+  return "value " + q(t) + " is too long for SubString (under 100 characters)";
+}
+export function argsFormTwo(n: i32): string {
+  return "args lists " + n.toString() + " positions; only CapabilitiesGained uses two, every other operator one";
+}
+export function optionValueIgnored(name: string): string {
+  return "option " + q(name) + " takes no value; it is ignored";
+}
+export function badOptionValue(name: string, v: string, expected: string): string {
+  return "option " + q(name) + ": " + q(v) + " is not " + expected;
+}
+export function unknownOptionWarn(name: string): string {
+  return "unknown option " + q(name) + ": Tetragon ignores it, talon too (known: disable-kprobe-multi, disable-uprobe-multi, override-method, policy-mode, sleepable-preload-size)";
+}
+export function enforcersOne(n: i32): string {
+  return n.toString() + " enforcers given, Tetragon allows one per policy";
+}
+export function notifyWithoutEnforcer(): string {
+  return "NotifyEnforcer needs an enforcer in spec.enforcers (its syscalls are where the decision is applied)";
+}
+export function usdtField(f: string, hint: string): string {
+  return "missing required field " + q(f) + " (" + hint + ")";
+}
+export function badDigest(d: string): string {
+  return "binary digest " + q(d) + " is not sha256:<64 hex digits> or 64 hex digits";
+}
+export function badUprobeAddr(t: string, f: string): string {
+  return f + " value " + q(t) + " is not a non-negative integer";
+}
+export function uprobeAttachChoice(): string {
+  return "give one of symbols, offsets and addrs (Tetragon's rule)";
+}
+export function refCtrCount(n: i32, m: i32): string {
+  return "refCtrOffsets has " + n.toString() + " entries but there are " + m.toString() + " attach points; give one per point";
+}
+export function specTooLarge(n: i32): string {
+  return "the hook's spec record is " + n.toString() + " bytes, more than the image format's 65535";
+}
+export function nonPolicyDocument(kind: string, av: string): string {
+  return "a " + kind + " (" + av + "), not a TracingPolicy: skipped";
+}
+export function noReturnArg(): string {
+  return "return: true needs returnArg (Tetragon's rule)";
+}
+export function expectedBool(f: string): string {
+  return f + " must be true or false";
 }

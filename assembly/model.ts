@@ -8,6 +8,8 @@ export class FilterM {
   flags: u8 = 0;
   set: u8 = 0;
   vals: Array<u64> = new Array<u64>();
+  /** some value lives only in the spec record (list:NAME) */
+  specOnly: bool = false;
   get isReturn(): bool {
     return this.slot == TLN_SLOT_RETURN;
   }
@@ -28,8 +30,8 @@ export class SelectorM {
   pids: Array<u32> = new Array<u32>();
   binOp: u8 = 0;
   binSet: u8 = 0;
-  /** TLN_FILTER_F_NEGATE for a negated binOp (the same rule as FilterM.flags) */
-  binFlags: u8 = 0;
+  /** TLN_SEL_F_*: BIN_NEGATE for a negated binOp (the rule FilterM.flags follows too), SPEC_ONLY when some filter or action lives only in the hook's spec record */
+  flags: u8 = 0;
 }
 
 export class HookArgM {
@@ -53,6 +55,24 @@ export class HookM {
   tags: Array<string> = new Array<string>();
   /** bit (1 << action id) for every action a selector runs (Post for none) */
   actionsMask: u16 = 0;
+  /** syscall: true: the syscall name without arch prefix (sys_openat, __x64_sys_openat -> openat) */
+  syscall: string = "";
+  /** the spec record: canonical JSON of the hook (docs/map-format.md §2.3) */
+  spec: string = "";
+  /** features used that the BPF programs / evaluator do not implement (spec record "needs") */
+  needs: Array<string> = new Array<string>();
+}
+
+/** one entry of spec.lists */
+export class ListM {
+  name: string;
+  type: string;
+  values: Array<string>;
+  constructor(name: string, type: string, values: Array<string>) {
+    this.name = name;
+    this.type = type;
+    this.values = values;
+  }
 }
 
 export const TERM_IN: u8 = 1;
@@ -169,6 +189,14 @@ export class PolicyM {
   hostSel: bool = false;
   hooks: Array<HookM> = new Array<HookM>();
   sets: SetBuilder = new SetBuilder();
+  lists: Array<ListM> = new Array<ListM>();
+  notifiesEnforcer: bool = false;
+  /** the policy's spec record: options, lists, enforcers, nodeSelector, loader (JSON) */
+  spec: string = "{}";
+  list(name: string): ListM | null {
+    for (let i = 0; i < this.lists.length; i++) if (this.lists[i].name == name) return this.lists[i];
+    return null;
+  }
   get nselectors(): i32 {
     let n = 0;
     for (let i = 0; i < this.hooks.length; i++) n += this.hooks[i].selectors.length;

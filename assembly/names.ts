@@ -53,3 +53,44 @@ export function signalValue(t: string): i32 {
   if (v < 1) return -1;
   return <i32>v;
 }
+
+// capability names (linux/capability.h), position = capability number
+const CAPS: StaticArray<string> = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+  "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
+  "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+];
+
+/** capability number of CAP_X (case-insensitive), or -1 */
+export function capabilityValue(t: string): i32 {
+  const u = t.toUpperCase();
+  for (let i = 0; i < CAPS.length; i++) if (CAPS[i] == u) return i;
+  return -1;
+}
+
+// namespace types of matchNamespaces, Tetragon's ids (uts=0 ... user=9)
+const NS: StaticArray<string> = ["Uts", "Ipc", "Mnt", "Pid", "PidForChildren", "Net", "Time", "TimeForChildren", "Cgroup", "User"];
+
+/** namespace type id (case-insensitive), or -1 */
+export function namespaceValue(t: string): i32 {
+  const l = t.toLowerCase();
+  for (let i = 0; i < NS.length; i++) if (NS[i].toLowerCase() == l) return i;
+  return -1;
+}
+
+/** FileType values -> S_IFMT >> 12 (sock 12, lnk 10, reg 8, blk 6, dir 4, chr 2, fifo 1), or -1 */
+export function fileTypeValue(t: string): i32 {
+  const l = t.toLowerCase();
+  if (l == "sock" || l == "socket") return 12;
+  if (l == "lnk" || l == "link") return 10;
+  if (l == "reg" || l == "regular") return 8;
+  if (l == "blk" || l == "block") return 6;
+  if (l == "dir") return 4;
+  if (l == "chr" || l == "char") return 2;
+  if (l == "fifo" || l == "pipe") return 1;
+  return -1;
+}

@@ -1,7 +1,7 @@
 // Operators of matchArgs / matchReturnArgs / matchBinaries / matchPIDs, with
 // Tetragon's spellings and aliases (matched case-insensitively).
 import * as A from "./abi";
-import { CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR } from "./argtypes";
+import { CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR, CAT_SOCKADDR_UN, CAT_FILE, CAT_CAPS } from "./argtypes";
 
 export const OP_UNKNOWN: i32 = -1;
 export const OP_UNSUPPORTED: i32 = -2;
@@ -45,21 +45,26 @@ const OPS: StaticArray<OpName> = [
   new OpName("Protocol", A.TLN_OP_PROTOCOL),
   new OpName("Family", A.TLN_OP_FAMILY),
   new OpName("State", A.TLN_OP_STATE),
+  new OpName("SubString", A.TLN_OP_SUBSTRING),
+  new OpName("SubStringIgnCase", A.TLN_OP_SUBSTRING_IGN_CASE),
+  new OpName("FileType", A.TLN_OP_FILE_TYPE),
+  new OpName("NotFileType", A.TLN_OP_NOT_FILE_TYPE),
+  new OpName("CapabilitiesGained", A.TLN_OP_CAPABILITIES_GAINED),
+  new OpName("CelExpr", A.TLN_OP_CEL_EXPR),
   new OpName("In", A.TLN_OP_IN),
   new OpName("NotIn", A.TLN_OP_NOT_IN),
-  // aliases
+  // aliases (Tetragon's parser: lowercase forms, GreaterThan/LessThan, the CRD's NotSportPriv,
+  // the docs' SubStringIgnoreCase); matching is case-insensitive anyway
   new OpName("GreaterThan", A.TLN_OP_GT),
   new OpName("LessThan", A.TLN_OP_LT),
   new OpName("eq", A.TLN_OP_EQUAL),
   new OpName("neq", A.TLN_OP_NOT_EQUAL),
+  new OpName("SubStringIgnoreCase", A.TLN_OP_SUBSTRING_IGN_CASE),
 ];
-const NCANON = 30;
+const NCANON = 36;
 
-/** Tetragon operators talon does not implement (yet). */
-const UNSUPPORTED: StaticArray<string> = [
-  "SubString", "SubStringIgnCase", "SubStringIgnoreCase", "CelExpr", "FileType", "NotFileType",
-  "CapabilitiesGained",
-];
+/** Tetragon operators talon does not implement: none left (kept for the lookup's contract). */
+const UNSUPPORTED: StaticArray<string> = [];
 
 /** op id, OP_UNKNOWN or OP_UNSUPPORTED */
 export function opLookup(name: string): i32 {
@@ -82,9 +87,27 @@ const RET_OPS: StaticArray<u8> = [
   A.TLN_OP_EQUAL, A.TLN_OP_NOT_EQUAL, A.TLN_OP_GT, A.TLN_OP_LT, A.TLN_OP_MASK, A.TLN_OP_IN_RANGE,
   A.TLN_OP_NOT_IN_RANGE,
 ];
-const STR_OPS: StaticArray<u8> = [
+/** matchReturnArgs on a string-typed return value (Tetragon: Equal, NotEqual, Prefix, Postfix) */
+const RET_STR_OPS: StaticArray<u8> = [
   A.TLN_OP_EQUAL, A.TLN_OP_NOT_EQUAL, A.TLN_OP_PREFIX, A.TLN_OP_NOT_PREFIX, A.TLN_OP_POSTFIX,
   A.TLN_OP_NOT_POSTFIX,
+];
+const STR_OPS: StaticArray<u8> = [
+  A.TLN_OP_EQUAL, A.TLN_OP_NOT_EQUAL, A.TLN_OP_PREFIX, A.TLN_OP_NOT_PREFIX, A.TLN_OP_POSTFIX,
+  A.TLN_OP_NOT_POSTFIX, A.TLN_OP_SUBSTRING, A.TLN_OP_SUBSTRING_IGN_CASE,
+];
+const FILE_OPS: StaticArray<u8> = [
+  A.TLN_OP_EQUAL, A.TLN_OP_NOT_EQUAL, A.TLN_OP_PREFIX, A.TLN_OP_NOT_PREFIX, A.TLN_OP_POSTFIX,
+  A.TLN_OP_NOT_POSTFIX, A.TLN_OP_SUBSTRING, A.TLN_OP_SUBSTRING_IGN_CASE, A.TLN_OP_FILE_TYPE,
+  A.TLN_OP_NOT_FILE_TYPE,
+];
+const SOCKADDR_UN_OPS: StaticArray<u8> = [
+  A.TLN_OP_FAMILY, A.TLN_OP_EQUAL, A.TLN_OP_NOT_EQUAL, A.TLN_OP_PREFIX, A.TLN_OP_NOT_PREFIX,
+  A.TLN_OP_POSTFIX, A.TLN_OP_NOT_POSTFIX,
+];
+const CAPS_OPS: StaticArray<u8> = [
+  A.TLN_OP_EQUAL, A.TLN_OP_NOT_EQUAL, A.TLN_OP_GT, A.TLN_OP_LT, A.TLN_OP_MASK, A.TLN_OP_IN_RANGE,
+  A.TLN_OP_NOT_IN_RANGE, A.TLN_OP_IN_MAP, A.TLN_OP_NOT_IN_MAP, A.TLN_OP_CAPABILITIES_GAINED,
 ];
 const SOCK_OPS: StaticArray<u8> = [
   A.TLN_OP_SADDR, A.TLN_OP_DADDR, A.TLN_OP_NOT_SADDR, A.TLN_OP_NOT_DADDR, A.TLN_OP_SPORT,
@@ -103,11 +126,14 @@ export const BIN_OPS: StaticArray<u8> = [
 export const PID_OPS: StaticArray<u8> = [A.TLN_OP_IN, A.TLN_OP_NOT_IN];
 
 export function opsFor(cat: i32, ret: bool): StaticArray<u8> {
-  if (ret) return RET_OPS;
+  if (ret) return cat == CAT_STR || cat == CAT_FILE ? RET_STR_OPS : RET_OPS;
   if (cat == CAT_INT) return INT_OPS;
   if (cat == CAT_STR) return STR_OPS;
   if (cat == CAT_SOCK) return SOCK_OPS;
   if (cat == CAT_SOCKADDR) return SOCKADDR_OPS;
+  if (cat == CAT_FILE) return FILE_OPS;
+  if (cat == CAT_SOCKADDR_UN) return SOCKADDR_UN_OPS;
+  if (cat == CAT_CAPS) return CAPS_OPS;
   return new StaticArray<u8>(0);
 }
 
@@ -135,5 +161,13 @@ export function isNegated(op: u8): bool {
   return op == A.TLN_OP_NOT_EQUAL || op == A.TLN_OP_NOT_PREFIX || op == A.TLN_OP_NOT_POSTFIX ||
     op == A.TLN_OP_NOT_IN_RANGE || op == A.TLN_OP_NOT_IN_MAP || op == A.TLN_OP_NOT_SADDR ||
     op == A.TLN_OP_NOT_DADDR || op == A.TLN_OP_NOT_SPORT || op == A.TLN_OP_NOT_DPORT ||
-    op == A.TLN_OP_NOT_SPORT_PRIV || op == A.TLN_OP_NOT_DPORT_PRIV || op == A.TLN_OP_NOT_IN;
+    op == A.TLN_OP_NOT_SPORT_PRIV || op == A.TLN_OP_NOT_DPORT_PRIV || op == A.TLN_OP_NOT_IN ||
+    op == A.TLN_OP_NOT_FILE_TYPE;
+}
+
+/** operators the seed's BPF programs and evaluator implement (the others are compiled, then
+ * refused at load and reported as not evaluated in dry-run) */
+export function isSeedOp(op: u8): bool {
+  return op != A.TLN_OP_SUBSTRING && op != A.TLN_OP_SUBSTRING_IGN_CASE && op != A.TLN_OP_FILE_TYPE &&
+    op != A.TLN_OP_NOT_FILE_TYPE && op != A.TLN_OP_CAPABILITIES_GAINED && op != A.TLN_OP_CEL_EXPR;
 }

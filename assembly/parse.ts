@@ -3,7 +3,7 @@
 import * as M from "./messages";
 import {
   TLN_ARG_INT, TLN_ARG_UINT32, TLN_ARG_SINT64, TLN_ARG_UINT64, TLN_ARG_SINT8, TLN_ARG_UINT8,
-  TLN_ARG_SINT16, TLN_ARG_UINT16,
+  TLN_ARG_SINT16, TLN_ARG_UINT16, TLN_ARG_CAPABILITY, TLN_ARG_BPF_CMD,
 } from "./abi";
 
 /** A parsed integer: sign and magnitude, so u64 and i64 both fit. */
@@ -86,16 +86,17 @@ export function parseIntText(text: string): IntVal {
 export function typeBits(t: u8): i32 {
   if (t == TLN_ARG_SINT8 || t == TLN_ARG_UINT8) return 8;
   if (t == TLN_ARG_SINT16 || t == TLN_ARG_UINT16) return 16;
-  if (t == TLN_ARG_INT || t == TLN_ARG_UINT32) return 32;
+  if (t == TLN_ARG_INT || t == TLN_ARG_UINT32 || t == TLN_ARG_CAPABILITY || t == TLN_ARG_BPF_CMD) return 32;
   return 64;
 }
 
 export function typeSigned(t: u8): bool {
-  return t == TLN_ARG_INT || t == TLN_ARG_SINT64 || t == TLN_ARG_SINT8 || t == TLN_ARG_SINT16;
+  return t == TLN_ARG_INT || t == TLN_ARG_SINT64 || t == TLN_ARG_SINT8 || t == TLN_ARG_SINT16 || t == TLN_ARG_CAPABILITY || t == TLN_ARG_BPF_CMD;
 }
 
+/** integer-valued types: the seed's (1..8) and syscall64, capability masks, capability, bpf_cmd (9..15) */
 export function isIntType(t: u8): bool {
-  return t >= TLN_ARG_INT && t <= TLN_ARG_UINT16;
+  return t >= TLN_ARG_INT && t <= TLN_ARG_BPF_CMD;
 }
 
 /** Checks v against the range of arg type t; returns "" or the message. */

@@ -70,7 +70,7 @@ test('duplicate (name, namespace) across documents is an error on the later one'
 
 test('all problems are collected, across documents, with document indexes', () => {
   const bad1 = argSel({ index: 0n, operator: 'Prefixx', values: ['/x'] });
-  const bad2 = policy({ kprobes: [{ call: 'nope' }] }, { name: 'q' });
+  const bad2 = policy({ kprobes: [{ call: 'no pe' }] }, { name: 'q' });
   const d = diags([bad1, bad2, { ...bad1, metadata: { name: 'r' }, kind: 'Nope' }]);
   assert.equal(d.map((x) => x.doc), [0, 1, 2, 2]);
 });
@@ -95,8 +95,16 @@ test('wrong shapes are skipped silently (the schema reports them)', () => {
 test('spec.options: policy-mode values, unknown and unsupported options', () => {
   const withOpt = (o: unknown[]) => policy({ kprobes: [], options: o });
   expectError(withOpt([{ name: 'policy-mode', value: 'audit' }]), ['spec', 'options', 0, 'value'], 'policy-mode "audit" is invalid (expected enforce or monitor)');
-  expectError(withOpt([{ name: 'polcy-mode', value: 'x' }]), ['spec', 'options', 0, 'name'], 'unknown option "polcy-mode" (known: policy-mode)');
-  expectError(withOpt([{ name: 'disable-kprobe-multi', value: '1' }]), ['spec', 'options', 0, 'name'], 'option "disable-kprobe-multi" is not supported by talon yet');
+  // unknown names: Tetragon ignores them silently, talon warns (issue 8)
+  const unk = diags([withOpt([{ name: 'polcy-mode', value: 'x' }])]).filter((d) => d.path[1] === 'options');
+  assert.equal(unk.map((d) => [d.severity, d.path]), [['warning', ['spec', 'options', 0, 'name']]]);
+  assert.match(unk[0].message, /^unknown option "polcy-mode": Tetragon ignores it/);
+  // every known option compiles, with its value checked
+  for (const o of [{ name: 'disable-kprobe-multi', value: '1' }, { name: 'disable-uprobe-multi' }, { name: 'override-method', value: 'fmod-ret' }, { name: 'sleepable-preload-size', value: '4096' }]) {
+    assert.equal(errorsOf(withOpt([o])), [], o.name);
+  }
+  expectError(withOpt([{ name: 'override-method', value: 'kprobe' }]), ['spec', 'options', 0, 'value'], 'option "override-method": "kprobe" is not fmod-ret or override-return');
+  expectError(withOpt([{ name: 'sleepable-preload-size', value: 'big' }]), ['spec', 'options', 0, 'value'], 'option "sleepable-preload-size": "big" is not a size in bytes');
   expectError(withOpt([{ name: 'policy-mode', value: 'monitor' }, { name: 'policy-mode', value: 'enforce' }]), ['spec', 'options', 1, 'name'], 'option "policy-mode" is given twice');
 });
 
@@ -136,15 +144,31 @@ test('label selector operators and values', () => {
 
 // ---- hooks and args ----
 
-test('unknown call lists the supported ones', () => {
-  expectError(policy({ kprobes: [{ call: 'sys_openat' }] }), [...HOOK, 'call'], 'kprobe call "sys_openat" is not supported by talon yet (supported: security_file_permission, security_mmap_file, security_path_truncate, tcp_connect)');
-  expectError(policy({ kprobes: [{ call: 'list:files' }] }), [...HOOK, 'call'], '"list:files": lists (list:NAME) are not supported by talon yet');
+test('any kernel function compiles as a generic kprobe; list:NAME needs a defined list', () => {
+  const hook = (k: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    const r = compile([policy({ kprobes: [k], ...extra })], OPTS);
+    assert.equal(r.diagnostics.filter((d) => d.severity === 'error'), [], JSON.stringify(k));
+    return inspectImage(r.image!)[0].hooks[0];
+  };
+  const h = hook({ call: 'fd_install' });
+  assert.equal([h.hookId, h.spec?.kind, h.spec?.needs], [102, 'kprobe', ['kprobe on fd_install']]);
+  // syscall: true normalises every arch spelling to one syscall name
+  for (const c of ['sys_openat', '__x64_sys_openat', '__arm64_sys_openat']) assert.is(hook({ call: c, syscall: true }).spec?.syscall, 'openat', c);
+  const l = hook({ call: 'list:files', syscall: true }, { lists: [{ name: 'files', type: 'syscalls', values: ['sys_openat', 'sys_read'] }] });
+  assert.equal(l.spec?.needs, ['a list of functions in call (list:files)']);
+  assert.is(l.syscall, true);
+  expectError(policy({ kprobes: [{ call: 'list:files' }] }), [...HOOK, 'call'], 'list "files" is not defined in spec.lists (defined: none)');
+  expectError(policy({ kprobes: [{ call: 'bad name' }] }), [...HOOK, 'call'], '"bad name" is not a kernel function name ([A-Za-z0-9_.] only)');
+  expectError(policy({ kprobes: [], lists: [{ name: 'x', type: 'syscall' }] }), ['spec', 'lists', 0, 'type'], 'unknown list type "syscall" (expected one of syscalls, generated_syscalls, generated_ftrace)');
 });
 
 test('syscall, return and returnArg rules', () => {
-  expectError(policy({ kprobes: [{ call: 'tcp_connect', syscall: true }] }), [...HOOK, 'syscall'], 'tcp_connect is not a syscall: remove syscall: true');
+  // syscall: true is the CRD's default: on a seed hook that is no syscall, a warning (as Tetragon), not an error
+  const sw = diags([policy({ kprobes: [{ call: 'tcp_connect', syscall: true }] })]);
+  assert.equal(sw.map((d) => [d.severity, d.path, d.message]), [['warning', [...HOOK, 'syscall'], 'tcp_connect is not a syscall: remove syscall: true']]);
   expectError(policy({ kprobes: [{ call: 'tcp_connect', return: true }] }), [...HOOK, 'return'], 'return: true needs returnArg (the type of the return value)');
-  expectError(policy({ kprobes: [{ call: 'tcp_connect', return: true, returnArg: { index: 0n, type: 'file' } }] }), [...HOOK, 'returnArg', 'type'], /^returnArg type "file" is not supported by talon yet/);
+  assert.equal(errorsOf(policy({ kprobes: [{ call: 'tcp_connect', return: true, returnArg: { index: 0n, type: 'file' } }] })), []);
+  expectError(policy({ kprobes: [{ call: 'tcp_connect', return: true, returnArg: { index: 0n, type: 'fiel' } }] }), [...HOOK, 'returnArg', 'type'], /^unknown argument type "fiel"/);
   const w = diags([policy({ kprobes: [{ call: 'tcp_connect', returnArg: { index: 0n, type: 'int' } }] })]);
   assert.equal(w.map((d) => [d.severity, d.path, d.message]), [['warning', [...HOOK, 'returnArg'], 'returnArg has no effect without return: true']]);
 });
@@ -156,8 +180,10 @@ test('args: types checked against the catalog signature', () => {
   assert.equal(errorsOf(h([{ index: 1n, type: 'uint32' }])), []); // any integer type fits an int
   expectError(h([{ index: 2n, type: 'int' }]), [...HOOK, 'args', 0, 'index'], 'index 2 is out of range: security_file_permission has 2 arguments (security_file_permission(struct file *file, int mask))');
   expectError(h([{ index: 0n, type: 'fille' }]), [...HOOK, 'args', 0, 'type'], /^unknown argument type "fille" \(expected one of int, sint32/);
-  expectError(h([{ index: 0n, type: 'char_buf' }]), [...HOOK, 'args', 0, 'type'], 'argument type "char_buf" is not supported by talon yet');
-  expectError(h([{ index: 0n, type: 'file' }, { index: 0n, type: 'file' }]), [...HOOK, 'args', 1, 'index'], 'argument 0 is already declared by args[0]');
+  expectError(h([{ index: 0n, type: 'char_buf' }]), [...HOOK, 'args', 0, 'type'], 'argument 0 of security_file_permission is "struct file *file": type "char_buf" does not fit (use file)');
+  // the same index twice is allowed (Tetragon: e.g. two resolve paths of one argument); nop fits anywhere
+  assert.equal(errorsOf(h([{ index: 0n, type: 'file' }, { index: 0n, type: 'file' }])), []);
+  assert.equal(errorsOf(h([{ index: 1n, type: 'nop' }])), []);
 });
 
 function errorsOf(doc: unknown): Diagnostic[] {
@@ -186,10 +212,10 @@ test('matchArgs index must name an args[] entry; args: [i] form', () => {
 
 test('operators: unknown, unsupported, wrong for the type, In in matchArgs', () => {
   const p = [...SEL, 0, 'matchArgs', 0, 'operator'];
-  expectError(argSel({ index: 0n, operator: 'Prefixx', values: ['/'] }), p, 'unknown operator "Prefixx" (expected one of Equal, NotEqual, Prefix, NotPrefix, Postfix, NotPostfix, GT, LT, Mask, InRange, NotInRange, InMap, NotInMap, SAddr, DAddr, NotSAddr, NotDAddr, SPort, DPort, NotSPort, NotDPort, SPortPriv, NotSPortPriv, DPortPriv, NotDPortPriv, Protocol, Family, State)');
-  expectError(argSel({ index: 0n, operator: 'SubString', values: ['x'] }), p, 'operator SubString is not supported by talon yet');
+  expectError(argSel({ index: 0n, operator: 'Prefixx', values: ['/'] }), p, 'unknown operator "Prefixx" (expected one of Equal, NotEqual, Prefix, NotPrefix, Postfix, NotPostfix, GT, LT, Mask, InRange, NotInRange, InMap, NotInMap, SAddr, DAddr, NotSAddr, NotDAddr, SPort, DPort, NotSPort, NotDPort, SPortPriv, NotSPortPriv, DPortPriv, NotDPortPriv, Protocol, Family, State, SubString, SubStringIgnCase, FileType, NotFileType, CapabilitiesGained, CelExpr)');
+  assert.equal(errorsOf(argSel({ index: 0n, operator: 'SubString', values: ['x'] })), []);
   expectError(argSel({ index: 1n, operator: 'Prefix', values: ['1'] }), p, 'operator Prefix cannot be used on argument 1 of type int (valid: Equal, NotEqual, GT, LT, Mask, InRange, NotInRange, InMap, NotInMap)');
-  expectError(argSel({ index: 0n, operator: 'GT', values: ['1'] }), p, 'operator GT cannot be used on argument 0 of type file (valid: Equal, NotEqual, Prefix, NotPrefix, Postfix, NotPostfix)');
+  expectError(argSel({ index: 0n, operator: 'GT', values: ['1'] }), p, 'operator GT cannot be used on argument 0 of type file (valid: Equal, NotEqual, Prefix, NotPrefix, Postfix, NotPostfix, SubString, SubStringIgnCase, FileType, NotFileType)');
   expectError(argSel({ index: 0n, operator: 'Prefix', values: ['1'] }, sockPolicy), p, /^operator Prefix cannot be used on argument 0 of type sock \(valid: SAddr, DAddr/);
   expectError(argSel({ index: 0n, operator: 'In', values: ['/x'] }), p, /^operator In is not valid in matchArgs/);
   for (const alias of ['GreaterThan', 'gt', 'LessThan', 'lt', 'eq', 'neq', 'mask', 'inrange']) {
@@ -225,7 +251,7 @@ test('ranges: syntax, order, InMap size limit', () => {
   expectError(argSel({ index: 1n, operator: 'InRange', values: ['1:x'] }), p0, 'value "1:x": "x" is not an integer (decimal, 0x hex, 0o or leading-0 octal, 0b binary)');
   assert.equal(errorsOf(argSel({ index: 1n, operator: 'InRange', values: ['-10:-5'] })), []);
   expectError(argSel({ index: 1n, operator: 'InMap', values: ['0:100000'] }), p0, /^value "0:100000" makes the policy's InMap\/NotInMap values exceed 65536/);
-  expectError(argSel({ index: 1n, operator: 'InMap', values: ['list:x'] }), p0, '"list:x": lists (list:NAME) are not supported by talon yet');
+  expectError(argSel({ index: 1n, operator: 'InMap', values: ['list:x'] }), p0, 'list "x" is not defined in spec.lists (defined: see spec.lists)');
 });
 
 test('values required or forbidden', () => {
@@ -279,7 +305,10 @@ test('matchReturnArgs needs return: true and returnArg', () => {
 
 test('matchBinaries: operators, followChildren, one entry', () => {
   expectError(filePolicy([{ matchBinaries: [{ operator: 'Equal', values: ['/bin/x'] }] }]), [...SEL, 0, 'matchBinaries', 0, 'operator'], 'operator "Equal" is not valid in matchBinaries (expected one of In, NotIn, Prefix, NotPrefix, Postfix, NotPostfix)');
-  expectError(filePolicy([{ matchBinaries: [{ operator: 'In', values: ['/bin/x'], followChildren: true }] }]), [...SEL, 0, 'matchBinaries', 0, 'followChildren'], 'followChildren is not supported by talon yet');
+  // followChildren compiles (issue 8); false is the CRD default; only with In/NotIn
+  assert.equal(errorsOf(filePolicy([{ matchBinaries: [{ operator: 'In', values: ['/bin/x'], followChildren: true }] }])), []);
+  assert.equal(errorsOf(filePolicy([{ matchBinaries: [{ operator: 'In', values: ['/bin/x'], followChildren: false }] }])), []);
+  expectError(filePolicy([{ matchBinaries: [{ operator: 'Prefix', values: ['/bin/'], followChildren: true }] }]), [...SEL, 0, 'matchBinaries', 0, 'followChildren'], 'followChildren takes In or NotIn, not Prefix');
   const b = { operator: 'In', values: ['/bin/x'] };
   expectError(filePolicy([{ matchBinaries: [b, b] }]), [...SEL, 0, 'matchBinaries', 1], '2 matchBinaries entries given, at most 1 per selector');
 });
@@ -287,7 +316,11 @@ test('matchBinaries: operators, followChildren, one entry', () => {
 test('matchPIDs: operators, limits, followForks', () => {
   expectError(filePolicy([{ matchPIDs: [{ operator: 'Equal', values: [1n] }] }]), [...SEL, 0, 'matchPIDs', 0, 'operator'], 'operator "Equal" is not valid in matchPIDs (expected In or NotIn)');
   expectError(filePolicy([{ matchPIDs: [{ operator: 'In', values: [1n, 2n, 3n, 4n, 5n] }] }]), [...SEL, 0, 'matchPIDs', 0, 'values'], '5 values given, at most 4 for matchPIDs');
-  expectError(filePolicy([{ matchPIDs: [{ operator: 'In', values: [1n], followForks: true }] }]), [...SEL, 0, 'matchPIDs', 0, 'followForks'], 'followForks is not supported by talon yet');
+  assert.equal(errorsOf(filePolicy([{ matchPIDs: [{ operator: 'In', values: [1n], followForks: true }] }])), []);
+  // several entries are ANDed (Tetragon); each is checked
+  const pe = { operator: 'NotIn', values: [1n] };
+  assert.equal(errorsOf(filePolicy([{ matchPIDs: [pe, pe] }])), []);
+  expectError(filePolicy([{ matchPIDs: [pe, { operator: 'Equal', values: [1n] }] }]), [...SEL, 0, 'matchPIDs', 1, 'operator'], 'operator "Equal" is not valid in matchPIDs (expected In or NotIn)');
   expectError(filePolicy([{ matchPIDs: [{ operator: 'In', values: ['-1'] }] }]), [...SEL, 0, 'matchPIDs', 0, 'values', 0], 'value "-1" is negative but pid is unsigned');
   assert.equal(errorsOf(filePolicy([{ matchPIDs: [{ operator: 'NotIn', values: [1n], isNamespacePID: true }] }])), []);
 });
@@ -297,9 +330,11 @@ test('matchPIDs: operators, limits, followForks', () => {
 test('matchActions: unknown, unsupported, required arguments', () => {
   const a = (action: Record<string, unknown>, hook = filePolicy) => hook([{ matchActions: [action] }]);
   const p = [...SEL, 0, 'matchActions', 0];
-  expectError(a({ action: 'Kill' }), [...p, 'action'], 'unknown action "Kill" (expected one of Post, NoPost, Sigkill, Signal, Override)');
-  expectError(a({ action: 'GetUrl', argUrl: 'http://x' }), [...p, 'action'], 'action GetUrl is not supported by talon yet (supported: Post, NoPost, Sigkill, Signal, Override)');
-  expectError(a({ action: 'NotifyEnforcer' }), [...p, 'action'], /^action NotifyEnforcer is not supported by talon yet/);
+  expectError(a({ action: 'Kill' }), [...p, 'action'], 'unknown action "Kill" (expected one of Post, NoPost, Sigkill, Signal, Override, GetUrl, DnsLookup, TrackSock, UntrackSock, NotifyEnforcer, CleanupEnforcerNotification, Set)');
+  assert.equal(errorsOf(a({ action: 'GetUrl', argUrl: 'http://x' })), []);
+  expectError(a({ action: 'GetUrl' }), p, 'GetUrl needs argUrl (the URL to fetch)');
+  expectError(a({ action: 'FollowFD', argFd: 0n }), [...p, 'action'], /^action FollowFD was removed from Tetragon/);
+  expectError(a({ action: 'NotifyEnforcer' }), ['spec'], 'NotifyEnforcer needs an enforcer in spec.enforcers (its syscalls are where the decision is applied)');
   expectError(a({ action: 'Signal' }), p, 'Signal needs argSig (the signal number or name, e.g. 9 or SIGKILL)');
   expectError(a({ action: 'Signal', argSig: 65n }), [...p, 'argSig'], 'argSig "65" is not a signal (1-64 or a name such as SIGKILL, SIGTERM)');
   expectError(a({ action: 'Override' }), p, 'Override needs argError (the error to return, e.g. -1 for -EPERM)');
@@ -307,7 +342,7 @@ test('matchActions: unknown, unsupported, required arguments', () => {
   expectError(a({ action: 'Post', rateLimit: '10x' }), [...p, 'rateLimit'], /^rateLimit "10x" is invalid/);
   expectError(a({ action: 'Post', rateLimit: '1m', rateLimitScope: 'cluster' }), [...p, 'rateLimitScope'], 'rateLimitScope "cluster" is invalid (expected thread, process or global)');
   expectError(a({ action: 'Sigkill', rateLimit: '1m' }), [...p, 'rateLimit'], 'rate limiting is only valid with Post, not Sigkill');
-  expectError(a({ action: 'Post', kernelStackTrace: true }), [...p, 'kernelStackTrace'], 'kernelStackTrace is not supported by talon yet');
+  assert.equal(errorsOf(a({ action: 'Post', kernelStackTrace: true, userStackTrace: true, imaHash: true })), []);
   expectError(filePolicy([{ matchActions: [{ action: 'Post' }, { action: 'NoPost' }] }]), [...SEL, 0, 'matchActions', 1, 'action'], 'Post and NoPost contradict each other in one selector');
   expectError(filePolicy([{ matchActions: [{ action: 'Sigkill' }, { action: 'sigkill' }] }]), [...SEL, 0, 'matchActions', 1, 'action'], 'action Sigkill is listed twice in this selector');
   const w = diags([a({ action: 'Sigkill', argSig: 9n })]);
@@ -335,7 +370,8 @@ test('more limits and rules: tags, message, args, filters, sets, required fields
   const r = errorsOf(policy({ kprobes: [{ call: 'security_mmap_file', args }] }));
   assert.equal(r.map((d) => d.path).slice(-1), [[...HOOK, 'args', 5]]);
   assert.is(r.slice(-1)[0].message, '6 args given, at most 5 per hook');
-  expectError(policy({ kprobes: [{ call: 'tcp_connect', returnArgAction: 'TrackSock' }] }), [...HOOK, 'returnArgAction'], 'returnArgAction is not supported by talon yet');
+  assert.equal(errorsOf(policy({ kprobes: [{ call: 'tcp_connect', returnArgAction: 'TrackSock' }] })), []);
+  expectError(policy({ kprobes: [{ call: 'tcp_connect', returnArgAction: 'Track' }] }), [...HOOK, 'returnArgAction'], 'unknown returnArgAction "Track" (expected one of TrackSock, UntrackSock, Post)');
   const rf = { index: 0n, operator: 'Equal', values: ['0'] };
   const mf = { index: 0n, operator: 'Prefix', values: ['/'] };
   expectError(

@@ -102,8 +102,8 @@ test('one kind of hook per policy (Tetragon rule)', () => {
   assert.equal(
     d.map((x) => [x.path, x.message]),
     [
-      [['spec', 'tracepoints'], 'a policy may use only one of kprobes, tracepoints and uprobes (as in Tetragon); this one has kprobes and tracepoints: put the tracepoints in a policy of their own'],
-      [['spec', 'uprobes'], 'a policy may use only one of kprobes, tracepoints and uprobes (as in Tetragon); this one has kprobes and uprobes: put the uprobes in a policy of their own'],
+      [['spec', 'tracepoints'], 'a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has kprobes and tracepoints: put the tracepoints in a policy of their own'],
+      [['spec', 'uprobes'], 'a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has kprobes and uprobes: put the uprobes in a policy of their own'],
     ],
   );
   // empty sections do not count
@@ -116,7 +116,12 @@ test('tracepoints: subsystem and event', () => {
   expectError(tpPolicy({ subsystem: 'syscalls' }), H, 'event is required (the tracepoint\'s event, e.g. sys_enter_openat)');
   expectError(tpPolicy({ subsystem: 'sys/calls', event: 'x' }), [...H, 'subsystem'], 'subsystem "sys/calls" is not a tracepoint name (letters, digits and _, as under /sys/kernel/tracing/events)');
   expectError(tpPolicy({ subsystem: 'syscalls', event: '' }), [...H, 'event'], /^event "" is not a tracepoint name/);
-  expectError(tpPolicy(openat({ raw: true })), [...H, 'raw'], 'raw: true (raw tracepoints) is not supported by talon yet');
+  // raw: true compiles (issue 8); the image says so and the loader refuses it until BPF has it
+  const raw = compile([tpPolicy(openat({ raw: true }))], OPTS);
+  assert.equal(raw.diagnostics, []);
+  const rh = inspectImage(raw.image!)[0].hooks[0];
+  assert.equal(rh.spec?.tracepoint, { subsystem: 'syscalls', event: 'sys_enter_openat', raw: true });
+  assert.equal(rh.spec?.needs, ['raw tracepoint syscalls/sys_enter_openat']);
   assert.equal(errs(tpPolicy(openat({ raw: false }))), []);
 });
 
@@ -124,9 +129,13 @@ test('tracepoints: args', () => {
   const A = ['spec', 'tracepoints', 0, 'args', 0];
   const withArg = (a: Record<string, unknown>) => tpPolicy({ subsystem: 'syscalls', event: 'sys_enter_openat', args: [a] });
   expectError(withArg({ index: 300n, type: 'int' }), [...A, 'index'], 'index 300 is out of range: a tracepoint format has at most 256 fields');
-  expectError(withArg({ index: 6n, type: 'file' }), [...A, 'type'], 'argument type "file" cannot be used on a tracepoint (use an integer type such as int or uint64, or string)');
-  expectError(withArg({ index: 6n, type: 'sock' }), [...A, 'type'], /cannot be used on a tracepoint/);
-  expectError(withArg({ index: 6n, type: 'char_buf' }), [...A, 'type'], 'argument type "char_buf" is not supported by talon yet');
+  // every Tetragon type compiles (issue 8); what the tracepoint program cannot read is a need
+  const needs = (t: string) => inspectImage(compile([withArg({ index: 6n, type: t })], OPTS).image!)[0].hooks[0].spec?.needs;
+  assert.equal(needs('file'), ['argument type file on a tracepoint']);
+  assert.equal(needs('sock'), ['argument type sock on a tracepoint']);
+  assert.equal(needs('char_buf'), ['argument type char_buf']);
+  assert.equal(needs('data_loc'), ['argument type data_loc']);
+  expectError(withArg({ index: 6n, type: 'charbuf' }), [...A, 'type'], /^unknown argument type "charbuf"/);
   expectError(withArg({ type: 'int' }), A, "index is required (the field position in the tracepoint's format, common_* fields included)");
   for (const t of ['int', 'uint32', 'long', 'uint64', 'size_t', 'int8', 'uint16', 'string']) assert.equal(errs(withArg({ index: 4n, type: t })), [], t);
 });
@@ -163,28 +172,44 @@ test('uprobes: path and symbols', () => {
   expectError(upPolicy({ path: '/bin/bash', symbols: ['readline', 'readline'] }), [...H, 'symbols', 1], 'symbol "readline" is listed twice');
 });
 
-test('uprobes: fields not supported yet', () => {
+test('uprobes: offsets, addrs, refCtrOffsets, btfPath, binaryDigests, data, return probes compile', () => {
   const H = ['spec', 'uprobes', 0];
-  expectError(upPolicy({ path: '/bin/bash', offsets: [16n] }), [...H, 'offsets'], 'offsets is not supported by talon yet (name the functions in symbols)');
-  expectError(upPolicy({ path: '/bin/bash', addrs: [16n] }), [...H, 'addrs'], 'addrs is not supported by talon yet (name the functions in symbols)');
-  expectError(upPolicy(readline({ refCtrOffsets: [1n] })), [...H, 'refCtrOffsets'], 'refCtrOffsets is not supported by talon yet');
-  expectError(upPolicy(readline({ btfPath: '/x.btf' })), [...H, 'btfPath'], 'btfPath is not supported by talon yet');
-  expectError(upPolicy(readline({ binaryDigests: ['sha256:00'] })), [...H, 'binaryDigests'], 'binaryDigests is not supported by talon yet');
-  expectError(upPolicy(readline({ data: [{ index: 0n, type: 'int' }] })), [...H, 'data'], 'data is not supported by talon yet');
-  expectError(upPolicy(readline({ ignore: { callNotFound: true } })), [...H, 'ignore'], 'ignore is not supported by talon yet');
-  expectError(upPolicy(readline({ return: true, returnArg: { index: 0n, type: 'int' } })), [...H, 'return'], 'return probes on uprobes (return, returnArg) are not supported by talon yet');
-  expectError(upPolicy(readline({ returnArg: { index: 0n, type: 'int' } })), [...H, 'returnArg'], /^return probes on uprobes/);
+  const hooksOf = (up: Record<string, unknown>) => {
+    const r = compile([upPolicy(up)], OPTS);
+    assert.equal(r.diagnostics.filter((d) => d.severity === 'error'), [], String(Object.keys(up)));
+    return inspectImage(r.image!)[0].hooks;
+  };
+  const off = hooksOf({ path: '/bin/bash', offsets: [16n, '0x20'], refCtrOffsets: [1n, 2n] });
+  assert.equal(off.map((h) => h.name), ['/bin/bash:+0x10', '/bin/bash:+0x20']);
+  assert.equal(off[1].spec?.uprobe, { path: '/bin/bash', symbol: '', offset: '0x20', refCtrOffset: '0x2' });
+  assert.equal(off[0].spec?.needs, ['uprobe offsets', 'uprobe refCtrOffsets']);
+  assert.equal(hooksOf({ path: '/bin/bash', addrs: [4096n] })[0].name, '/bin/bash:@0x1000');
+  const digest = 'sha256:' + 'ab'.repeat(32);
+  const full = hooksOf(readline({ btfPath: '/x.btf', binaryDigests: [digest], data: [{ index: 0n, type: 'int' }], return: true, returnArg: { index: 0n, type: 'int' }, ignore: { callNotFound: true } }));
+  assert.equal(full[0].spec?.needs, ['uprobe binaryDigests', 'btfPath', 'uprobe return probes', 'data[]']);
+  assert.is(full[0].return, true);
+  // wrong values, each located
+  expectError(upPolicy({ path: '/bin/bash', offsets: ['x'] }), [...H, 'offsets', 0], 'offsets value "x" is not a non-negative integer');
+  expectError(upPolicy(readline({ refCtrOffsets: [1n, 2n] })), [...H, 'refCtrOffsets'], 'refCtrOffsets has 2 entries but there are 1 attach points; give one per point');
+  expectError(upPolicy(readline({ binaryDigests: ['sha256:00'] })), [...H, 'binaryDigests', 0], 'binary digest "sha256:00" is not sha256:<64 hex digits> or 64 hex digits');
+  expectError(upPolicy(readline({ offsets: [1n] })), H, 'give one of symbols, offsets and addrs (Tetragon\'s rule)');
+  expectError(upPolicy(readline({ return: true })), [...H, 'return'], 'return: true needs returnArg (the type of the return value)');
 });
 
 test('uprobes: args, Override, namespaced policies', () => {
   const A = ['spec', 'uprobes', 0, 'args', 0];
   expectError(upPolicy(readline({ args: [{ index: 6n, type: 'int' }] })), [...A, 'index'], 'index 6 is out of range: talon reads the first 6 arguments of a uprobe (0 to 5) from registers');
-  expectError(upPolicy(readline({ args: [{ index: 0n, type: 'fd' }] })), [...A, 'type'], 'argument type "fd" cannot be used on a uprobe (use an integer type such as int or uint64, or string)');
-  expectError(
-    upPolicy(readline({ selectors: [{ matchActions: [{ action: 'Override', argError: -1n }] }] })),
-    ['spec', 'uprobes', 0, 'selectors', 0, 'matchActions', 0, 'action'],
-    'Override is not supported on uprobes by talon (it would rewrite the probed function\'s registers): use Sigkill or Signal',
-  );
+  // fd compiles (issue 8) and is a need: the uprobe program reads registers and strings only
+  const fd = compile([upPolicy(readline({ args: [{ index: 0n, type: 'fd' }] }))], OPTS);
+  assert.equal(inspectImage(fd.image!)[0].hooks[0].spec?.needs, ['argument type fd on a uprobe']);
+  // Override on uprobes: argError, or argRegs (Tetragon 1.6+); argNew* at most one
+  const ov = (a: Record<string, unknown>) => upPolicy(readline({ selectors: [{ matchActions: [{ action: 'Override', ...a }] }] }));
+  const AP = ['spec', 'uprobes', 0, 'selectors', 0, 'matchActions', 0];
+  assert.equal(errs(ov({ argError: -1n })), []);
+  assert.equal(errs(ov({ argRegs: ['rax=1', 'rdi=rsi'] })), []);
+  expectError(ov({ argRegs: ['rax'] }), [...AP, 'argRegs', 0], 'argRegs entry "rax" is not of the form register=expression (e.g. rax=1)');
+  expectError(ov({ argNewSymbol: 'x', argNewOffset: 1n }), AP, 'Override: at most one of argNewSymbol, argNewAddr and argNewOffset');
+  expectError(ov({}), AP, 'Override needs argError (the error to return, e.g. -1 for -EPERM)');
   expectError(policy({ uprobes: [readline()] }, {}, 'TracingPolicyNamespaced'), ['spec', 'uprobes'], /^uprobes cannot be used in a TracingPolicyNamespaced/);
   // tracepoints may be namespaced
   assert.equal(errs(tpPolicy(openat(), 'TracingPolicyNamespaced')), []);

@@ -10,7 +10,8 @@ import { OPTS, event, filePolicy, image, int, str, verdictOf } from './helpers/c
 
 const ABI = abiTable();
 const NEGATE = ABI.TLN_FILTER_F_NEGATE;
-const BIN_FLAGS = ABI['offsetof(struct tln_selector, bin_flags)'];
+const BIN_NEGATE = ABI.TLN_SEL_F_BIN_NEGATE;
+const SEL_FLAGS = ABI['offsetof(struct tln_selector, flags)'];
 const FILTER_FLAGS = ABI['offsetof(struct tln_selector, filters)'] + ABI['offsetof(struct tln_filter, flags)'];
 
 /** where selector 0's value starts in the image bytes (tln_sels entries: u32 key, value) */
@@ -28,14 +29,14 @@ for (const [op, path, negated] of [
   ['In', '/usr/bin/cat', false],
   ['Prefix', '/usr/', false],
 ] as const) {
-  test(`matchBinaries ${op}: bin_flags ${negated ? 'has' : 'lacks'} NEGATE, and the evaluator follows the flag`, () => {
+  test(`matchBinaries ${op}: selector flags ${negated ? 'have' : 'lack'} BIN_NEGATE, and the evaluator follows the flag`, () => {
     const img = image([filePolicy([{ matchBinaries: [{ operator: op, values: [path] }], matchActions: [{ action: 'Sigkill' }] }])], OPTS);
     const s = selector0(img);
-    assert.is(img[s + BIN_FLAGS], negated ? NEGATE : 0);
+    assert.is(img[s + SEL_FLAGS] & BIN_NEGATE, negated ? BIN_NEGATE : 0);
     const e = event('security_file_permission', [str('/etc/x'), int(4)], { binary: '/usr/bin/cat' });
     assert.is(verdictOf(new Evaluator(img), e), negated ? 'none' : 'kill');
     const flipped = img.slice();
-    flipped[s + BIN_FLAGS] ^= NEGATE;
+    flipped[s + SEL_FLAGS] ^= BIN_NEGATE;
     assert.is(verdictOf(new Evaluator(flipped), e), negated ? 'kill' : 'none', 'the flag, not the operator, negates');
   });
 }

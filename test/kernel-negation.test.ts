@@ -1,5 +1,5 @@
 // matchBinaries NotIn / NotPrefix / NotPostfix in the running kernel (root
-// only): the programs negate by the image's bin_flags (TLN_FILTER_F_NEGATE,
+// only): the programs negate by the image's selector flags (TLN_SEL_F_BIN_NEGATE,
 // set by the core), with no list of operators of their own. Two copies of cat
 // open files of the test's temp dir; only the copy the Not* operator does not
 // name posts, and the Wasm evaluator gives each record the same selector.

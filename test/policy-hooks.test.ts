@@ -33,16 +33,16 @@ test('tracepoints: unknown and mistyped fields are shape errors', () => {
   assert.equal(lines('m.yaml', missing), ['m.yaml:7:5: spec.tracepoints[0]: missing required field "event"']);
 });
 
-test('tracepoints: raw: true is not supported yet (core), with its position', () => {
+test('tracepoints: raw: true compiles (issue 8)', () => {
   const t = `${head}  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    raw: true\n`;
-  assert.equal(lines('r.yaml', t), ['r.yaml:9:10: spec.tracepoints[0].raw: raw: true (raw tracepoints) is not supported by talon yet']);
+  assert.equal(lines('r.yaml', t), []);
 });
 
-test('uprobes: Tetragon fields talon lacks say so once (schema and core agree)', () => {
+test('uprobes: offsets compile; a wrong digest is reported once, at its value', () => {
   const t = `${head}  uprobes:\n  - path: /bin/bash\n    offsets: [16]\n`;
-  assert.equal(lines('u.yaml', t), ['u.yaml:8:5: spec.uprobes[0].offsets: field "offsets" is not supported by talon yet']);
+  assert.equal(lines('u.yaml', t), []);
   const d = `${head}  uprobes:\n  - path: /bin/bash\n    symbols: [readline]\n    binaryDigests: ["sha256:00"]\n`;
-  assert.equal(lines('d.yaml', d), ['d.yaml:9:5: spec.uprobes[0].binaryDigests: field "binaryDigests" is not supported by talon yet']);
+  assert.equal(lines('d.yaml', d), ['d.yaml:9:21: spec.uprobes[0].binaryDigests[0]: binary digest "sha256:00" is not sha256:<64 hex digits> or 64 hex digits']);
 });
 
 test('uprobes: symbols must be a list of strings; the path is required', () => {
@@ -55,7 +55,7 @@ test('uprobes: symbols must be a list of strings; the path is required', () => {
 test('mixing hook kinds is refused at the second section', () => {
   const t = `${head}  kprobes:\n  - call: tcp_connect\n  uprobes:\n  - path: /bin/bash\n    symbols: [readline]\n`;
   assert.equal(lines('x.yaml', t), [
-    'x.yaml:9:3: spec.uprobes: a policy may use only one of kprobes, tracepoints and uprobes (as in Tetragon); this one has kprobes and uprobes: put the uprobes in a policy of their own',
+    'x.yaml:9:3: spec.uprobes: a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has kprobes and uprobes: put the uprobes in a policy of their own',
   ]);
 });
 

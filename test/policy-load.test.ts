@@ -42,11 +42,11 @@ test('unknown field without a close match', () => {
   assert.equal(lines([{ name: 'z.yaml', text: doc }]), ['z.yaml:6:3: spec.zebra: unknown field "zebra"']);
 });
 
-test('Tetragon fields talon does not support yet say so', () => {
+test('fields talon once lacked are checked for meaning now (issue 8)', () => {
   assert.equal(lines([`${FIX}/unsupported.yaml`]), [
-    `${FIX}/unsupported.yaml:6:3: spec.usdts: field "usdts" is not supported by talon yet`,
-    `${FIX}/unsupported.yaml:15:7: spec.kprobes[0].args[0].maxData: field "maxData" is not supported by talon yet`,
-    `${FIX}/unsupported.yaml:17:7: spec.kprobes[0].selectors[0].matchNamespaces: field "matchNamespaces" is not supported by talon yet`,
+    `${FIX}/unsupported.yaml:7:3: spec.usdts: a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has kprobes and usdts: put the usdts in a policy of their own`,
+    `${FIX}/unsupported.yaml:7:5: spec.usdts[0]: warning: missing required field "provider" (the USDT provider, e.g. python)`,
+    `${FIX}/unsupported.yaml:15:16: spec.kprobes[0].args[0].maxData: maxData is for char_buf, char_iovec and iov_iter arguments, not file`,
   ]);
 });
 

@@ -102,6 +102,9 @@ const FULL_KPROBES = {
             matchReturnArgs: [{ index: 0, operator: 'Equal', values: ['0'] }],
             matchBinaries: [{ operator: 'In', values: ['/bin/cat'] }],
             matchPIDs: [{ operator: 'NotIn', values: ['1'] }],
+            matchNamespaces: [{ namespace: 'Pid', operator: 'In', values: ['host_ns'] }],
+            matchNamespaceChanges: [{ operator: 'In', values: ['Mnt'] }],
+            matchCapabilities: [{ operator: 'In', values: ['CAP_SYS_ADMIN'] }],
             matchActions: [{ action: 'Sigkill' }],
           },
         ],
@@ -127,6 +130,7 @@ const FULL = [
     },
   },
   { apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicy', metadata: { name: 'full-up' }, spec: { uprobes: [{ path: '/bin/bash', symbols: ['readline'] }] } },
+  { apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicy', metadata: { name: 'full-lsm' }, spec: { lists: [{ name: 'l', values: ['sys_openat'] }], lsmhooks: [{ hook: 'file_open' }] } },
 ];
 
 type Schema = { properties?: Record<string, Schema>; required?: string[]; items?: Schema; additionalProperties?: unknown };

@@ -1,6 +1,7 @@
 // The state shared by every step of compiling one policy document, and the
 // diagnostics it reports into. Each step is a free function taking the context.
 import { Diagnostics, Path } from "../diag";
+import { Node } from "../value";
 import { HookDef } from "../hooks";
 import { PolicyM, HookM } from "../model";
 
@@ -18,6 +19,8 @@ export class Ctx {
   hook: HookM = new HookM();
   def: HookDef | null = null; // its catalog entry (kprobes only)
   u64Count: i32 = 0; // InMap/NotInMap entries of the policy so far
+  macros: Node | null = null; // spec.selectorsMacros of the policy
+  hookNode: Node = new Node(0); // the hook's document node (macros expanded)
 
   constructor(d: Diagnostics, opts: CompileOpts) {
     this.d = d;

@@ -1,24 +1,24 @@
-// kprobes, tracepoints and uprobes: the hook's own fields, its args[] and the
-// limits shared by every kind of hook; selectors are compiled in selectors.ts.
+// kprobes, fentries, lsmhooks and tracepoints: the hook's own fields and the
+// body every hook kind shares (message, tags, args, selectors, spec record).
+// Uprobes and USDTs are in uprobes.ts, args[]/data[]/returnArg in args.ts,
+// selectors in selectors.ts.
 import * as A from "../abi";
 import * as M from "../messages";
-import { Node, V_INT } from "../value";
+import { Node } from "../value";
 import { Path } from "../diag";
-import { HookDef, findHook, hookNames } from "../hooks";
-import { argTypeOf, isKnownUnsupportedType, argTypeNames, argTypeName } from "../argtypes";
-import { isIntType } from "../parse";
-import { HookM, HookArgM } from "../model";
+import { HookDef, findHook } from "../hooks";
+import { argTypeOf, argTypeNames } from "../argtypes";
+import { HookM } from "../model";
+import { jstr } from "../json";
 import { Ctx } from "./context";
-import { strOf, isPresent, objOf, listOf, boolTrue, smallInt } from "./nodes";
+import { strOf, isPresent, objOf, listOf, boolTrue } from "./nodes";
 import { compileSelector } from "./selectors";
+import { compileArgs, compileData } from "./args";
+import { nodeJson, needsJson, addNeed } from "./spec";
+import { expandMacros } from "./macros";
 
 export const MAX_MESSAGE: i32 = 256;
 export const MAX_TAGS: i32 = 16;
-/** uprobe args: the first 6 integer-register arguments (x86-64 and arm64 ABIs) */
-export const MAX_UPROBE_ARG: i32 = 5;
-
-/** UProbeSpec fields talon does not support yet (the schema says so too) */
-const UPROBE_UNSUPPORTED: StaticArray<string> = ["offsets", "addrs", "refCtrOffsets", "btfPath", "binaryDigests", "data", "ignore"];
 
 /** a tracefs subsystem or event name: [A-Za-z0-9_]+ */
 function isTracefsName(s: string): bool {
@@ -31,31 +31,90 @@ function isTracefsName(s: string): bool {
   return true;
 }
 
-// ---- kprobes ----
+/** a kernel symbol: [A-Za-z0-9_.]+ (".isra.0" style suffixes included) */
+export function isSymbolName(s: string): bool {
+  if (s.length == 0 || s.length > 255) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 46) continue;
+    return false;
+  }
+  return true;
+}
 
-export function compileKprobe(cx: Ctx, h: Node, hp: Path): void {
+const SYSCALL_PREFIXES: StaticArray<string> = ["__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "sys_"];
+
+/** the syscall name without arch prefix, as Tetragon normalises `syscall: true` calls */
+export function syscallBase(call: string): string {
+  for (let i = 0; i < SYSCALL_PREFIXES.length; i++) {
+    const p = SYSCALL_PREFIXES[i];
+    if (call.startsWith(p)) return call.substring(p.length);
+  }
+  return call;
+}
+
+/** does the name look like a syscall entry point (any arch prefix)? */
+export function looksLikeSyscall(call: string): bool {
+  for (let i = 0; i < SYSCALL_PREFIXES.length; i++) if (call.startsWith(SYSCALL_PREFIXES[i])) return true;
+  return false;
+}
+
+// ---- kprobes and fentries ----
+
+/** one kprobes[] (kind KPROBE) or fentries[] (kind FENTRY) entry */
+export function compileKprobe(cx: Ctx, h0: Node, hp: Path, kind: u8 = A.TLN_HOOK_KPROBE): void {
+  const h = expandMacros(cx, h0, hp);
   const hook = new HookM();
   cx.hook = hook;
-  hook.kind = A.TLN_HOOK_KPROBE;
+  hook.kind = kind;
   const callN = h.get("call");
   const call = strOf(callN);
   let def: HookDef | null = null;
   if (callN == null) cx.missing(hp, "call", M.missingField("call", "the kernel function to hook"));
   else if (call != null) {
     hook.call = call;
-    if (call.startsWith("list:")) cx.err(hp.k("call"), M.listsUnsupported(call));
-    else {
-      def = findHook(call);
-      if (def == null) cx.err(hp.k("call"), M.unknownCall(call, hookNames()));
+    if (call.startsWith("list:")) {
+      const name = call.substring(5);
+      const l = cx.pol.list(name);
+      if (l == null) cx.err(hp.k("call"), M.unknownList(name, listNames(cx)));
+      else if (l.type == "syscalls" || l.type == "generated_syscalls") hook.flags |= A.TLN_HOOK_F_SYSCALL;
+      addNeed(hook.needs, "a list of functions in call (" + call + ")");
+    } else {
+      if (kind == A.TLN_HOOK_KPROBE) def = findHook(call);
+      if (def == null && !isSymbolName(call)) cx.err(hp.k("call"), M.badFunctionName(call));
     }
   }
   cx.def = def;
   if (def != null) hook.id = def.id;
-
-  if (boolTrue(h.get("syscall"))) {
-    if (def != null && !def.isSyscall) cx.err(hp.k("syscall"), M.notASyscall(def.name));
-    else hook.flags |= A.TLN_HOOK_F_SYSCALL;
+  else {
+    hook.id = kind == A.TLN_HOOK_FENTRY ? A.TLN_HOOK_GENERIC_FENTRY : A.TLN_HOOK_GENERIC_KPROBE;
+    if (call != null && !call.startsWith("list:")) addNeed(hook.needs, (kind == A.TLN_HOOK_FENTRY ? "fentry on " : "kprobe on ") + call);
   }
+
+  // syscall: true (the CRD's default): the name is normalised, as Tetragon adds the arch prefix
+  if (boolTrue(h.get("syscall")) && call != null && !call.startsWith("list:")) {
+    if (def != null) {
+      // a seed hook is no syscall: Tetragon warns and goes on, and so does talon
+      if (!def.isSyscall) cx.warn(hp.k("syscall"), M.notASyscall(def.name));
+      else hook.flags |= A.TLN_HOOK_F_SYSCALL;
+    } else {
+      hook.flags |= A.TLN_HOOK_F_SYSCALL;
+      hook.syscall = syscallBase(call);
+      if (hook.syscall.length == 0) cx.err(hp.k("call"), M.badSyscallName(call));
+    }
+  }
+  const isReturn = compileReturn(cx, h, hp, hook);
+  if (isPresent(h.get("ignore"))) {
+    const ig = objOf(h.get("ignore"));
+    if (ig != null && isPresent(ig.get("callNotFound")) && !ig.get("callNotFound")!.isBool) cx.err(hp.k("ignore").k("callNotFound"), M.expectedBool("callNotFound"));
+  }
+  compileHookBody(cx, h, hp, hook, def, isReturn);
+  finishHook(cx, h, hook);
+  cx.pol.hooks.push(hook);
+}
+
+/** return, returnArg, returnArgAction (kprobes, fentries, uprobes); true when the hook has a return probe */
+export function compileReturn(cx: Ctx, h: Node, hp: Path, hook: HookM): bool {
   const isReturn = boolTrue(h.get("return"));
   const ra = objOf(h.get("returnArg"));
   if (isReturn) {
@@ -68,19 +127,32 @@ export function compileKprobe(cx: Ctx, h: Node, hp: Path): void {
     const tn = strOf(ra.get("type"));
     if (tn != null) {
       const t = argTypeOf(tn);
-      if (t == 0 || !isIntType(t)) {
-        if (t == 0 && !isKnownUnsupportedType(tn)) cx.err(rap.k("type"), M.unknownArgType(tn, argTypeNames()));
-        else cx.err(rap.k("type"), M.returnTypeUnsupported(tn));
-      } else hook.retType = t;
+      if (t == 0) cx.err(rap.k("type"), M.unknownArgType(tn, argTypeNames()));
+      else {
+        hook.retType = t;
+        if (t > A.TLN_ARG_UINT16 && isReturn) addNeed(hook.needs, "returnArg of type " + tn);
+      }
     } else if (ra.get("type") == null) cx.missing(rap, "type", M.missingField("type", "int"));
   }
-  if (isPresent(h.get("returnArgAction"))) cx.err(hp.k("returnArgAction"), M.returnArgActionUnsupported());
-  compileHookBody(cx, h, hp, hook, def, isReturn);
-  cx.pol.hooks.push(hook);
+  const rAct = strOf(h.get("returnArgAction"));
+  if (rAct != null) {
+    const lc = rAct.toLowerCase();
+    if (lc != "tracksock" && lc != "untracksock" && lc != "post") {
+      cx.err(hp.k("returnArgAction"), M.unknownFieldValue("returnArgAction", rAct, "TrackSock, UntrackSock, Post"));
+    } else if (lc != "post") addNeed(hook.needs, "returnArgAction " + rAct);
+  }
+  return isReturn;
 }
 
-/** message, tags, args and selectors of any hook (cx.hook is `hook`) */
+function listNames(cx: Ctx): string {
+  const n = new Array<string>();
+  for (let i = 0; i < cx.pol.lists.length; i++) n.push(cx.pol.lists[i].name);
+  return n.length == 0 ? "none" : n.join(", ");
+}
+
+/** message, tags, args, data and selectors of any hook (cx.hook is `hook`) */
 export function compileHookBody(cx: Ctx, h: Node, hp: Path, hook: HookM, def: HookDef | null, isReturn: bool): void {
+  cx.hookNode = h;
   const msg = strOf(h.get("message"));
   if (msg != null) {
     if (msg.length > MAX_MESSAGE) cx.err(hp.k("message"), M.messageTooLong(msg.length, MAX_MESSAGE));
@@ -98,65 +170,9 @@ export function compileHookBody(cx: Ctx, h: Node, hp: Path, hook: HookM, def: Ho
       hook.tags.push(t);
     }
   }
+  compileArgs(cx, h, hp, hook, def);
+  const ndata = compileData(cx, h, hp, hook);
 
-  // args
-  const al = listOf(h.get("args"));
-  if (al != null) {
-    const ap = hp.k("args");
-    for (let i = 0; i < al.length; i++) {
-      const a = objOf(al.at(i));
-      if (a == null) continue;
-      const p = ap.i(i);
-      if (hook.args.length >= A.TLN_MAX_ARGS) {
-        cx.err(p, M.tooManyArgs(al.length, A.TLN_MAX_ARGS));
-        break;
-      }
-      const idxN = a.get("index");
-      const idx = smallInt(idxN);
-      if (idxN == null) {
-        cx.missing(p, "index", M.missingField("index", hook.kind == A.TLN_HOOK_TRACEPOINT ? "the field position in the tracepoint's format, common_* fields included" : "the function argument position"));
-      }
-      const tn = strOf(a.get("type"));
-      let t: u8 = 0;
-      if (tn != null) {
-        t = argTypeOf(tn);
-        if (t == 0) {
-          if (isKnownUnsupportedType(tn)) cx.err(p.k("type"), M.argTypeUnsupported(tn));
-          else cx.err(p.k("type"), M.unknownArgType(tn, argTypeNames()));
-        }
-      } else if (a.get("type") == null) cx.missing(p, "type", M.missingField("type", "the argument type"));
-      if (idx < 0) {
-        if (idxN != null && idxN.tag == V_INT) cx.err(p.k("index"), M.badArgIndex(idxN.text));
-        hook.args.push(new HookArgM(255, t)); // keeps positions aligned
-        continue;
-      }
-      for (let j = 0; j < hook.args.length; j++) {
-        if (<i32>hook.args[j].index == idx) {
-          cx.err(p.k("index"), M.duplicateArgIndex(idx, j));
-          break;
-        }
-      }
-      if (hook.kind != A.TLN_HOOK_KPROBE) {
-        if (!checkGenericArg(cx, hook.kind, idx, t, tn, p)) {
-          hook.args.push(new HookArgM(<u8>min(idx, 255), 0)); // filters on it say nothing more
-          continue;
-        }
-      } else if (def != null) {
-        if (idx >= def.params.length) {
-          cx.err(p.k("index"), M.argIndexOutOfSignature(idx, def.name, def.params.length, signature(def)));
-        } else if (t != 0) {
-          const want = def.params[idx];
-          const ok = isIntType(want) ? isIntType(t) : t == want;
-          if (!ok) {
-            cx.err(p.k("type"), M.argTypeMismatch(idx, def.name, def.paramDecl[idx], tn!, isIntType(want) ? "an integer type such as " + argTypeName(want) : argTypeName(want)));
-          }
-        }
-      }
-      hook.args.push(new HookArgM(<u8>idx, t));
-    }
-  }
-
-  // selectors
   const sl = listOf(h.get("selectors"));
   if (sl != null) {
     const slp = hp.k("selectors");
@@ -167,33 +183,59 @@ export function compileHookBody(cx: Ctx, h: Node, hp: Path, hook: HookM, def: Ho
         cx.err(slp.i(i), M.tooManySelectors(sl.length, A.TLN_MAX_SELECTORS));
         break;
       }
-      hook.selectors.push(compileSelector(cx, s, slp.i(i), isReturn && hook.retType != 0));
+      hook.selectors.push(compileSelector(cx, s, slp.i(i), isReturn && hook.retType != 0, ndata));
     }
   } else {
     hook.actionsMask |= 1 << A.TLN_ACT_POST; // every hit posts
   }
 }
 
-// ---- tracepoints and uprobes ----
-
-/** an args[] entry of a tracepoint or uprobe: index range and a type the programs can read */
-export function checkGenericArg(cx: Ctx, kind: u8, idx: i32, t: u8, tn: string | null, p: Path): bool {
-  if (kind == A.TLN_HOOK_UPROBE && idx > MAX_UPROBE_ARG) {
-    cx.err(p.k("index"), M.uprobeArgIndex(idx, MAX_UPROBE_ARG + 1));
-    return false;
-  }
-  if (kind == A.TLN_HOOK_TRACEPOINT && idx > 255) {
-    cx.err(p.k("index"), M.tracepointArgIndex(idx));
-    return false;
-  }
-  if (t != 0 && !isIntType(t) && t != A.TLN_ARG_STRING) {
-    cx.err(p.k("type"), M.argTypeNotOnHook(tn!, kind == A.TLN_HOOK_TRACEPOINT ? "a tracepoint" : "a uprobe"));
-    return false;
-  }
-  return true;
+/** the hook's spec record: what it is attached to, the document as compiled, and its needs */
+export function finishHook(cx: Ctx, h: Node, hook: HookM, attach: string = ""): void {
+  let s = '{"kind":' + jstr(kindName(hook.kind)) + ',"call":' + jstr(hook.call);
+  if (hook.syscall.length > 0) s += ',"syscall":' + jstr(hook.syscall);
+  if (attach.length > 0) s += "," + attach;
+  s += ',"spec":' + nodeJson(h) + ',"needs":' + needsJson(hook.needs) + "}";
+  hook.spec = s;
 }
 
-export function compileTracepoint(cx: Ctx, h: Node, hp: Path): void {
+export function kindName(kind: u8): string {
+  if (kind == A.TLN_HOOK_KPROBE) return "kprobe";
+  if (kind == A.TLN_HOOK_TRACEPOINT) return "tracepoint";
+  if (kind == A.TLN_HOOK_UPROBE) return "uprobe";
+  if (kind == A.TLN_HOOK_FENTRY) return "fentry";
+  if (kind == A.TLN_HOOK_LSM) return "lsmhook";
+  if (kind == A.TLN_HOOK_USDT) return "usdt";
+  return "?";
+}
+
+// ---- LSM hooks ----
+
+export function compileLsmHook(cx: Ctx, h0: Node, hp: Path): void {
+  const h = expandMacros(cx, h0, hp);
+  const hook = new HookM();
+  cx.hook = hook;
+  cx.def = null;
+  hook.kind = A.TLN_HOOK_LSM;
+  hook.id = A.TLN_HOOK_GENERIC_LSM;
+  const n = h.get("hook");
+  const name = strOf(n);
+  if (n == null) cx.missing(hp, "hook", M.missingField("hook", "the LSM hook without security_, e.g. file_open"));
+  else if (name != null) {
+    if (name.startsWith("security_")) cx.err(hp.k("hook"), M.lsmHookPrefix(name));
+    else if (!isSymbolName(name)) cx.err(hp.k("hook"), M.badLsmHook(name));
+    hook.call = name;
+    addNeed(hook.needs, "lsmhook " + name);
+  }
+  compileHookBody(cx, h, hp, hook, null, false);
+  finishHook(cx, h, hook);
+  cx.pol.hooks.push(hook);
+}
+
+// ---- tracepoints ----
+
+export function compileTracepoint(cx: Ctx, h0: Node, hp: Path): void {
+  const h = expandMacros(cx, h0, hp);
   const hook = new HookM();
   cx.hook = hook;
   cx.def = null;
@@ -202,8 +244,12 @@ export function compileTracepoint(cx: Ctx, h: Node, hp: Path): void {
   const sub = tracefsName(cx, h, hp, "subsystem", "the tracepoint's subsystem, e.g. syscalls");
   const ev = tracefsName(cx, h, hp, "event", "the tracepoint's event, e.g. sys_enter_openat");
   hook.call = sub + "/" + ev;
-  if (boolTrue(h.get("raw"))) cx.err(hp.k("raw"), M.rawTracepointUnsupported());
+  if (boolTrue(h.get("raw"))) {
+    hook.flags |= A.TLN_HOOK_F_RAW;
+    addNeed(hook.needs, "raw tracepoint " + hook.call);
+  }
   compileHookBody(cx, h, hp, hook, null, false);
+  finishHook(cx, h, hook, '"tracepoint":{"subsystem":' + jstr(sub) + ',"event":' + jstr(ev) + ',"raw":' + (boolTrue(h.get("raw")) ? "true" : "false") + "}");
   cx.pol.hooks.push(hook);
 }
 
@@ -218,68 +264,6 @@ export function tracefsName(cx: Ctx, h: Node, hp: Path, field: string, hint: str
   if (s == null) return "";
   if (!isTracefsName(s)) cx.err(hp.k(field), M.badTracefsName(field, s));
   return s;
-}
-
-export function compileUprobe(cx: Ctx, h: Node, hp: Path): void {
-  const hook = new HookM();
-  cx.hook = hook;
-  cx.def = null;
-  hook.kind = A.TLN_HOOK_UPROBE;
-  hook.id = A.TLN_HOOK_GENERIC_UPROBE;
-  const pathN = h.get("path");
-  const path = strOf(pathN);
-  if (pathN == null) cx.missing(hp, "path", M.missingField("path", "the binary or library to probe, e.g. /bin/bash"));
-  else if (path != null && path.length == 0) cx.err(hp.k("path"), M.emptyUprobePath());
-  for (let i = 0; i < UPROBE_UNSUPPORTED.length; i++) {
-    const f = UPROBE_UNSUPPORTED[i];
-    if (isPresent(h.get(f))) cx.err(hp.k(f), M.uprobeFieldUnsupported(f));
-  }
-  if (boolTrue(h.get("return")) || isPresent(h.get("returnArg"))) {
-    cx.err(hp.k(boolTrue(h.get("return")) ? "return" : "returnArg"), M.uprobeReturnUnsupported());
-  }
-  // symbols: one hook each
-  const symN = h.get("symbols");
-  const syms = listOf(symN);
-  const names = new Array<string>();
-  if (symN == null) {
-    if (!isPresent(h.get("offsets")) && !isPresent(h.get("addrs"))) cx.missing(hp, "symbols", M.missingField("symbols", "the functions to probe, e.g. [readline]"));
-  } else if (syms != null) {
-    if (syms.length == 0) cx.err(hp.k("symbols"), M.noUprobeSymbols());
-    for (let i = 0; i < syms.length; i++) {
-      const s = strOf(syms.at(i));
-      if (s == null) continue;
-      const sp = hp.k("symbols").i(i);
-      if (s.length == 0 || s.indexOf(":") >= 0 || s.indexOf("/") >= 0) {
-        cx.err(sp, M.badUprobeSymbol(s));
-        continue;
-      }
-      if (names.includes(s)) {
-        cx.err(sp, M.duplicateUprobeSymbol(s));
-        continue;
-      }
-      names.push(s);
-    }
-  }
-  compileHookBody(cx, h, hp, hook, null, false);
-  const pol = cx.pol;
-  for (let i = 0; i < names.length; i++) {
-    if (pol.hooks.length >= A.TLN_MAX_HOOKS) {
-      cx.err(hp.k("symbols").i(i), M.tooManyHooksOf(pol.hooks.length + names.length - i, "uprobe symbols", A.TLN_MAX_HOOKS));
-      break;
-    }
-    const x = new HookM();
-    x.call = (path != null ? path : "") + ":" + names[i];
-    x.id = hook.id;
-    x.kind = hook.kind;
-    x.flags = hook.flags;
-    x.args = hook.args;
-    x.retType = hook.retType;
-    x.selectors = hook.selectors; // shared: written once per hook, same sets
-    x.message = hook.message;
-    x.tags = hook.tags;
-    x.actionsMask = hook.actionsMask;
-    pol.hooks.push(x);
-  }
 }
 
 export function signature(def: HookDef): string {

@@ -10,17 +10,21 @@ import * as A from "../abi";
 import * as M from "../messages";
 import { Node } from "../value";
 import { Diagnostics, Path } from "../diag";
-import { PolicyM, KIND_CLUSTER, KIND_NAMESPACED } from "../model";
+import { PolicyM, ListM, KIND_CLUSTER, KIND_NAMESPACED } from "../model";
+import { jstr } from "../json";
+import { nodeJson } from "./spec";
+import { compileUprobe, compileUsdt } from "./uprobes";
 import { Ctx, CompileOpts } from "./context";
 import { strOf, scalarOf, isPresent, objOf, listOf } from "./nodes";
+import { parseIntText } from "../parse";
 import { compileScope } from "./scope";
-import { compileKprobe, compileTracepoint, compileUprobe } from "./hooks";
+import { compileKprobe, compileTracepoint, compileLsmHook } from "./hooks";
 
 export { CompileOpts } from "./context";
 export { actionName } from "./actions";
 
 /** the hook sections of spec; a policy uses one of them (Tetragon's rule) */
-const HOOK_SECTIONS: StaticArray<string> = ["kprobes", "tracepoints", "uprobes"];
+const HOOK_SECTIONS: StaticArray<string> = ["kprobes", "tracepoints", "lsmhooks", "uprobes", "usdts", "fentries"];
 
 // ---- name syntax ----------------------------------------------------------------
 
@@ -133,6 +137,8 @@ export class Compiler {
         if (first.length == 0) first = name;
         else cx.err(sp.k(name), M.mixedHookKinds(first, name));
       }
+      compileLists(cx, spec, sp);
+      cx.macros = objOf(spec.get("selectorsMacros"));
       const kp = listOf(spec.get("kprobes"));
       if (kp != null) {
         const kpp = sp.k("kprobes");
@@ -146,6 +152,50 @@ export class Compiler {
           compileKprobe(cx, h, kpp.i(i));
         }
       }
+      const fe = listOf(spec.get("fentries"));
+      if (fe != null) {
+        const fep = sp.k("fentries");
+        for (let i = 0; i < fe.length; i++) {
+          const h = objOf(fe.at(i));
+          if (h == null) continue;
+          if (pol.hooks.length >= A.TLN_MAX_HOOKS) {
+            cx.err(fep.i(i), M.tooManyHooksOf(pol.hooks.length + fe.length - i, "fentries", A.TLN_MAX_HOOKS));
+            break;
+          }
+          compileKprobe(cx, h, fep.i(i), A.TLN_HOOK_FENTRY);
+        }
+      }
+      const lsm = listOf(spec.get("lsmhooks"));
+      if (lsm != null) {
+        const lp = sp.k("lsmhooks");
+        for (let i = 0; i < lsm.length; i++) {
+          const h = objOf(lsm.at(i));
+          if (h == null) continue;
+          if (pol.hooks.length >= A.TLN_MAX_HOOKS) {
+            cx.err(lp.i(i), M.tooManyHooksOf(pol.hooks.length + lsm.length - i, "lsmhooks", A.TLN_MAX_HOOKS));
+            break;
+          }
+          compileLsmHook(cx, h, lp.i(i));
+        }
+      }
+      const us = listOf(spec.get("usdts"));
+      if (us != null) {
+        const usp = sp.k("usdts");
+        if (us.length > 0 && pol.kind == KIND_NAMESPACED) cx.err(usp, M.uprobesNamespaced());
+        for (let i = 0; i < us.length; i++) {
+          const h = objOf(us.at(i));
+          if (h == null) continue;
+          if (pol.hooks.length >= A.TLN_MAX_HOOKS) {
+            cx.err(usp.i(i), M.tooManyHooksOf(pol.hooks.length + us.length - i, "usdts", A.TLN_MAX_HOOKS));
+            break;
+          }
+          compileUsdt(cx, h, usp.i(i));
+        }
+      }
+      const enfl = listOf(spec.get("enforcers"));
+      if (enfl != null && enfl.length > 1) cx.err(sp.k("enforcers").i(1), M.enforcersOne(enfl.length));
+      if (pol.notifiesEnforcer && (enfl == null || enfl.length == 0)) cx.err(sp, M.notifyWithoutEnforcer());
+      pol.spec = policySpecJson(spec);
       const tp = listOf(spec.get("tracepoints"));
       if (tp != null) {
         const tpp = sp.k("tracepoints");
@@ -174,7 +224,9 @@ export class Compiler {
 
     // mode: spec option < load-time option; monitor_only without enforcement actions
     let enforcing = false;
-    const enf: u16 = (1 << A.TLN_ACT_SIGKILL) | (1 << A.TLN_ACT_SIGNAL) | (1 << A.TLN_ACT_OVERRIDE);
+    // Tetragon's HasEnforcementAction: Sigkill, Signal, Override, NotifyEnforcer, Set
+    const enf: u16 = (1 << A.TLN_ACT_SIGKILL) | (1 << A.TLN_ACT_SIGNAL) | (1 << A.TLN_ACT_OVERRIDE) |
+      (1 << A.TLN_ACT_NOTIFY_ENFORCER) | (1 << A.TLN_ACT_SET);
     for (let i = 0; i < pol.hooks.length; i++) if ((pol.hooks[i].actionsMask & enf) != 0) enforcing = true;
     let mode = cx.opts.mode >= 0 ? cx.opts.mode : specMode;
     if (!enforcing) {
@@ -211,14 +263,67 @@ export function compileOptions(cx: Ctx, spec: Node, sp: Path): i32 {
       if (v == "enforce") mode = A.TLN_MODE_ENFORCE;
       else if (v == "monitor") mode = A.TLN_MODE_MONITOR;
       else cx.err(p.k("value"), M.badPolicyMode(v));
-    } else if (
-      name == "disable-kprobe-multi" || name == "disable-uprobe-multi" || name == "override-method" ||
-      name == "sleepable-preload-size"
-    ) {
-      cx.err(p.k("name"), M.optionUnsupported(name));
+    } else if (name == "disable-kprobe-multi" || name == "disable-uprobe-multi") {
+      // a flag: Tetragon reads any value as set; talon attaches one program per function anyway
+      const v = scalarOf(o.get("value"));
+      if (v != null && v != "" && v != "true" && v != "1" && v != "false" && v != "0") cx.err(p.k("value"), M.badOptionValue(name, v, "true or false"));
+    } else if (name == "override-method") {
+      const v = scalarOf(o.get("value"));
+      if (v == null) cx.err(p, M.optionNeedsValue(name, "fmod-ret or override-return"));
+      else if (v != "fmod-ret" && v != "override-return") cx.err(p.k("value"), M.badOptionValue(name, v, "fmod-ret or override-return"));
+    } else if (name == "sleepable-preload-size") {
+      const v = scalarOf(o.get("value"));
+      if (v == null) cx.err(p, M.optionNeedsValue(name, "a size in bytes"));
+      else {
+        const n = parseIntText(v);
+        if (!n.ok || n.neg) cx.err(p.k("value"), M.badOptionValue(name, v, "a size in bytes"));
+      }
     } else {
-      cx.err(p.k("name"), M.unknownOption(name));
+      // Tetragon ignores unknown names silently; talon says so
+      cx.warn(p.k("name"), M.unknownOptionWarn(name));
     }
   }
   return mode;
+}
+
+// ---- spec.lists ----
+
+/** spec.lists: named sets of functions (syscalls, generated_syscalls, generated_ftrace) for list:NAME */
+export function compileLists(cx: Ctx, spec: Node, sp: Path): void {
+  const ll = listOf(spec.get("lists"));
+  if (ll == null) return;
+  const lp = sp.k("lists");
+  for (let i = 0; i < ll.length; i++) {
+    const l = objOf(ll.at(i));
+    if (l == null) continue;
+    const p = lp.i(i);
+    const name = strOf(l.get("name"));
+    if (l.get("name") == null) cx.missing(p, "name", M.missingField("name", "the list name used as list:NAME"));
+    if (name == null) continue;
+    if (cx.pol.list(name) != null) cx.err(p.k("name"), M.duplicateList(name));
+    const tn = strOf(l.get("type"));
+    let type = tn == null ? "syscalls" : tn.toLowerCase();
+    if (tn != null && type != "syscalls" && type != "generated_syscalls" && type != "generated_ftrace") {
+      cx.err(p.k("type"), M.unknownFieldValue("list type", tn, "syscalls, generated_syscalls, generated_ftrace"));
+    }
+    const vals = new Array<string>();
+    const vl = listOf(l.get("values"));
+    if (vl != null) for (let j = 0; j < vl.length; j++) {
+      const v = strOf(vl.at(j));
+      if (v != null) vals.push(v);
+    }
+    if (type == "syscalls" && vals.length == 0) cx.err(p, M.listNeedsValues(name));
+    cx.pol.lists.push(new ListM(name, type, vals));
+  }
+}
+
+/** the policy's spec record: every spec field that is not a hook section or scoping */
+function policySpecJson(spec: Node): string {
+  const out = new Array<string>();
+  for (let i = 0; i < spec.length; i++) {
+    const k = spec.keyAt(i);
+    if (HOOK_SECTIONS.includes(k) || k == "podSelector" || k == "containerSelector" || k == "hostSelector") continue;
+    out.push(jstr(k) + ":" + nodeJson(spec.at(i)));
+  }
+  return "{" + out.join(",") + "}";
 }

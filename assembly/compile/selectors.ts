@@ -5,18 +5,36 @@ import * as A from "../abi";
 import * as M from "../messages";
 import { Node, V_INT } from "../value";
 import { Path } from "../diag";
-import { argTypeName, category } from "../argtypes";
+import { argTypeName, category, isSeedType, CAT_CAPS, CAT_INT, CAT_STR, CAT_FILE, CAT_SOCKADDR_UN } from "../argtypes";
 import {
-  opLookup, opName, opsFor, opIn, opList, allOpNames, isNegated, OP_UNKNOWN, OP_UNSUPPORTED, BIN_OPS,
+  opLookup, opName, opsFor, opIn, opList, allOpNames, isNegated, isSeedOp, OP_UNKNOWN, OP_UNSUPPORTED, BIN_OPS,
 } from "../operators";
+import { fileTypeValue } from "../names";
+import { compileNamespaces, compileNamespaceChanges, compileCapabilities } from "./filters";
+import { addNeed } from "./spec";
+import { dataType } from "./args";
 import { parseTyped } from "../parse";
 import { SelectorM, FilterM } from "../model";
 import { Ctx } from "./context";
 import { strOf, scalarOf, objOf, listOf, boolTrue, smallInt } from "./nodes";
 import { compileValues, strSetOf } from "./values";
-import { compileAction, actionName } from "./actions";
+import { compileAction, actionName, isSeedAction } from "./actions";
 
-export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool): SelectorM {
+/** marks the selector as holding something only the spec record carries */
+function specOnly(cx: Ctx, sel: SelectorM, what: string): void {
+  sel.flags |= A.TLN_SEL_F_SPEC_ONLY;
+  addNeed(cx.hook.needs, what);
+}
+
+/** a filter BPF and the evaluator implement goes into the selector struct; any other only into the spec */
+function keepFilter(cx: Ctx, sel: SelectorM, fm: FilterM): void {
+  if (fm.specOnly) specOnly(cx, sel, "list:NAME values");
+  else if (!isSeedOp(fm.op)) specOnly(cx, sel, "operator " + opName(fm.op));
+  else if (!isSeedType(fm.type)) specOnly(cx, sel, "filters on " + argTypeName(fm.type) + " arguments");
+  else sel.filters.push(fm);
+}
+
+export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndata: i32 = 0): SelectorM {
   const sel = new SelectorM();
   const hook = cx.hook;
 
@@ -31,13 +49,27 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool): Sel
         break;
       }
       const fm = compileArgFilter(cx, f, mp.i(i), false);
-      if (fm != null) sel.filters.push(fm);
+      if (fm != null) keepFilter(cx, sel, fm);
     }
+  }
+  const md = listOf(s.get("matchData"));
+  if (md != null && md.length > 0) {
+    const mp = p.k("matchData");
+    for (let i = 0; i < md.length; i++) {
+      const f = objOf(md.at(i));
+      if (f == null) continue;
+      if (i + (ma == null ? 0 : ma.length) >= A.TLN_MAX_ARG_FILTERS) {
+        cx.err(mp.i(i), M.tooManyArgFilters(md.length + (ma == null ? 0 : ma.length), A.TLN_MAX_ARG_FILTERS));
+        break;
+      }
+      compileDataFilter(cx, f, mp.i(i), ndata);
+    }
+    specOnly(cx, sel, "matchData");
   }
   const mr = listOf(s.get("matchReturnArgs"));
   if (mr != null && mr.length > 0) {
     const mp = p.k("matchReturnArgs");
-    if (!canReturn) cx.err(mp, M.returnArgsNeedReturn());
+    if (!canReturn) cx.err(mp, hook.kind == A.TLN_HOOK_LSM ? M.actionNotOnHook("matchReturnArgs", "lsmhook") : M.returnArgsNeedReturn());
     else {
       for (let i = 0; i < mr.length; i++) {
         const f = objOf(mr.at(i));
@@ -48,7 +80,7 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool): Sel
         }
         const fm = compileArgFilter(cx, f, mp.i(i), true);
         if (fm != null) {
-          sel.filters.push(fm);
+          keepFilter(cx, sel, fm);
           hook.flags |= A.TLN_HOOK_F_RET_FILTERS;
         }
       }
@@ -68,6 +100,42 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool): Sel
       compileBinaries(cx, b, mp.i(i), sel);
     }
   }
+  const mpb = listOf(s.get("matchParentBinaries"));
+  if (mpb != null && mpb.length > 0) {
+    const mp = p.k("matchParentBinaries");
+    for (let i = 0; i < mpb.length; i++) {
+      const b = objOf(mpb.at(i));
+      if (b == null) continue;
+      if (i >= 1) {
+        cx.err(mp.i(i), M.tooManyBinaryFilters(mpb.length));
+        break;
+      }
+      compileBinaries(cx, b, mp.i(i), new SelectorM()); // checked; its sets are kept for the loader
+    }
+    specOnly(cx, sel, "matchParentBinaries");
+  }
+  const nsl = listOf(s.get("matchNamespaces"));
+  if (nsl != null && nsl.length > 0) {
+    compileNamespaces(cx, nsl, p.k("matchNamespaces"));
+    specOnly(cx, sel, "matchNamespaces");
+  }
+  const nsc = listOf(s.get("matchNamespaceChanges"));
+  if (nsc != null && nsc.length > 0) {
+    compileNamespaceChanges(cx, nsc, p.k("matchNamespaceChanges"));
+    specOnly(cx, sel, "matchNamespaceChanges");
+  }
+  const caps = listOf(s.get("matchCapabilities"));
+  if (caps != null && caps.length > 0) {
+    compileCapabilities(cx, caps, p.k("matchCapabilities"), "matchCapabilities");
+    specOnly(cx, sel, "matchCapabilities");
+  }
+  const capc = listOf(s.get("matchCapabilityChanges"));
+  if (capc != null && capc.length > 0) {
+    compileCapabilities(cx, capc, p.k("matchCapabilityChanges"), "matchCapabilityChanges");
+    specOnly(cx, sel, "matchCapabilityChanges");
+  }
+  const mw = s.get("matchWorkloads");
+  if (mw != null && !mw.isNull) specOnly(cx, sel, "matchWorkloads");
 
   const mpid = listOf(s.get("matchPIDs"));
   if (mpid != null) {
@@ -75,11 +143,14 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool): Sel
     for (let i = 0; i < mpid.length; i++) {
       const b = objOf(mpid.at(i));
       if (b == null) continue;
+      // Tetragon ANDs several entries; the selector struct holds the first, the spec all
       if (i >= 1) {
-        cx.err(mp.i(i), M.tooManyPidFilters(mpid.length));
-        break;
+        compilePids(cx, b, mp.i(i), new SelectorM());
+        specOnly(cx, sel, "several matchPIDs entries");
+        continue;
       }
       compilePids(cx, b, mp.i(i), sel);
+      if ((sel.pidFlags & A.TLN_PID_F_FOLLOW_FORKS) != 0) specOnly(cx, sel, "matchPIDs followForks");
     }
   }
 
@@ -109,8 +180,25 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool): Sel
         continue;
       }
       mask |= bit;
-      sel.actions.push(am);
+      if (isSeedAction(am.id)) sel.actions.push(am);
+      else specOnly(cx, sel, "action " + actionName(am.id));
     }
+  }
+  const mra = listOf(s.get("matchReturnActions"));
+  if (mra != null && mra.length > 0) {
+    const mp = p.k("matchReturnActions");
+    if (!canReturn && hook.kind != A.TLN_HOOK_UPROBE) cx.err(mp, M.returnArgsNeedReturn());
+    for (let i = 0; i < mra.length; i++) {
+      const a = objOf(mra.at(i));
+      if (a == null) continue;
+      if (i >= A.TLN_MAX_ACTIONS) {
+        cx.err(mp.i(i), M.tooManyActions(mra.length, A.TLN_MAX_ACTIONS));
+        break;
+      }
+      const am = compileAction(cx, a, mp.i(i));
+      if (am != null) mask |= <u16>(1 << am.id);
+    }
+    specOnly(cx, sel, "matchReturnActions");
   }
   if (sel.actions.length == 0) mask |= 1 << A.TLN_ACT_POST;
   hook.actionsMask |= mask;
@@ -132,7 +220,25 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
     const argsN = listOf(f.get("args"));
     const idxN = f.get("index");
     let slot = -1;
-    if (argsN != null) {
+    const opPeek = strOf(f.get("operator"));
+    const twoArgs = opPeek != null && opLookup(opPeek) == <i32>A.TLN_OP_CAPABILITIES_GAINED;
+    if (argsN != null && twoArgs) {
+      if (argsN.length != 2) {
+        cx.err(p.k("args"), M.capsGainedArgs(argsN.length));
+        ok = false;
+      } else {
+        for (let k = 0; k < 2; k++) {
+          const pos = smallInt(argsN.at(k));
+          if (pos < 0 || pos >= hook.args.length) {
+            cx.err(p.k("args").i(k), M.argsPositionOutOfRange(argsN.at(k).text, hook.args.length));
+            ok = false;
+          } else if (k == 0) slot = pos;
+        }
+      }
+    } else if (opPeek != null && opLookup(opPeek) == <i32>A.TLN_OP_CEL_EXPR) {
+      // CelExpr reads arg0..argN itself: no index
+      slot = 0;
+    } else if (argsN != null) {
       if (argsN.length != 1) {
         cx.err(p.k("args"), M.argsFormOne(argsN.length));
         ok = false;
@@ -148,6 +254,10 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
       if (idx < 0) {
         if (idxN.tag == V_INT) cx.err(p.k("index"), M.badArgIndex(idxN.text));
         ok = false;
+      } else if (hook.kind == A.TLN_HOOK_TRACEPOINT && idx < hook.args.length) {
+        // Tetragon: on tracepoints, index is a position in args[] (a larger one names a
+        // format field declared in args[], as older examples write it)
+        slot = idx;
       } else {
         for (let j = 0; j < hook.args.length; j++) {
           if (<i32>hook.args[j].index == idx) {
@@ -164,7 +274,7 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
       cx.missing(p, "index", M.filterNeedsIndex());
       ok = false;
     }
-    if (slot >= 0) {
+    if (slot >= 0 && slot < hook.args.length) {
       fm.slot = <u8>slot;
       type = hook.args[slot].type;
       argDesc = "argument " + hook.args[slot].index.toString();
@@ -196,6 +306,10 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
   fm.op = opu;
   fm.flags = isNegated(opu) ? A.TLN_FILTER_F_NEGATE : 0;
   fm.type = type;
+  if (opu == A.TLN_OP_CEL_EXPR) {
+    if (!celValues(cx, f, p)) return null;
+    return fm;
+  }
   if (!ok || type == 0) return null; // slot problems already reported
   const cat = category(type);
   const allowed = opsFor(cat, ret);
@@ -203,8 +317,94 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
     cx.err(opp, M.operatorTypeMismatch(opName(opu), argDesc, argTypeName(type), opList(allowed)));
     return null;
   }
-  compileValues(cx, f, p, fm, cat, argDesc);
+  if (opu == A.TLN_OP_FILE_TYPE || opu == A.TLN_OP_NOT_FILE_TYPE) {
+    fileTypes(cx, f, p, fm);
+    return fm;
+  }
+  if (opu == A.TLN_OP_CAPABILITIES_GAINED) return fm; // no values: compares two arguments
+  if (opu == A.TLN_OP_SUBSTRING || opu == A.TLN_OP_SUBSTRING_IGN_CASE) {
+    const vl = listOf(f.get("values"));
+    if (vl != null) for (let i = 0; i < vl.length; i++) {
+      const t = scalarOf(vl.at(i));
+      if (t != null && t.length >= 100) cx.err(p.k("values").i(i), M.substringTooLong(t));
+    }
+    if (vl == null || vl.length == 0) cx.err(p.k("values"), M.opNeedsValues(opName(opu)));
+    return fm; // the spec record carries the values (no BPF set for them)
+  }
+  let vcat = cat;
+  if (cat == CAT_CAPS) vcat = CAT_INT;
+  else if (cat == CAT_FILE || (cat == CAT_SOCKADDR_UN && opu != A.TLN_OP_FAMILY)) vcat = CAT_STR;
+  compileValues(cx, f, p, fm, vcat, argDesc);
   return fm;
+}
+
+function fileTypes(cx: Ctx, f: Node, p: Path, fm: FilterM): void {
+  const vl = listOf(f.get("values"));
+  if (vl == null || vl.length == 0) {
+    cx.err(p.k("values"), M.opNeedsValues(opName(fm.op)));
+    return;
+  }
+  for (let i = 0; i < vl.length; i++) {
+    const t = scalarOf(vl.at(i));
+    if (t == null) continue;
+    const v = fileTypeValue(t);
+    if (v < 0) cx.err(p.k("values").i(i), M.badFileType(t));
+    else fm.vals.push(<u64>v);
+  }
+}
+
+/** CelExpr: one expression; a light syntax check (balanced parentheses, not empty) */
+function celValues(cx: Ctx, f: Node, p: Path): bool {
+  const vl = listOf(f.get("values"));
+  const n = vl == null ? 0 : vl.length;
+  if (n != 1) {
+    cx.err(p.k("values"), M.celNeedsOneValue(n));
+    return false;
+  }
+  const e = scalarOf(vl!.at(0));
+  if (e == null) return false;
+  let depth = 0;
+  for (let i = 0; i < e.length; i++) {
+    const c = e.charCodeAt(i);
+    if (c == 40) depth++;
+    else if (c == 41) {
+      depth--;
+      if (depth < 0) break;
+    }
+  }
+  if (e.trim().length == 0 || depth != 0) {
+    cx.err(p.k("values").i(0), M.celSyntax(e, e.trim().length == 0 ? "the expression is empty" : "unbalanced parentheses"));
+    return false;
+  }
+  return true;
+}
+
+/** matchData entry: index names a data[] entry (checked here; carried in the spec record) */
+function compileDataFilter(cx: Ctx, f: Node, p: Path, ndata: i32): void {
+  const idxN = f.get("index");
+  const idx = smallInt(idxN);
+  if (idxN == null) {
+    cx.missing(p, "index", M.filterNeedsIndex());
+    return;
+  }
+  if (idx < 0 || idx >= ndata) {
+    cx.err(p.k("index"), M.argsPositionOutOfRange(idxN.text, ndata));
+    return;
+  }
+  const opS = strOf(f.get("operator"));
+  if (opS == null) {
+    if (f.get("operator") == null) cx.missing(p, "operator", M.missingField("operator", "the comparison"));
+    return;
+  }
+  const op = opLookup(opS);
+  if (op < 0) {
+    cx.err(p.k("operator"), M.unknownOperator(opS, allOpNames()));
+    return;
+  }
+  const t = dataType(cx.hookNode, idx);
+  if (t == 0) return;
+  const allowed = opsFor(category(t), false);
+  if (allowed.length > 0 && !opIn(<u8>op, allowed)) cx.err(p.k("operator"), M.operatorTypeMismatch(opName(<u8>op), "data " + idx.toString(), argTypeName(t), opList(allowed)));
 }
 
 export function declaredIndexes(cx: Ctx): string {
@@ -222,7 +422,6 @@ export function compileBinaries(cx: Ctx, b: Node, p: Path, sel: SelectorM): void
   const opN = b.get("operator");
   const opS = strOf(opN);
   if (opN == null) cx.missing(p, "operator", M.missingField("operator", "In, NotIn, Prefix, NotPrefix, Postfix or NotPostfix"));
-  if (boolTrue(b.get("followChildren"))) cx.err(p.k("followChildren"), M.followChildrenUnsupported());
   if (opS == null) return;
   const op = opLookup(opS);
   if (op < 0 || !opIn(<u8>op, BIN_OPS)) {
@@ -259,7 +458,12 @@ export function compileBinaries(cx: Ctx, b: Node, p: Path, sel: SelectorM): void
   if (id > 0) {
     sel.binOp = opu;
     sel.binSet = <u8>id;
-    sel.binFlags = isNegated(opu) ? A.TLN_FILTER_F_NEGATE : 0;
+    if (isNegated(opu)) sel.flags |= A.TLN_SEL_F_BIN_NEGATE;
+  }
+  if (boolTrue(b.get("followChildren"))) {
+    if (opu != A.TLN_OP_IN && opu != A.TLN_OP_NOT_IN) cx.err(p.k("followChildren"), M.inNotInOnly("followChildren", opName(opu)));
+    sel.flags |= A.TLN_SEL_F_SPEC_ONLY;
+    addNeed(cx.hook.needs, "matchBinaries followChildren");
   }
 }
 
@@ -267,7 +471,7 @@ export function compilePids(cx: Ctx, b: Node, p: Path, sel: SelectorM): void {
   const opN = b.get("operator");
   const opS = strOf(opN);
   if (opN == null) cx.missing(p, "operator", M.missingField("operator", "In or NotIn"));
-  if (boolTrue(b.get("followForks"))) cx.err(p.k("followForks"), M.followForksUnsupported());
+  if (boolTrue(b.get("followForks"))) sel.pidFlags |= A.TLN_PID_F_FOLLOW_FORKS;
   if (boolTrue(b.get("isNamespacePID"))) sel.pidFlags |= A.TLN_PID_F_NAMESPACE;
   if (opS == null) return;
   const op = opLookup(opS);

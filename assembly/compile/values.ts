@@ -50,7 +50,7 @@ export function compileValues(cx: Ctx, f: Node, p: Path, fm: FilterM, cat: i32, 
   }
   const typeName = argTypeName(fm.type);
 
-  if (cat == CAT_INT || fm.isReturn) {
+  if (cat == CAT_INT) {
     if (op == A.TLN_OP_IN_MAP || op == A.TLN_OP_NOT_IN_MAP) {
       intSet(cx, fm, texts, paths, typeName);
       return;
@@ -181,8 +181,12 @@ export function intSet(cx: Ctx, fm: FilterM, texts: Array<string>, paths: Array<
   for (let i = 0; i < texts.length; i++) {
     const t = texts[i];
     if (t.startsWith("list:")) {
-      cx.err(paths[i], M.listsUnsupported(t));
-      bad = true;
+      // the list's syscall names become ids at load (they depend on the arch): spec record only
+      const l = cx.pol.list(t.substring(5));
+      if (l == null) {
+        cx.err(paths[i], M.unknownList(t.substring(5), "see spec.lists"));
+        bad = true;
+      } else fm.specOnly = true;
       continue;
     }
     const c = rangeColon(t);

@@ -25,7 +25,7 @@
 
 #define TLN_IMAGE_MAGIC_0 0x4f4c4154u /* "TALO" */
 #define TLN_IMAGE_MAGIC_1 0x474d494eu /* "NIMG" */
-#define TLN_IMAGE_VERSION 1
+#define TLN_IMAGE_VERSION 2
 
 /* limits (Tetragon's, or more: see README "Limits") */
 #define TLN_MAX_HOOKS 16        /* hooks (kprobes/tracepoints/...) per policy */
@@ -79,6 +79,12 @@ enum tln_op {
 	TLN_OP_STATE = 29,
 	TLN_OP_IN_RANGE = 31,
 	TLN_OP_NOT_IN_RANGE = 32,
+	TLN_OP_CAPABILITIES_GAINED = 30, /* two args: new caps, old caps */
+	TLN_OP_SUBSTRING = 33,
+	TLN_OP_SUBSTRING_IGN_CASE = 34,
+	TLN_OP_CEL_EXPR = 35, /* expression in the spec record */
+	TLN_OP_FILE_TYPE = 36, /* values: S_IF* >> 12 */
+	TLN_OP_NOT_FILE_TYPE = 37,
 };
 
 /* enum tln_arg_type: how a hook argument is read and compared. */
@@ -99,6 +105,35 @@ enum tln_arg_type {
 	TLN_ARG_FILENAME = 20, /* user string naming a file (syscall filename) */
 	TLN_ARG_SOCK = 32,   /* struct sock *: the 5-tuple, family, state */
 	TLN_ARG_SOCKADDR = 33,
+	TLN_ARG_SYSCALL64 = 9, /* syscall id (raw_syscalls), integer */
+	TLN_ARG_KERNEL_CAP_T = 10, /* u64 capability mask */
+	TLN_ARG_CAP_INHERITABLE = 11,
+	TLN_ARG_CAP_PERMITTED = 12,
+	TLN_ARG_CAP_EFFECTIVE = 13,
+	TLN_ARG_CAPABILITY = 14, /* one capability number */
+	TLN_ARG_BPF_CMD = 15, /* bpf(2) command number */
+	TLN_ARG_CHAR_BUF = 21, /* buffer, size from sizeArgIndex or returnCopy */
+	TLN_ARG_CHAR_IOVEC = 22,
+	TLN_ARG_CONST_BUF = 23,
+	TLN_ARG_DATA_LOC = 24, /* tracepoint __data_loc string */
+	TLN_ARG_DENTRY = 25,
+	TLN_ARG_LINUX_BINPRM = 26, /* compared by its file path */
+	TLN_ARG_NET_DEVICE = 27, /* compared by its name */
+	TLN_ARG_SOCKADDR_UN = 28,
+	TLN_ARG_SKB = 34,
+	TLN_ARG_SOCKET = 35,
+	TLN_ARG_NOP = 48, /* read nothing (a placeholder position) */
+	TLN_ARG_AUTO = 49, /* type from BTF */
+	TLN_ARG_BPF_ATTR = 50,
+	TLN_ARG_PERF_EVENT = 51,
+	TLN_ARG_BPF_MAP = 52,
+	TLN_ARG_BPF_PROG = 53,
+	TLN_ARG_USER_NAMESPACE = 54,
+	TLN_ARG_CRED = 55,
+	TLN_ARG_KIOCB = 56,
+	TLN_ARG_IOV_ITER = 57,
+	TLN_ARG_LOAD_INFO = 58,
+	TLN_ARG_MODULE = 59,
 };
 
 /* enum tln_action_id: matchActions. Values equal Tetragon's action ids. */
@@ -108,6 +143,13 @@ enum tln_action_id {
 	TLN_ACT_OVERRIDE = 4,
 	TLN_ACT_NOPOST = 8,
 	TLN_ACT_SIGNAL = 9,
+	TLN_ACT_GETURL = 6, /* user space, after the event */
+	TLN_ACT_DNSLOOKUP = 7,
+	TLN_ACT_TRACKSOCK = 10, /* arg: argSock */
+	TLN_ACT_UNTRACKSOCK = 11,
+	TLN_ACT_NOTIFY_ENFORCER = 12, /* arg: argError; argSig in the spec record */
+	TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION = 13,
+	TLN_ACT_SET = 14, /* USDT: arg: argIndex; argValue in the spec record */
 };
 
 /* enum tln_mode: effective policy mode, as in Tetragon's policy_conf. */
@@ -122,6 +164,9 @@ enum tln_hook_kind {
 	TLN_HOOK_KPROBE = 1,
 	TLN_HOOK_TRACEPOINT = 2,
 	TLN_HOOK_UPROBE = 3,
+	TLN_HOOK_FENTRY = 4,
+	TLN_HOOK_LSM = 5,
+	TLN_HOOK_USDT = 6,
 };
 
 /* enum tln_hook_id: the portable catalog of hooks talon knows. Which kernel
@@ -134,12 +179,17 @@ enum tln_hook_id {
 	TLN_HOOK_TCP_CONNECT = 4,              /* (sock) */
 	TLN_HOOK_GENERIC_TRACEPOINT = 100,     /* tracepoints: by subsystem/event */
 	TLN_HOOK_GENERIC_UPROBE = 101,         /* uprobes: by path/symbol */
+	TLN_HOOK_GENERIC_KPROBE = 102, /* any other kprobe: by function name */
+	TLN_HOOK_GENERIC_FENTRY = 103, /* fentries: by function name */
+	TLN_HOOK_GENERIC_LSM = 104, /* lsmhooks: by hook name */
+	TLN_HOOK_GENERIC_USDT = 105, /* usdts: by path/provider/name */
 };
 
 /* hook flags (struct tln_hook.flags) */
 #define TLN_HOOK_F_RETURN 0x01      /* return: true */
 #define TLN_HOOK_F_SYSCALL 0x02     /* syscall: true */
 #define TLN_HOOK_F_RET_FILTERS 0x04 /* some selector has matchReturnArgs */
+#define TLN_HOOK_F_RAW 0x08 /* raw: true (raw tracepoint: args index TP_PROTO) */
 
 /* filter slot for matchReturnArgs (else: index into the hook's args[]) */
 #define TLN_SLOT_RETURN 0xff
@@ -147,7 +197,7 @@ enum tln_hook_id {
 /* filter flags */
 #define TLN_FILTER_F_NEGATE 0x01 /* Not* op: match when the value is NOT in the set; the core sets
                                   * it for every negated operator, the kernel and the evaluator
-                                  * read only the flag (tln_filter.flags, tln_selector.bin_flags) */
+                                  * read only the flag (tln_filter.flags; TLN_SEL_F_BIN_NEGATE in tln_selector.flags) */
 
 /* binary filter ops reuse enum tln_op (IN, NOT_IN, PREFIX, NOT_PREFIX,
  * POSTFIX, NOT_POSTFIX); 0 = no matchBinaries */
@@ -155,6 +205,9 @@ enum tln_hook_id {
 /* pid filter flags */
 #define TLN_PID_F_NAMESPACE 0x01   /* isNamespacePID */
 #define TLN_PID_F_FOLLOW_FORKS 0x02
+#define TLN_SEL_F_BIN_NEGATE 0x01 /* matchBinaries is negated: the one rule for bin_op, as TLN_FILTER_F_NEGATE for filters */
+#define TLN_SEL_F_SPEC_ONLY 0x02 /* the selector has filters or actions held only in the
+ * spec record (docs/map-format.md): BPF and the evaluator cannot decide it */
 
 /* policy scope flags (struct tln_policy_conf.scope) */
 #define TLN_SCOPE_F_FILTERED 0x01 /* only cgroups in tln_pod_filter apply... */
@@ -226,7 +279,7 @@ struct tln_selector {
 	__u8 pid_flags;   /* TLN_PID_F_* */
 	__u8 bin_op;      /* 0 = no matchBinaries, else an enum tln_op */
 	__u8 bin_set;     /* value set holding the binary paths */
-	__u8 bin_flags;   /* TLN_FILTER_F_* of bin_op (NEGATE: NotIn, NotPrefix, NotPostfix) */
+	__u8 flags;       /* TLN_SEL_F_*: BIN_NEGATE (matchBinaries NotIn/NotPrefix/NotPostfix), SPEC_ONLY */
 	__u32 pids[TLN_MAX_PIDS];
 	struct tln_filter filters[TLN_MAX_FILTERS];
 	struct tln_action actions[TLN_MAX_ACTIONS];

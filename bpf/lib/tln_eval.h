@@ -512,7 +512,7 @@ __noinline int tln_sel_match(__u32 sel_idx)
 	if (op) {
 		m = tln_str_in_set(sel->bin_set, 0, rec->bin_len,
 				   op == TLN_OP_POSTFIX || op == TLN_OP_NOT_POSTFIX);
-		if (sel->bin_flags & TLN_FILTER_F_NEGATE)
+		if (sel->flags & TLN_SEL_F_BIN_NEGATE)
 			m = !m;
 		if (!m)
 			return 0;

@@ -5,7 +5,7 @@
 
 export const TLN_IMAGE_MAGIC_0 = 0x4f4c4154;
 export const TLN_IMAGE_MAGIC_1 = 0x474d494e;
-export const TLN_IMAGE_VERSION = 1;
+export const TLN_IMAGE_VERSION = 2;
 export const TLN_MAX_HOOKS = 16;
 export const TLN_MAX_SELECTORS = 5;
 export const TLN_MAX_FILTERS = 8;
@@ -21,10 +21,13 @@ export const TLN_POD_FILTER_MAX = 32768;
 export const TLN_HOOK_F_RETURN = 0x01;
 export const TLN_HOOK_F_SYSCALL = 0x02;
 export const TLN_HOOK_F_RET_FILTERS = 0x04;
+export const TLN_HOOK_F_RAW = 0x08;
 export const TLN_SLOT_RETURN = 0xff;
 export const TLN_FILTER_F_NEGATE = 0x01;
 export const TLN_PID_F_NAMESPACE = 0x01;
 export const TLN_PID_F_FOLLOW_FORKS = 0x02;
+export const TLN_SEL_F_BIN_NEGATE = 0x01;
+export const TLN_SEL_F_SPEC_ONLY = 0x02;
 export const TLN_SCOPE_F_FILTERED = 0x01;
 export const TLN_SCOPE_F_HOST = 0x02;
 export const TLN_MAP_POLICY = "tln_policy";
@@ -69,6 +72,12 @@ export const tln_op = {
   TLN_OP_STATE: 29,
   TLN_OP_IN_RANGE: 31,
   TLN_OP_NOT_IN_RANGE: 32,
+  TLN_OP_CAPABILITIES_GAINED: 30,
+  TLN_OP_SUBSTRING: 33,
+  TLN_OP_SUBSTRING_IGN_CASE: 34,
+  TLN_OP_CEL_EXPR: 35,
+  TLN_OP_FILE_TYPE: 36,
+  TLN_OP_NOT_FILE_TYPE: 37,
 } as const;
 export const TLN_OP_GT = tln_op.TLN_OP_GT;
 export const TLN_OP_LT = tln_op.TLN_OP_LT;
@@ -100,6 +109,12 @@ export const TLN_OP_FAMILY = tln_op.TLN_OP_FAMILY;
 export const TLN_OP_STATE = tln_op.TLN_OP_STATE;
 export const TLN_OP_IN_RANGE = tln_op.TLN_OP_IN_RANGE;
 export const TLN_OP_NOT_IN_RANGE = tln_op.TLN_OP_NOT_IN_RANGE;
+export const TLN_OP_CAPABILITIES_GAINED = tln_op.TLN_OP_CAPABILITIES_GAINED;
+export const TLN_OP_SUBSTRING = tln_op.TLN_OP_SUBSTRING;
+export const TLN_OP_SUBSTRING_IGN_CASE = tln_op.TLN_OP_SUBSTRING_IGN_CASE;
+export const TLN_OP_CEL_EXPR = tln_op.TLN_OP_CEL_EXPR;
+export const TLN_OP_FILE_TYPE = tln_op.TLN_OP_FILE_TYPE;
+export const TLN_OP_NOT_FILE_TYPE = tln_op.TLN_OP_NOT_FILE_TYPE;
 
 /** enum tln_arg_type */
 export const tln_arg_type = {
@@ -119,6 +134,35 @@ export const tln_arg_type = {
   TLN_ARG_FILENAME: 20,
   TLN_ARG_SOCK: 32,
   TLN_ARG_SOCKADDR: 33,
+  TLN_ARG_SYSCALL64: 9,
+  TLN_ARG_KERNEL_CAP_T: 10,
+  TLN_ARG_CAP_INHERITABLE: 11,
+  TLN_ARG_CAP_PERMITTED: 12,
+  TLN_ARG_CAP_EFFECTIVE: 13,
+  TLN_ARG_CAPABILITY: 14,
+  TLN_ARG_BPF_CMD: 15,
+  TLN_ARG_CHAR_BUF: 21,
+  TLN_ARG_CHAR_IOVEC: 22,
+  TLN_ARG_CONST_BUF: 23,
+  TLN_ARG_DATA_LOC: 24,
+  TLN_ARG_DENTRY: 25,
+  TLN_ARG_LINUX_BINPRM: 26,
+  TLN_ARG_NET_DEVICE: 27,
+  TLN_ARG_SOCKADDR_UN: 28,
+  TLN_ARG_SKB: 34,
+  TLN_ARG_SOCKET: 35,
+  TLN_ARG_NOP: 48,
+  TLN_ARG_AUTO: 49,
+  TLN_ARG_BPF_ATTR: 50,
+  TLN_ARG_PERF_EVENT: 51,
+  TLN_ARG_BPF_MAP: 52,
+  TLN_ARG_BPF_PROG: 53,
+  TLN_ARG_USER_NAMESPACE: 54,
+  TLN_ARG_CRED: 55,
+  TLN_ARG_KIOCB: 56,
+  TLN_ARG_IOV_ITER: 57,
+  TLN_ARG_LOAD_INFO: 58,
+  TLN_ARG_MODULE: 59,
 } as const;
 export const TLN_ARG_NONE = tln_arg_type.TLN_ARG_NONE;
 export const TLN_ARG_INT = tln_arg_type.TLN_ARG_INT;
@@ -136,6 +180,35 @@ export const TLN_ARG_STRING = tln_arg_type.TLN_ARG_STRING;
 export const TLN_ARG_FILENAME = tln_arg_type.TLN_ARG_FILENAME;
 export const TLN_ARG_SOCK = tln_arg_type.TLN_ARG_SOCK;
 export const TLN_ARG_SOCKADDR = tln_arg_type.TLN_ARG_SOCKADDR;
+export const TLN_ARG_SYSCALL64 = tln_arg_type.TLN_ARG_SYSCALL64;
+export const TLN_ARG_KERNEL_CAP_T = tln_arg_type.TLN_ARG_KERNEL_CAP_T;
+export const TLN_ARG_CAP_INHERITABLE = tln_arg_type.TLN_ARG_CAP_INHERITABLE;
+export const TLN_ARG_CAP_PERMITTED = tln_arg_type.TLN_ARG_CAP_PERMITTED;
+export const TLN_ARG_CAP_EFFECTIVE = tln_arg_type.TLN_ARG_CAP_EFFECTIVE;
+export const TLN_ARG_CAPABILITY = tln_arg_type.TLN_ARG_CAPABILITY;
+export const TLN_ARG_BPF_CMD = tln_arg_type.TLN_ARG_BPF_CMD;
+export const TLN_ARG_CHAR_BUF = tln_arg_type.TLN_ARG_CHAR_BUF;
+export const TLN_ARG_CHAR_IOVEC = tln_arg_type.TLN_ARG_CHAR_IOVEC;
+export const TLN_ARG_CONST_BUF = tln_arg_type.TLN_ARG_CONST_BUF;
+export const TLN_ARG_DATA_LOC = tln_arg_type.TLN_ARG_DATA_LOC;
+export const TLN_ARG_DENTRY = tln_arg_type.TLN_ARG_DENTRY;
+export const TLN_ARG_LINUX_BINPRM = tln_arg_type.TLN_ARG_LINUX_BINPRM;
+export const TLN_ARG_NET_DEVICE = tln_arg_type.TLN_ARG_NET_DEVICE;
+export const TLN_ARG_SOCKADDR_UN = tln_arg_type.TLN_ARG_SOCKADDR_UN;
+export const TLN_ARG_SKB = tln_arg_type.TLN_ARG_SKB;
+export const TLN_ARG_SOCKET = tln_arg_type.TLN_ARG_SOCKET;
+export const TLN_ARG_NOP = tln_arg_type.TLN_ARG_NOP;
+export const TLN_ARG_AUTO = tln_arg_type.TLN_ARG_AUTO;
+export const TLN_ARG_BPF_ATTR = tln_arg_type.TLN_ARG_BPF_ATTR;
+export const TLN_ARG_PERF_EVENT = tln_arg_type.TLN_ARG_PERF_EVENT;
+export const TLN_ARG_BPF_MAP = tln_arg_type.TLN_ARG_BPF_MAP;
+export const TLN_ARG_BPF_PROG = tln_arg_type.TLN_ARG_BPF_PROG;
+export const TLN_ARG_USER_NAMESPACE = tln_arg_type.TLN_ARG_USER_NAMESPACE;
+export const TLN_ARG_CRED = tln_arg_type.TLN_ARG_CRED;
+export const TLN_ARG_KIOCB = tln_arg_type.TLN_ARG_KIOCB;
+export const TLN_ARG_IOV_ITER = tln_arg_type.TLN_ARG_IOV_ITER;
+export const TLN_ARG_LOAD_INFO = tln_arg_type.TLN_ARG_LOAD_INFO;
+export const TLN_ARG_MODULE = tln_arg_type.TLN_ARG_MODULE;
 
 /** enum tln_action_id */
 export const tln_action_id = {
@@ -144,12 +217,26 @@ export const tln_action_id = {
   TLN_ACT_OVERRIDE: 4,
   TLN_ACT_NOPOST: 8,
   TLN_ACT_SIGNAL: 9,
+  TLN_ACT_GETURL: 6,
+  TLN_ACT_DNSLOOKUP: 7,
+  TLN_ACT_TRACKSOCK: 10,
+  TLN_ACT_UNTRACKSOCK: 11,
+  TLN_ACT_NOTIFY_ENFORCER: 12,
+  TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION: 13,
+  TLN_ACT_SET: 14,
 } as const;
 export const TLN_ACT_POST = tln_action_id.TLN_ACT_POST;
 export const TLN_ACT_SIGKILL = tln_action_id.TLN_ACT_SIGKILL;
 export const TLN_ACT_OVERRIDE = tln_action_id.TLN_ACT_OVERRIDE;
 export const TLN_ACT_NOPOST = tln_action_id.TLN_ACT_NOPOST;
 export const TLN_ACT_SIGNAL = tln_action_id.TLN_ACT_SIGNAL;
+export const TLN_ACT_GETURL = tln_action_id.TLN_ACT_GETURL;
+export const TLN_ACT_DNSLOOKUP = tln_action_id.TLN_ACT_DNSLOOKUP;
+export const TLN_ACT_TRACKSOCK = tln_action_id.TLN_ACT_TRACKSOCK;
+export const TLN_ACT_UNTRACKSOCK = tln_action_id.TLN_ACT_UNTRACKSOCK;
+export const TLN_ACT_NOTIFY_ENFORCER = tln_action_id.TLN_ACT_NOTIFY_ENFORCER;
+export const TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION = tln_action_id.TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION;
+export const TLN_ACT_SET = tln_action_id.TLN_ACT_SET;
 
 /** enum tln_mode */
 export const tln_mode = {
@@ -166,10 +253,16 @@ export const tln_hook_kind = {
   TLN_HOOK_KPROBE: 1,
   TLN_HOOK_TRACEPOINT: 2,
   TLN_HOOK_UPROBE: 3,
+  TLN_HOOK_FENTRY: 4,
+  TLN_HOOK_LSM: 5,
+  TLN_HOOK_USDT: 6,
 } as const;
 export const TLN_HOOK_KPROBE = tln_hook_kind.TLN_HOOK_KPROBE;
 export const TLN_HOOK_TRACEPOINT = tln_hook_kind.TLN_HOOK_TRACEPOINT;
 export const TLN_HOOK_UPROBE = tln_hook_kind.TLN_HOOK_UPROBE;
+export const TLN_HOOK_FENTRY = tln_hook_kind.TLN_HOOK_FENTRY;
+export const TLN_HOOK_LSM = tln_hook_kind.TLN_HOOK_LSM;
+export const TLN_HOOK_USDT = tln_hook_kind.TLN_HOOK_USDT;
 
 /** enum tln_hook_id */
 export const tln_hook_id = {
@@ -180,6 +273,10 @@ export const tln_hook_id = {
   TLN_HOOK_TCP_CONNECT: 4,
   TLN_HOOK_GENERIC_TRACEPOINT: 100,
   TLN_HOOK_GENERIC_UPROBE: 101,
+  TLN_HOOK_GENERIC_KPROBE: 102,
+  TLN_HOOK_GENERIC_FENTRY: 103,
+  TLN_HOOK_GENERIC_LSM: 104,
+  TLN_HOOK_GENERIC_USDT: 105,
 } as const;
 export const TLN_HOOK_UNKNOWN = tln_hook_id.TLN_HOOK_UNKNOWN;
 export const TLN_HOOK_SECURITY_FILE_PERMISSION = tln_hook_id.TLN_HOOK_SECURITY_FILE_PERMISSION;
@@ -188,6 +285,10 @@ export const TLN_HOOK_SECURITY_PATH_TRUNCATE = tln_hook_id.TLN_HOOK_SECURITY_PAT
 export const TLN_HOOK_TCP_CONNECT = tln_hook_id.TLN_HOOK_TCP_CONNECT;
 export const TLN_HOOK_GENERIC_TRACEPOINT = tln_hook_id.TLN_HOOK_GENERIC_TRACEPOINT;
 export const TLN_HOOK_GENERIC_UPROBE = tln_hook_id.TLN_HOOK_GENERIC_UPROBE;
+export const TLN_HOOK_GENERIC_KPROBE = tln_hook_id.TLN_HOOK_GENERIC_KPROBE;
+export const TLN_HOOK_GENERIC_FENTRY = tln_hook_id.TLN_HOOK_GENERIC_FENTRY;
+export const TLN_HOOK_GENERIC_LSM = tln_hook_id.TLN_HOOK_GENERIC_LSM;
+export const TLN_HOOK_GENERIC_USDT = tln_hook_id.TLN_HOOK_GENERIC_USDT;
 
 /** enum tln_rl_scope */
 export const tln_rl_scope = {
@@ -263,7 +364,7 @@ export const tln_selector = {
   pid_flags: 4,
   bin_op: 5,
   bin_set: 6,
-  bin_flags: 7,
+  flags: 7,
   pids: 8,
   filters: 24,
   actions: 600,
@@ -601,7 +702,7 @@ export const tln_evmatch = {
 export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_IMAGE_MAGIC_0": 1330397524,
   "TLN_IMAGE_MAGIC_1": 1196247374,
-  "TLN_IMAGE_VERSION": 1,
+  "TLN_IMAGE_VERSION": 2,
   "TLN_MAX_HOOKS": 16,
   "TLN_MAX_SELECTORS": 5,
   "TLN_MAX_FILTERS": 8,
@@ -617,10 +718,13 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_HOOK_F_RETURN": 1,
   "TLN_HOOK_F_SYSCALL": 2,
   "TLN_HOOK_F_RET_FILTERS": 4,
+  "TLN_HOOK_F_RAW": 8,
   "TLN_SLOT_RETURN": 255,
   "TLN_FILTER_F_NEGATE": 1,
   "TLN_PID_F_NAMESPACE": 1,
   "TLN_PID_F_FOLLOW_FORKS": 2,
+  "TLN_SEL_F_BIN_NEGATE": 1,
+  "TLN_SEL_F_SPEC_ONLY": 2,
   "TLN_SCOPE_F_FILTERED": 1,
   "TLN_SCOPE_F_HOST": 2,
   "TLN_MAP_POLICY": "tln_policy",
@@ -682,6 +786,12 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_OP_STATE": 29,
   "TLN_OP_IN_RANGE": 31,
   "TLN_OP_NOT_IN_RANGE": 32,
+  "TLN_OP_CAPABILITIES_GAINED": 30,
+  "TLN_OP_SUBSTRING": 33,
+  "TLN_OP_SUBSTRING_IGN_CASE": 34,
+  "TLN_OP_CEL_EXPR": 35,
+  "TLN_OP_FILE_TYPE": 36,
+  "TLN_OP_NOT_FILE_TYPE": 37,
   "TLN_ARG_NONE": 0,
   "TLN_ARG_INT": 1,
   "TLN_ARG_UINT32": 2,
@@ -698,17 +808,56 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_ARG_FILENAME": 20,
   "TLN_ARG_SOCK": 32,
   "TLN_ARG_SOCKADDR": 33,
+  "TLN_ARG_SYSCALL64": 9,
+  "TLN_ARG_KERNEL_CAP_T": 10,
+  "TLN_ARG_CAP_INHERITABLE": 11,
+  "TLN_ARG_CAP_PERMITTED": 12,
+  "TLN_ARG_CAP_EFFECTIVE": 13,
+  "TLN_ARG_CAPABILITY": 14,
+  "TLN_ARG_BPF_CMD": 15,
+  "TLN_ARG_CHAR_BUF": 21,
+  "TLN_ARG_CHAR_IOVEC": 22,
+  "TLN_ARG_CONST_BUF": 23,
+  "TLN_ARG_DATA_LOC": 24,
+  "TLN_ARG_DENTRY": 25,
+  "TLN_ARG_LINUX_BINPRM": 26,
+  "TLN_ARG_NET_DEVICE": 27,
+  "TLN_ARG_SOCKADDR_UN": 28,
+  "TLN_ARG_SKB": 34,
+  "TLN_ARG_SOCKET": 35,
+  "TLN_ARG_NOP": 48,
+  "TLN_ARG_AUTO": 49,
+  "TLN_ARG_BPF_ATTR": 50,
+  "TLN_ARG_PERF_EVENT": 51,
+  "TLN_ARG_BPF_MAP": 52,
+  "TLN_ARG_BPF_PROG": 53,
+  "TLN_ARG_USER_NAMESPACE": 54,
+  "TLN_ARG_CRED": 55,
+  "TLN_ARG_KIOCB": 56,
+  "TLN_ARG_IOV_ITER": 57,
+  "TLN_ARG_LOAD_INFO": 58,
+  "TLN_ARG_MODULE": 59,
   "TLN_ACT_POST": 0,
   "TLN_ACT_SIGKILL": 2,
   "TLN_ACT_OVERRIDE": 4,
   "TLN_ACT_NOPOST": 8,
   "TLN_ACT_SIGNAL": 9,
+  "TLN_ACT_GETURL": 6,
+  "TLN_ACT_DNSLOOKUP": 7,
+  "TLN_ACT_TRACKSOCK": 10,
+  "TLN_ACT_UNTRACKSOCK": 11,
+  "TLN_ACT_NOTIFY_ENFORCER": 12,
+  "TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION": 13,
+  "TLN_ACT_SET": 14,
   "TLN_MODE_ENFORCE": 0,
   "TLN_MODE_MONITOR": 1,
   "TLN_MODE_MONITOR_ONLY": 2,
   "TLN_HOOK_KPROBE": 1,
   "TLN_HOOK_TRACEPOINT": 2,
   "TLN_HOOK_UPROBE": 3,
+  "TLN_HOOK_FENTRY": 4,
+  "TLN_HOOK_LSM": 5,
+  "TLN_HOOK_USDT": 6,
   "TLN_HOOK_UNKNOWN": 0,
   "TLN_HOOK_SECURITY_FILE_PERMISSION": 1,
   "TLN_HOOK_SECURITY_MMAP_FILE": 2,
@@ -716,6 +865,10 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_HOOK_TCP_CONNECT": 4,
   "TLN_HOOK_GENERIC_TRACEPOINT": 100,
   "TLN_HOOK_GENERIC_UPROBE": 101,
+  "TLN_HOOK_GENERIC_KPROBE": 102,
+  "TLN_HOOK_GENERIC_FENTRY": 103,
+  "TLN_HOOK_GENERIC_LSM": 104,
+  "TLN_HOOK_GENERIC_USDT": 105,
   "TLN_RL_THREAD": 0,
   "TLN_RL_PROCESS": 1,
   "TLN_RL_GLOBAL": 2,
@@ -782,7 +935,7 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "offsetof(struct tln_selector, pid_flags)": 4,
   "offsetof(struct tln_selector, bin_op)": 5,
   "offsetof(struct tln_selector, bin_set)": 6,
-  "offsetof(struct tln_selector, bin_flags)": 7,
+  "offsetof(struct tln_selector, flags)": 7,
   "offsetof(struct tln_selector, pids)": 8,
   "offsetof(struct tln_selector, filters)": 24,
   "offsetof(struct tln_selector, actions)": 600,

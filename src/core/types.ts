@@ -46,6 +46,7 @@ export interface MapSpec {
 export interface HookSpec {
   /** kprobe call ("security_file_permission"), "subsystem/event" or "path:symbol" */
   name: string;
+  /** also 'fentry', 'lsmhook', 'usdt' since image v2 (spec.kind says the same); such hooks have needs */
   kind: 'kprobe' | 'tracepoint' | 'uprobe';
   hookId: number; // enum tln_hook_id
   slot: number;
@@ -68,6 +69,22 @@ export interface HookSpec {
   tracepoint?: { subsystem: string; event: string };
   /** kind 'uprobe': where to attach (name is "path:symbol"; one hook per symbol) */
   uprobe?: { path: string; symbol: string };
+  /** the hook's spec record (docs/map-format.md §2.3): everything the document says about it,
+   * and `needs`, the features it uses that talon's BPF programs do not implement yet */
+  spec?: HookSpecRecord | null;
+}
+
+export interface HookSpecRecord {
+  kind: string;
+  call: string;
+  /** syscall: true: the syscall name without arch prefix */
+  syscall?: string;
+  tracepoint?: { subsystem: string; event: string; raw: boolean };
+  uprobe?: { path: string; symbol: string; offset?: string; addr?: string; refCtrOffset?: string };
+  usdt?: { path: string; provider: string; name: string };
+  /** the hook as written (selector macros expanded) */
+  spec: Record<string, unknown>;
+  needs: string[];
 }
 
 export interface PolicySpec {
@@ -82,6 +99,8 @@ export interface PolicySpec {
   /** does it apply to processes in no pod? */
   host: boolean;
   hooks: HookSpec[];
+  /** the policy's spec record: options, lists, enforcers, nodeSelector, loader, selectorsMacros */
+  spec?: Record<string, unknown> | null;
   maps: MapSpec[];
 }
 
@@ -157,6 +176,8 @@ export interface Match {
 export interface Verdict {
   verdict: VerdictKind;
   matches: Match[];
+  /** set when a matching selector uses something the evaluator does not implement yet */
+  unknown?: string;
 }
 
 /** What a run-time mode change resolves to. */

@@ -7,6 +7,7 @@
 // (loader.ts) then only performs the plan through the shim. Like cilium/ebpf's
 // spec vs. collection: this half is the same on every host given the same
 // inputs, so tests feed it plain feature objects and need no root.
+import { unsupportedReasons } from './support.js';
 import { existsSync } from 'node:fs';
 import type { HookSpec, MapSpec, PolicySpec } from '../core/types.js';
 import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
@@ -182,6 +183,9 @@ export function planLoad(spec: PolicySpec, features: Features, host: PlanHost = 
   const unsupported = (reason: string, feature?: FeatureName): Refusal => ({ ok: false, kind: 'unsupported', reason, ...(feature ? { feature } : {}) });
   for (const m of REQUIRED_IMAGE_MAPS) if (!spec.maps.some((x) => x.name === m)) return invalid(`the image has no ${m} map`);
   if (!spec.hooks.length) return invalid('no hooks');
+  // what talon's BPF programs or this kernel cannot serve: refused whole, never a partial load
+  const reasons = unsupportedReasons(spec, features);
+  if (reasons.length > 0) return unsupported(reasons.join('; '));
   // 1. an implementation per hook, and what it can enforce
   const chosen: { impl: HookImpl; hook: HookSpec; conf?: Buffer }[] = [];
   for (const h of spec.hooks) {

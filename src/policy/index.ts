@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CompileOptions, CompileResult } from '../core/types.js';
 import { compareDiagnostics, formatPath, type PolicyDiagnostic } from './diagnostics.js';
-import { validateShape } from './validate.js';
+import { canonicalKeys, validateShape } from './validate.js';
 import { locate, position, readPolicySource, type PolicyDocument } from './yaml.js';
 
 export { formatDiagnostic, formatPath, type PolicyDiagnostic, type Severity } from './diagnostics.js';
@@ -64,7 +64,17 @@ export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compi
         origin: 'yaml',
       });
     }
-    for (const d of docs) documents.push(d);
+    for (const d of docs) {
+      const note = nonPolicy(d.value);
+      if (note !== undefined) {
+        // a Pod or Namespace in the same manifest: not ours to check
+        const pos = position(d.source, d.doc.contents?.range?.[0] ?? 0);
+        diagnostics.push({ file: input.name, fileOrder, line: pos.line, col: pos.col, offset: pos.offset, path: '', message: note, severity: 'warning', origin: 'yaml' });
+        continue;
+      }
+      canonicalKeys(d.value);
+      documents.push(d);
+    }
   });
 
   const fileOrderOf = new Map(inputs.map((i, n) => [i.name, n] as const));
@@ -145,6 +155,15 @@ export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compi
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;
   return { image: errors > 0 ? null : image, diagnostics, documents, errors, warnings };
+}
+
+/** a note when the document is some other Kubernetes object (apiVersion not cilium.io and kind not a policy) */
+function nonPolicy(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const { apiVersion, kind } = v as Record<string, unknown>;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') return undefined;
+  if (apiVersion.startsWith('cilium.io/') || kind === 'TracingPolicy' || kind === 'TracingPolicyNamespaced') return undefined;
+  return `a ${kind} (${apiVersion}), not a TracingPolicy: skipped`;
 }
 
 /** Reads policy files ("-" is `stdin`, the process's by default). A file that cannot be read is an error diagnostic, not an exception. */

@@ -39,69 +39,87 @@ const labelSelector = closed(
   { nullable: true },
 );
 
-const BTF_ARG_FIELDS = ['sizeArgIndex', 'returnCopy', 'maxData', 'resolve', 'source', 'btfType', 'btfTypeModule'];
+const anyObject: Schema = { type: 'object' };
+const intOrString: Schema = { type: ['integer', 'string'] };
 
-const arg = closed({ index: integer, type: string, label: string }, { required: ['index', 'type'], unsupported: BTF_ARG_FIELDS });
+const argFields: Record<string, Schema> = {
+  index: integer,
+  type: string,
+  label: string,
+  sizeArgIndex: integer,
+  returnCopy: boolean,
+  maxData: boolean,
+  resolve: string,
+  source: string,
+  btfType: string,
+  btfTypeModule: string,
+};
 
-const returnArg = closed({ index: integer, type: string }, { required: ['index', 'type'], unsupported: [...BTF_ARG_FIELDS, 'label'] });
+// `type` may be absent: the CRD default is auto (the core refuses auto where Tetragon does)
+const arg = closed(argFields, { required: ['index'] });
+
+const returnArg = closed(argFields, { required: ['index'] });
 
 const matchArg = closed({ index: integer, args: list(integer), operator: string, values }, { required: ['operator'] });
 
-const matchReturnArg = closed({ index: integer, operator: string, values }, { required: ['operator'], unsupported: ['args'] });
+const matchReturnArg = closed({ index: integer, args: list(integer), operator: string, values }, { required: ['operator'] });
 
-const matchBinary = closed({ operator: string, values }, { required: ['operator', 'values'], unsupported: ['followChildren'] });
+const matchBinary = closed({ operator: string, values, followChildren: boolean }, { required: ['operator', 'values'] });
 
 const matchPID = closed(
   { operator: string, values, isNamespacePID: boolean, followForks: boolean },
   { required: ['operator', 'values'] },
 );
 
-const matchAction = closed(
-  { action: string, argSig: integer, argError: integer, rateLimit: string, rateLimitScope: string },
-  {
-    required: ['action'],
-    unsupported: [
-      'argFqdn',
-      'argUrl',
-      'argFd',
-      'argName',
-      'argIndex',
-      'argValue',
-      'argSock',
-      'argRegs',
-      'argNewAddr',
-      'argNewOffset',
-      'argNewSymbol',
-      'kernelStackTrace',
-      'userStackTrace',
-      'imaHash',
-    ],
-  },
+const matchNamespace = closed({ namespace: string, operator: string, values }, { required: ['namespace', 'operator', 'values'] });
+const matchNamespaceChange = closed({ operator: string, values }, { required: ['operator', 'values'] });
+const matchCapability = closed(
+  { type: string, operator: string, isNamespaceCapability: boolean, values },
+  { required: ['operator', 'values'] },
 );
 
-const selector = closed(
+const matchAction = closed(
   {
-    matchArgs: list(matchArg),
-    matchReturnArgs: list(matchReturnArg),
-    matchBinaries: list(matchBinary),
-    matchPIDs: list(matchPID),
-    matchActions: list(matchAction),
+    action: string,
+    argSig: integer,
+    argError: integer,
+    rateLimit: string,
+    rateLimitScope: string,
+    argFqdn: string,
+    argUrl: string,
+    argSock: integer,
+    argIndex: integer,
+    argValue: intOrString,
+    argRegs: stringList,
+    argNewAddr: intOrString,
+    argNewOffset: intOrString,
+    argNewSymbol: string,
+    kernelStackTrace: boolean,
+    userStackTrace: boolean,
+    imaHash: boolean,
   },
-  {
-    unsupported: [
-      'matchNamespaces',
-      'matchCapabilities',
-      'matchData',
-      'matchNamespaceChanges',
-      'matchCapabilityChanges',
-      'matchParentBinaries',
-      'matchWorkloads',
-      'matchReturnActions',
-      'macros',
-      'label',
-    ],
-  },
+  // argFd/argName belonged to FollowFD/CopyFD, removed from Tetragon
+  { required: ['action'], unsupported: ['argFd', 'argName'] },
 );
+
+const selectorFields: Record<string, Schema> = {
+  label: string,
+  macros: stringList,
+  matchArgs: list(matchArg),
+  matchData: list(matchArg),
+  matchReturnArgs: list(matchReturnArg),
+  matchBinaries: list(matchBinary),
+  matchParentBinaries: list(matchBinary),
+  matchPIDs: list(matchPID),
+  matchNamespaces: list(matchNamespace),
+  matchNamespaceChanges: list(matchNamespaceChange),
+  matchCapabilities: list(matchCapability),
+  matchCapabilityChanges: list(matchCapability),
+  matchWorkloads: anyObject,
+  matchActions: list(matchAction),
+  matchReturnActions: list(matchAction),
+};
+const selector = closed(selectorFields);
 
 const kprobe = closed(
   {
@@ -111,10 +129,13 @@ const kprobe = closed(
     message: string,
     tags: stringList,
     args: list(arg),
+    data: list(arg),
     returnArg,
+    returnArgAction: string,
     selectors: list(selector),
+    ignore: closed({ callNotFound: boolean }),
   },
-  { required: ['call'], unsupported: ['data', 'ignore', 'returnArgAction'] },
+  { required: ['call'] },
 );
 
 const tracepoint = closed(
@@ -130,68 +151,90 @@ const tracepoint = closed(
   { required: ['subsystem', 'event'] },
 );
 
+const lsmhook = closed(
+  { hook: string, message: string, tags: stringList, args: list(arg), selectors: list(selector) },
+  { required: ['hook'] },
+);
+
 const uprobe = closed(
   {
     path: string,
+    btfPath: string,
     symbols: stringList,
+    offsets: list({ type: ['integer', 'string'] }),
+    addrs: list({ type: ['integer', 'string'] }),
+    refCtrOffsets: list({ type: ['integer', 'string'] }),
     return: boolean,
     message: string,
     tags: stringList,
     args: list(arg),
+    data: list(arg),
     returnArg,
     selectors: list(selector),
+    binaryDigests: stringList,
+    ignore: closed({ digestVerificationFailure: boolean, callNotFound: boolean }),
   },
-  { required: ['path'], unsupported: ['offsets', 'addrs', 'refCtrOffsets', 'btfPath', 'binaryDigests', 'data', 'ignore'] },
+  { required: ['path'] },
+);
+
+const usdt = closed(
+  {
+    path: string,
+    btfPath: string,
+    provider: string,
+    name: string,
+    message: string,
+    tags: stringList,
+    args: list(arg),
+    selectors: list(selector),
+  },
+  // the CRD does not require them: an entry without them compiles and cannot attach
 );
 
 const option = closed({ name: string, value: string }, { required: ['name'] });
 
-const spec = closed(
-  {
-    kprobes: list(kprobe),
-    tracepoints: list(tracepoint),
-    uprobes: list(uprobe),
-    options: list(option),
-    podSelector: labelSelector,
-    containerSelector: labelSelector,
-    hostSelector: labelSelector,
-  },
-  {
-    unsupported: [
-      'lsmhooks',
-      'usdts',
-      'fentries',
-      'enforcers',
-      'lists',
-      'nodeSelector',
-      'selectorsMacros',
-      'loader',
-    ],
-  },
-);
+const spec = closed({
+  kprobes: list(kprobe),
+  fentries: list(kprobe),
+  tracepoints: list(tracepoint),
+  lsmhooks: list(lsmhook),
+  uprobes: list(uprobe),
+  usdts: list(usdt),
+  options: list(option),
+  podSelector: labelSelector,
+  containerSelector: labelSelector,
+  hostSelector: labelSelector,
+  nodeSelector: labelSelector,
+  enforcers: list(closed({ calls: stringList })),
+  lists: list(closed({ name: string, values: stringList, type: string, pattern: string, validated: boolean }, { required: ['name'] })),
+  selectorsMacros: { type: 'object', additionalProperties: selector },
+  loader: boolean,
+});
 
+// what an API server adds to every object it returns (kubectl get -o yaml)
 const metadata = closed(
-  { name: string, namespace: string, labels: stringMap, annotations: stringMap },
   {
-    required: ['name'],
-    unsupported: [
-      'generateName',
-      'uid',
-      'resourceVersion',
-      'generation',
-      'creationTimestamp',
-      'deletionTimestamp',
-      'deletionGracePeriodSeconds',
-      'ownerReferences',
-      'finalizers',
-      'managedFields',
-      'selfLink',
-    ],
+    name: string,
+    namespace: string,
+    labels: stringMap,
+    annotations: stringMap,
+    generateName: string,
+    uid: string,
+    resourceVersion: string,
+    generation: integer,
+    creationTimestamp: { type: ['string', 'null'] },
+    deletionTimestamp: string,
+    deletionGracePeriodSeconds: integer,
+    ownerReferences: list(anyObject),
+    finalizers: stringList,
+    managedFields: list(anyObject),
+    selfLink: string,
   },
+  { required: ['name'] },
 );
 
 /** JSON schema (draft-07) of one TracingPolicy / TracingPolicyNamespaced document. */
 export const policySchema: Schema = closed(
-  { apiVersion: string, kind: string, metadata, spec },
-  { required: ['apiVersion', 'kind', 'metadata', 'spec'], unsupported: ['status'] },
+  { apiVersion: string, kind: string, metadata, spec, status: anyObject },
+  { required: ['apiVersion', 'kind', 'metadata', 'spec'] },
 );

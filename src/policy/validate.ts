@@ -156,3 +156,36 @@ export function validateShape(doc: unknown): ShapeProblem[] {
   if (validate(doc)) return [];
   return (validate.errors ?? []).map((e) => convert(e, doc));
 }
+
+/**
+ * Field names as Tetragon reads them: Kubernetes' JSON decoding matches struct
+ * fields case-insensitively, so `matchPids` means `matchPIDs`. Renames every key
+ * that equals a known field of its place but for case to that field's spelling
+ * (in place; an exact spelling always wins).
+ */
+export function canonicalKeys(doc: unknown, schema: Record<string, unknown> = policySchema): unknown {
+  if (doc === null || typeof doc !== 'object') return doc;
+  if (Array.isArray(doc)) {
+    const items = schema.items as Record<string, unknown> | undefined;
+    if (items !== undefined) for (const x of doc) canonicalKeys(x, items);
+    return doc;
+  }
+  const o = doc as Record<string, unknown>;
+  const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  const extra = schema.additionalProperties;
+  for (const k of Object.keys(o)) {
+    let key = k;
+    if (props !== undefined && !(k in props)) {
+      const lc = k.toLowerCase();
+      const match = Object.keys(props).find((p) => p.toLowerCase() === lc);
+      if (match !== undefined && !(match in o)) {
+        o[match] = o[k];
+        delete o[k];
+        key = match;
+      }
+    }
+    const sub = props?.[key] ?? (typeof extra === 'object' && extra !== null ? (extra as Record<string, unknown>) : undefined);
+    if (sub !== undefined) canonicalKeys(o[key], sub);
+  }
+  return doc;
+}

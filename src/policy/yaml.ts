@@ -53,6 +53,12 @@ export function readPolicySource(name: string, text: string): { docs: PolicyDocu
     // an empty stream: only comments and directives
     for (const e of parsed.errors) problems.push({ source, pos: position(source, e.pos[0]), message: e.message, severity: 'error' });
   }
+  // a Go template left unrendered (Tetragon's testdata/*.tmpl): say where, after parsing (positions need the line counter)
+  for (const m of text.matchAll(/\{\{[^\n]*?\}\}/g)) {
+    const lineStart = text.lastIndexOf('\n', m.index) + 1;
+    if (/^\s*#/.test(text.slice(lineStart, m.index))) continue; // in a comment
+    problems.push({ source, pos: position(source, m.index ?? 0), message: `a Go template placeholder ${m[0]} is left in the file: render the template first`, severity: 'error' });
+  }
   const list: Document.Parsed[] = [...parsed];
   let seen = 0;
   list.forEach((doc, index) => {
@@ -91,13 +97,17 @@ function errorOffset(text: string, code: string, message: string, offset: number
 }
 
 function findPair(map: { items: Pair[] }, key: string | number): Pair | undefined {
+  let loose: Pair | undefined;
   for (const p of map.items) {
     if (!isPair(p)) continue;
     const k = p.key;
     const kv = isScalar(k) ? k.value : k;
-    if (kv !== null && kv !== undefined && String(kv) === String(key)) return p;
+    if (kv === null || kv === undefined) continue;
+    if (String(kv) === String(key)) return p;
+    // a key renamed to its canonical spelling (canonicalKeys: matchPids -> matchPIDs)
+    if (loose === undefined && String(kv).toLowerCase() === String(key).toLowerCase()) loose = p;
   }
-  return undefined;
+  return loose;
 }
 
 function start(n: unknown): number | undefined {
