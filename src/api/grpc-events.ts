@@ -2,8 +2,7 @@
 // field filters, aggregation options) mapped onto talon's event filters
 // (src/events/filter.ts, the same ones the ws subscriptions use), and
 // Tetragon's field filters applied to the protojson events.
-import { normaliseEventType, type EventFilter, type FilterSet } from '../events/filter.js';
-import { eventKind, eventType } from '../events/filter.js';
+import { eventKind, eventType, normaliseEventType, type EventFilter, type FilterSet } from '../events/filter.js';
 
 type Json = Record<string, unknown>;
 
