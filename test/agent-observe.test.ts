@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, w
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ExportFile } from '../src/agent/export.js';
-import { AgentMetrics, parseMetricsAddress } from '../src/agent/metrics.js';
+import { AgentMetrics, parseMetricsAddress, parseMetricsLabelFilter } from '../src/agent/metrics.js';
 import { formatPolicyTable, humanizeBytes, probe, stdinIsEvents, TP_LIST_COLUMNS } from '../src/agent/commands.js';
 import { logExcerpt, selectorStatus, type PolicyStatus } from '../src/agent/policies.js';
 import { Agent } from '../src/agent/agent.js';
@@ -155,48 +155,80 @@ test('metrics address parsing', () => {
 test('metrics: events, policies, kernel counters, states, losses, disagreements', async () => {
   const m = new AgentMetrics({
     policies: () => [
-      status({ name: 'kill', namespace: 'ns1', counters: { post: 7, enforce: 3, monitor: 4, nopost: 1 }, kernelMemory: 12345 }),
+      status({
+        name: 'kill',
+        namespace: 'ns1',
+        counters: { post: 7, enforce: 3, monitor: 4, nopost: 1 },
+        selectors: [{ index: 0, hook: 'security_file_permission', selector: 0, label: 'security_file_permission/0', post: 7, enforce: 3, monitor: 4, nopost: 1 }],
+        kernelMemory: 12345,
+      }),
       status({ id: 2, name: 'broken', state: 'load_error', kernelMemory: 0, counters: { post: 0, enforce: 0, monitor: 0, nopost: 0 } }),
     ],
+    hooks: (id) => (id === 1 ? [{ name: 'security_file_permission', kind: 'kprobe', actions: ['Sigkill'] }] : []),
     lost: () => 9,
     dropped: () => 2,
+    records: () => 40,
+    processCache: () => 17,
     differential: () => ({ checked: 5, agreed: 4, disagreed: 1 }),
     version: '1.2.3',
   });
-  const proc = { binary: '/usr/bin/cat', pod: { namespace: 'ns1', name: 'pod1' } };
-  m.onEvent({ process_exec: { process: proc } });
-  m.onEvent({ process_kprobe: { process: proc, function_name: 'security_file_permission', policy_name: 'kill' } });
-  m.onEvent({ process_kprobe: { process: proc, function_name: 'security_file_permission', policy_name: 'kill' } });
-  m.onEvent({ process_tracepoint: { process: { binary: '/bin/sh' }, subsys: 'syscalls', event: 'sys_enter_openat', policy_name: 'tp' } });
+  const proc = { binary: '/usr/bin/cat', pod: { namespace: 'ns1', name: 'pod1', workload: 'pod1' } };
+  m.onEvent({ node_name: 'node1', process_exec: { process: proc } });
+  m.onEvent({ node_name: 'node1', process_kprobe: { process: proc, function_name: 'security_file_permission', policy_name: 'kill' } });
+  m.onEvent({ node_name: 'node1', process_kprobe: { process: proc, function_name: 'security_file_permission', policy_name: 'kill' } });
+  m.onEvent({ node_name: 'node1', process_tracepoint: { process: { binary: '/bin/sh' }, subsys: 'syscalls', event: 'sys_enter_openat', policy_name: 'tp' } });
   const text = await m.text();
   const has = (line: string) => assert.ok(text.split('\n').includes(line), `${line}\n---\n${text}`);
   has('talon_build_info{version="1.2.3"} 1');
-  has('talon_events_total{type="PROCESS_EXEC",namespace="ns1",pod="pod1",binary="/usr/bin/cat"} 1');
-  has('talon_events_total{type="PROCESS_KPROBE",namespace="ns1",pod="pod1",binary="/usr/bin/cat"} 2');
-  has('talon_policy_events_total{policy="kill",hook="kprobe:security_file_permission",namespace="ns1",pod="pod1"} 2');
-  has('talon_policy_events_total{policy="tp",hook="tracepoint:syscalls/sys_enter_openat",namespace="",pod=""} 1');
+  // Tetragon's names and labels (node_name is empty under Tetragon's default --metrics-label-filter)
+  has('tetragon_events_total{binary="/usr/bin/cat",namespace="ns1",node_name="",pod="pod1",type="PROCESS_EXEC",workload="pod1"} 1');
+  has('tetragon_events_total{binary="/usr/bin/cat",namespace="ns1",node_name="",pod="pod1",type="PROCESS_KPROBE",workload="pod1"} 2');
+  has('tetragon_policy_events_total{binary="/usr/bin/cat",hook="kprobe:security_file_permission",namespace="ns1",node_name="",pod="pod1",policy="kill",workload="pod1"} 2');
+  has('tetragon_policy_events_total{binary="/bin/sh",hook="tracepoint:syscalls/sys_enter_openat",namespace="",node_name="",pod="",policy="tp",workload=""} 1');
+  const sel = (action: string, n: number) =>
+    has(`tetragon_tracingpolicy_selector_actions_total{action="${action}",hook="kprobe:security_file_permission",hook_index="0",policy="kill",policy_namespace="ns1",selector_index="0",selector_label=""} ${n}`);
+  sel('post', 7);
+  sel('signal', 3);
+  sel('monitor_signal', 4);
+  sel('nopost', 1);
+  assert.not.match(text, /selector_actions_total\{action="override"/, 'counters at 0 are left out, as Tetragon does');
   has('talon_policy_actions_total{policy="kill",policy_namespace="ns1",action="post"} 7');
   has('talon_policy_actions_total{policy="kill",policy_namespace="ns1",action="enforce"} 3');
   has('talon_policy_actions_total{policy="kill",policy_namespace="ns1",action="monitor"} 4');
-  has('talon_tracingpolicy_kernel_memory_bytes{policy="kill",policy_namespace="ns1"} 12345');
-  has('talon_tracingpolicy_loaded{state="enabled"} 1');
-  has('talon_tracingpolicy_loaded{state="load_error"} 1');
-  has('talon_tracingpolicy_loaded{state="disabled"} 0');
-  has('talon_ringbuf_lost_events_total 9');
-  has('talon_events_dropped_total 2');
+  has('tetragon_tracingpolicy_kernel_memory_bytes{policy="kill",policy_namespace="ns1"} 12345');
+  has('tetragon_tracingpolicy_loaded{state="enabled"} 1');
+  has('tetragon_tracingpolicy_loaded{state="load_error"} 1');
+  has('tetragon_tracingpolicy_loaded{state="disabled"} 0');
+  has('tetragon_observer_ringbuf_events_lost_total 9');
+  has('tetragon_bpf_missed_events_total{error="ENOSPC",msg_op="all"} 9');
+  has('tetragon_observer_ringbuf_events_received_total 40');
+  has('tetragon_notify_overflowed_events_total 2');
+  has('tetragon_process_cache_size 17');
   has('talon_evaluator_checks_total{result="disagreed"} 1');
   has('talon_evaluator_checks_total{result="agreed"} 4');
-  assert.match(text, /\ntalon_process_cpu_seconds_total /, 'process metrics too');
+  assert.match(text, /\nprocess_cpu_seconds_total /, 'process metrics too, unprefixed');
+  assert.not.match(text, /talon_(events_total|policy_events_total|ringbuf|events_dropped|tracingpolicy_loaded|tracingpolicy_kernel|process_)/, 'no old name is left');
   // served over HTTP on loopback
   const addr = await m.listen('127.0.0.1:0');
   try {
     const r = await fetch(`http://${addr}/metrics`);
     assert.is(r.status, 200);
-    assert.match(await r.text(), /talon_ringbuf_lost_events_total 9/);
+    assert.match(await r.text(), /tetragon_observer_ringbuf_events_lost_total 9/);
     assert.is((await fetch(`http://${addr}/other`)).status, 404);
   } finally {
     await m.close();
   }
+});
+
+test('metrics: --metrics-label-filter keeps only the named process labels (Tetragon semantics)', async () => {
+  assert.equal([...parseMetricsLabelFilter()], ['namespace', 'workload', 'pod', 'binary']);
+  assert.equal([...parseMetricsLabelFilter('pod, node_name,bogus')], ['pod', 'node_name']);
+  assert.equal([...parseMetricsLabelFilter('')], []);
+  const m = new AgentMetrics({ policies: () => [], lost: () => 0, dropped: () => 0, differential: () => ({ checked: 0, agreed: 0, disagreed: 0 }), version: '1', node: 'node7', labelFilter: 'namespace,node_name' });
+  m.onEvent({ process_kprobe: { process: { binary: '/bin/cat', pod: { namespace: 'ns', name: 'p', workload: 'w' } }, function_name: 'f', policy_name: 'x' } });
+  const text = await m.text();
+  assert.ok(text.includes('tetragon_events_total{binary="",namespace="ns",node_name="node7",pod="",type="PROCESS_KPROBE",workload=""} 1'), text);
+  assert.ok(text.includes('tetragon_policy_events_total{binary="",hook="kprobe:f",namespace="ns",node_name="node7",pod="",policy="x",workload=""} 1'), text);
 });
 
 test('getevents reads stdin only when it is a pipe or a regular file', () => {

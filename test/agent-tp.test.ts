@@ -150,6 +150,20 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return null;
 }
 
+/** Tetragon's metrics talon has, with Tetragon's label names in exposition order (pkg/metrics, pkg/observer, pkg/process). */
+const TETRAGON_METRICS: Record<string, string[]> = {
+  tetragon_events_total: ['binary', 'namespace', 'node_name', 'pod', 'type', 'workload'],
+  tetragon_policy_events_total: ['binary', 'hook', 'namespace', 'node_name', 'pod', 'policy', 'workload'],
+  tetragon_tracingpolicy_selector_actions_total: ['action', 'hook', 'hook_index', 'policy', 'policy_namespace', 'selector_index', 'selector_label'],
+  tetragon_tracingpolicy_kernel_memory_bytes: ['policy', 'policy_namespace'],
+  tetragon_tracingpolicy_loaded: ['state'],
+  tetragon_observer_ringbuf_events_lost_total: [],
+  tetragon_observer_ringbuf_events_received_total: [],
+  tetragon_bpf_missed_events_total: ['error', 'msg_op'],
+  tetragon_notify_overflowed_events_total: [],
+  tetragon_process_cache_size: [],
+};
+
 const secret = join(files, 'kill', 'secret');
 const precFile = join(files, 'prec', 'data');
 const watched = join(files, 'watch', 'data');
@@ -324,13 +338,26 @@ if (reason) {
     const p = (await listJson('kill-secret'))!;
     assert.is(sample(m, 'talon_policy_actions_total', { policy: 'kill-secret', policy_namespace: NS, action: 'enforce' }), p.counters.enforce);
     assert.is(sample(m, 'talon_policy_actions_total', { policy: 'kill-secret', policy_namespace: NS, action: 'post' }), p.counters.post);
-    assert.is(sample(m, 'talon_tracingpolicy_kernel_memory_bytes', { policy: 'kill-secret', policy_namespace: NS }), p.kernelMemory);
-    assert.is(sample(m, 'talon_tracingpolicy_loaded', { state: 'load_error' }), 1);
-    assert.ok(sample(m, 'talon_tracingpolicy_loaded', { state: 'enabled' })! >= 4);
-    assert.ok(sample(m, 'talon_policy_events_total', { policy: 'kill-secret', hook: 'kprobe:security_file_permission', namespace: NS, pod: 'victim' })! >= 5);
-    assert.ok(sample(m, 'talon_events_total', { type: 'PROCESS_KPROBE', namespace: NS, pod: 'victim' })! >= 1);
-    assert.ok(sample(m, 'talon_events_total', { type: 'PROCESS_EXEC', namespace: NS, pod: 'victim' })! >= 1);
-    assert.is(sample(m, 'talon_ringbuf_lost_events_total', {}), 0);
+    // Tetragon's selector counters: kill-secret's Sigkill selector counts as signal
+    const sel = (action: string) => sample(m, 'tetragon_tracingpolicy_selector_actions_total', { action, policy: 'kill-secret', policy_namespace: NS, hook: 'kprobe:security_file_permission' });
+    assert.is(sel('signal'), p.counters.enforce);
+    assert.is(sel('post'), p.counters.post);
+    assert.is(sample(m, 'tetragon_tracingpolicy_kernel_memory_bytes', { policy: 'kill-secret', policy_namespace: NS }), p.kernelMemory);
+    assert.is(sample(m, 'tetragon_tracingpolicy_loaded', { state: 'load_error' }), 1);
+    assert.ok(sample(m, 'tetragon_tracingpolicy_loaded', { state: 'enabled' })! >= 4);
+    assert.ok(sample(m, 'tetragon_policy_events_total', { policy: 'kill-secret', hook: 'kprobe:security_file_permission', namespace: NS, pod: 'victim' })! >= 5);
+    assert.ok(sample(m, 'tetragon_events_total', { type: 'PROCESS_KPROBE', namespace: NS, pod: 'victim' })! >= 1);
+    assert.ok(sample(m, 'tetragon_events_total', { type: 'PROCESS_EXEC', namespace: NS, pod: 'victim', workload: 'victim' })! >= 1);
+    assert.is(sample(m, 'tetragon_observer_ringbuf_events_lost_total', {}), 0);
+    assert.ok(sample(m, 'tetragon_observer_ringbuf_events_received_total', {})! >= 9);
+    assert.ok(sample(m, 'tetragon_process_cache_size', {})! >= 1);
+    // every Tetragon metric talon has, with Tetragon's labels
+    for (const [name, labels] of Object.entries(TETRAGON_METRICS)) {
+      assert.match(m, new RegExp(`# TYPE ${name} `), name);
+      for (const line of m.split('\n').filter((l) => l.startsWith(name + '{'))) {
+        assert.equal([...line.matchAll(/(\w+)="/g)].map((x) => x[1]), labels, line);
+      }
+    }
     assert.is(sample(m, 'talon_evaluator_checks_total', { result: 'disagreed' }), 0);
     assert.ok(sample(m, 'talon_evaluator_checks_total', { result: 'agreed' })! >= 9);
     assert.is(sample(m, 'talon_tracingpolicy_mode', { policy: 'prec', policy_namespace: NS, mode: 'monitor' }), 1);

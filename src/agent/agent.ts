@@ -6,9 +6,11 @@
 //   stop:  API server (socket removed) -> policies unloaded -> kernel closed
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApiServer, type Connection, type Handler } from '../api/server.js';
+import { GrpcServer } from '../api/grpc.js';
+import type { HookInfo } from '../api/tetragon-status.js';
 import { ApiError, PROTOCOL_VERSION } from '../api/protocol.js';
 import { parseServerAddress, formatServerAddress, DEFAULT_SERVER_ADDRESS } from '../api/address.js';
 import type { FilterSet } from '../events/filter.js';
@@ -46,6 +48,13 @@ export interface AgentOptions {
   exportFileMaxBackups?: number;
   /** serve Prometheus metrics on this host:port (off when absent) */
   metricsServer?: string;
+  /** process labels kept on tetragon_* event metrics (Tetragon's --metrics-label-filter; default all) */
+  metricsLabelFilter?: string | string[];
+  /** Tetragon's gRPC API: unix:///path or host:port (TCP needs the token); '' turns it off.
+   * Default: tetragon.sock beside the ws socket (or in the state dir when the ws API is on TCP) */
+  grpcServerAddress?: string;
+  /** TLS for a TCP gRPC address (PEM files) */
+  grpcTls?: { certFile: string; keyFile: string };
   log?: (msg: string) => void;
   /** the core and the kernel; the defaults are the real ones */
   core?: CorePort;
@@ -69,6 +78,7 @@ export class Agent {
   readonly procs: ProcessCache;
   readonly pipeline: EventPipeline;
   private server: ApiServer | null = null;
+  private grpc: GrpcServer | null = null;
   private exportFile: ExportFile | null = null;
   private metrics: AgentMetrics | null = null;
   /** where the metrics are served (host:port actually bound), '' when off */
@@ -128,9 +138,14 @@ export class Agent {
       const m = new AgentMetrics({
         policies: () => this.policies.list(),
         lost: () => this.lostRecords(),
-        dropped: () => this.server?.dropped ?? 0,
+        dropped: () => (this.server?.dropped ?? 0) + (this.grpc?.dropped ?? 0),
         differential: () => this.pipeline.differential,
         version: talonVersion(),
+        node: this.node,
+        hooks: (id) => this.hookInfo(id),
+        records: () => this.pipeline.stats.records,
+        processCache: () => this.procs.size,
+        labelFilter: this.opts.metricsLabelFilter,
       });
       this.metrics = m;
       this.pipeline.addSink((ev) => m.onEvent(ev));
@@ -153,9 +168,16 @@ export class Agent {
     await this.policies.loadPersisted();
     // the API last: when the socket exists, the agent is ready
     let token: string | undefined;
-    if (address.kind === 'tcp') {
+    const grpcAddress = this.grpcAddressOf(address);
+    if (address.kind === 'tcp' || grpcAddress?.kind === 'tcp') {
       token = this.opts.token || (await this.ensureToken());
       this.token = token;
+    }
+    // gRPC before ws: a client that sees the ws socket finds both
+    if (grpcAddress) {
+      this.grpc = new GrpcServer({ address: grpcAddress, token, tls: this.opts.grpcTls, handlers: this.handlers(), hooks: (id) => this.hookInfo(id), version: talonVersion() });
+      await this.grpc.listen();
+      this.log(`Tetragon gRPC API on ${this.grpc.address}`);
     }
     this.server = new ApiServer({ address, token, handlers: this.handlers() });
     await this.server.listen();
@@ -169,6 +191,24 @@ export class Agent {
     const a = parseServerAddress(this.server.address);
     if (a.kind === 'tcp' && a.port === 0 && this.server.port) return formatServerAddress({ ...a, port: this.server.port });
     return this.server.address;
+  }
+
+  /** Where Tetragon's gRPC API listens ('' when off). */
+  get grpcServerAddress(): string {
+    return this.grpc?.address ?? '';
+  }
+
+  private grpcAddressOf(ws: ReturnType<typeof parseServerAddress>): ReturnType<typeof parseServerAddress> | null {
+    const a = this.opts.grpcServerAddress;
+    if (a === '') return null;
+    if (a !== undefined) return parseServerAddress(a);
+    return { kind: 'unix', path: join(ws.kind === 'unix' ? dirname(ws.path) : this.stateDir, 'tetragon.sock') };
+  }
+
+  /** The hooks of a policy in spec order, as Tetragon's counters name them. */
+  private hookInfo(id: number): HookInfo[] {
+    const p = this.policies.all().find((x) => x.id === id);
+    return p ? p.spec.hooks.map((h) => ({ name: h.name, kind: h.kind, actions: h.actions })) : [];
   }
 
   /** The token TCP clients need (null for a unix socket). */
@@ -205,6 +245,7 @@ export class Agent {
       pid: process.pid,
       uptime: Math.round((Date.now() - this.started) / 1000),
       serverAddress: this.serverAddress,
+      grpcServerAddress: this.grpcServerAddress || null,
       stateDir: this.stateDir,
       policies: this.policies.all().length,
       policyStates: states,
@@ -340,6 +381,7 @@ export class Agent {
       }
     };
     await step('api', () => this.server?.close());
+    await step('grpc', () => this.grpc?.close());
     await step('metrics', () => this.metrics?.close());
     await step('policies', () => this.policies.close());
     await step('kernel', () => this.kernel.close());

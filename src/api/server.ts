@@ -183,7 +183,7 @@ export class ApiServer {
 }
 
 /** Makes the socket's directory (0700 when created) and removes a stale socket; refuses a live one. */
-async function prepareSocketPath(path: string): Promise<void> {
+export async function prepareSocketPath(path: string): Promise<void> {
   const dir = dirname(path);
   if (!existsSync(dir)) await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   if (!existsSync(path)) return;

@@ -16,6 +16,7 @@ import { registerTracingPolicy } from './agent/tracingpolicy.js';
 export const AGENT_VALUE_FLAGS: readonly string[] = [
   'server-address', 'state-dir', 'policy-dir', 'token', 'node-name', 'export-file',
   'export-filename', 'export-file-max-size-mb', 'export-file-rotation-max-backups', 'metrics-server',
+  'metrics-label-filter', 'grpc-server-address', 'server-tls-cert-file', 'server-tls-key-file',
   'label', 'l', 'container', 'image', 'pods', 'process', 'event-types', 'e',
   'policy-names', 'input', 'i', 'count',
 ];

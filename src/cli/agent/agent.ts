@@ -24,6 +24,14 @@ function number(opts: Opts, name: string, flag: string, cmd: string, integer: bo
   return n;
 }
 
+function tlsFiles(opts: Opts, cmd: string): { certFile: string; keyFile: string } | undefined {
+  const certFile = one(opts, 'server-tls-cert-file', '--server-tls-cert-file', cmd);
+  const keyFile = one(opts, 'server-tls-key-file', '--server-tls-key-file', cmd);
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new UsageError('--server-tls-cert-file and --server-tls-key-file go together', cmd);
+  return { certFile, keyFile };
+}
+
 function metricsServer(opts: Opts, cmd: string): string | undefined {
   const v = one(opts, 'metrics-server', '--metrics-server', cmd);
   if (v !== undefined && !/^(\[[^\]]+\]|[^:]*):\d+$/.test(v)) throw new UsageError(`--metrics-server must be host:port (e.g. 127.0.0.1:2112), not "${v}"`, cmd);
@@ -50,6 +58,10 @@ export function registerAgent(prog: sade.Sade, io: Io): void {
     .option('--export-file-max-size-mb', 'Rotate the export file when it would grow past this size (0: never)', 10)
     .option('--export-file-rotation-max-backups', 'Rotated export files to keep: FILE.1 (newest) .. FILE.N', 5)
     .option('--metrics-server', 'Serve Prometheus metrics on host:port at /metrics (e.g. 127.0.0.1:2112; off by default)')
+    .option('--metrics-label-filter', "Labels of Tetragon's metrics to fill, comma-separated (Tetragon's default: namespace,workload,pod,binary)")
+    .option('--grpc-server-address', "Tetragon's gRPC API (FineGuidanceSensors): unix:///path (mode 0600) or host:port (needs the token); \"\" turns it off (default: tetragon.sock beside the API socket)")
+    .option('--server-tls-cert-file', 'TLS certificate for a TCP gRPC address')
+    .option('--server-tls-key-file', 'TLS key for a TCP gRPC address')
     .example('agent --policy-dir /etc/talon/policies')
     .example('agent --export-filename /var/log/talon/events.log --metrics-server 127.0.0.1:2112')
     .example('agent --server-address 127.0.0.1:54321 --state-dir /tmp/talon')
@@ -67,6 +79,9 @@ export function registerAgent(prog: sade.Sade, io: Io): void {
           exportFileMaxSizeMb: number(opts, 'export-file-max-size-mb', '--export-file-max-size-mb', cmd, false),
           exportFileMaxBackups: number(opts, 'export-file-rotation-max-backups', '--export-file-rotation-max-backups', cmd, true),
           metricsServer: metricsServer(opts, cmd),
+          metricsLabelFilter: one(opts, 'metrics-label-filter', '--metrics-label-filter', cmd),
+          grpcServerAddress: one(opts, 'grpc-server-address', '--grpc-server-address', cmd),
+          grpcTls: tlsFiles(opts, cmd),
         },
         io.stderr,
       );
