@@ -19,7 +19,8 @@ const LAYERS = {
   events: ['core'],
   kernel: ['core'],
   pods: ['core'],
-  api: ['core'],
+  // the APIs speak Tetragon's event protocol: event kinds and filters are src/events'
+  api: ['core', 'events'],
   agent: ['core', 'policy', 'events', 'kernel', 'pods', 'api'],
   cli: ['core', 'policy', 'events', 'kernel', 'pods', 'api', 'agent'],
 };

@@ -21,7 +21,7 @@ import { cgroup2Root, podCgroupPath, removeCgroup, talonCgroupParent } from '../
 import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, terminate, tempDir, tlnPrograms, sleep, waitFor, useTestCgroupParent, type Background } from './helpers/agent.js';
 import { talonVersion } from '../src/agent/version.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const test = suite('api-grpc');
 
@@ -314,7 +314,10 @@ if (reason) {
     // field filter: exec events keep only the named fields, kprobes are whole
     const execs = slim.events.filter((e) => e.process_exec);
     assert.ok(execs.length >= 2);
-    for (const e of execs) assert.equal(Object.keys(e.process_exec), ['process']), assert.equal(Object.keys(e.process_exec.process).sort(), ['binary', 'pod']);
+    for (const e of execs) {
+      assert.equal(Object.keys(e.process_exec), ['process']);
+      assert.equal(Object.keys(e.process_exec.process).sort(), ['binary', 'pod']);
+    }
     assert.equal(execs[0].process_exec.process.pod, { name: 'xwing' });
     assert.equal(slim.events.filter((e) => e.process_kprobe), all.events.filter((e) => e.process_kprobe));
     // a filter field talon cannot evaluate is refused, not ignored

@@ -12,7 +12,8 @@ import { podInfo, type Pod } from '../pods/pod.js';
 import type { PodChange, PodRegistry } from '../pods/registry.js';
 import type { CorePort, EvaluatorPort, KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
 
-export type Domain = 'static' | 'api';
+export type { Domain } from '../api/protocol.js';
+import type { Domain } from '../api/protocol.js';
 
 /** One source (a YAML file or an API request): one image, one evaluator, its policies. */
 interface Unit {
@@ -34,7 +35,8 @@ interface Unit {
 }
 
 /** Tetragon's TracingPolicyState names (lower case, `tp_state_` stripped) that talon uses. */
-export type PolicyState = 'enabled' | 'disabled' | 'load_error' | 'error';
+export type { PolicyState } from '../api/protocol.js';
+import type { PolicyState } from '../api/protocol.js';
 
 export interface AgentPolicy {
   /** agent-assigned id, handed to the kernel programs; never reused while the agent runs */
@@ -57,48 +59,9 @@ export interface AgentPolicy {
 }
 
 /** What `policy.list` reports per policy (JSON over the API). */
-export interface PolicyStatus {
-  id: number;
-  name: string;
-  namespace: string | null;
-  kind: string;
-  domain: Domain;
-  file: string;
-  state: PolicyState;
-  error?: string;
-  verifierLog?: string;
-  mode: EffectiveMode;
-  /** 0: no pod filter (the policy applies everywhere), else the policy id */
-  filterId: number;
-  filtered: boolean;
-  host: boolean;
-  /** "ns/name" of the pods the policy applies to (filtered policies) */
-  pods: string[];
-  hooks: string[];
-  sensors: string[];
-  /** memlock bytes of its own BPF maps (Tetragon's KERNELMEMORY) */
-  kernelMemory: number;
-  /** memlock bytes of its BPF programs */
-  programMemory: number;
-  /** sums over the selectors (NPOST, NENFORCE, NMONITOR) */
-  counters: PolicyCounters;
-  /** the kernel's counters per selector */
-  selectors: SelectorStatus[];
-  /** ids of its BPF programs (bpftool prog show id N) */
-  programs: number[];
-}
-
-/** One entry of the policy's kernel counters (`tln_stats`). */
-export interface SelectorStatus extends PolicyCounters {
-  /** index in the kernel's counters: the policy's selectors over all hooks, in order */
-  index: number;
-  /** the hook of the selector (null: the entry of hooks without selectors) */
-  hook: string | null;
-  /** 0-based selector index within its hook (null: hooks without selectors) */
-  selector: number | null;
-  /** e.g. "security_file_permission/0" or "(no selector)" */
-  label: string;
-}
+// the shape the APIs serve lives with the API contract (src/api/protocol.ts)
+export type { PolicyStatus, SelectorStatus } from '../api/protocol.js';
+import type { PolicyStatus, SelectorStatus } from '../api/protocol.js';
 
 interface Persisted {
   seq: number;

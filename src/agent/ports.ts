@@ -22,12 +22,8 @@ export interface EvaluatorPort {
 }
 
 /** Per-selector counters of one loaded policy. */
-export interface PolicyCounters {
-  post: number;
-  enforce: number;
-  monitor: number;
-  nopost: number;
-}
+export type { PolicyCounters } from '../api/protocol.js';
+import type { PolicyCounters } from '../api/protocol.js';
 
 export interface LoadedPolicyPort {
   /** kernel mechanisms serving the hooks, e.g. ["tln_file:tracepoint", "tln_sock:cgroup"] */

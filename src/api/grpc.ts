@@ -18,7 +18,7 @@ import { prepareSocketPath, type Connection, type Handler } from './server.js';
 import { fromProtoJson, toProtoJson, LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './grpc-json.js';
 import { BadRequest, fieldFiltersOf, filterSetOf } from './grpc-events.js';
 import { tetragonDomain, tracingPolicyStatus, type HookInfo } from './tetragon-status.js';
-import type { PolicyStatus } from '../agent/policies.js';
+import type { PolicyStatus } from './protocol.js';
 
 type Json = Record<string, unknown>;
 

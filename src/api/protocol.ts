@@ -43,3 +43,61 @@ export class ApiError extends Error {
 
 /** Header a TCP client puts its token in: `Authorization: Bearer <token>`. */
 export const AUTH_HEADER = 'authorization';
+
+import type { EffectiveMode } from '../core/types.js';
+
+// ---- policy status: what `tp list` and ListTracingPolicies serve (built by src/agent/policies.ts) ----
+
+export type Domain = 'static' | 'api';
+export type PolicyState = 'enabled' | 'disabled' | 'load_error' | 'error';
+
+export interface PolicyCounters {
+  post: number;
+  enforce: number;
+  monitor: number;
+  nopost: number;
+}
+
+export interface PolicyStatus {
+  id: number;
+  name: string;
+  namespace: string | null;
+  kind: string;
+  domain: Domain;
+  file: string;
+  state: PolicyState;
+  error?: string;
+  verifierLog?: string;
+  mode: EffectiveMode;
+  /** 0: no pod filter (the policy applies everywhere), else the policy id */
+  filterId: number;
+  filtered: boolean;
+  host: boolean;
+  /** "ns/name" of the pods the policy applies to (filtered policies) */
+  pods: string[];
+  hooks: string[];
+  sensors: string[];
+  /** memlock bytes of its own BPF maps (Tetragon's KERNELMEMORY) */
+  kernelMemory: number;
+  /** memlock bytes of its BPF programs */
+  programMemory: number;
+  /** sums over the selectors (NPOST, NENFORCE, NMONITOR) */
+  counters: PolicyCounters;
+  /** the kernel's counters per selector */
+  selectors: SelectorStatus[];
+  /** ids of its BPF programs (bpftool prog show id N) */
+  programs: number[];
+}
+
+/** One entry of the policy's kernel counters (`tln_stats`). */
+export interface SelectorStatus extends PolicyCounters {
+  /** index in the kernel's counters: the policy's selectors over all hooks, in order */
+  index: number;
+  /** the hook of the selector (null: the entry of hooks without selectors) */
+  hook: string | null;
+  /** 0-based selector index within its hook (null: hooks without selectors) */
+  selector: number | null;
+  /** e.g. "security_file_permission/0" or "(no selector)" */
+  label: string;
+}
+

@@ -1,7 +1,7 @@
 // talon's policy status in Tetragon's terms: TracingPolicyStatus (gRPC
 // ListTracingPolicies) and the selector action counters that Tetragon's
 // metrics export. One mapping, used by the gRPC API and the metrics.
-import type { PolicyStatus } from '../agent/policies.js';
+import type { PolicyStatus } from './protocol.js';
 
 type Json = Record<string, unknown>;
 
