@@ -78,6 +78,14 @@ export function category(t: u8): i32 {
   return CAT_NONE;
 }
 
+/** how a value of the type is carried in records: file/path/sockaddr_un paths as strings, capability masks as integers */
+export function valueCategory(t: u8): i32 {
+  const c = category(t);
+  if (c == CAT_FILE || c == CAT_SOCKADDR_UN) return CAT_STR;
+  if (c == CAT_CAPS) return CAT_INT;
+  return c;
+}
+
 /** integer-valued for value parsing (inline ints, ranges, InMap) */
 export function isIntCat(cat: i32): bool {
   return cat == CAT_INT || cat == CAT_CAPS;

@@ -4,7 +4,7 @@
 // reads and the host reads back for the argument values of its Tetragon JSON.
 // Offsets come from the generated mirror of the headers only.
 import * as A from "./abi";
-import { category, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR } from "./argtypes";
+import { valueCategory, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR } from "./argtypes";
 import {
   REC_HEADER, REC_SLOT, R_SIZE, R_HOOK_ID, R_KIND, R_NARGS, R_TIME, R_PID, R_TID, R_BIN_OFF, R_BIN_LEN,
   R_POD_OFF, R_POD_LEN, R_NAME_OFF, R_NAME_LEN, S_KIND, S_PROTOCOL, S_STATE, S_TYPE, S_FAMILY, S_VALUE,
@@ -79,7 +79,7 @@ export function hookRecordToEvent(rec: usize, recLen: i32, ctx: usize, ctxLen: i
   let size = fixed + binLen + nameLen + podLen;
   for (let i = 0; i < nargs; i++) {
     const ra = rec + A.TLN_HOOK_REC_OFF_ARGS + <usize>(i * A.TLN_REC_ARG_SIZEOF);
-    if (category(load<u8>(ra + A.TLN_REC_ARG_OFF_TYPE)) == CAT_STR) {
+    if (valueCategory(load<u8>(ra + A.TLN_REC_ARG_OFF_TYPE)) == CAT_STR) {
       size += clipLen(<i32>load<u16>(ra + A.TLN_REC_ARG_OFF_OFF), <i32>load<u16>(ra + A.TLN_REC_ARG_OFF_LEN), recLen);
     }
   }
@@ -104,7 +104,7 @@ export function hookRecordToEvent(rec: usize, recLen: i32, ctx: usize, ctxLen: i
     const type = load<u8>(ra + A.TLN_REC_ARG_OFF_TYPE);
     store<u8>(s + S_TYPE, type);
     if ((load<u8>(ra + A.TLN_REC_ARG_OFF_FLAGS) & A.TLN_ARG_F_NONE) != 0) continue;
-    const cat = category(type);
+    const cat = valueCategory(type);
     if (cat == CAT_INT) {
       store<u8>(s + S_KIND, ARG_INT);
       store<u64>(s + S_VALUE, load<u64>(ra + A.TLN_REC_ARG_OFF_VAL));
