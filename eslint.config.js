@@ -21,8 +21,10 @@ const LAYERS = {
   pods: ['core'],
   // the APIs speak Tetragon's event protocol: event kinds and filters are src/events'
   api: ['core', 'events'],
+  // the bridge asks the kernel catalog which programs a policy needs
+  bridge: ['core', 'kernel'],
   agent: ['core', 'policy', 'events', 'kernel', 'pods', 'api'],
-  cli: ['core', 'policy', 'events', 'kernel', 'pods', 'api', 'agent'],
+  cli: ['core', 'policy', 'events', 'kernel', 'pods', 'api', 'agent', 'bridge'],
 };
 
 /** Nothing in src/ depends on the tests (test doubles and helpers live in test/helpers/). */
