@@ -155,7 +155,13 @@ test('metrics address parsing', () => {
 test('metrics: events, policies, kernel counters, states, losses, disagreements', async () => {
   const m = new AgentMetrics({
     policies: () => [
-      status({ name: 'kill', namespace: 'ns1', counters: { post: 7, enforce: 3, monitor: 4, nopost: 1 }, kernelMemory: 12345 }),
+      status({
+        name: 'kill',
+        namespace: 'ns1',
+        counters: { post: 7, enforce: 3, monitor: 4, nopost: 1 },
+        kernelMemory: 12345,
+        programs: [{ id: 41, name: 'tln_tp_read', run_cnt: 1000, run_time_ns: 250000 }],
+      }),
       status({ id: 2, name: 'broken', state: 'load_error', kernelMemory: 0, counters: { post: 0, enforce: 0, monitor: 0, nopost: 0 } }),
     ],
     lost: () => 9,
@@ -179,6 +185,8 @@ test('metrics: events, policies, kernel counters, states, losses, disagreements'
   has('talon_policy_actions_total{policy="kill",policy_namespace="ns1",action="enforce"} 3');
   has('talon_policy_actions_total{policy="kill",policy_namespace="ns1",action="monitor"} 4');
   has('talon_tracingpolicy_kernel_memory_bytes{policy="kill",policy_namespace="ns1"} 12345');
+  has('talon_policy_program_runs_total{policy="kill",policy_namespace="ns1",program="tln_tp_read",program_id="41"} 1000');
+  has('talon_policy_program_run_time_ns_total{policy="kill",policy_namespace="ns1",program="tln_tp_read",program_id="41"} 250000');
   has('talon_tracingpolicy_loaded{state="enabled"} 1');
   has('talon_tracingpolicy_loaded{state="load_error"} 1');
   has('talon_tracingpolicy_loaded{state="disabled"} 0');

@@ -81,6 +81,20 @@ export class AgentMetrics {
     perPolicy('talon_tracingpolicy_kernel_memory_bytes', 'Kernel memory (memlock) of the BPF maps of each policy', ['policy', 'policy_namespace'], (g, p) =>
       g.set(pl(p), p.kernelMemory),
     );
+    // the kernel's BPF statistics per program (as `tetra debug progs`); they grow only while
+    // kernel.bpf_stats_enabled is 1
+    const prog = (name: string, help: string, key: 'run_cnt' | 'run_time_ns') =>
+      perPolicy(
+        name,
+        help,
+        ['policy', 'policy_namespace', 'program', 'program_id'],
+        (c, p) => {
+          for (const x of p.programs) (c as unknown as Counter<string>).inc({ ...pl(p), program: x.name, program_id: String(x.id) }, x[key]);
+        },
+        true,
+      );
+    prog('talon_policy_program_runs_total', 'Runs of each BPF program of each policy (kernel.bpf_stats_enabled=1 only)', 'run_cnt');
+    prog('talon_policy_program_run_time_ns_total', 'Time spent in each BPF program of each policy, ns (kernel.bpf_stats_enabled=1 only)', 'run_time_ns');
     perPolicy('talon_tracingpolicy_mode', 'Mode of each policy (1 for its current mode)', ['policy', 'policy_namespace', 'mode'], (g, p) =>
       g.set({ ...pl(p), mode: p.mode }, 1),
     );

@@ -10,7 +10,7 @@ import { checkPolicies, formatDiagnostic } from '../policy/index.js';
 import { ApiError } from '../api/protocol.js';
 import { podInfo, type Pod } from '../pods/pod.js';
 import type { PodChange, PodRegistry } from '../pods/registry.js';
-import type { CorePort, EvaluatorPort, KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
+import type { CorePort, EvaluatorPort, KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from './ports.js';
 
 export type Domain = 'static' | 'api';
 
@@ -84,8 +84,9 @@ export interface PolicyStatus {
   counters: PolicyCounters;
   /** the kernel's counters per selector */
   selectors: SelectorStatus[];
-  /** ids of its BPF programs (bpftool prog show id N) */
-  programs: number[];
+  /** its BPF programs (bpftool prog show id N) with the kernel's run statistics: run_cnt and
+   * run_time_ns grow only while kernel.bpf_stats_enabled is 1 (as for `tetra debug progs`) */
+  programs: ProgramStat[];
 }
 
 /** One entry of the policy's kernel counters (`tln_stats`). */
@@ -406,13 +407,13 @@ export class PolicyManager {
     let perSelector: PolicyCounters[] = [];
     let mem = 0;
     let progMem = 0;
-    let programs: number[] = [];
+    let programs: ProgramStat[] = [];
     try {
       if (p.loaded) {
         perSelector = p.loaded.selectorCounters();
         mem = p.loaded.kernelMemory();
         progMem = p.loaded.programMemory();
-        programs = p.loaded.programIds();
+        programs = p.loaded.programStats();
       }
     } catch {
       /* counters are best effort */

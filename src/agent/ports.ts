@@ -29,6 +29,16 @@ export interface PolicyCounters {
   nopost: number;
 }
 
+/** One BPF program and the kernel's run statistics for it (as `tetra debug progs` shows them). */
+export interface ProgramStat {
+  id: number;
+  name: string;
+  /** runs counted since load (only while kernel.bpf_stats_enabled is 1) */
+  run_cnt: number;
+  /** ns spent in it over those runs */
+  run_time_ns: number;
+}
+
 export interface LoadedPolicyPort {
   /** kernel mechanisms serving the hooks, e.g. ["tln_file:tracepoint", "tln_sock:cgroup"] */
   readonly sensors: string[];
@@ -44,6 +54,8 @@ export interface LoadedPolicyPort {
   selectorCounters(): PolicyCounters[];
   /** ids of its BPF programs (as bpftool shows them) */
   programIds(): number[];
+  /** its programs with the kernel's run statistics (counted while kernel.bpf_stats_enabled is 1) */
+  programStats(): ProgramStat[];
   /** detaches and closes everything of this policy */
   unload(): Promise<void> | void;
 }
