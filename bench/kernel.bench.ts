@@ -64,6 +64,8 @@ class Session {
   bpftrace?: ChildProcess;
   cgroup?: string;
   tmp?: string;
+  /** kernel.bpf_stats_enabled before the bench turned it on (restored at the end) */
+  bpfStatsOld?: string | null;
   readonly children = new Set<ChildProcess>();
 
   /** synchronous, idempotent, never throws: usable from signal and exit handlers */
@@ -77,6 +79,8 @@ class Session {
     this.cgroup = undefined;
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
     this.tmp = undefined;
+    if (this.bpfStatsOld !== undefined) restoreBpfStats(this.bpfStatsOld);
+    this.bpfStatsOld = undefined;
   }
 
   closeKernel(): void {
@@ -208,9 +212,14 @@ function runLoop(s: Session, args: string[], timeoutMs = 120_000): Promise<LoopR
  * small), so the fastest chunk is the undisturbed cost. The loop joins the
  * pod cgroup first when inPod.
  */
-async function measure(s: Session, op: Op, n: number, file: string, inPod: boolean): Promise<number> {
+async function measure(s: Session, op: Op, n: number, file: string, inPod: boolean, progs?: Progs): Promise<number> {
   const args = [op, String(n), file, ...(inPod ? [s.cgroup!] : [])];
+  const before = progs?.sample();
   const r = await runLoop(s, args);
+  if (progs && before) {
+    const after = progs.sample();
+    progs.last = { cnt: after.cnt - before.cnt, ns: after.ns - before.ns };
+  }
   if (r.signal) {
     throw new Error(`loop ${op} ${inPod ? 'in the pod' : 'on the host'} died of ${r.signal}: a rule matched the bench's own file ${file}?`);
   }
@@ -218,6 +227,81 @@ async function measure(s: Session, op: Op, n: number, file: string, inPod: boole
   const m = /^\S+ \d+ [\d.]+ ([\d.]+) [\d.]+$/m.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`loop ${op} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
   return Number(m[1]);
+}
+
+// ---- the kernel's BPF statistics ---------------------------------------------
+
+const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled';
+
+/** turns kernel.bpf_stats_enabled on; returns the old value to restore, null when it cannot */
+function enableBpfStats(): string | null {
+  try {
+    const old = readFileSync(BPF_STATS, 'utf8').trim();
+    writeFileSync(BPF_STATS, '1');
+    return old;
+  } catch {
+    return null;
+  }
+}
+
+function restoreBpfStats(old: string | null): void {
+  if (old === null) return;
+  try {
+    writeFileSync(BPF_STATS, old);
+  } catch (e) {
+    console.error(`kernel bench: restore ${BPF_STATS}: ${(e as Error).message}`);
+  }
+}
+
+/** run count and run time summed over a set of programs */
+interface ProgSample {
+  cnt: number;
+  ns: number;
+}
+
+/** every loaded program: id -> (run_cnt, run_time_ns), from bpftool prog show -j */
+function bpftoolProgs(): Map<number, ProgSample> {
+  const r = spawnSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out = new Map<number, ProgSample>();
+  if (r.status !== 0) return out;
+  for (const p of JSON.parse(r.stdout) as { id: number; run_cnt?: number; run_time_ns?: number }[]) {
+    out.set(p.id, { cnt: p.run_cnt ?? 0, ns: p.run_time_ns ?? 0 });
+  }
+  return out;
+}
+
+/** the sum over the given program ids */
+function sampleIds(ids: number[]): ProgSample {
+  const all = bpftoolProgs();
+  const s = { cnt: 0, ns: 0 };
+  for (const id of ids) {
+    const x = all.get(id);
+    if (!x) continue;
+    s.cnt += x.cnt;
+    s.ns += x.ns;
+  }
+  return s;
+}
+
+/** the programs of one case: how to sample them, and the last loop's difference */
+interface Progs {
+  sample(): ProgSample;
+  last?: ProgSample;
+}
+
+/**
+ * System-wide cycles (`perf stat -a`, Tetragon's own measure) need a PMU. A
+ * guest without one counts nothing: say so instead of a row of zeros.
+ * (Measuring it under the reader loop where supported is not done yet.)
+ */
+function perfCycles(): string {
+  const r = spawnSync('perf', ['stat', '-x,', '-e', 'cycles', 'true'], { encoding: 'utf8' });
+  if (r.error) return '- perf stat -a cycles: perf not installed (Debian linux-perf; scripts/bench.sh installs it)';
+  const line = r.stderr.split('\n').find((l) => l.includes('cycles')) ?? r.stderr.trim();
+  if (/not supported|not counted/.test(line) || r.status !== 0) {
+    return `- perf stat -a cycles: not supported on this machine (\`perf stat -e cycles true\` gives "${line.trim()}": no PMU in this guest), no cycles row`;
+  }
+  return `- perf stat -a cycles: supported here ("${line.trim()}"), but the cycles row under a reader workload is not implemented yet`;
 }
 
 /** one open+read of PROBE_FILE: was the process killed? */
@@ -303,8 +387,10 @@ function bpftraceVersion(): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-/** starts bpftrace; resolves once its rule kills a probe in the pod */
-async function startBpftrace(s: Session, script: string): Promise<void> {
+/** starts bpftrace; resolves once its rule kills a probe in the pod, with the ids of its programs */
+async function startBpftrace(s: Session, script: string): Promise<number[]> {
+  // its programs: those that appear while it starts (the kernel lock keeps other loaders away)
+  const idsBefore = new Set(bpftoolProgs().keys());
   const file = path.join(s.tmp!, 'rule.bt');
   writeFileSync(file, script);
   // -c: bpftrace exits with its child, and this child exits with us, so even
@@ -324,6 +410,7 @@ async function startBpftrace(s: Session, script: string): Promise<void> {
     await sleep(200);
   }
   if (await probeKilled(s, false)) throw new Error('bpftrace: a read on the host was killed: the rule is not scoped to the pod');
+  return [...bpftoolProgs().keys()].filter((id) => !idsBefore.has(id));
 }
 
 // ---- figures ----------------------------------------------------------------
@@ -349,7 +436,7 @@ function table(rows: string[][]): string {
   return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n');
 }
 
-function report(results: Map<string, number[]>, rounds: number, haveBt: boolean): void {
+function report(results: Map<string, number[]>, rounds: number, haveBt: boolean, stats: Map<string, ProgSample[]> | null, iters: (op: Op) => number): void {
   const med = (k: CaseKey, op: Op) => {
     const xs = results.get(`${k}/${op}`);
     return xs?.length ? median(xs) : NaN;
@@ -405,6 +492,45 @@ function report(results: Map<string, number[]>, rounds: number, haveBt: boolean)
   }
   log('\ntalon / bpftrace (below 1: talon is cheaper)\n');
   log(table(rrows));
+  if (stats) reportStats(stats, haveBt, iters);
+}
+
+/**
+ * The kernel's own account (kernel.bpf_stats_enabled): time in the case's BPF
+ * programs per loop iteration and per program run, median over the rounds.
+ * Unlike the wall-clock figures, these do not move with the machine's load.
+ */
+function reportStats(stats: Map<string, ProgSample[]>, haveBt: boolean, iters: (op: Op) => number): void {
+  const perIter = (k: CaseKey, op: Op) => {
+    const xs = stats.get(`${k}/${op}`) ?? [];
+    return xs.length ? median(xs.map((x) => x.ns / iters(op))) : NaN;
+  };
+  const perRun = (k: CaseKey, op: Op) => {
+    const xs = (stats.get(`${k}/${op}`) ?? []).filter((x) => x.cnt > 0);
+    return xs.length ? median(xs.map((x) => x.ns / x.cnt)) : NaN;
+  };
+  const runsPerIter = (k: CaseKey, op: Op) => {
+    const xs = stats.get(`${k}/${op}`) ?? [];
+    return xs.length ? median(xs.map((x) => x.cnt / iters(op))) : NaN;
+  };
+  const fmt = (v: number) => (Number.isFinite(v) ? ns(v) : '-');
+  const rows = [['case', ...LOOPS.flatMap((l) => [`${l.label} BPF ns/iter`, 'runs/iter', 'ns/run'])]];
+  for (const c of CASES) {
+    if (c.key === 'none' || (!haveBt && c.key.startsWith('bt'))) continue;
+    rows.push([c.label, ...LOOPS.flatMap((l) => [fmt(perIter(c.key, l.op)), runsPerIter(c.key, l.op).toFixed(2), fmt(perRun(c.key, l.op))])]);
+  }
+  log('\ntime in BPF programs (kernel.bpf_stats_enabled: run_time_ns and run_cnt of the case\'s programs over each loop run), median of the rounds\n');
+  log(table(rows));
+  if (!haveBt) return;
+  const rr = [['talon / bpftrace, BPF ns/iter', ...LOOPS.map((l) => l.label)]];
+  for (const [label, t, b] of [
+    ['loop in the pod', 'talonPod', 'btPod'],
+    ['loop on the host', 'talonHost', 'btHost'],
+  ] as [string, CaseKey, CaseKey][]) {
+    rr.push([label, ...LOOPS.map((l) => (perIter(b, l.op) >= 5 ? `${(perIter(t, l.op) / perIter(b, l.op)).toFixed(2)}x` : 'n/a (no hook runs)'))]);
+  }
+  log('');
+  log(table(rr));
 }
 
 // ---- the bench --------------------------------------------------------------
@@ -457,6 +583,8 @@ export async function run(): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('exit', onExit);
   try {
+    // the kernel's program statistics for every case (restored in cleanupSync)
+    s.bpfStatsOld = enableBpfStats();
     const root = cgroupRoot()!;
     removeStaleCgroups(root);
     s.tmp = mkdtempSync(path.join(os.tmpdir(), 'talon-bench-'));
@@ -485,6 +613,16 @@ export async function run(): Promise<void> {
       results.get(key)!.push(v);
     };
     const n = (share: number) => Math.round(iters * share);
+    const stats = s.bpfStatsOld === null ? null : new Map<string, ProgSample[]>();
+    /** measures one loop, and the time its run spent in `progs` */
+    const timed = async (k: CaseKey, op: Op, share: number, inPod: boolean, progs: Progs) => {
+      add(k, op, await measure(s, op, n(share), file, inPod, progs));
+      if (stats && progs.last) {
+        const key = `${k}/${op}`;
+        if (!stats.has(key)) stats.set(key, []);
+        stats.get(key)!.push(progs.last);
+      }
+    };
     let memory = 0, sensors = '';
 
     for (let r = 0; r < rounds; r++) {
@@ -500,9 +638,20 @@ export async function run(): Promise<void> {
         memory = p.memoryBytes();
         sensors = p.sensors.join(', ');
         await checkScoped(s, 'talon');
+        const progs: Progs = {
+          sample: () => {
+            const x = { cnt: 0, ns: 0 };
+            for (const pr of p.programs()) {
+              const i = k.shim.progInfo(pr.fd);
+              x.cnt += i.runCnt;
+              x.ns += i.runTimeNs;
+            }
+            return x;
+          },
+        };
         for (const l of LOOPS) {
-          add('talonPod', l.op, await measure(s, l.op, n(l.share), file, true));
-          add('talonHost', l.op, await measure(s, l.op, n(l.share), file, false));
+          await timed('talonPod', l.op, l.share, true, progs);
+          await timed('talonHost', l.op, l.share, false, progs);
         }
         const st = p.stats();
         const enforced = st.reduce((a, x) => a + x.enforce, 0n);
@@ -514,10 +663,11 @@ export async function run(): Promise<void> {
       if (btVersion) {
         progress(' (c)');
         try {
-          await startBpftrace(s, bpftraceScript(cgid, policy));
+          const ids = await startBpftrace(s, bpftraceScript(cgid, policy));
+          const progs: Progs = { sample: () => sampleIds(ids) };
           for (const l of LOOPS) {
-            add('btPod', l.op, await measure(s, l.op, n(l.share), file, true));
-            add('btHost', l.op, await measure(s, l.op, n(l.share), file, false));
+            await timed('btPod', l.op, l.share, true, progs);
+            await timed('btHost', l.op, l.share, false, progs);
           }
         } finally {
           await s.stopBpftrace();
@@ -526,7 +676,10 @@ export async function run(): Promise<void> {
       progress('\n');
     }
     log(`- talon policy in the kernel: sensors ${sensors}${withProcessSensor ? ', with' : ', without'} the process sensor, kernel memory ${(memory / 1024).toFixed(0)} KiB (maps + programs, shared maps excluded)`);
-    report(results, rounds, !!btVersion);
+    if (stats) log(`- kernel.bpf_stats_enabled=1 during every case (restored to ${s.bpfStatsOld} after): each program run also pays two clock reads, in talon's and bpftrace's figures alike`);
+    else log(`- ${BPF_STATS} not writable: no BPF program times`);
+    report(results, rounds, !!btVersion, stats, (op) => n(LOOPS.find((l) => l.op === op)!.share));
+    log(perfCycles());
   } catch (e) {
     // a feature this kernel lacks is a skip, anything else a failure
     if ((e as Error).name === 'NotSupportedError') log(`\nkernel bench skipped: ${(e as Error).message}`);

@@ -87,11 +87,20 @@ static __always_inline __u32 tln_user_abs_path(struct tln_hook_rec *rec, __u32 c
 	return len;
 }
 
-/* one hit of a file hook: record, selectors, actions, post */
-static __always_inline int tln_file_event(__u8 slot, struct file *file, const char *upath,
-					  __u64 i1, __u64 i2)
+/* the policy's conf when the hook is in the policy and the policy applies to
+ * the current task, else NULL. Checked before anything else (the fd lookup,
+ * the path walk): out-of-scope tasks pay a few map lookups and nothing more. */
+static __always_inline struct tln_policy_conf *tln_file_gate(__u8 slot)
 {
-	struct tln_policy_conf *conf;
+	if (slot == TLN_NO_SLOT)
+		return NULL;
+	return tln_policy_applies();
+}
+
+/* one hit of a file hook (its gate passed): record, selectors, actions, post */
+static __always_inline int tln_file_event(struct tln_policy_conf *conf, __u8 slot,
+					  struct file *file, const char *upath, __u64 i1, __u64 i2)
+{
 	struct tln_hook *hook;
 	struct tln_hook_rec *rec;
 	struct tln_verdict v = {};
@@ -99,12 +108,6 @@ static __always_inline int tln_file_event(__u8 slot, struct file *file, const ch
 	__u32 s = slot, cur, poff, plen = 0;
 	__u8 pflags = 0, have = 0;
 
-	if (slot == TLN_NO_SLOT)
-		return 0;
-	/* policy filter first: out-of-scope tasks pay nothing more */
-	conf = tln_policy_applies();
-	if (!conf)
-		return 0;
 	hook = bpf_map_lookup_elem(&tln_hooks, &s);
 	rec = tln_rec();
 	if (!hook || !rec)
@@ -137,35 +140,47 @@ static __always_inline int tln_file_event(__u8 slot, struct file *file, const ch
 SEC("tracepoint")
 int tln_file_read(struct trace_event_raw_sys_enter *ctx)
 {
-	struct file *f = tln_fd_file((__s64)ctx->args[0]);
+	struct tln_policy_conf *conf = tln_file_gate(tln_slot_file_perm);
+	struct file *f;
 
+	if (!conf)
+		return 0;
+	f = tln_fd_file((__s64)ctx->args[0]);
 	if (!f)
 		return 0;
-	return tln_file_event(tln_slot_file_perm, f, NULL, TLN_MAY_READ, 0);
+	return tln_file_event(conf, tln_slot_file_perm, f, NULL, TLN_MAY_READ, 0);
 }
 
 /* security_file_permission(file, MAY_WRITE): write, pwrite64, writev, pwritev, pwritev2 */
 SEC("tracepoint")
 int tln_file_write(struct trace_event_raw_sys_enter *ctx)
 {
-	struct file *f = tln_fd_file((__s64)ctx->args[0]);
+	struct tln_policy_conf *conf = tln_file_gate(tln_slot_file_perm);
+	struct file *f;
 
+	if (!conf)
+		return 0;
+	f = tln_fd_file((__s64)ctx->args[0]);
 	if (!f)
 		return 0;
-	return tln_file_event(tln_slot_file_perm, f, NULL, TLN_MAY_WRITE, 0);
+	return tln_file_event(conf, tln_slot_file_perm, f, NULL, TLN_MAY_WRITE, 0);
 }
 
 /* in-kernel copies read one file and write another without read()/write():
  * judge the source as a read, then the destination as a write */
 static __always_inline int tln_file_xfer(__s64 fd_in, __s64 fd_out)
 {
-	struct file *f = tln_fd_file(fd_in);
+	struct tln_policy_conf *conf = tln_file_gate(tln_slot_file_perm);
+	struct file *f;
 
+	if (!conf)
+		return 0;
+	f = tln_fd_file(fd_in);
 	if (f)
-		tln_file_event(tln_slot_file_perm, f, NULL, TLN_MAY_READ, 0);
+		tln_file_event(conf, tln_slot_file_perm, f, NULL, TLN_MAY_READ, 0);
 	f = tln_fd_file(fd_out);
 	if (f)
-		tln_file_event(tln_slot_file_perm, f, NULL, TLN_MAY_WRITE, 0);
+		tln_file_event(conf, tln_slot_file_perm, f, NULL, TLN_MAY_WRITE, 0);
 	return 0;
 }
 
@@ -188,15 +203,19 @@ SEC("tracepoint/syscalls/sys_enter_mmap")
 int tln_file_mmap(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 prot = ctx->args[2], flags = ctx->args[3];
+	struct tln_policy_conf *conf;
 	struct file *f;
 
 	/* anonymous maps have no file: nothing to match */
 	if (flags & TLN_MAP_ANONYMOUS)
 		return 0;
+	conf = tln_file_gate(tln_slot_mmap_file);
+	if (!conf)
+		return 0;
 	f = tln_fd_file((__s64)ctx->args[4]);
 	if (!f)
 		return 0;
-	return tln_file_event(tln_slot_mmap_file, f, NULL, prot, flags);
+	return tln_file_event(conf, tln_slot_mmap_file, f, NULL, prot, flags);
 }
 
 /* security_path_truncate(path): truncate(pathname, length) */
@@ -204,8 +223,12 @@ SEC("tracepoint/syscalls/sys_enter_truncate")
 int tln_file_truncate(struct trace_event_raw_sys_enter *ctx)
 {
 	const char *upath = (const char *)ctx->args[0];
+	struct tln_policy_conf *conf;
 
 	if (!upath)
 		return 0;
-	return tln_file_event(tln_slot_path_truncate, NULL, upath, 0, 0);
+	conf = tln_file_gate(tln_slot_path_truncate);
+	if (!conf)
+		return 0;
+	return tln_file_event(conf, tln_slot_path_truncate, NULL, upath, 0, 0);
 }

@@ -43,7 +43,7 @@ if newer build/talon.wasm assembly asconfig.json bpf/include; then
 fi
 if newer dist/.stamp src test bench tsconfig.json; then
   say "compiling TypeScript"
-  rm -rf dist && npx tsc -p tsconfig.json && touch dist/.stamp
+  rm -rf dist && npx tsc -p tsconfig.json && node scripts/gen-validator.mjs && touch dist/.stamp
 fi
 if [ -x scripts/build-native.sh ]; then
   bash scripts/build-native.sh

@@ -10,4 +10,5 @@ if [ ! -f build/talon.wasm ] || [ -n "$(find assembly asconfig.json -newer build
   npm run --silent build:wasm
 fi
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
+node scripts/gen-validator.mjs
 exec npx uvu dist/test '^(abi|cli-|core-|events-|golden|policy-).*\.test\.js$'

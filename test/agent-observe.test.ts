@@ -161,6 +161,7 @@ test('metrics: events, policies, kernel counters, states, losses, disagreements'
         counters: { post: 7, enforce: 3, monitor: 4, nopost: 1 },
         selectors: [{ index: 0, hook: 'security_file_permission', selector: 0, label: 'security_file_permission/0', post: 7, enforce: 3, monitor: 4, nopost: 1 }],
         kernelMemory: 12345,
+        programs: [{ id: 41, name: 'tln_tp_read', run_cnt: 1000, run_time_ns: 250000 }],
       }),
       status({ id: 2, name: 'broken', state: 'load_error', kernelMemory: 0, counters: { post: 0, enforce: 0, monitor: 0, nopost: 0 } }),
     ],
@@ -204,6 +205,8 @@ test('metrics: events, policies, kernel counters, states, losses, disagreements'
   has('tetragon_observer_ringbuf_events_received_total 40');
   has('tetragon_notify_overflowed_events_total 2');
   has('tetragon_process_cache_size 17');
+  has('talon_policy_program_runs_total{policy="kill",policy_namespace="ns1",program="tln_tp_read",program_id="41"} 1000');
+  has('talon_policy_program_run_time_ns_total{policy="kill",policy_namespace="ns1",program="tln_tp_read",program_id="41"} 250000');
   has('talon_evaluator_checks_total{result="disagreed"} 1');
   has('talon_evaluator_checks_total{result="agreed"} 4');
   assert.match(text, /\nprocess_cpu_seconds_total /, 'process metrics too, unprefixed');

@@ -7,10 +7,10 @@ import * as assert from 'uvu/assert';
 import { compile, inspectImage } from '../src/core/index.js';
 import type { PolicySpec } from '../src/core/types.js';
 import type { Features } from '../src/kernel/features.js';
-import { checkKernel, checkProcessSensor, planLoad, sharedMaps, type LoadPlan, type PlanHost, type Refusal } from '../src/kernel/plan.js';
+import { checkKernel, checkProcessSensor, planLoad, rateLimitMap, sharedMaps, type LoadPlan, type PlanHost, type Refusal } from '../src/kernel/plan.js';
 import { parseFormat } from '../src/kernel/tracefs.js';
 import { LAYOUT } from '../src/kernel/records.js';
-import { OPTS, policy } from './helpers/core.js';
+import { filePolicy, OPTS, policy } from './helpers/core.js';
 
 /** a 6.x kernel whose lsm= list lacks bpf (like most distribution kernels) */
 const NO_LSM: Features = {
@@ -239,6 +239,18 @@ test('shared maps: tln_ names, the ring buffer sized as asked', () => {
   assert.equal(m.map((x) => x.name), ['tln_events', 'tln_lost', 'tln_procs', 'tln_pod_cgroups', 'tln_pending']);
   assert.is(m[0].maxEntries, 1 << 20);
   assert.is(m.find((x) => x.name === 'tln_procs')!.valueSize, LAYOUT['sizeof(struct tln_proc)']);
+});
+
+// kernel memory: tables sized by what the policy uses
+test('rate-limit table: 8192 entries only for a policy with a rateLimit, else 1', () => {
+  const maps = (sels: unknown[]) => spec(filePolicy(sels)).maps;
+  const sized = (sels: unknown[]) => rateLimitMap(maps(sels)).maxEntries;
+  assert.is(sized([{ matchActions: [{ action: 'Post', rateLimit: '1m' }] }]), 8192);
+  assert.is(sized([{ matchActions: [{ action: 'Sigkill' }] }, { matchActions: [{ action: 'Post', rateLimit: '2s', rateLimitScope: 'process' }] }]), 8192, 'a later selector');
+  assert.is(sized([{ matchActions: [{ action: 'Sigkill' }] }]), 1);
+  assert.is(sized([{ matchActions: [{ action: 'Post' }] }]), 1);
+  const d = rateLimitMap(maps([]));
+  assert.equal([d.name, d.type, d.keySize, d.valueSize], ['tln_ratelimit', 9, 16, 8], 'struct tln_rl_key -> u64 (bpf/lib/tln_eval.h)');
 });
 
 test.run();

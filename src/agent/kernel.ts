@@ -1,7 +1,7 @@
 // The kernel loader (src/kernel) behind the agent's KernelPort.
 import { Kernel, chooseImpl, type LoadedPolicy, type Shim, type TlnRecord } from '../kernel/index.js';
 import type { PolicySpec } from '../core/types.js';
-import type { KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
+import type { KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from './ports.js';
 
 class LoadedAdapter implements LoadedPolicyPort {
   constructor(
@@ -31,6 +31,12 @@ class LoadedAdapter implements LoadedPolicyPort {
   }
   programIds(): number[] {
     return this.lp.programs().map((p) => this.shim.progInfo(p.fd).id);
+  }
+  programStats(): ProgramStat[] {
+    return this.lp.programs().map((p) => {
+      const i = this.shim.progInfo(p.fd);
+      return { id: i.id, name: p.name, run_cnt: i.runCnt, run_time_ns: i.runTimeNs };
+    });
   }
   unload(): void {
     this.lp.unload();

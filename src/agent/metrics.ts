@@ -161,6 +161,14 @@ export class AgentMetrics {
         for (const p of src.policies()) for (const a of ['post', 'enforce', 'monitor', 'nopost'] as const) c.inc({ ...pl(p), action: a }, p.counters[a]);
       },
     );
+    // the kernel's BPF statistics per program (as `tetra debug progs`); they grow only while
+    // kernel.bpf_stats_enabled is 1
+    const prog = (name: string, help: string, key: 'run_cnt' | 'run_time_ns') =>
+      counter(name, help, ['policy', 'policy_namespace', 'program', 'program_id'], (c) => {
+        for (const p of src.policies()) for (const x of p.programs) c.inc({ ...pl(p), program: x.name, program_id: String(x.id) }, x[key]);
+      });
+    prog('talon_policy_program_runs_total', 'Runs of each BPF program of each policy (kernel.bpf_stats_enabled=1 only)', 'run_cnt');
+    prog('talon_policy_program_run_time_ns_total', 'Time spent in each BPF program of each policy, ns (kernel.bpf_stats_enabled=1 only)', 'run_time_ns');
     gauge('talon_tracingpolicy_mode', 'Mode of each policy (1 for its current mode)', ['policy', 'policy_namespace', 'mode'], (g) => {
       for (const p of src.policies()) g.set({ ...pl(p), mode: p.mode }, 1);
     });

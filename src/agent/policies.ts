@@ -10,7 +10,7 @@ import { checkPolicies, formatDiagnostic } from '../policy/index.js';
 import { ApiError } from '../api/protocol.js';
 import { podInfo, type Pod } from '../pods/pod.js';
 import type { PodChange, PodRegistry } from '../pods/registry.js';
-import type { CorePort, EvaluatorPort, KernelPort, LoadedPolicyPort, PolicyCounters } from './ports.js';
+import type { CorePort, EvaluatorPort, KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from './ports.js';
 
 export type { Domain } from '../api/protocol.js';
 import type { Domain } from '../api/protocol.js';
@@ -369,13 +369,13 @@ export class PolicyManager {
     let perSelector: PolicyCounters[] = [];
     let mem = 0;
     let progMem = 0;
-    let programs: number[] = [];
+    let programs: ProgramStat[] = [];
     try {
       if (p.loaded) {
         perSelector = p.loaded.selectorCounters();
         mem = p.loaded.kernelMemory();
         progMem = p.loaded.programMemory();
-        programs = p.loaded.programIds();
+        programs = p.loaded.programStats();
       }
     } catch {
       /* counters are best effort */

@@ -25,6 +25,9 @@ export interface EvaluatorPort {
 export type { PolicyCounters } from '../api/protocol.js';
 import type { PolicyCounters } from '../api/protocol.js';
 
+export type { ProgramStat } from '../api/protocol.js';
+import type { ProgramStat } from '../api/protocol.js';
+
 export interface LoadedPolicyPort {
   /** kernel mechanisms serving the hooks, e.g. ["tln_file:tracepoint", "tln_sock:cgroup"] */
   readonly sensors: string[];
@@ -40,6 +43,8 @@ export interface LoadedPolicyPort {
   selectorCounters(): PolicyCounters[];
   /** ids of its BPF programs (as bpftool shows them) */
   programIds(): number[];
+  /** its programs with the kernel's run statistics (counted while kernel.bpf_stats_enabled is 1) */
+  programStats(): ProgramStat[];
   /** detaches and closes everything of this policy */
   unload(): Promise<void> | void;
 }

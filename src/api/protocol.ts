@@ -51,6 +51,16 @@ import type { EffectiveMode } from '../core/types.js';
 export type Domain = 'static' | 'api';
 export type PolicyState = 'enabled' | 'disabled' | 'load_error' | 'error';
 
+/** One BPF program and the kernel's run statistics for it (as `tetra debug progs` shows them). */
+export interface ProgramStat {
+  id: number;
+  name: string;
+  /** runs counted since load (only while kernel.bpf_stats_enabled is 1) */
+  run_cnt: number;
+  /** ns spent in it over those runs */
+  run_time_ns: number;
+}
+
 export interface PolicyCounters {
   post: number;
   enforce: number;
@@ -85,8 +95,9 @@ export interface PolicyStatus {
   counters: PolicyCounters;
   /** the kernel's counters per selector */
   selectors: SelectorStatus[];
-  /** ids of its BPF programs (bpftool prog show id N) */
-  programs: number[];
+  /** its BPF programs (bpftool prog show id N) with the kernel's run statistics: run_cnt and
+   * run_time_ns grow only while kernel.bpf_stats_enabled is 1 (as for `tetra debug progs`) */
+  programs: ProgramStat[];
 }
 
 /** One entry of the policy's kernel counters (`tln_stats`). */

@@ -18,7 +18,7 @@ import type { MapSpec, MapUpdate, PolicySpec } from '../core/types.js';
 import { podCgroupUpdates } from '../core/index.js';
 import { applyUpdates, LoadedPolicy, PERCPU_TYPES, releaseAll, u32le, type Instance } from './policy.js';
 import { describeFeatures, has, probeFeatures, type Features } from './features.js';
-import { checkKernel, checkProcessSensor, MAP_TYPE, planLoad, realHost, sharedMaps, type AttachPoint, type PlanHost } from './plan.js';
+import { checkKernel, checkProcessSensor, MAP_TYPE, planLoad, rateLimitMap, realHost, sharedMaps, type AttachPoint, type PlanHost } from './plan.js';
 import { decodeRecord, LAYOUT, PROC_F_PROCFS, REC_F, type ExecRecord, type TlnRecord } from './records.js';
 import { BPF_DIR, loadShim, type LoadedObject, type Shim, type ShimError } from './shim.js';
 
@@ -336,6 +336,8 @@ export class Kernel {
     const instances: Instance[] = [];
     try {
       for (const m of plan.maps) mapFds.set(m.name, this.createImageMap(spec, m));
+      const rl = rateLimitMap(plan.maps);
+      mapFds.set(rl.name, this.shim.mapCreate(rl.type, rl.name, rl.keySize, rl.valueSize, rl.maxEntries, rl.flags));
       const reuse: Record<string, number> = { ...Object.fromEntries(this.shared), ...Object.fromEntries(mapFds) };
       for (const ip of plan.instances) {
         let obj: LoadedObject;

@@ -56,6 +56,31 @@ export function sharedMaps(ringBytes: number): SharedMapDef[] {
   ];
 }
 
+/**
+ * The policy's rate-limit table (tln_ratelimit, bpf/lib/tln_eval.h), sized by
+ * its image: 8192 entries when an action of its selectors (tln_sels) has a
+ * rateLimit, else 1 (the kernel rounds an LRU up to one per CPU). A preallocated
+ * LRU of 8192 cost 720 KB of every policy, used or not. One table serves all the
+ * policy's instances: its keys hold the policy-global selector index.
+ */
+export function rateLimitMap(maps: MapSpec[]): SharedMapDef {
+  const sels = maps.find((m) => m.name === 'tln_sels');
+  let used = false;
+  if (sels) {
+    const b = Buffer.from(sels.entries.buffer, sels.entries.byteOffset, sels.entries.byteLength);
+    const esz = sels.keySize + sels.valueSize;
+    const nact = LAYOUT['offsetof(struct tln_selector, nactions)'];
+    const acts = LAYOUT['offsetof(struct tln_selector, actions)'];
+    const asz = LAYOUT['sizeof(struct tln_action)'];
+    const rl = LAYOUT['offsetof(struct tln_action, rate_limit_ns)'];
+    for (let i = 0; i < sels.count && !used; i++) {
+      const v = i * esz + sels.keySize;
+      for (let a = 0; a < b[v + nact]; a++) if (b.readBigUInt64LE(v + acts + a * asz + rl) !== 0n) used = true;
+    }
+  }
+  return { name: 'tln_ratelimit', type: MAP_TYPE.LRU_HASH, keySize: 16, valueSize: 8, maxEntries: used ? 8192 : 1, flags: 0 };
+}
+
 /** Why this kernel (or this spec) cannot be served: `feature` names what is missing when a feature is. */
 export interface Refusal {
   ok: false;

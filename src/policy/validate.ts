@@ -1,8 +1,10 @@
 // Shape validation of policy documents against the JSON schema, with messages
 // written for people editing YAML.
 
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { policySchema } from './schema.js';
+import { AJV_KEYWORDS, AJV_OPTIONS } from './ajv-options.js';
 
 export type Path = (string | number)[];
 
@@ -19,11 +21,29 @@ export interface ShapeProblem {
 
 let validator: ValidateFunction | undefined;
 
+const require = createRequire(import.meta.url);
+
+/** the validator generated at build time (scripts/gen-validator.mjs), when it is of this schema */
+function generated(): ValidateFunction | undefined {
+  try {
+    const m = require('./schema-validator.gen.cjs') as { default?: ValidateFunction; schemaJson?: string };
+    if (m.default && m.schemaJson === JSON.stringify(policySchema)) return m.default;
+  } catch {
+    /* not generated (tsc without the generator): compile below */
+  }
+  return undefined;
+}
+
 function getValidator(): ValidateFunction {
   if (validator === undefined) {
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-    ajv.addKeyword({ keyword: 'x-unsupported', schemaType: 'array' });
-    validator = ajv.compile(policySchema);
+    validator = generated();
+    if (validator === undefined) {
+      // compiling the schema costs about 0.27 s: only when the generated module is missing or stale
+      const { Ajv } = require('ajv') as typeof import('ajv');
+      const ajv = new Ajv(AJV_OPTIONS);
+      for (const k of AJV_KEYWORDS) ajv.addKeyword(k);
+      validator = ajv.compile(policySchema);
+    }
   }
   return validator;
 }

@@ -2,7 +2,7 @@
 // agent's own logic (scoping diffs, persistence, API) without BPF.
 import type { PolicySpec } from '../../src/core/types.js';
 import type { TlnRecord } from '../../src/kernel/records.js';
-import type { KernelPort, LoadedPolicyPort, PolicyCounters } from '../../src/agent/ports.js';
+import type { KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from '../../src/agent/ports.js';
 
 export class FakeLoadedPolicy implements LoadedPolicyPort {
   readonly sensors = ['fake'];
@@ -32,6 +32,9 @@ export class FakeLoadedPolicy implements LoadedPolicyPort {
     return this.stats;
   }
   programIds(): number[] {
+    return [];
+  }
+  programStats(): ProgramStat[] {
     return [];
   }
   unload(): void {
