@@ -50,7 +50,9 @@ export async function run(): Promise<void> {
   const warm = time(n, () => compile(fileDocs, opts)) / n;
   const yamlText = readFileSync(fileYaml, 'utf8');
   const parse = time(n, () => YAML.parseAllDocuments(yamlText, { intAsBigInt: true }).map((d) => d.toJS({}))) / n;
-  console.log(`compile ${path.basename(fileYaml)}: first ${cold.toFixed(2)} ms, warm ${warm.toFixed(3)} ms (target < 5 ms); for scale, yaml parse of the same file ${parse.toFixed(3)} ms`);
+  console.log(
+    `compile ${path.basename(fileYaml)}: first ${cold.toFixed(2)} ms, warm ${warm.toFixed(3)} ms (target < 5 ms); for scale, yaml parse of the same file ${parse.toFixed(3)} ms`,
+  );
 
   // ---- evaluate ----
   const pod = { namespace: 'default', name: 'web-1', labels: { app: 'web' } };
@@ -58,9 +60,43 @@ export async function run(): Promise<void> {
   const cases: [string, Evaluator, EvalEvent][] = [];
   const fileEv = new Evaluator(compile(fileDocs, opts).image!);
   const egressEv = new Evaluator(compile(egressDocs, opts).image!);
-  cases.push(['file: /etc/shadow read (kill, selector 0)', fileEv, { ...base, hook: 'security_file_permission', args: [{ kind: 'str', value: '/etc/shadow' }, { kind: 'int', value: 4n }] }]);
-  cases.push(['file: /home/u/project/src/main.c read (no match)', fileEv, { ...base, hook: 'security_file_permission', args: [{ kind: 'str', value: '/home/u/project/src/main.c' }, { kind: 'int', value: 4n }] }]);
-  cases.push(['file: mmap /usr/lib/x86_64-linux-gnu/libc.so.6 (no match)', fileEv, { ...base, hook: 'security_mmap_file', args: [{ kind: 'str', value: '/usr/lib/x86_64-linux-gnu/libc.so.6' }, { kind: 'int', value: 5n }, { kind: 'int', value: 2n }] }]);
+  cases.push([
+    'file: /etc/shadow read (kill, selector 0)',
+    fileEv,
+    {
+      ...base,
+      hook: 'security_file_permission',
+      args: [
+        { kind: 'str', value: '/etc/shadow' },
+        { kind: 'int', value: 4n },
+      ],
+    },
+  ]);
+  cases.push([
+    'file: /home/u/project/src/main.c read (no match)',
+    fileEv,
+    {
+      ...base,
+      hook: 'security_file_permission',
+      args: [
+        { kind: 'str', value: '/home/u/project/src/main.c' },
+        { kind: 'int', value: 4n },
+      ],
+    },
+  ]);
+  cases.push([
+    'file: mmap /usr/lib/x86_64-linux-gnu/libc.so.6 (no match)',
+    fileEv,
+    {
+      ...base,
+      hook: 'security_mmap_file',
+      args: [
+        { kind: 'str', value: '/usr/lib/x86_64-linux-gnu/libc.so.6' },
+        { kind: 'int', value: 5n },
+        { kind: 'int', value: 2n },
+      ],
+    },
+  ]);
   const sock = (daddr: string) => ({ kind: 'sock' as const, family: 2, protocol: 6, state: 2, saddr: '10.44.0.7', daddr, sport: 40001, dport: 443 });
   cases.push(['egress: tcp_connect 104.198.14.52 (kill)', egressEv, { ...base, hook: 'tcp_connect', args: [sock('104.198.14.52')] }]);
   cases.push([`egress: tcp_connect ${inside} (no match)`, egressEv, { ...base, hook: 'tcp_connect', args: [sock(inside)] }]);
@@ -75,7 +111,9 @@ export async function run(): Promise<void> {
     const ms2 = time(k, () => ev.evaluate(e));
     const rate = m / (ms / 1000);
     const rate2 = k / (ms2 / 1000);
-    console.log(`${name}: evaluateEncoded ${(rate / 1e6).toFixed(2)} M events/s (${(ms * 1e6 / m).toFixed(0)} ns/event); evaluate(EvalEvent) ${(rate2 / 1e3).toFixed(0)} k events/s; ratio ${(rate / rate2).toFixed(0)}x`);
+    console.log(
+      `${name}: evaluateEncoded ${(rate / 1e6).toFixed(2)} M events/s (${((ms * 1e6) / m).toFixed(0)} ns/event); evaluate(EvalEvent) ${(rate2 / 1e3).toFixed(0)} k events/s; ratio ${(rate / rate2).toFixed(0)}x`,
+    );
   }
 }
 

@@ -21,8 +21,7 @@ import { checkPolicies } from '../src/policy/index.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const POLICIES = ['examples/file-monitoring-enforce.yaml', 'examples/egress-cluster-enforce.yaml'];
 const JQ_FILTER =
-  'select(.process_kprobe.function_name == "security_file_permission" and ' +
-  '(.process_kprobe.args[0].file_arg.path | startswith("/etc/shadow")))';
+  'select(.process_kprobe.function_name == "security_file_permission" and ' + '(.process_kprobe.args[0].file_arg.path | startswith("/etc/shadow")))';
 
 /** A deterministic PRNG (mulberry32), so every run benchmarks the same lines. */
 function rng(seed: number): () => number {
@@ -37,8 +36,18 @@ function rng(seed: number): () => number {
 }
 
 const PATHS = [
-  '/etc/shadow', '/etc/passwd', '/etc/ld.so.cache', '/usr/lib/x86_64-linux-gnu/libc.so.6', '/bar', '/tmp/x',
-  '/var/log/app.log', '/root/.bashrc', '/home/u/.profile', '/proc/self/status', '/usr/share/zoneinfo/UTC', '/app/data.json',
+  '/etc/shadow',
+  '/etc/passwd',
+  '/etc/ld.so.cache',
+  '/usr/lib/x86_64-linux-gnu/libc.so.6',
+  '/bar',
+  '/tmp/x',
+  '/var/log/app.log',
+  '/root/.bashrc',
+  '/home/u/.profile',
+  '/proc/self/status',
+  '/usr/share/zoneinfo/UTC',
+  '/app/data.json',
 ];
 const DESTS = ['104.198.14.52', '127.96.0.10', '127.10.3.4', '127.0.0.1', '140.82.121.4'];
 
@@ -49,7 +58,11 @@ const DESTS = ['104.198.14.52', '127.96.0.10', '127.10.3.4', '127.0.0.1', '140.8
  */
 export function makeEvents(n: number, kprobeOnly: boolean): string[] {
   const files = ['cat-shadow', 'echo-bar', 'curl-egress', 'host-cat-shadow'];
-  let templates = files.flatMap((f) => readFileSync(path.join(ROOT, 'examples/events', `${f}.jsonl`), 'utf8').trim().split('\n'));
+  let templates = files.flatMap((f) =>
+    readFileSync(path.join(ROOT, 'examples/events', `${f}.jsonl`), 'utf8')
+      .trim()
+      .split('\n'),
+  );
   if (kprobeOnly) templates = templates.filter((l) => l.startsWith('{"process_kprobe"'));
   const rand = rng(0x7a10);
   const out = new Array<string>(n);
@@ -136,7 +149,12 @@ export async function run(): Promise<void> {
         ['talon dry-run pipeline (in process)', 'scan → EvalEvent → record → evaluateEncoded → JSON', talon, `${fmt(verdicts)} kills`],
         ['talon pipeline with Evaluator.evaluate', 'same, through the value tree', rate(slowN, slowMs), `${fmt(slowN)} events`],
         ['JSON.parse only (floor)', 'JSON.parse(line)', rate(n, parseMs), ''],
-        ['talon dry-run CLI (end to end)', 'node bin/talon.js dry-run -o json > /dev/null', cli.ok ? rate(n, cli.ms) : null, cli.note || 'incl. start-up, file read, output'],
+        [
+          'talon dry-run CLI (end to end)',
+          'node bin/talon.js dry-run -o json > /dev/null',
+          cli.ok ? rate(n, cli.ms) : null,
+          cli.note || 'incl. start-up, file read, output',
+        ],
         ['jq (select the same events)', `jq -c '${JQ_FILTER}'`, jq.ok ? rate(n, jq.ms) : null, jq.note],
       ];
       for (const [name, method, r, note] of rows) {

@@ -189,7 +189,8 @@ function runLoop(s: Session, args: string[], timeoutMs = 120_000): Promise<LoopR
   return new Promise((resolve) => {
     const c = spawn(LOOP_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     s.children.add(c);
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     c.stdout!.on('data', (d) => (stdout += d));
     c.stderr!.on('data', (d) => (stderr += d));
     const t = setTimeout(() => killChild(c, 'SIGKILL'), timeoutMs);
@@ -341,8 +342,12 @@ async function compilePolicy(): Promise<Policy> {
   if (!specs[0].filtered) throw new Error(`${source}: the policy is not namespaced; the bench only enforces on its own pod`);
 
   // the same paths, for the bpftrace rule
-  const readPrefixes: string[] = [], writePrefixes: string[] = [], postfixes: string[] = [];
-  interface Sel { matchArgs?: { index: number | bigint; operator: string; values: unknown[] }[] }
+  const readPrefixes: string[] = [],
+    writePrefixes: string[] = [],
+    postfixes: string[] = [];
+  interface Sel {
+    matchArgs?: { index: number | bigint; operator: string; values: unknown[] }[];
+  }
   const kprobes = (docs as { spec?: { kprobes?: { call: string; selectors?: Sel[] }[] } }[]).flatMap((d) => d?.spec?.kprobes ?? []);
   for (const kp of kprobes.filter((k) => k.call === 'security_file_permission')) {
     for (const sel of kp.selectors ?? []) {
@@ -444,7 +449,8 @@ function report(results: Map<string, number[]>, rounds: number, haveBt: boolean,
   // Δ: paired with the same round's case (a), then the median over rounds, so
   // a slow spell of the machine shifts a case and its baseline together
   const delta = (k: CaseKey, op: Op) => {
-    const xs = results.get(`${k}/${op}`) ?? [], base = results.get(`none/${op}`) ?? [];
+    const xs = results.get(`${k}/${op}`) ?? [],
+      base = results.get(`none/${op}`) ?? [];
     return xs.length ? median(xs.map((x, i) => x - base[i])) : NaN;
   };
   const head = ['case', ...LOOPS.flatMap((l) => [`${l.label} ns/op`, 'Δ vs (a)'])];
@@ -457,7 +463,9 @@ function report(results: Map<string, number[]>, rounds: number, haveBt: boolean,
     }
     rows.push(r);
   }
-  log(`\nns per call (fastest 1/20 chunk of each loop run, median of ${rounds} round${rounds > 1 ? 's' : ''}; lower is better); Δ: minus case (a) of the same loop and round, median\n`);
+  log(
+    `\nns per call (fastest 1/20 chunk of each loop run, median of ${rounds} round${rounds > 1 ? 's' : ''}; lower is better); Δ: minus case (a) of the same loop and round, median\n`,
+  );
   log(table(rows));
 
   // spread: how much the rounds of one case disagree
@@ -483,7 +491,8 @@ function report(results: Map<string, number[]>, rounds: number, haveBt: boolean,
     const r = [label];
     for (const l of LOOPS) {
       const over = label.startsWith('overhead');
-      const tv = over ? delta(t, l.op) : med(t, l.op), bv = over ? delta(b, l.op) : med(b, l.op);
+      const tv = over ? delta(t, l.op) : med(t, l.op),
+        bv = over ? delta(b, l.op) : med(b, l.op);
       // a ratio of deltas lost in the noise means nothing
       if (over && Math.abs(bv) < Math.max(5, med('none', l.op) * 0.03)) r.push('n/a (Δ≈0)');
       else r.push(`${(tv / bv).toFixed(2)}x`);
@@ -519,7 +528,7 @@ function reportStats(stats: Map<string, ProgSample[]>, haveBt: boolean, iters: (
     if (c.key === 'none' || (!haveBt && c.key.startsWith('bt'))) continue;
     rows.push([c.label, ...LOOPS.flatMap((l) => [fmt(perIter(c.key, l.op)), runsPerIter(c.key, l.op).toFixed(2), fmt(perRun(c.key, l.op))])]);
   }
-  log('\ntime in BPF programs (kernel.bpf_stats_enabled: run_time_ns and run_cnt of the case\'s programs over each loop run), median of the rounds\n');
+  log("\ntime in BPF programs (kernel.bpf_stats_enabled: run_time_ns and run_cnt of the case's programs over each loop run), median of the rounds\n");
   log(table(rows));
   if (!haveBt) return;
   const rr = [['talon / bpftrace, BPF ns/iter', ...LOOPS.map((l) => l.label)]];
@@ -596,7 +605,9 @@ export async function run(): Promise<void> {
     const cgid = BigInt(statSync(cg, { bigint: true }).ino);
 
     log(`- machine: ${machine()}`);
-    log(`- talon: ${policy.spec.name} from ${path.relative(process.cwd(), policy.source) || policy.source}, hooks ${policy.spec.hooks.map((h) => h.name).join(', ')}, scoped to ${cg} (cgroup id ${cgid})`);
+    log(
+      `- talon: ${policy.spec.name} from ${path.relative(process.cwd(), policy.source) || policy.source}, hooks ${policy.spec.hooks.map((h) => h.name).join(', ')}, scoped to ${cg} (cgroup id ${cgid})`,
+    );
     log(
       btVersion
         ? `- bpftrace: ${btVersion} --unsafe, sys_enter_openat x2 (${policy.readPrefixes.length} read + ${policy.writePrefixes.length} write path prefixes, open flags), sys_enter_read/pread64 (comm compare), all /cgroup == ${cgid}/; the ${policy.postfixes.length} Postfix paths are not expressible`
@@ -623,7 +634,8 @@ export async function run(): Promise<void> {
         stats.get(key)!.push(progs.last);
       }
     };
-    let memory = 0, sensors = '';
+    let memory = 0,
+      sensors = '';
 
     for (let r = 0; r < rounds; r++) {
       progress(`round ${r + 1}/${rounds}: (a)`);
@@ -675,8 +687,13 @@ export async function run(): Promise<void> {
       }
       progress('\n');
     }
-    log(`- talon policy in the kernel: sensors ${sensors}${withProcessSensor ? ', with' : ', without'} the process sensor, kernel memory ${(memory / 1024).toFixed(0)} KiB (maps + programs, shared maps excluded)`);
-    if (stats) log(`- kernel.bpf_stats_enabled=1 during every case (restored to ${s.bpfStatsOld} after): each program run also pays two clock reads, in talon's and bpftrace's figures alike`);
+    log(
+      `- talon policy in the kernel: sensors ${sensors}${withProcessSensor ? ', with' : ', without'} the process sensor, kernel memory ${(memory / 1024).toFixed(0)} KiB (maps + programs, shared maps excluded)`,
+    );
+    if (stats)
+      log(
+        `- kernel.bpf_stats_enabled=1 during every case (restored to ${s.bpfStatsOld} after): each program run also pays two clock reads, in talon's and bpftrace's figures alike`,
+      );
     else log(`- ${BPF_STATS} not writable: no BPF program times`);
     report(results, rounds, !!btVersion, stats, (op) => n(LOOPS.find((l) => l.op === op)!.share));
     log(perfCycles());

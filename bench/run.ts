@@ -17,7 +17,12 @@ function machine(): void {
   const mhz = cpus[0]?.speed ? ` @ ${cpus[0].speed} MHz` : '';
   console.log('# talon benchmarks\n');
   console.log(`- CPU: ${model}${mhz}, ${cpus.length} logical cores`);
-  console.log(`- memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `- memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`- node ${process.version} (V8 ${process.versions.v8}), ${os.type()} ${os.release()} ${os.arch()}`);
   console.log(`- date ${new Date().toISOString()}`);
 }

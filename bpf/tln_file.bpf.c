@@ -74,7 +74,8 @@ static __always_inline __u32 tln_user_abs_path(struct tln_hook_rec *rec, __u32 c
 		len &= TLN_PATH_MASK;
 	}
 	/* the pathname as the caller passed it */
-	n = bpf_probe_read_user_str(&rec->data[(cur + len) & TLN_SCRATCH_MASK], TLN_PATH_MAX, upath);
+	n = bpf_probe_read_user_str(&rec->data[(cur + len) & TLN_SCRATCH_MASK], TLN_PATH_MAX,
+				    upath);
 	if (n <= 0)
 		return 0;
 	if (n == TLN_PATH_MAX)

@@ -118,7 +118,8 @@ static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, voi
 	case TLN_SRC_ARRAY:
 		if (ga->size < cap)
 			cap = ga->size;
-		n = bpf_probe_read_kernel_str(dst, cap & (TLN_GEN_STR_MAX * 2 - 1), (char *)ctx + off);
+		n = bpf_probe_read_kernel_str(dst, cap & (TLN_GEN_STR_MAX * 2 - 1),
+					      (char *)ctx + off);
 		break;
 	case TLN_SRC_REG_USTR:
 		ptr = tln_reg_arg(regs, off);

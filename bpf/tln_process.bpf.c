@@ -51,7 +51,8 @@ static __always_inline __u32 tln_copy_path(char *data, __u32 cur, struct tln_pat
 		return 0;
 	barrier_var(cur); /* keep the mask: older verifiers lose bounds through 32-bit copies */
 	barrier_var(len);
-	bpf_probe_read_kernel(&data[cur & 8191], len & TLN_PATH_MASK, &pb->buf[res->off & TLN_PATH_MASK]);
+	bpf_probe_read_kernel(&data[cur & 8191], len & TLN_PATH_MASK,
+			      &pb->buf[res->off & TLN_PATH_MASK]);
 	return len;
 }
 

@@ -15,9 +15,11 @@ napi_value js_map_create(napi_env env, napi_callback_info info)
 		return NULL;
 	name = get_str(env, argv[1]);
 	if (get_u32(env, argv[0], &type) || !name || get_u32(env, argv[2], &ks) ||
-	    get_u32(env, argv[3], &vs) || get_u32(env, argv[4], &me) || get_u32(env, argv[5], &flags)) {
+	    get_u32(env, argv[3], &vs) || get_u32(env, argv[4], &me) ||
+	    get_u32(env, argv[5], &flags)) {
 		free(name);
-		napi_throw_type_error(env, NULL, "mapCreate(type, name, keySize, valueSize, maxEntries, flags)");
+		napi_throw_type_error(
+			env, NULL, "mapCreate(type, name, keySize, valueSize, maxEntries, flags)");
 		return NULL;
 	}
 	{
@@ -25,8 +27,9 @@ napi_value js_map_create(napi_env env, napi_callback_info info)
 		fd = bpf_map_create(type, name, ks, vs, me, &mo);
 	}
 	if (fd < 0) {
-		throw_err(env, errno, NULL, "create map %s (type %u, key %u, value %u, entries %u, flags 0x%x)",
-			  name, type, ks, vs, me, flags);
+		throw_err(env, errno, NULL,
+			  "create map %s (type %u, key %u, value %u, entries %u, flags 0x%x)", name,
+			  type, ks, vs, me, flags);
 		free(name);
 		return NULL;
 	}
@@ -45,8 +48,10 @@ napi_value js_map_update(napi_env env, napi_callback_info info)
 
 	if (get_args(env, info, 4, argv))
 		return NULL;
-	if (get_i32(env, argv[0], &fd) || get_buf(env, argv[1], &k, &kl) || get_buf(env, argv[2], &v, &vl)) {
-		napi_throw_type_error(env, NULL, "mapUpdate(fd, key: Buffer, value: Buffer, flags?)");
+	if (get_i32(env, argv[0], &fd) || get_buf(env, argv[1], &k, &kl) ||
+	    get_buf(env, argv[2], &v, &vl)) {
+		napi_throw_type_error(env, NULL,
+				      "mapUpdate(fd, key: Buffer, value: Buffer, flags?)");
 		return NULL;
 	}
 	napi_typeof(env, argv[3], &t);
@@ -78,7 +83,8 @@ napi_value js_map_update_batch(napi_env env, napi_callback_info info)
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
 		__u32 c = count;
 		if (bpf_map_update_batch(fd, k, v, &c, &bo)) {
-			throw_err(env, errno, NULL, "map batch update (fd %d, %u entries, %u done)", fd, count, c);
+			throw_err(env, errno, NULL, "map batch update (fd %d, %u entries, %u done)",
+				  fd, count, c);
 			return NULL;
 		}
 		return mk_f64(env, c);
@@ -95,7 +101,8 @@ napi_value js_map_lookup(napi_env env, napi_callback_info info)
 
 	if (get_args(env, info, 3, argv))
 		return NULL;
-	if (get_i32(env, argv[0], &fd) || get_buf(env, argv[1], &k, &kl) || get_u32(env, argv[2], &vs)) {
+	if (get_i32(env, argv[0], &fd) || get_buf(env, argv[1], &k, &kl) ||
+	    get_u32(env, argv[2], &vs)) {
 		napi_throw_type_error(env, NULL, "mapLookup(fd, key, valueSize)");
 		return NULL;
 	}

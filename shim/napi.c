@@ -38,26 +38,41 @@ void lbpf_reset(void)
 
 /* ---- napi helpers -------------------------------------------------------- */
 
-
 static const char *errno_code(int err)
 {
 	switch (err) {
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case EINVAL: return "EINVAL";
-	case EACCES: return "EACCES";
-	case EBADF: return "EBADF";
-	case E2BIG: return "E2BIG";
-	case ENOMEM: return "ENOMEM";
-	case EEXIST: return "EEXIST";
-	case ENOSPC: return "ENOSPC";
-	case EBUSY: return "EBUSY";
-	case ENOTSUP: return "ENOTSUP";
-	case ESRCH: return "ESRCH";
-	case ENODEV: return "ENODEV";
-	case EFAULT: return "EFAULT";
-	case 524: return "ENOTSUPP";
-	default: return "EUNKNOWN";
+	case EPERM:
+		return "EPERM";
+	case ENOENT:
+		return "ENOENT";
+	case EINVAL:
+		return "EINVAL";
+	case EACCES:
+		return "EACCES";
+	case EBADF:
+		return "EBADF";
+	case E2BIG:
+		return "E2BIG";
+	case ENOMEM:
+		return "ENOMEM";
+	case EEXIST:
+		return "EEXIST";
+	case ENOSPC:
+		return "ENOSPC";
+	case EBUSY:
+		return "EBUSY";
+	case ENOTSUP:
+		return "ENOTSUP";
+	case ESRCH:
+		return "ESRCH";
+	case ENODEV:
+		return "ENODEV";
+	case EFAULT:
+		return "EFAULT";
+	case 524:
+		return "ENOTSUPP";
+	default:
+		return "EUNKNOWN";
 	}
 }
 

@@ -42,8 +42,8 @@ static int link_put(struct bpf_link *l)
 
 /* writes len bytes into the .rodata variable `name`; exact: len must be its
  * size (else the low bytes of a little-endian integer); -ENOENT when absent */
-static int set_rodata_bytes(struct bpf_object *obj, const char *name, const void *data,
-			    size_t len, bool exact)
+static int set_rodata_bytes(struct bpf_object *obj, const char *name, const void *data, size_t len,
+			    bool exact)
 {
 	const struct btf *btf = bpf_object__btf(obj);
 	const struct btf_type *sec, *var;
@@ -155,7 +155,9 @@ napi_value js_obj_load(napi_env env, napi_callback_info info)
 				/* a struct: exactly its bytes */
 				err = set_rodata_bytes(obj, k, bytes, blen, true);
 			} else if (!k || get_i64(env, vv, &x)) {
-				throw_err(env, EINVAL, NULL, "%s: rodata %s: not a number or a Buffer", path, k ? k : "?");
+				throw_err(env, EINVAL, NULL,
+					  "%s: rodata %s: not a number or a Buffer", path,
+					  k ? k : "?");
 				goto fail;
 			} else {
 				err = set_rodata(obj, k, x);
@@ -181,7 +183,8 @@ napi_value js_obj_load(napi_env env, napi_callback_info info)
 			k = get_str(env, kv);
 			napi_get_property(env, v, kv, &vv);
 			if (!k || get_i32(env, vv, &fd)) {
-				throw_err(env, EINVAL, NULL, "%s: reuse %s: not an fd", path, k ? k : "?");
+				throw_err(env, EINVAL, NULL, "%s: reuse %s: not an fd", path,
+					  k ? k : "?");
 				goto fail;
 			}
 			map = bpf_object__find_map_by_name(obj, k);
@@ -236,7 +239,8 @@ napi_value js_obj_load(napi_env env, napi_callback_info info)
 	napi_create_object(env, &progs);
 	bpf_object__for_each_program(prog, obj) {
 		if (bpf_program__fd(prog) >= 0)
-			set_prop(env, progs, bpf_program__name(prog), mk_i32(env, bpf_program__fd(prog)));
+			set_prop(env, progs, bpf_program__name(prog),
+				 mk_i32(env, bpf_program__fd(prog)));
 	}
 	set_prop(env, r, "progs", progs);
 	napi_create_object(env, &maps);
@@ -315,7 +319,8 @@ napi_value js_attach(napi_env env, napi_callback_info info)
 	p = find_prog(env, obj, argv[1]);
 	if (!p)
 		return NULL;
-	return link_result(env, bpf_program__attach(p), bpf_program__section_name(p), bpf_program__name(p));
+	return link_result(env, bpf_program__attach(p), bpf_program__section_name(p),
+			   bpf_program__name(p));
 }
 
 napi_value js_attach_tracepoint(napi_env env, napi_callback_info info)
@@ -337,8 +342,8 @@ napi_value js_attach_tracepoint(napi_env env, napi_callback_info info)
 	cat = get_str(env, argv[2]);
 	name = get_str(env, argv[3]);
 	snprintf(what, sizeof(what), "tracepoint/%s/%s", cat ? cat : "?", name ? name : "?");
-	res = link_result(env, cat && name ? bpf_program__attach_tracepoint(p, cat, name) : NULL, what,
-			  bpf_program__name(p));
+	res = link_result(env, cat && name ? bpf_program__attach_tracepoint(p, cat, name) : NULL,
+			  what, bpf_program__name(p));
 	free(cat);
 	free(name);
 	return res;
@@ -373,7 +378,8 @@ napi_value js_attach_uprobe(napi_env env, napi_callback_info info)
 		pid = -1;
 	path = get_str(env, argv[2]);
 	sym = get_str(env, argv[3]);
-	snprintf(what, sizeof(what), "%s %s:%s", ret ? "uretprobe" : "uprobe", path ? path : "?", sym ? sym : "?");
+	snprintf(what, sizeof(what), "%s %s:%s", ret ? "uretprobe" : "uprobe", path ? path : "?",
+		 sym ? sym : "?");
 	if (path && sym) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = sym, .retprobe = ret);
 		res = link_result(env, bpf_program__attach_uprobe_opts(p, pid, path, 0, &uo), what,

@@ -59,13 +59,15 @@ static int probe_helper(enum bpf_prog_type type, enum bpf_attach_type eat, int h
 /* a helper that exists but whose args we cannot build: judged from the log */
 static int probe_helper_log(enum bpf_prog_type type, int helper)
 {
-	struct bpf_insn insns[] = { INSN_MOV64_IMM(1, 0), INSN_MOV64_IMM(2, 0), INSN_MOV64_IMM(3, 0),
-				    INSN_MOV64_IMM(4, 0), INSN_CALL(helper), INSN_MOV64_IMM(0, 0),
+	struct bpf_insn insns[] = { INSN_MOV64_IMM(1, 0), INSN_MOV64_IMM(2, 0),
+				    INSN_MOV64_IMM(3, 0), INSN_MOV64_IMM(4, 0),
+				    INSN_CALL(helper),    INSN_MOV64_IMM(0, 0),
 				    INSN_EXIT() };
 	char log[4096];
 	int err;
 
-	if (try_prog(type, 0, 0, insns, sizeof(insns) / sizeof(insns[0]), log, sizeof(log), &err) == 1)
+	if (try_prog(type, 0, 0, insns, sizeof(insns) / sizeof(insns[0]), log, sizeof(log), &err) ==
+	    1)
 		return 1;
 	if (!log[0])
 		return 0;
@@ -127,36 +129,48 @@ napi_value js_probe(napi_env env, napi_callback_info info)
 		set_prop(env, r, "bpfError", mk_str(env, strerror(errno)));
 		return r;
 	}
-	set_prop(env, r, "ringbuf", mk_bool(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1));
-	set_prop(env, r, "lpmTrie", mk_bool(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_LPM_TRIE, NULL) == 1));
-	set_prop(env, r, "lruHash", mk_bool(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_LRU_HASH, NULL) == 1));
-	set_prop(env, r, "tracepoint", mk_bool(env, libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL) == 1));
+	set_prop(env, r, "ringbuf",
+		 mk_bool(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1));
+	set_prop(env, r, "lpmTrie",
+		 mk_bool(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_LPM_TRIE, NULL) == 1));
+	set_prop(env, r, "lruHash",
+		 mk_bool(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_LRU_HASH, NULL) == 1));
+	set_prop(env, r, "tracepoint",
+		 mk_bool(env, libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL) == 1));
 	set_prop(env, r, "cgroupSockAddr",
-		 mk_bool(env, libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) == 1));
+		 mk_bool(env,
+			 libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) == 1));
 	/* helpers: a valid call each, so the load itself answers */
 	set_prop(env, r, "sendSignal",
-		 mk_bool(env, probe_helper(BPF_PROG_TYPE_TRACEPOINT, 0, BPF_FUNC_send_signal, 0, 1, 0)));
+		 mk_bool(env,
+			 probe_helper(BPF_PROG_TYPE_TRACEPOINT, 0, BPF_FUNC_send_signal, 0, 1, 0)));
 	set_prop(env, r, "overrideReturn",
-		 mk_bool(env, probe_helper(BPF_PROG_TYPE_KPROBE, 0, BPF_FUNC_override_return, 1, 2, 0)));
+		 mk_bool(env,
+			 probe_helper(BPF_PROG_TYPE_KPROBE, 0, BPF_FUNC_override_return, 1, 2, 0)));
 	set_prop(env, r, "setRetval",
 		 mk_bool(env, probe_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT,
 					   BPF_FUNC_set_retval, 0, 1, 1)));
-	set_prop(env, r, "bpfLoop", mk_bool(env, probe_helper_log(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop)));
-	set_prop(env, r, "snprintf", mk_bool(env, probe_helper_log(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_snprintf)));
+	set_prop(env, r, "bpfLoop",
+		 mk_bool(env, probe_helper_log(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop)));
+	set_prop(env, r, "snprintf",
+		 mk_bool(env, probe_helper_log(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_snprintf)));
 	/* BTF-attached program kinds: a tiny program each */
 	why[0] = 0;
-	ok = probe_btf_prog(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "sched_process_exec", why, sizeof(why));
+	ok = probe_btf_prog(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "sched_process_exec", why,
+			    sizeof(why));
 	set_prop(env, r, "tpBtf", mk_bool(env, ok));
 	if (!ok)
 		set_prop(env, r, "tpBtfError", mk_str(env, why));
-	ok = probe_btf_prog(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "security_file_permission", why, sizeof(why));
+	ok = probe_btf_prog(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "security_file_permission",
+			    why, sizeof(why));
 	set_prop(env, r, "fentry", mk_bool(env, ok));
 	if (!ok)
 		set_prop(env, r, "fentryError", mk_str(env, why));
 	ok = probe_btf_prog(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "file_permission", why, sizeof(why));
 	if (ok && !str_in_file("/sys/kernel/security/lsm", "bpf")) {
 		ok = 0;
-		snprintf(why, sizeof(why), "bpf is not in /sys/kernel/security/lsm (boot with lsm=...,bpf)");
+		snprintf(why, sizeof(why),
+			 "bpf is not in /sys/kernel/security/lsm (boot with lsm=...,bpf)");
 	}
 	set_prop(env, r, "lsm", mk_bool(env, ok));
 	if (!ok)
@@ -166,7 +180,8 @@ napi_value js_probe(napi_env env, napi_callback_info info)
 	     file_exists("/sys/kernel/tracing/kprobe_events") ||
 	     file_exists("/sys/kernel/debug/tracing/kprobe_events");
 	set_prop(env, r, "kprobes", mk_bool(env, ok));
-	set_prop(env, r, "uprobes", mk_bool(env, file_exists("/sys/bus/event_source/devices/uprobe/type")));
+	set_prop(env, r, "uprobes",
+		 mk_bool(env, file_exists("/sys/bus/event_source/devices/uprobe/type")));
 	return r;
 }
 

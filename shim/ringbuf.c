@@ -155,8 +155,8 @@ napi_value js_ringbuf_open(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	napi_create_string_utf8(env, "tln_ringbuf", NAPI_AUTO_LENGTH, &name);
-	if (napi_create_threadsafe_function(env, argv[1], NULL, name, 64, 1, NULL, NULL, c, rb_call_js,
-					    &c->tsfn) != napi_ok) {
+	if (napi_create_threadsafe_function(env, argv[1], NULL, name, 64, 1, NULL, NULL, c,
+					    rb_call_js, &c->tsfn) != napi_ok) {
 		ring_buffer__free(c->rb);
 		throw_err(env, EINVAL, NULL, "ringbufOpen: threadsafe function");
 		return NULL;

@@ -33,12 +33,12 @@
 #define TLN_MAX_LINKS 4096
 #define TLN_MAX_RBS 16
 
-#define NAPI_OK(call)                                                                  \
-	do {                                                                           \
-		if ((call) != napi_ok) {                                               \
+#define NAPI_OK(call)                                                                      \
+	do {                                                                               \
+		if ((call) != napi_ok) {                                                   \
 			napi_throw_error(env, NULL, "tln_shim: napi call failed: " #call); \
-			return NULL;                                                   \
-		}                                                                      \
+			return NULL;                                                       \
+		}                                                                          \
 	} while (0)
 
 /* napi.c */

@@ -18,7 +18,11 @@ import { ROOT, filePolicy, OPTS } from './helpers/core.js';
 interface Gen {
   HEADERS: string[];
   generate(root?: string): Record<string, string>;
-  readModel(root?: string): { defines: { name: string }[]; enums: { name: string; members: { name: string }[] }[]; structs: { name: string; fields: unknown[] }[] };
+  readModel(root?: string): {
+    defines: { name: string }[];
+    enums: { name: string; members: { name: string }[] }[];
+    structs: { name: string; fields: unknown[] }[];
+  };
   layout(model: unknown): Map<string, { name: string; size: number; fields: { field: { name: string }; off: number }[] }>;
   abiTable(model: unknown, lay: unknown): Record<string, number | string>;
 }
@@ -68,7 +72,10 @@ test('every struct, every field, every #define and enum member of the headers is
   }
   // a field count from the text itself: one ';' per field declaration inside each struct body
   for (const m of src.matchAll(/^struct (tln_[a-z0-9_]+) \{([\s\S]*?)^\};/gm)) {
-    const decls = m[2].replace(/\/\*[\s\S]*?\*\//g, '').split(';').filter((d) => /\w/.test(d) && !/union\s*\{\s*$/.test(d.trim()) && d.trim() !== '}').length;
+    const decls = m[2]
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .split(';')
+      .filter((d) => /\w/.test(d) && !/union\s*\{\s*$/.test(d.trim()) && d.trim() !== '}').length;
     assert.is(lay.get(m[1])!.fields.length, decls, `fields of ${m[1]}`);
   }
   const names = new Set<string>();
@@ -86,7 +93,9 @@ test('the committed generated files are what scripts/gen-abi.mjs writes now (edi
     const a = committed.split('\n');
     const b = text.split('\n');
     const i = a.findIndex((l, k) => l !== b[k]);
-    assert.unreachable(`${rel} differs from the generator's output at line ${i + 1}:\n  committed: ${a[i]}\n  generated: ${b[i]}\n(run node scripts/gen-abi.mjs)`);
+    assert.unreachable(
+      `${rel} differs from the generator's output at line ${i + 1}:\n  committed: ${a[i]}\n  generated: ${b[i]}\n(run node scripts/gen-abi.mjs)`,
+    );
   }
 });
 
@@ -101,7 +110,17 @@ test('map names: header, mirror and images agree', () => {
   const img = compile([filePolicy([{}])], OPTS).image!;
   assert.equal(
     inspectImage(img)[0].maps.map((m) => m.name),
-    ['TLN_MAP_POLICY', 'TLN_MAP_HOOKS', 'TLN_MAP_SELS', 'TLN_MAP_STR', 'TLN_MAP_ADDR4', 'TLN_MAP_ADDR6', 'TLN_MAP_U64SET', 'TLN_MAP_STATS', 'TLN_MAP_POD_FILTER'].map((k) => c[k]),
+    [
+      'TLN_MAP_POLICY',
+      'TLN_MAP_HOOKS',
+      'TLN_MAP_SELS',
+      'TLN_MAP_STR',
+      'TLN_MAP_ADDR4',
+      'TLN_MAP_ADDR6',
+      'TLN_MAP_U64SET',
+      'TLN_MAP_STATS',
+      'TLN_MAP_POD_FILTER',
+    ].map((k) => c[k]),
   );
   for (const n of Object.values(names)) assert.ok(n.length <= 15, n);
 });

@@ -9,7 +9,12 @@ import { runAgent } from '../src/agent/run.js';
 
 function asNobody(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((res, rej) => {
-    const c = spawn(process.execPath, [join(repoRoot(), 'bin', 'talon.js'), ...args], { uid: 65534, gid: 65534, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(process.execPath, [join(repoRoot(), 'bin', 'talon.js'), ...args], {
+      uid: 65534,
+      gid: 65534,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     c.stderr!.on('data', (b: Buffer) => (stderr += b));
     c.once('error', rej);

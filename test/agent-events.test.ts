@@ -34,7 +34,10 @@ test('filters: fields AND, values OR, allow then deny', () => {
   assert.is(count({ allow: [{ namespace: ['default'], event_set: ['PROCESS_KPROBE'] }] }), 3);
   assert.is(count({ allow: [{ event_set: ['PROCESS_EXEC'] }, { event_set: ['PROCESS_EXIT'] }] }), 3 + 2);
   assert.is(count({ allow: [{ namespace: ['default'] }], deny: [{ event_set: ['PROCESS_KPROBE'] }] }), 3);
-  assert.is(count({ allow: [{ binary_regex: ['/cat$'] }] }), evs.filter((e) => JSON.stringify(e).includes('"binary":"/bin/cat"') || JSON.stringify(e).includes('"binary":"/usr/bin/cat"')).length);
+  assert.is(
+    count({ allow: [{ binary_regex: ['/cat$'] }] }),
+    evs.filter((e) => JSON.stringify(e).includes('"binary":"/bin/cat"') || JSON.stringify(e).includes('"binary":"/usr/bin/cat"')).length,
+  );
   assert.is(count({ allow: [{ policy_names: ['file-monitoring-enforce'] }] }), 3);
   assert.is(count({ allow: [{ policy_names: ['file-monitoring-enforce'], namespace: [''] }] }), 0);
   assert.is(normaliseEventType('exec'), 'PROCESS_EXEC');
@@ -54,7 +57,13 @@ test('getevents -i: offline filtering, compact like the renderer', async () => {
   assert.equal(r.stdout.split('\n').filter(Boolean), want);
   assert.equal(want.slice(-1), ['💥 exit    default/xwing /bin/cat /etc/shadow SIGKILL']);
   const j = await talon(['getevents', '-i', f, '-o', 'json', '--count', '2']);
-  assert.equal(j.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)), lines('cat-shadow.jsonl').slice(0, 2));
+  assert.equal(
+    j.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+    lines('cat-shadow.jsonl').slice(0, 2),
+  );
   const bad = await talon(['getevents', '-i', f, '--pods', '(']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /invalid pod regex/);
@@ -82,8 +91,19 @@ if (reason) {
     try {
       agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
       c = await ApiClient.connect({ address });
-      const pod = (await c.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing' }, container: { name: 'spaceship', image: 'quay.io/cilium/json-mock:v1.3.8' } })).pod;
-      await c.call('policy.add', { yaml: readFileSync(join(repoRoot(), 'examples', 'file-monitoring-enforce.yaml'), 'utf8'), file: 'f.yaml', namespace: 'default' });
+      const pod = (
+        await c.call<{ pod: Pod }>('pod.add', {
+          namespace: 'default',
+          name: 'xwing',
+          labels: { app: 'xwing' },
+          container: { name: 'spaceship', image: 'quay.io/cilium/json-mock:v1.3.8' },
+        })
+      ).pod;
+      await c.call('policy.add', {
+        yaml: readFileSync(join(repoRoot(), 'examples', 'file-monitoring-enforce.yaml'), 'utf8'),
+        file: 'f.yaml',
+        namespace: 'default',
+      });
       const pid = (await c.call<{ policies: { id: number }[] }>('policy.list')).policies[0].id;
       const got: Record<string, any>[] = [];
       await c.subscribe({ allow: [{ pod_regex: ['^xwing$'] }] }, (ev) => got.push(ev));
@@ -129,7 +149,11 @@ if (reason) {
         namespace: 'default',
         name: 'xwing',
         uid: pod.uid,
-        container: { id: `talon://${pod.cgroupId}`, name: 'spaceship', image: { id: 'quay.io/cilium/json-mock:v1.3.8', name: 'quay.io/cilium/json-mock:v1.3.8' } },
+        container: {
+          id: `talon://${pod.cgroupId}`,
+          name: 'spaceship',
+          image: { id: 'quay.io/cilium/json-mock:v1.3.8', name: 'quay.io/cilium/json-mock:v1.3.8' },
+        },
         pod_labels: { app: 'xwing' },
         workload: 'xwing',
         workload_kind: 'Pod',

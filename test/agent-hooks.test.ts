@@ -10,7 +10,20 @@ import * as assert from 'uvu/assert';
 import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from './helpers/agent.js';
+import {
+  agentStatus,
+  jsonEvents,
+  repoRoot,
+  skipUnlessRoot,
+  spawnAgent,
+  talon,
+  talonBackground,
+  terminate,
+  talonCgroupLeftovers,
+  tempDir,
+  waitFor,
+  useTestCgroupParent,
+} from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent hooks in the kernel');
@@ -70,7 +83,12 @@ async function compact(events: Json[]): Promise<string[]> {
 /** an interactive bash on a pty, fed `lines`; its pid */
 function interactiveBash(lines: string[]): number {
   const input = ['echo TLNPID=$$', ...lines, 'exit'].join('\n') + '\n';
-  const r = spawnSync('script', ['-qc', 'bash --norc --noprofile -i', '/dev/null'], { input, encoding: 'utf8', timeout: 20000, env: { ...process.env, TERM: 'dumb' } });
+  const r = spawnSync('script', ['-qc', 'bash --norc --noprofile -i', '/dev/null'], {
+    input,
+    encoding: 'utf8',
+    timeout: 20000,
+    env: { ...process.env, TERM: 'dumb' },
+  });
   const m = /TLNPID=(\d+)/.exec(r.stdout ?? '');
   assert.ok(m, `bash pid in: ${JSON.stringify(r.stdout)}`);
   return Number(m![1]);
@@ -130,13 +148,19 @@ if (reason) {
     const tps = events.filter((e) => e.process_tracepoint);
     const post = tps.find((e) => e.process_tracepoint.args[1]?.string_arg === join(t.dir, 'tp-a'))?.process_tracepoint;
     assert.ok(post, JSON.stringify(tps));
-    assert.equal([post.subsys, post.event, post.policy_name, post.action, post.message, post.tags], ['syscalls', 'sys_enter_openat', 'openat-test', 'KPROBE_ACTION_POST', 'test file opened', ['talon.test']]);
+    assert.equal(
+      [post.subsys, post.event, post.policy_name, post.action, post.message, post.tags],
+      ['syscalls', 'sys_enter_openat', 'openat-test', 'KPROBE_ACTION_POST', 'test file opened', ['talon.test']],
+    );
     assert.equal(post.args[0], { int_arg: -100 });
     assert.type(post.args[2].int_arg, 'number');
     assert.is(post.process.pod.name, 'hooks');
     const kill = tps.find((e) => e.process_tracepoint.args[1]?.string_arg === join(t.dir, 'kill-x'))?.process_tracepoint;
     assert.is(kill?.action, 'KPROBE_ACTION_SIGKILL');
-    assert.ok(events.some((e) => e.process_exit?.process.pid === kill.process.pid && e.process_exit.signal === 'SIGKILL'), 'the exit shows SIGKILL');
+    assert.ok(
+      events.some((e) => e.process_exit?.process.pid === kill.process.pid && e.process_exit.signal === 'SIGKILL'),
+      'the exit shows SIGKILL',
+    );
 
     const lines = await compact([...ups, ...tps.filter((e) => e.process_tracepoint.process.pod)]);
     assert.is(lines[0], `🕵️ uprobe  talon-hooks ${bash} /bin/bash readline`);

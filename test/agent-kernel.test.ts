@@ -9,7 +9,20 @@ import { existsSync, realpathSync, writeFileSync, mkdirSync, statSync } from 'no
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { listen } from '../src/agent/quickstart.js';
-import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, waitFor, useTestCgroupParent } from './helpers/agent.js';
+import {
+  agentStatus,
+  jsonEvents,
+  repoRoot,
+  skipUnlessRoot,
+  spawnAgent,
+  talon,
+  talonBackground,
+  terminate,
+  talonCgroupLeftovers,
+  tempDir,
+  waitFor,
+  useTestCgroupParent,
+} from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent in the kernel');
@@ -45,8 +58,7 @@ const getevents = (args: string[]) => jsonEvents(args, A);
 
 const exec = (pod: string, cmd: string, opts: { cwd?: string } = {}) => talon(['exec', pod, ...A, '--', 'bash', '-c', cmd], opts);
 /** runs on the host, asynchronously: the listeners live in this process */
-const onHost = (cmd: string) =>
-  new Promise<number | null>((res) => spawn('bash', ['-c', cmd], { stdio: 'ignore' }).once('close', (code) => res(code)));
+const onHost = (cmd: string) => new Promise<number | null>((res) => spawn('bash', ['-c', cmd], { stdio: 'ignore' }).once('close', (code) => res(code)));
 /** ids of the programs of every policy of the running agent */
 const seenPrograms = new Set<number>();
 async function notePrograms(): Promise<void> {
@@ -122,7 +134,10 @@ if (reason) {
     assert.is(shadow[shadow.length - 1], `💥 exit    default/xwing ${cat} /etc/shadow SIGKILL`);
     assert.ok(lines.includes(`🚀 process default/xwing ${bash} -c "echo foo >> bar; cat bar"`), lines.join('\n'));
     assert.ok(lines.includes(`💥 exit    default/xwing ${cat} bar 0`), lines.join('\n'));
-    assert.not.ok(lines.some((l) => l.includes('📚') && l.includes(' bar')), 'no event for the file of no interest');
+    assert.not.ok(
+      lines.some((l) => l.includes('📚') && l.includes(' bar')),
+      'no event for the file of no interest',
+    );
 
     // the JSON is Tetragon's
     const kp = events.filter((e) => e.process_kprobe);
@@ -146,15 +161,24 @@ if (reason) {
     }
     const exit = events.find((e) => e.process_exit && e.process_exit.process.binary === cat && e.process_exit.signal);
     assert.is(exit?.process_exit.signal, 'SIGKILL');
-    assert.ok(events.every((e) => e[kind(e)].process.pod?.name === 'xwing'), '--pods xwing: only xwing');
+    assert.ok(
+      events.every((e) => e[kind(e)].process.pod?.name === 'xwing'),
+      '--pods xwing: only xwing',
+    );
 
     // talon dry-run replays the events: the evaluator gives the kernel's verdict
     const f = join(t.dir, 'file-events.jsonl');
     writeFileSync(f, kp.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const dr = await talon(['dry-run', '-p', ex('file-monitoring-enforce.yaml'), '-e', f]);
     assert.is(dr.code, 0, dr.stderr);
-    const verdicts = dr.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).verdict);
-    assert.equal(verdicts, kp.map(() => 'kill'));
+    const verdicts = dr.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).verdict);
+    assert.equal(
+      verdicts,
+      kp.map(() => 'kill'),
+    );
   });
 
   test('network scenario: a connect outside the cluster is killed before a packet leaves', async () => {
@@ -184,10 +208,22 @@ if (reason) {
       assert.is(kp.action, 'KPROBE_ACTION_SIGKILL');
       assert.equal(
         { ...kp.args[0].sock_arg, sport: 0 },
-        { family: 'AF_INET', type: 'SOCK_STREAM', protocol: 'IPPROTO_TCP', saddr: '127.10.0.5', daddr: '127.200.0.1', sport: 0, dport: 18080, state: 'TCP_SYN_SENT' },
+        {
+          family: 'AF_INET',
+          type: 'SOCK_STREAM',
+          protocol: 'IPPROTO_TCP',
+          saddr: '127.10.0.5',
+          daddr: '127.200.0.1',
+          sport: 0,
+          dport: 18080,
+          state: 'TCP_SYN_SENT',
+        },
       );
       assert.ok(lines.some((l) => l.startsWith(`💥 exit    default/xwing ${curl}`) && l.endsWith('SIGKILL')));
-      assert.not.ok(events.some((e) => e.process_exec), '--event-types filters');
+      assert.not.ok(
+        events.some((e) => e.process_exec),
+        '--event-types filters',
+      );
     } finally {
       await outside.close();
       await inside.close();

@@ -55,8 +55,24 @@ const status = (over: Partial<PolicyStatus>): PolicyStatus => ({
 test('tp list table: Tetragon columns and cells', () => {
   assert.equal(TP_LIST_COLUMNS, ['ID', 'NAME', 'DOMAIN', 'STATE', 'FILTERID', 'NAMESPACE', 'SENSORS', 'KERNELMEMORY', 'MODE', 'NPOST', 'NENFORCE', 'NMONITOR']);
   const out = formatPolicyTable([
-    status({ id: 2, name: 'trace-bash-readline', domain: 'static', mode: 'monitor_only', counters: { post: 5, enforce: 0, monitor: 0, nopost: 0 }, kernelMemory: 2_400_000 }),
-    status({ id: 3, name: 'read-etc-passwd', namespace: 'default', filterId: 3, state: 'load_error', sensors: [], kernelMemory: 0, counters: { post: 0, enforce: 0, monitor: 0, nopost: 0 } }),
+    status({
+      id: 2,
+      name: 'trace-bash-readline',
+      domain: 'static',
+      mode: 'monitor_only',
+      counters: { post: 5, enforce: 0, monitor: 0, nopost: 0 },
+      kernelMemory: 2_400_000,
+    }),
+    status({
+      id: 3,
+      name: 'read-etc-passwd',
+      namespace: 'default',
+      filterId: 3,
+      state: 'load_error',
+      sensors: [],
+      kernelMemory: 0,
+      counters: { post: 0, enforce: 0, monitor: 0, nopost: 0 },
+    }),
   ]);
   assert.is(
     out,
@@ -88,7 +104,11 @@ test('selector counters are labelled with hook and selector', () => {
       [3, null, null, '(no selector)', 4],
     ],
   );
-  assert.equal(selectorStatus(spec, []).map((x) => x.post), [0, 0, 0, 0], 'not loaded: zeros');
+  assert.equal(
+    selectorStatus(spec, []).map((x) => x.post),
+    [0, 0, 0, 0],
+    'not loaded: zeros',
+  );
 });
 
 test('logExcerpt keeps the end of a verifier log', () => {
@@ -112,12 +132,20 @@ test('export file rotates by size to FILE.1, FILE.2 and keeps whole lines', asyn
       await new Promise((r) => setImmediate(r)); // written at the end of each turn
     }
     ex.close();
-    const read = (p: string) => readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).i as number);
+    const read = (p: string) =>
+      readFileSync(p, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).i as number);
     const cur = read(f);
     const b1 = read(`${f}.1`);
     const b2 = read(`${f}.2`);
     assert.not.ok(existsSync(`${f}.3`), 'at most 2 backups');
-    assert.equal([...b2, ...b1, ...cur], Array.from({ length: b2.length + b1.length + cur.length }, (_, k) => 20 - cur.length - b1.length - b2.length + k), 'FILE.2 oldest, FILE newest, in order');
+    assert.equal(
+      [...b2, ...b1, ...cur],
+      Array.from({ length: b2.length + b1.length + cur.length }, (_, k) => 20 - cur.length - b1.length - b2.length + k),
+      'FILE.2 oldest, FILE newest, in order',
+    );
     assert.is(cur[cur.length - 1], 19);
     for (const p of [f, `${f}.1`, `${f}.2`]) {
       assert.ok(statSync(p).size <= 200);
@@ -131,7 +159,10 @@ test('export file rotates by size to FILE.1, FILE.2 and keeps whole lines', asyn
     for (let i = 0; i < 3; i++) ey.write(ev(i));
     ey.close();
     assert.equal(read(g), [2]);
-    assert.equal(readdirSync(t.dir).filter((n) => n.startsWith('nob')), ['nob.log']);
+    assert.equal(
+      readdirSync(t.dir).filter((n) => n.startsWith('nob')),
+      ['nob.log'],
+    );
     // 0 bytes: never rotates
     const h = join(t.dir, 'big.log');
     const ez = new ExportFile(h, { maxBytes: 0, maxBackups: 2 });
@@ -159,7 +190,9 @@ test('metrics: events, policies, kernel counters, states, losses, disagreements'
         name: 'kill',
         namespace: 'ns1',
         counters: { post: 7, enforce: 3, monitor: 4, nopost: 1 },
-        selectors: [{ index: 0, hook: 'security_file_permission', selector: 0, label: 'security_file_permission/0', post: 7, enforce: 3, monitor: 4, nopost: 1 }],
+        selectors: [
+          { index: 0, hook: 'security_file_permission', selector: 0, label: 'security_file_permission/0', post: 7, enforce: 3, monitor: 4, nopost: 1 },
+        ],
         kernelMemory: 12345,
         programs: [{ id: 41, name: 'tln_tp_read', run_cnt: 1000, run_time_ns: 250000 }],
       }),
@@ -184,10 +217,14 @@ test('metrics: events, policies, kernel counters, states, losses, disagreements'
   // Tetragon's names and labels (node_name is empty under Tetragon's default --metrics-label-filter)
   has('tetragon_events_total{binary="/usr/bin/cat",namespace="ns1",node_name="",pod="pod1",type="PROCESS_EXEC",workload="pod1"} 1');
   has('tetragon_events_total{binary="/usr/bin/cat",namespace="ns1",node_name="",pod="pod1",type="PROCESS_KPROBE",workload="pod1"} 2');
-  has('tetragon_policy_events_total{binary="/usr/bin/cat",hook="kprobe:security_file_permission",namespace="ns1",node_name="",pod="pod1",policy="kill",workload="pod1"} 2');
+  has(
+    'tetragon_policy_events_total{binary="/usr/bin/cat",hook="kprobe:security_file_permission",namespace="ns1",node_name="",pod="pod1",policy="kill",workload="pod1"} 2',
+  );
   has('tetragon_policy_events_total{binary="/bin/sh",hook="tracepoint:syscalls/sys_enter_openat",namespace="",node_name="",pod="",policy="tp",workload=""} 1');
   const sel = (action: string, n: number) =>
-    has(`tetragon_tracingpolicy_selector_actions_total{action="${action}",hook="kprobe:security_file_permission",hook_index="0",policy="kill",policy_namespace="ns1",selector_index="0",selector_label=""} ${n}`);
+    has(
+      `tetragon_tracingpolicy_selector_actions_total{action="${action}",hook="kprobe:security_file_permission",hook_index="0",policy="kill",policy_namespace="ns1",selector_index="0",selector_label=""} ${n}`,
+    );
   sel('post', 7);
   sel('signal', 3);
   sel('monitor_signal', 4);
@@ -210,7 +247,11 @@ test('metrics: events, policies, kernel counters, states, losses, disagreements'
   has('talon_evaluator_checks_total{result="disagreed"} 1');
   has('talon_evaluator_checks_total{result="agreed"} 4');
   assert.match(text, /\nprocess_cpu_seconds_total /, 'process metrics too, unprefixed');
-  assert.not.match(text, /talon_(events_total|policy_events_total|ringbuf|events_dropped|tracingpolicy_loaded|tracingpolicy_kernel|process_)/, 'no old name is left');
+  assert.not.match(
+    text,
+    /talon_(events_total|policy_events_total|ringbuf|events_dropped|tracingpolicy_loaded|tracingpolicy_kernel|process_)/,
+    'no old name is left',
+  );
   // served over HTTP on loopback
   const addr = await m.listen('127.0.0.1:0');
   try {
@@ -227,7 +268,15 @@ test('metrics: --metrics-label-filter keeps only the named process labels (Tetra
   assert.equal([...parseMetricsLabelFilter()], ['namespace', 'workload', 'pod', 'binary']);
   assert.equal([...parseMetricsLabelFilter('pod, node_name,bogus')], ['pod', 'node_name']);
   assert.equal([...parseMetricsLabelFilter('')], []);
-  const m = new AgentMetrics({ policies: () => [], lost: () => 0, dropped: () => 0, differential: () => ({ checked: 0, agreed: 0, disagreed: 0 }), version: '1', node: 'node7', labelFilter: 'namespace,node_name' });
+  const m = new AgentMetrics({
+    policies: () => [],
+    lost: () => 0,
+    dropped: () => 0,
+    differential: () => ({ checked: 0, agreed: 0, disagreed: 0 }),
+    version: '1',
+    node: 'node7',
+    labelFilter: 'namespace,node_name',
+  });
   m.onEvent({ process_kprobe: { process: { binary: '/bin/cat', pod: { namespace: 'ns', name: 'p', workload: 'w' } }, function_name: 'f', policy_name: 'x' } });
   const text = await m.text();
   assert.ok(text.includes('tetragon_events_total{binary="",namespace="ns",node_name="node7",pod="",type="PROCESS_KPROBE",workload=""} 1'), text);
@@ -313,7 +362,10 @@ if (process.getuid?.() === 0) {
       assert.is(err!.code, 'failed');
       assert.match(err!.message, /cannot load obs\/bad: policy bad: load refused: Permission denied\nverifier log \(end\):\n.*R2 unbounded memory access/s);
       let list = (await c.call<{ policies: PolicyStatus[] }>('policy.list')).policies;
-      assert.equal(list.map((p) => [p.name, p.state]), [['bad', 'load_error']]);
+      assert.equal(
+        list.map((p) => [p.name, p.state]),
+        [['bad', 'load_error']],
+      );
       assert.match(list[0].verifierLog!, /R2 unbounded memory access$/);
       // fixed: enable retries the load
       k.failLoad = null;
@@ -321,22 +373,31 @@ if (process.getuid?.() === 0) {
       await c.call('policy.add', { yaml: KILL('good'), file: 'good.yaml', namespace: 'obs' });
       await c.call('policy.setMode', { name: 'good', mode: 'monitor' });
       await c.call('policy.disable', { name: 'good' });
-      assert.ok(k.loaded.filter((p) => p.spec.name === 'good').every((p) => p.unloaded), 'disable unloads');
+      assert.ok(
+        k.loaded.filter((p) => p.spec.name === 'good').every((p) => p.unloaded),
+        'disable unloads',
+      );
       list = (await c.call<{ policies: PolicyStatus[] }>('policy.list')).policies;
-      assert.equal(list.map((p) => [p.name, p.state, p.mode, p.sensors]), [
-        ['bad', 'enabled', 'enforce', ['fake']],
-        ['good', 'disabled', 'monitor', ['fake']],
-      ]);
+      assert.equal(
+        list.map((p) => [p.name, p.state, p.mode, p.sensors]),
+        [
+          ['bad', 'enabled', 'enforce', ['fake']],
+          ['good', 'disabled', 'monitor', ['fake']],
+        ],
+      );
       c.close();
       c = null;
       await agent.stop();
       agent = await start();
       c = await ApiClient.connect({ address });
       list = (await c.call<{ policies: PolicyStatus[] }>('policy.list')).policies;
-      assert.equal(list.map((p) => [p.name, p.domain, p.state, p.mode]), [
-        ['bad', 'api', 'enabled', 'enforce'],
-        ['good', 'api', 'disabled', 'monitor'],
-      ]);
+      assert.equal(
+        list.map((p) => [p.name, p.domain, p.state, p.mode]),
+        [
+          ['bad', 'api', 'enabled', 'enforce'],
+          ['good', 'api', 'disabled', 'monitor'],
+        ],
+      );
       await c.call('policy.enable', { name: 'good' });
       const good = k.policy('good')!;
       assert.is(good.mode, 'monitor', 'the run-time mode is written into the reloaded policy');

@@ -41,7 +41,10 @@ if (reason) {
           file: 'examples/egress-xwing-enforce.yaml',
           namespace: 'default',
         });
-        assert.equal(r.policies.map((p) => [p.name, p.filtered, p.mode]), [['egress-xwing-enforce', true, 'enforce']]);
+        assert.equal(
+          r.policies.map((p) => [p.name, p.filtered, p.mode]),
+          [['egress-xwing-enforce', true, 'enforce']],
+        );
         const lp = k.policy('egress-xwing-enforce')!;
         assert.ok(lp, 'loaded into the kernel');
         assert.is(lp.filter.size, 0, 'no pod yet');
@@ -84,17 +87,18 @@ if (reason) {
         await c.call('policy.setMode', { name: 'egress-xwing-enforce', mode: 'enforce' });
 
         // same name twice: refused
-        await c
-          .call('policy.add', { yaml: example('egress-xwing-enforce.yaml'), file: 'again.yaml', namespace: 'default' })
-          .then(
-            () => assert.unreachable(),
-            (e: RemoteError) => assert.is(e.code, 'exists'),
-          );
+        await c.call('policy.add', { yaml: example('egress-xwing-enforce.yaml'), file: 'again.yaml', namespace: 'default' }).then(
+          () => assert.unreachable(),
+          (e: RemoteError) => assert.is(e.code, 'exists'),
+        );
         await c.call('pod.delete', { namespace: 'empire', name: 'xwing' });
         assert.ok(other.cgroupPath);
       });
       assert.ok(k.closed, 'kernel closed on stop');
-      assert.ok(k.loaded.every((p) => p.unloaded), 'every policy unloaded on stop');
+      assert.ok(
+        k.loaded.every((p) => p.unloaded),
+        'every policy unloaded on stop',
+      );
       assert.not.ok(existsSync(join(t.dir, 'talon.sock')), 'socket removed on stop');
 
       // restart: pods and API policies come back, and scoping is pushed again

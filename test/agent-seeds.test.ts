@@ -31,8 +31,7 @@ function seed(name: string): string {
 
 const HTTP = 'HTTP/1.1 200 OK\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n';
 const exec = (cmd: string, cwd?: string) => talon(['exec', 'xwing', ...A, '--', 'bash', '-c', cmd], { cwd });
-const onHost = (cmd: string) =>
-  new Promise<number | null>((res) => spawn('bash', ['-c', cmd], { stdio: 'ignore' }).once('close', (code) => res(code)));
+const onHost = (cmd: string) => new Promise<number | null>((res) => spawn('bash', ['-c', cmd], { stdio: 'ignore' }).once('close', (code) => res(code)));
 
 if (reason) {
   test('seed policies in the kernel', () => console.log(`  skipped: ${reason}`));

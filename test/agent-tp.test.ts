@@ -10,7 +10,19 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { cgroup2Root, podCgroupPath, removeCgroup, talonCgroupParent } from '../src/pods/cgroup.js';
-import { jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, terminate, talonCgroupLeftovers, tempDir, sleep, useTestCgroupParent } from './helpers/agent.js';
+import {
+  jsonEvents,
+  repoRoot,
+  skipUnlessRoot,
+  spawnAgent,
+  talon,
+  talonBackground,
+  terminate,
+  talonCgroupLeftovers,
+  tempDir,
+  sleep,
+  useTestCgroupParent,
+} from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('agent tp/observability in the kernel');
@@ -70,14 +82,21 @@ function policyFile(name: string, text: string, dir = t.dir): string {
 
 async function startAgent(): Promise<void> {
   agent = await spawnAgent([
-    '--state-dir', state,
-    '--policy-dir', policyDir,
+    '--state-dir',
+    state,
+    '--policy-dir',
+    policyDir,
     ...A,
-    '--node-name', 'talon-tp',
-    '--export-filename', exportFile,
-    '--export-file-max-size-mb', String(EXPORT_MB),
-    '--export-file-rotation-max-backups', '2',
-    '--metrics-server', '127.0.0.1:0',
+    '--node-name',
+    'talon-tp',
+    '--export-filename',
+    exportFile,
+    '--export-file-max-size-mb',
+    String(EXPORT_MB),
+    '--export-file-rotation-max-backups',
+    '2',
+    '--metrics-server',
+    '127.0.0.1:0',
   ]);
   const a = agent;
   const m = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(a.err());
@@ -193,7 +212,11 @@ if (reason) {
     await startAgent();
     await ok(['pod', 'add', `${NS}/victim`, '--label', 'app=victim']);
     const { header, rows } = await listText();
-    assert.is(header.split(/\s+/).join(' '), 'ID NAME DOMAIN STATE FILTERID NAMESPACE SENSORS KERNELMEMORY MODE NPOST NENFORCE NMONITOR', 'Tetragon\'s columns, in order');
+    assert.is(
+      header.split(/\s+/).join(' '),
+      'ID NAME DOMAIN STATE FILTERID NAMESPACE SENSORS KERNELMEMORY MODE NPOST NENFORCE NMONITOR',
+      "Tetragon's columns, in order",
+    );
     const st = rows.find((r) => r.NAME === 'static-watch')!;
     assert.ok(st, header);
     assert.equal([st.DOMAIN, st.STATE, st.NAMESPACE, st.MODE], ['static', 'enabled', NS, 'monitor_only']);
@@ -225,7 +248,9 @@ if (reason) {
     const j = (await listJson('kill-secret'))!;
     assert.ok(j.kernelMemory > 0);
     assert.equal(j.counters, { post: 3, enforce: 3, monitor: 0, nopost: 0 });
-    assert.equal(j.selectors, [{ index: 0, hook: 'security_file_permission', selector: 0, label: 'security_file_permission/0', post: 3, enforce: 3, monitor: 0, nopost: 0 }]);
+    assert.equal(j.selectors, [
+      { index: 0, hook: 'security_file_permission', selector: 0, label: 'security_file_permission/0', post: 3, enforce: 3, monitor: 0, nopost: 0 },
+    ]);
     assert.equal(j.pods, [`${NS}/victim`]);
     assert.ok(j.programs.length > 0, 'its programs');
     for (const x of j.programs) assert.ok(x.id > 0 && x.name.startsWith('tln_'), JSON.stringify(x));
@@ -247,7 +272,11 @@ if (reason) {
     const p = (await row('kill-secret'))!;
     assert.is(p.MODE, 'monitor');
     assert.equal([p.NPOST, p.NENFORCE, p.NMONITOR], [String(3 + evs.length), '3', String(evs.length)]);
-    assert.equal((await listJson('kill-secret'))!.programs.map((x: { id: number }) => x.id), programs, 'in place: the same programs, no reload');
+    assert.equal(
+      (await listJson('kill-secret'))!.programs.map((x: { id: number }) => x.id),
+      programs,
+      'in place: the same programs, no reload',
+    );
     out = await ok(['tp', 'set-mode', 'kill-secret', 'enforce', '--namespace', NS]);
     assert.match(out, /now in enforce mode/);
     assert.is((await exec(`cat ${secret}`)).code, 137, 'enforce again');
@@ -351,13 +380,21 @@ if (reason) {
     assert.is(sample(m, 'talon_policy_actions_total', { policy: 'kill-secret', policy_namespace: NS, action: 'enforce' }), p.counters.enforce);
     assert.is(sample(m, 'talon_policy_actions_total', { policy: 'kill-secret', policy_namespace: NS, action: 'post' }), p.counters.post);
     // Tetragon's selector counters: kill-secret's Sigkill selector counts as signal
-    const sel = (action: string) => sample(m, 'tetragon_tracingpolicy_selector_actions_total', { action, policy: 'kill-secret', policy_namespace: NS, hook: 'kprobe:security_file_permission' });
+    const sel = (action: string) =>
+      sample(m, 'tetragon_tracingpolicy_selector_actions_total', {
+        action,
+        policy: 'kill-secret',
+        policy_namespace: NS,
+        hook: 'kprobe:security_file_permission',
+      });
     assert.is(sel('signal'), p.counters.enforce);
     assert.is(sel('post'), p.counters.post);
     assert.is(sample(m, 'tetragon_tracingpolicy_kernel_memory_bytes', { policy: 'kill-secret', policy_namespace: NS }), p.kernelMemory);
     assert.is(sample(m, 'tetragon_tracingpolicy_loaded', { state: 'load_error' }), 1);
     assert.ok(sample(m, 'tetragon_tracingpolicy_loaded', { state: 'enabled' })! >= 4);
-    assert.ok(sample(m, 'tetragon_policy_events_total', { policy: 'kill-secret', hook: 'kprobe:security_file_permission', namespace: NS, pod: 'victim' })! >= 5);
+    assert.ok(
+      sample(m, 'tetragon_policy_events_total', { policy: 'kill-secret', hook: 'kprobe:security_file_permission', namespace: NS, pod: 'victim' })! >= 5,
+    );
     assert.ok(sample(m, 'tetragon_events_total', { type: 'PROCESS_KPROBE', namespace: NS, pod: 'victim' })! >= 1);
     assert.ok(sample(m, 'tetragon_events_total', { type: 'PROCESS_EXEC', namespace: NS, pod: 'victim', workload: 'victim' })! >= 1);
     assert.is(sample(m, 'tetragon_observer_ringbuf_events_lost_total', {}), 0);
@@ -367,7 +404,11 @@ if (reason) {
     for (const [name, labels] of Object.entries(TETRAGON_METRICS)) {
       assert.match(m, new RegExp(`# TYPE ${name} `), name);
       for (const line of m.split('\n').filter((l) => l.startsWith(name + '{'))) {
-        assert.equal([...line.matchAll(/(\w+)="/g)].map((x) => x[1]), labels, line);
+        assert.equal(
+          [...line.matchAll(/(\w+)="/g)].map((x) => x[1]),
+          labels,
+          line,
+        );
       }
     }
     assert.is(sample(m, 'talon_evaluator_checks_total', { result: 'disagreed' }), 0);
@@ -385,7 +426,10 @@ if (reason) {
     const after = (await listText()).rows.map((r) => [r.NAME, r.DOMAIN, r.STATE, r.MODE]);
     assert.equal(after.sort(), before.sort());
     assert.equal(
-      after.filter((r) => r[0] !== 'static-watch').map((r) => r[0]).sort(),
+      after
+        .filter((r) => r[0] !== 'static-watch')
+        .map((r) => r[0])
+        .sort(),
       ['kill-secret', 'override', 'prec', 'watch'],
     );
     assert.equal((await row('prec'))!.MODE, 'monitor', 'the run-time mode');
@@ -427,7 +471,10 @@ if (reason) {
     await exec(`for i in 1 2 3; do cat ${watched} > /dev/null; done`);
     await sleep(300);
     await sh(`cat ${exportFile}.2 ${exportFile}.1 ${exportFile} > ${ev}`);
-    const all = readFileSync(ev, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const all = readFileSync(ev, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const ours = all.filter((e) => Object.values(e).some((b: any) => b?.process?.pod?.namespace === NS));
     assert.ok(ours.length > 0);
     // a pipe
@@ -439,13 +486,24 @@ if (reason) {
     // a regular file as stdin, JSON out, policy names
     r = await sh(`${TALON} getevents --policy-names watch,static-watch < ${ev}`);
     assert.is(r.code, 0, r.stderr);
-    const got = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const got = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     assert.ok(got.length > 0);
     assert.ok(got.every((e) => ['watch', 'static-watch'].includes(e.process_kprobe?.policy_name)));
     // --host and -n repeatable: host processes and ours
     r = await sh(`${TALON} getevents -n ${NS} --host -e PROCESS_EXEC < ${ev}`);
-    const ns = new Set(r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).process_exec.process.pod?.namespace ?? ''));
-    assert.ok([...ns].every((n) => n === '' || n === NS), [...ns].join());
+    const ns = new Set(
+      r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).process_exec.process.pod?.namespace ?? ''),
+    );
+    assert.ok(
+      [...ns].every((n) => n === '' || n === NS),
+      [...ns].join(),
+    );
     // --timestamps, --color always
     r = await sh(`${TALON} getevents -o compact --timestamps --color always --namespace ${NS} < ${ev}`);
     const first = r.stdout.split('\n')[0];
@@ -454,7 +512,10 @@ if (reason) {
     r = await sh(`${TALON} getevents -o compact --color never --namespace ${NS} < ${ev}`);
     assert.not.match(r.stdout, /\x1b\[/);
     // auto: colours on a terminal only
-    r = await sh(`script -qec "${TALON.replace(/"/g, '\\"')} getevents -o compact -i ${ev} --namespace ${NS} --event-types PROCESS_EXIT" /dev/null`, { TERM: 'xterm', NO_COLOR: '' });
+    r = await sh(`script -qec "${TALON.replace(/"/g, '\\"')} getevents -o compact -i ${ev} --namespace ${NS} --event-types PROCESS_EXIT" /dev/null`, {
+      TERM: 'xterm',
+      NO_COLOR: '',
+    });
     assert.match(r.stdout, /\x1b\[/, 'a terminal gets colours');
     // /dev/null is not an event stream: the agent is asked (none here)
     r = await sh(`${TALON} getevents --server-address unix://${join(t.dir, 'nothing.sock')} < /dev/null`);
@@ -466,7 +527,17 @@ if (reason) {
     let r = await talon(['probe']);
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /^kernel \S+\n\nFeatures:\n/);
-    for (const f of ['kprobes', 'fentry', 'BPF LSM', 'bpf_override_return', 'bpf_send_signal', 'ring buffer maps', 'cgroup sock_addr hooks', 'uprobes', 'BTF']) {
+    for (const f of [
+      'kprobes',
+      'fentry',
+      'BPF LSM',
+      'bpf_override_return',
+      'bpf_send_signal',
+      'ring buffer maps',
+      'cgroup sock_addr hooks',
+      'uprobes',
+      'BTF',
+    ]) {
       assert.match(r.stdout, new RegExp(`\\n  ${f.replace(/[()/]/g, '.')}.*\\s(yes|no)`), f);
     }
     r = await talon(['probe', '-o', 'json']);

@@ -18,7 +18,21 @@ import { fromProtoJson, messageType, toProtoJson, LOADER_OPTIONS, PROTO_DIR } fr
 import { GrpcServer } from '../src/api/grpc.js';
 import { ApiError } from '../src/api/protocol.js';
 import { cgroup2Root, podCgroupPath, removeCgroup, talonCgroupParent } from '../src/pods/cgroup.js';
-import { agentStatus, jsonEvents, repoRoot, skipUnlessRoot, spawnAgent, talon, terminate, tempDir, tlnPrograms, sleep, waitFor, useTestCgroupParent, type Background } from './helpers/agent.js';
+import {
+  agentStatus,
+  jsonEvents,
+  repoRoot,
+  skipUnlessRoot,
+  spawnAgent,
+  talon,
+  terminate,
+  tempDir,
+  tlnPrograms,
+  sleep,
+  waitFor,
+  useTestCgroupParent,
+  type Background,
+} from './helpers/agent.js';
 import { talonVersion } from '../src/agent/version.js';
 
 type Json = Record<string, any>;
@@ -30,11 +44,22 @@ const test = suite('api-grpc');
 type Client = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 
 function client(target: string, md?: grpc.Metadata): { c: Client; call: (m: string, req?: Json) => Promise<Json>; close: () => void } {
-  const def = protoLoader.loadSync('tetragon/sensors.proto', { keepCase: true, longs: String, enums: String, defaults: false, oneofs: false, includeDirs: [PROTO_DIR] });
+  const def = protoLoader.loadSync('tetragon/sensors.proto', {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: false,
+    includeDirs: [PROTO_DIR],
+  });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { tetragon: { FineGuidanceSensors: grpc.ServiceClientConstructor } };
   const c = new pkg.tetragon.FineGuidanceSensors(target, grpc.credentials.createInsecure()) as unknown as Client;
   const call = (m: string, req: Json = {}) =>
-    new Promise<Json>((res, rej) => (c[m] as (r: Json, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: Json) => void) => void).call(c, req, md ?? new grpc.Metadata(), (e, r) => (e ? rej(e) : res(r))));
+    new Promise<Json>((res, rej) =>
+      (c[m] as (r: Json, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: Json) => void) => void).call(c, req, md ?? new grpc.Metadata(), (e, r) =>
+        e ? rej(e) : res(r),
+      ),
+    );
   return { c, call, close: () => c.close() };
 }
 
@@ -274,7 +299,10 @@ if (reason) {
     assert.is(p.domain, 'grpc', 'Tetragon calls API-added policies grpc');
     assert.is(p.error, undefined, 'no error: the field is left out, as protobuf does');
     assert.equal(p.hook_statuses, [{ section: 'kprobes', state: 'STATUS_LOADED', hook_description: 'kprobe:security_file_permission' }]);
-    assert.equal(p.stats, { action_counters: {}, selector_action_counters: [{ hook: 'kprobe:security_file_permission', hook_index: 0, selector_index: 0, action_counters: {} }] });
+    assert.equal(p.stats, {
+      action_counters: {},
+      selector_action_counters: [{ hook: 'kprobe:security_file_permission', hook_index: 0, selector_index: 0, action_counters: {} }],
+    });
     // the same name again, and a broken policy: the ws API's errors with Tetragon's codes
     await rejects(g.call('AddTracingPolicy', { yaml: policy('file-monitoring-enforce') }), grpc.status.ALREADY_EXISTS, /already exists/);
     const err = await rejects(g.call('AddTracingPolicy', { yaml: policy('broken').replace('Prefix', 'Prefixx') }), grpc.status.INVALID_ARGUMENT, /error/);
@@ -309,7 +337,10 @@ if (reason) {
     assert.is(all.events[0].node_name, 'talon-grpc');
     // deny: nothing of cat, everything else
     const isCat = (e: Json) => /\/cat$/.test(Object.values(e).find((v) => v?.process)?.process.binary ?? '');
-    assert.equal(noCat.events, all.events.filter((e) => !isCat(e)));
+    assert.equal(
+      noCat.events,
+      all.events.filter((e) => !isCat(e)),
+    );
     assert.ok(noCat.events.length < all.events.length);
     // field filter: exec events keep only the named fields, kprobes are whole
     const execs = slim.events.filter((e) => e.process_exec);
@@ -319,7 +350,10 @@ if (reason) {
       assert.equal(Object.keys(e.process_exec.process).sort(), ['binary', 'pod']);
     }
     assert.equal(execs[0].process_exec.process.pod, { name: 'xwing' });
-    assert.equal(slim.events.filter((e) => e.process_kprobe), all.events.filter((e) => e.process_kprobe));
+    assert.equal(
+      slim.events.filter((e) => e.process_kprobe),
+      all.events.filter((e) => e.process_kprobe),
+    );
     // a filter field talon cannot evaluate is refused, not ignored
     const refused = await getEvents({ allow_list: [{ labels: ['app=xwing'] }] });
     await waitFor(() => refused.error(), 5000);
@@ -335,10 +369,18 @@ if (reason) {
     assert.is((await exec(`cat ${secret}`)).code, 0, 'monitor: not killed');
     [p] = await grpcList();
     const [ws] = await wsList();
-    assert.equal(p.stats.action_counters, { post: String(ws.counters.post), signal: String(ws.counters.enforce), monitor_signal: String(ws.counters.monitor) }, 'Sigkill counts as signal');
+    assert.equal(
+      p.stats.action_counters,
+      { post: String(ws.counters.post), signal: String(ws.counters.enforce), monitor_signal: String(ws.counters.monitor) },
+      'Sigkill counts as signal',
+    );
     assert.ok(ws.counters.monitor >= 1, 'each read of the file counted');
     assert.equal(p.stats.selector_action_counters[0].action_counters, p.stats.action_counters);
-    await rejects(g.call('ConfigureTracingPolicy', { name: 'file-monitoring-enforce', namespace: NS, mode: 'TP_MODE_MONITOR_ONLY' }), grpc.status.INVALID_ARGUMENT, /TP_MODE_ENFORCE or TP_MODE_MONITOR/);
+    await rejects(
+      g.call('ConfigureTracingPolicy', { name: 'file-monitoring-enforce', namespace: NS, mode: 'TP_MODE_MONITOR_ONLY' }),
+      grpc.status.INVALID_ARGUMENT,
+      /TP_MODE_ENFORCE or TP_MODE_MONITOR/,
+    );
     await g.call('ConfigureTracingPolicy', { name: 'file-monitoring-enforce', namespace: NS, mode: 'TP_MODE_ENFORCE' });
     assert.is((await grpcList())[0].mode, 'TP_MODE_ENFORCE');
     assert.is((await exec(`cat ${secret}`)).code, 137, 'enforce again');
@@ -361,7 +403,10 @@ if (reason) {
     assert.equal([p.state, p.enabled, p.mode], ['TP_STATE_ENABLED', true, 'TP_MODE_ENFORCE']);
     assert.is((await exec(`cat ${secret}`)).code, 137, 'enabled again: enforced');
     const sensors = await g.call('ListSensors');
-    assert.equal(sensors.sensors, p.sensors.map((s: string) => ({ name: s, enabled: true, collection: `${NS}/file-monitoring-enforce` })));
+    assert.equal(
+      sensors.sensors,
+      p.sensors.map((s: string) => ({ name: s, enabled: true, collection: `${NS}/file-monitoring-enforce` })),
+    );
   });
 
   test('DeleteTracingPolicy; the policy is gone from both APIs', async () => {

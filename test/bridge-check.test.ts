@@ -30,7 +30,9 @@ function seedPolicies(): string[] {
     writeFileSync(p, text);
     return p;
   });
-  const examples = readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => path.join('examples', f));
+  const examples = readdirSync(path.join(ROOT, 'examples'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => path.join('examples', f));
   return [...out, ...examples];
 }
 
@@ -59,7 +61,10 @@ T('a renamed task_struct.tgid poisons the process sensor: program and relocation
     const l = lines.find((x) => x.includes(`program ${prog} `));
     assert.ok(l, `no line for ${prog} in:\n${r.stderr}`);
     assert.match(l!, /^examples\/file-monitoring\.yaml: policy file-monitoring: kernel .*tgid\.btf: process sensor \(tln_process\): /);
-    assert.match(l!, /CO-RE relocation #\d+ <byte_off> \[\d+\] struct task_struct\.tgid \([0-9:]+ @ offset \d+\) has no match in the target BTF \(insn #\d+ poisoned\)$/);
+    assert.match(
+      l!,
+      /CO-RE relocation #\d+ <byte_off> \[\d+\] struct task_struct\.tgid \([0-9:]+ @ offset \d+\) has no match in the target BTF \(insn #\d+ poisoned\)$/,
+    );
   }
   assert.match(lines[lines.length - 1], /^talon compile: 3 problems on .*tgid\.btf$/);
 });
@@ -90,7 +95,10 @@ T("the 6.1 guest kernel's BTF (Debian's linux-image, as scripts/vm.sh boots it) 
 });
 
 T('every program of every object: no poison, no failure on this kernel; all poisoned where a field is gone', async () => {
-  const objects = readdirSync(BPF_DIR()).filter((f) => f.endsWith('.bpf.o')).sort().map((name) => ({ name, bytes: readFileSync(path.join(BPF_DIR(), name)) }));
+  const objects = readdirSync(BPF_DIR())
+    .filter((f) => f.endsWith('.bpf.o'))
+    .sort()
+    .map((name) => ({ name, bytes: readFileSync(path.join(BPF_DIR(), name)) }));
   const btf = readFileSync(VMLINUX);
   const ok = await relocateObjects(btf, objects, readBtf(btf));
   assert.is(new Set(ok.map((r) => r.object)).size, objects.length);
@@ -102,9 +110,16 @@ T('every program of every object: no poison, no failure on this kernel; all pois
   }
   // sock.sk_protocol is read by the LSM connect hook (the cgroup one reads the context's protocol)
   const edited = renameBtfString(btf, 'sk_protocol', 'sk_protocoX');
-  const bad = await relocateObjects(edited, objects.filter((o) => o.name === 'tln_sock.bpf.o' || o.name === 'tln_lsm.bpf.o'), readBtf(edited));
+  const bad = await relocateObjects(
+    edited,
+    objects.filter((o) => o.name === 'tln_sock.bpf.o' || o.name === 'tln_lsm.bpf.o'),
+    readBtf(edited),
+  );
   const hit = bad.filter((r) => r.problems.some((p) => p.kind === 'relocation' && p.spec.includes('sock.sk_protocol')));
-  assert.ok(hit.some((r) => r.program === 'tln_lsm_connect'), JSON.stringify(bad.map((r) => [r.program, r.problems])));
+  assert.ok(
+    hit.some((r) => r.program === 'tln_lsm_connect'),
+    JSON.stringify(bad.map((r) => [r.program, r.problems])),
+  );
   assert.ok(!hit.some((r) => r.object === 'tln_sock.bpf.o'));
 });
 

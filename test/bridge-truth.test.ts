@@ -48,8 +48,14 @@ if (skip) console.log(`  [skip] bridge truth: ${skip}`);
   const helper = path.join(tmp, 'bridge-native-insns');
   const cc = spawnSync('cc', ['-O2', '-o', helper, path.join(ROOT, 'test/helpers/bridge-native-insns.c'), '-lbpf']);
   assert.is(cc.status, 0, cc.stderr.toString());
-  const files = readdirSync(BPF_DIR()).filter((f) => f.endsWith('.bpf.o')).sort();
-  const run = spawnSync(helper, files.map((f) => path.join(BPF_DIR(), f)), { maxBuffer: 1 << 26 });
+  const files = readdirSync(BPF_DIR())
+    .filter((f) => f.endsWith('.bpf.o'))
+    .sort();
+  const run = spawnSync(
+    helper,
+    files.map((f) => path.join(BPF_DIR(), f)),
+    { maxBuffer: 1 << 26 },
+  );
   assert.is(run.status, 0, run.stderr.toString());
 
   // native: object -> program -> normalised instructions

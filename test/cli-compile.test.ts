@@ -18,11 +18,7 @@ test('compile writes the image and prints its sha256 and a summary', async () =>
   assert.is(r.code, 0, r.stderr);
   const bytes = readFileSync(out);
   const sha = createHash('sha256').update(bytes).digest('hex');
-  assert.equal(r.stdout.split('\n'), [
-    `sha256:${sha}  ${out}`,
-    '1 policy: default/file-monitoring-enforce (namespaced, enforce, 3 hooks)',
-    '',
-  ]);
+  assert.equal(r.stdout.split('\n'), [`sha256:${sha}  ${out}`, '1 policy: default/file-monitoring-enforce (namespaced, enforce, 3 hooks)', '']);
   assert.is(bytes.subarray(0, 8).toString('latin1'), 'TALONIMG');
   assert.is(r.stderr, '');
 });

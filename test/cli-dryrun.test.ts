@@ -74,7 +74,14 @@ test('example egress policies on the loopback cluster', async () => {
   }
   // the observe variant posts the same connection instead
   const o = await runCli(['dry-run', '-p', 'examples/egress-cluster.yaml', '-e', `${EV}/curl-egress.jsonl`]);
-  assert.equal(verdicts(o.stdout)[2].matches[0], { policy: 'egress-cluster', namespace: null, selector: 0, actions: ['Post'], mode: 'monitor_only', enforced: false });
+  assert.equal(verdicts(o.stdout)[2].matches[0], {
+    policy: 'egress-cluster',
+    namespace: null,
+    selector: 0,
+    actions: ['Post'],
+    mode: 'monitor_only',
+    enforced: false,
+  });
   assert.is(verdicts(o.stdout)[2].verdict, 'post');
 });
 
@@ -93,7 +100,9 @@ test('--mode monitor turns kill into post, not enforced', async () => {
   assert.is(r.code, 0, r.stderr);
   const v = verdicts(r.stdout);
   assert.equal(kinds(r.stdout), ['none', 'none', 'post', 'post', 'post', 'none']);
-  assert.equal(v[2].matches, [{ policy: 'file-monitoring-enforce', namespace: 'default', selector: 0, actions: ['Sigkill'], mode: 'monitor', enforced: false }]);
+  assert.equal(v[2].matches, [
+    { policy: 'file-monitoring-enforce', namespace: 'default', selector: 0, actions: ['Sigkill'], mode: 'monitor', enforced: false },
+  ]);
 });
 
 test('images: compiled policies, alone or with YAML, and --mode on an image', async () => {
@@ -115,7 +124,9 @@ test('images: compiled policies, alone or with YAML, and --mode on an image', as
 });
 
 test('malformed lines are reported with their number and skipped; blank lines too', async () => {
-  const lines = readFileSync(path.join(ROOT, EV, 'cat-shadow.jsonl'), 'utf8').trim().split('\n');
+  const lines = readFileSync(path.join(ROOT, EV, 'cat-shadow.jsonl'), 'utf8')
+    .trim()
+    .split('\n');
   const input = [lines[0], '', lines[1], '{"process_kprobe": {', lines[2], 'not json at all', '   ', lines[5]].join('\n') + '\n';
   const file = path.join(tmp, 'mixed.jsonl');
   writeFileSync(file, input);
@@ -156,7 +167,17 @@ test('-o compact: the compact line and the verdict', async () => {
     '💥 exit    default/xwing /bin/cat /etc/shadow SIGKILL ➜ none',
     '',
   ]);
-  const coloured = await runCli(['dry-run', '-o', 'compact', '--color', 'always', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
+  const coloured = await runCli([
+    'dry-run',
+    '-o',
+    'compact',
+    '--color',
+    'always',
+    '-p',
+    'examples/file-monitoring-enforce.yaml',
+    '-e',
+    `${EV}/cat-shadow.jsonl`,
+  ]);
   assert.match(coloured.stdout, /\u001b\[31mkill/);
   const monitor = await runCli(['dry-run', '-o', 'compact', '-m', 'monitor', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.match(monitor.stdout, /➜ post \(default\/file-monitoring-enforce\/0 Sigkill \[monitor\]\)/);
@@ -195,11 +216,20 @@ test('usage errors exit 2', async () => {
 });
 
 test('pretty-printed events and arrays give the same verdicts as JSON lines', async () => {
-  const lines = readFileSync(path.join(ROOT, EV, 'cat-shadow.jsonl'), 'utf8').trim().split('\n');
+  const lines = readFileSync(path.join(ROOT, EV, 'cat-shadow.jsonl'), 'utf8')
+    .trim()
+    .split('\n');
   const pretty = path.join(tmp, 'pretty.json');
   writeFileSync(pretty, lines.map((l) => JSON.stringify(JSON.parse(l), null, 2)).join('\n') + '\n');
   const array = path.join(tmp, 'array.json');
-  writeFileSync(array, JSON.stringify(lines.map((l) => JSON.parse(l)), null, 1));
+  writeFileSync(
+    array,
+    JSON.stringify(
+      lines.map((l) => JSON.parse(l)),
+      null,
+      1,
+    ),
+  );
   const want = kinds((await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`])).stdout);
   assert.ok(want.includes('kill'));
   for (const f of [pretty, array]) {

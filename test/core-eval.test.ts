@@ -6,8 +6,24 @@ import path from 'node:path';
 import { Evaluator, VERDICT_CODES } from '../src/core/index.js';
 import type { EvalArg } from '../src/core/types.js';
 import {
-  SEEDS, EGRESS_SUBST, loadDocs, image, evaluator, filePolicy, sockPolicy, mmapPolicy, policy, str, int, sock,
-  event, verdictOf, POD, OPTS, seedTest} from './helpers/core.js';
+  SEEDS,
+  EGRESS_SUBST,
+  loadDocs,
+  image,
+  evaluator,
+  filePolicy,
+  sockPolicy,
+  mmapPolicy,
+  policy,
+  str,
+  int,
+  sock,
+  event,
+  verdictOf,
+  POD,
+  OPTS,
+  seedTest,
+} from './helpers/core.js';
 
 /** does a single-filter selector on security_file_permission match? */
 function fileMatch(operator: string, values: unknown[] | undefined, p: string, mask = 4n): boolean {
@@ -283,7 +299,13 @@ test('Family / Protocol / State by name and number', () => {
 test('selectors are tried in order: the first full match wins', () => {
   const ev = evaluator([
     filePolicy([
-      { matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/etc'] }, { index: 1n, operator: 'Equal', values: ['2'] }], matchActions: [{ action: 'Sigkill' }] },
+      {
+        matchArgs: [
+          { index: 0n, operator: 'Prefix', values: ['/etc'] },
+          { index: 1n, operator: 'Equal', values: ['2'] },
+        ],
+        matchActions: [{ action: 'Sigkill' }],
+      },
       { matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/etc'] }] },
       { matchActions: [{ action: 'Sigkill' }] },
     ]),
@@ -301,7 +323,16 @@ test('selectors are tried in order: the first full match wins', () => {
 });
 
 test('multiple matchArgs entries are ANDed', () => {
-  const ev = evaluator([filePolicy([{ matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/etc'] }, { index: 0n, operator: 'Postfix', values: ['.conf'] }] }])]);
+  const ev = evaluator([
+    filePolicy([
+      {
+        matchArgs: [
+          { index: 0n, operator: 'Prefix', values: ['/etc'] },
+          { index: 0n, operator: 'Postfix', values: ['.conf'] },
+        ],
+      },
+    ]),
+  ]);
   assert.is(verdictOf(ev, event('security_file_permission', [str('/etc/a.conf'), int(0)])), 'post');
   assert.is(verdictOf(ev, event('security_file_permission', [str('/etc/a.txt'), int(0)])), 'none');
 });
@@ -324,7 +355,8 @@ test('an event of another hook, kind or with a missing argument does not match',
 
 test('matchBinaries In / NotIn / Prefix / Postfix', () => {
   const bin = (operator: string, values: string[], binary: string) =>
-    verdictOf(evaluator([filePolicy([{ matchBinaries: [{ operator, values }] }])]), event('security_file_permission', [str('/x'), int(0)], { binary })) === 'post';
+    verdictOf(evaluator([filePolicy([{ matchBinaries: [{ operator, values }] }])]), event('security_file_permission', [str('/x'), int(0)], { binary })) ===
+    'post';
   assert.ok(bin('In', ['/usr/bin/cat'], '/usr/bin/cat'));
   assert.not.ok(bin('In', ['/usr/bin/cat'], '/usr/bin/catx'));
   assert.ok(bin('NotIn', ['/usr/bin/cat'], '/usr/bin/less'));
@@ -369,7 +401,10 @@ test('verdict is the strongest enforced action: kill > override > signal', () =>
   const v = evaluator([...docs, c]).evaluate(e);
   assert.is(v.verdict, 'kill');
   assert.is(v.matches.length, 3);
-  assert.equal(v.matches.map((m) => m.policy), ['a', 'b', 'c']);
+  assert.equal(
+    v.matches.map((m) => m.policy),
+    ['a', 'b', 'c'],
+  );
 });
 
 test('NoPost: enforces without posting; Post is implied otherwise', () => {

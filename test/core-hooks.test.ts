@@ -54,17 +54,31 @@ const upEvent = (hook: string, args: EvalArg[] = [], extra: Partial<EvalEvent> =
 
 test('the examples compile: trace-bash-readline and tracepoint-openat', () => {
   const up = inspectImage(image(loadDocs(path.join(ROOT, 'examples/trace-bash-readline.yaml'))));
-  assert.equal(up[0].hooks.map((h) => [h.name, h.kind, h.hookId, h.uprobe, h.selectors, h.args]), [
-    ['/bin/bash:readline', 'uprobe', 101, { path: '/bin/bash', symbol: 'readline' }, 0, []],
-  ]);
+  assert.equal(
+    up[0].hooks.map((h) => [h.name, h.kind, h.hookId, h.uprobe, h.selectors, h.args]),
+    [['/bin/bash:readline', 'uprobe', 101, { path: '/bin/bash', symbol: 'readline' }, 0, []]],
+  );
   assert.is(up[0].mode, 'monitor_only');
   const tp = inspectImage(image(loadDocs(path.join(ROOT, 'examples/tracepoint-openat.yaml'))));
   const h = tp[0].hooks[0];
-  assert.equal([h.name, h.kind, h.hookId, h.tracepoint, h.selectors, h.message, h.tags], [
-    'syscalls/sys_enter_openat', 'tracepoint', 100, { subsystem: 'syscalls', event: 'sys_enter_openat' }, 2, 'sensitive file opened', ['observability.filesystem'],
-  ]);
+  assert.equal(
+    [h.name, h.kind, h.hookId, h.tracepoint, h.selectors, h.message, h.tags],
+    [
+      'syscalls/sys_enter_openat',
+      'tracepoint',
+      100,
+      { subsystem: 'syscalls', event: 'sys_enter_openat' },
+      2,
+      'sensitive file opened',
+      ['observability.filesystem'],
+    ],
+  );
   // enum tln_arg_type: int 1, string 19
-  assert.equal(h.args, [{ index: 5, type: 1 }, { index: 6, type: 19 }, { index: 7, type: 1 }]);
+  assert.equal(h.args, [
+    { index: 5, type: 1 },
+    { index: 6, type: 19 },
+    { index: 7, type: 1 },
+  ]);
 });
 
 test('uprobes: one hook per symbol, same args and selectors', () => {
@@ -77,10 +91,13 @@ test('uprobes: one hook per symbol, same args and selectors', () => {
     selectors: [{ matchArgs: [{ index: 1n, operator: 'Prefix', values: ['/etc/'] }], matchActions: [{ action: 'Sigkill' }] }],
   });
   const spec = inspectImage(image([doc]))[0];
-  assert.equal(spec.hooks.map((h) => [h.name, h.slot, h.selectors, h.actions, h.message, h.tags, h.uprobe]), [
-    ['/usr/lib/libc.so.6:open', 0, 1, ['Sigkill'], 'libc open', ['t'], { path: '/usr/lib/libc.so.6', symbol: 'open' }],
-    ['/usr/lib/libc.so.6:openat', 1, 1, ['Sigkill'], 'libc open', ['t'], { path: '/usr/lib/libc.so.6', symbol: 'openat' }],
-  ]);
+  assert.equal(
+    spec.hooks.map((h) => [h.name, h.slot, h.selectors, h.actions, h.message, h.tags, h.uprobe]),
+    [
+      ['/usr/lib/libc.so.6:open', 0, 1, ['Sigkill'], 'libc open', ['t'], { path: '/usr/lib/libc.so.6', symbol: 'open' }],
+      ['/usr/lib/libc.so.6:openat', 1, 1, ['Sigkill'], 'libc open', ['t'], { path: '/usr/lib/libc.so.6', symbol: 'openat' }],
+    ],
+  );
   assert.is(spec.mode, 'enforce');
   // the two hooks have their own selector entries in tln_sels
   const sels = spec.maps.find((m) => m.name === 'tln_sels')!;
@@ -88,9 +105,22 @@ test('uprobes: one hook per symbol, same args and selectors', () => {
 });
 
 test('kprobe hooks carry their args in inspectImage too', () => {
-  const doc = policy({ kprobes: [{ call: 'security_file_permission', args: [{ index: 0n, type: 'file' }, { index: 1n, type: 'int' }] }] });
+  const doc = policy({
+    kprobes: [
+      {
+        call: 'security_file_permission',
+        args: [
+          { index: 0n, type: 'file' },
+          { index: 1n, type: 'int' },
+        ],
+      },
+    ],
+  });
   const h = inspectImage(image([doc]))[0].hooks[0];
-  assert.equal(h.args, [{ index: 0, type: 16 }, { index: 1, type: 1 }]);
+  assert.equal(h.args, [
+    { index: 0, type: 16 },
+    { index: 1, type: 1 },
+  ]);
   assert.is(h.tracepoint, undefined);
   assert.is(h.uprobe, undefined);
 });
@@ -102,8 +132,14 @@ test('one kind of hook per policy (Tetragon rule)', () => {
   assert.equal(
     d.map((x) => [x.path, x.message]),
     [
-      [['spec', 'tracepoints'], 'a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has kprobes and tracepoints: put the tracepoints in a policy of their own'],
-      [['spec', 'uprobes'], 'a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has kprobes and uprobes: put the uprobes in a policy of their own'],
+      [
+        ['spec', 'tracepoints'],
+        'a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has kprobes and tracepoints: put the tracepoints in a policy of their own',
+      ],
+      [
+        ['spec', 'uprobes'],
+        'a policy may use only one of kprobes, tracepoints, lsmhooks, uprobes, usdts and fentries (as in Tetragon); this one has kprobes and uprobes: put the uprobes in a policy of their own',
+      ],
     ],
   );
   // empty sections do not count
@@ -112,9 +148,13 @@ test('one kind of hook per policy (Tetragon rule)', () => {
 
 test('tracepoints: subsystem and event', () => {
   const H = ['spec', 'tracepoints', 0];
-  expectError(tpPolicy({ event: 'sys_enter_openat' }), H, 'subsystem is required (the tracepoint\'s subsystem, e.g. syscalls)');
-  expectError(tpPolicy({ subsystem: 'syscalls' }), H, 'event is required (the tracepoint\'s event, e.g. sys_enter_openat)');
-  expectError(tpPolicy({ subsystem: 'sys/calls', event: 'x' }), [...H, 'subsystem'], 'subsystem "sys/calls" is not a tracepoint name (letters, digits and _, as under /sys/kernel/tracing/events)');
+  expectError(tpPolicy({ event: 'sys_enter_openat' }), H, "subsystem is required (the tracepoint's subsystem, e.g. syscalls)");
+  expectError(tpPolicy({ subsystem: 'syscalls' }), H, "event is required (the tracepoint's event, e.g. sys_enter_openat)");
+  expectError(
+    tpPolicy({ subsystem: 'sys/calls', event: 'x' }),
+    [...H, 'subsystem'],
+    'subsystem "sys/calls" is not a tracepoint name (letters, digits and _, as under /sys/kernel/tracing/events)',
+  );
   expectError(tpPolicy({ subsystem: 'syscalls', event: '' }), [...H, 'event'], /^event "" is not a tracepoint name/);
   // raw: true compiles (issue 8); the image says so and the loader refuses it until BPF has it
   const raw = compile([tpPolicy(openat({ raw: true }))], OPTS);
@@ -142,8 +182,13 @@ test('tracepoints: args', () => {
 
 test('tracepoints: Override is refused, the other actions are fine', () => {
   const sel = (a: Record<string, unknown>) => tpPolicy(openat({ selectors: [{ matchActions: [a] }] }));
-  expectError(sel({ action: 'Override', argError: -1n }), ['spec', 'tracepoints', 0, 'selectors', 0, 'matchActions', 0, 'action'], /^Override is not possible on a tracepoint/);
-  for (const a of [{ action: 'Post' }, { action: 'NoPost' }, { action: 'Sigkill' }, { action: 'Signal', argSig: 10n }]) assert.equal(errs(sel(a)), [], a.action);
+  expectError(
+    sel({ action: 'Override', argError: -1n }),
+    ['spec', 'tracepoints', 0, 'selectors', 0, 'matchActions', 0, 'action'],
+    /^Override is not possible on a tracepoint/,
+  );
+  for (const a of [{ action: 'Post' }, { action: 'NoPost' }, { action: 'Sigkill' }, { action: 'Signal', argSig: 10n }])
+    assert.equal(errs(sel(a)), [], a.action);
 });
 
 test('tracepoints: matchArgs use the format index and the declared type', () => {
@@ -168,7 +213,7 @@ test('uprobes: path and symbols', () => {
   expectError(upPolicy({ path: '', symbols: ['readline'] }), [...H, 'path'], 'path is empty (expected the binary or library to probe, e.g. /bin/bash)');
   expectError(upPolicy({ path: '/bin/bash' }), H, 'symbols is required (the functions to probe, e.g. [readline])');
   expectError(upPolicy({ path: '/bin/bash', symbols: [] }), [...H, 'symbols'], 'symbols is empty (expected the functions to probe, e.g. [readline])');
-  expectError(upPolicy({ path: '/bin/bash', symbols: ['a:b'] }), [...H, 'symbols', 0], 'symbol "a:b" is not a symbol name (non-empty, no \':\' or \'/\')');
+  expectError(upPolicy({ path: '/bin/bash', symbols: ['a:b'] }), [...H, 'symbols', 0], "symbol \"a:b\" is not a symbol name (non-empty, no ':' or '/')");
   expectError(upPolicy({ path: '/bin/bash', symbols: ['readline', 'readline'] }), [...H, 'symbols', 1], 'symbol "readline" is listed twice');
 });
 
@@ -176,29 +221,57 @@ test('uprobes: offsets, addrs, refCtrOffsets, btfPath, binaryDigests, data, retu
   const H = ['spec', 'uprobes', 0];
   const hooksOf = (up: Record<string, unknown>) => {
     const r = compile([upPolicy(up)], OPTS);
-    assert.equal(r.diagnostics.filter((d) => d.severity === 'error'), [], String(Object.keys(up)));
+    assert.equal(
+      r.diagnostics.filter((d) => d.severity === 'error'),
+      [],
+      String(Object.keys(up)),
+    );
     return inspectImage(r.image!)[0].hooks;
   };
   const off = hooksOf({ path: '/bin/bash', offsets: [16n, '0x20'], refCtrOffsets: [1n, 2n] });
-  assert.equal(off.map((h) => h.name), ['/bin/bash:+0x10', '/bin/bash:+0x20']);
+  assert.equal(
+    off.map((h) => h.name),
+    ['/bin/bash:+0x10', '/bin/bash:+0x20'],
+  );
   assert.equal(off[1].spec?.uprobe, { path: '/bin/bash', symbol: '', offset: '0x20', refCtrOffset: '0x2' });
   assert.equal(off[0].spec?.needs, ['uprobe offsets', 'uprobe refCtrOffsets']);
   assert.equal(hooksOf({ path: '/bin/bash', addrs: [4096n] })[0].name, '/bin/bash:@0x1000');
   const digest = 'sha256:' + 'ab'.repeat(32);
-  const full = hooksOf(readline({ btfPath: '/x.btf', binaryDigests: [digest], data: [{ index: 0n, type: 'int' }], return: true, returnArg: { index: 0n, type: 'int' }, ignore: { callNotFound: true } }));
+  const full = hooksOf(
+    readline({
+      btfPath: '/x.btf',
+      binaryDigests: [digest],
+      data: [{ index: 0n, type: 'int' }],
+      return: true,
+      returnArg: { index: 0n, type: 'int' },
+      ignore: { callNotFound: true },
+    }),
+  );
   assert.equal(full[0].spec?.needs, ['uprobe binaryDigests', 'btfPath', 'uprobe return probes', 'data[]']);
   assert.is(full[0].return, true);
   // wrong values, each located
   expectError(upPolicy({ path: '/bin/bash', offsets: ['x'] }), [...H, 'offsets', 0], 'offsets value "x" is not a non-negative integer');
-  expectError(upPolicy(readline({ refCtrOffsets: [1n, 2n] })), [...H, 'refCtrOffsets'], 'refCtrOffsets has 2 entries but there are 1 attach points; give one per point');
-  expectError(upPolicy(readline({ binaryDigests: ['sha256:00'] })), [...H, 'binaryDigests', 0], 'binary digest "sha256:00" is not sha256:<64 hex digits> or 64 hex digits');
-  expectError(upPolicy(readline({ offsets: [1n] })), H, 'give one of symbols, offsets and addrs (Tetragon\'s rule)');
+  expectError(
+    upPolicy(readline({ refCtrOffsets: [1n, 2n] })),
+    [...H, 'refCtrOffsets'],
+    'refCtrOffsets has 2 entries but there are 1 attach points; give one per point',
+  );
+  expectError(
+    upPolicy(readline({ binaryDigests: ['sha256:00'] })),
+    [...H, 'binaryDigests', 0],
+    'binary digest "sha256:00" is not sha256:<64 hex digits> or 64 hex digits',
+  );
+  expectError(upPolicy(readline({ offsets: [1n] })), H, "give one of symbols, offsets and addrs (Tetragon's rule)");
   expectError(upPolicy(readline({ return: true })), [...H, 'return'], 'return: true needs returnArg (the type of the return value)');
 });
 
 test('uprobes: args, Override, namespaced policies', () => {
   const A = ['spec', 'uprobes', 0, 'args', 0];
-  expectError(upPolicy(readline({ args: [{ index: 6n, type: 'int' }] })), [...A, 'index'], 'index 6 is out of range: talon reads the first 6 arguments of a uprobe (0 to 5) from registers');
+  expectError(
+    upPolicy(readline({ args: [{ index: 6n, type: 'int' }] })),
+    [...A, 'index'],
+    'index 6 is out of range: talon reads the first 6 arguments of a uprobe (0 to 5) from registers',
+  );
   // fd compiles (issue 8) and is a need: the uprobe program reads registers and strings only
   const fd = compile([upPolicy(readline({ args: [{ index: 0n, type: 'fd' }] }))], OPTS);
   assert.equal(inspectImage(fd.image!)[0].hooks[0].spec?.needs, ['argument type fd on a uprobe']);
@@ -221,8 +294,17 @@ test('tracepoint events match by subsystem/event, then selectors', () => {
   const doc = tpPolicy(
     openat({
       selectors: [
-        { matchArgs: [{ index: 6n, operator: 'Prefix', values: ['/tmp/talon-'] }], matchBinaries: [{ operator: 'In', values: ['/tmp/bin/cat'] }], matchActions: [{ action: 'Sigkill' }] },
-        { matchArgs: [{ index: 5n, operator: 'Equal', values: ['-100'] }, { index: 7n, operator: 'Mask', values: ['64'] }] },
+        {
+          matchArgs: [{ index: 6n, operator: 'Prefix', values: ['/tmp/talon-'] }],
+          matchBinaries: [{ operator: 'In', values: ['/tmp/bin/cat'] }],
+          matchActions: [{ action: 'Sigkill' }],
+        },
+        {
+          matchArgs: [
+            { index: 5n, operator: 'Equal', values: ['-100'] },
+            { index: 7n, operator: 'Mask', values: ['64'] },
+          ],
+        },
       ],
     }),
   );
@@ -266,7 +348,13 @@ test('uprobe events match by path:symbol; matchPIDs and string args', () => {
   const doc = upPolicy(
     readline({
       args: [{ index: 0n, type: 'string' }],
-      selectors: [{ matchPIDs: [{ operator: 'In', values: [4242n] }], matchArgs: [{ index: 0n, operator: 'Equal', values: ['$ '] }], matchActions: [{ action: 'Signal', argSig: 'SIGUSR1' }] }],
+      selectors: [
+        {
+          matchPIDs: [{ operator: 'In', values: [4242n] }],
+          matchArgs: [{ index: 0n, operator: 'Equal', values: ['$ '] }],
+          matchActions: [{ action: 'Signal', argSig: 'SIGUSR1' }],
+        },
+      ],
     }),
   );
   const e2 = new Evaluator(image([doc]));

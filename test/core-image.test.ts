@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { compile, inspectImage, Evaluator } from '../src/core/index.js';
 import type { MapSpec } from '../src/core/types.js';
-import { OPTS, SEEDS, EGRESS_SUBST, loadDocs, image, filePolicy, sockPolicy, policy, seedTest} from './helpers/core.js';
+import { OPTS, SEEDS, EGRESS_SUBST, loadDocs, image, filePolicy, sockPolicy, policy, seedTest } from './helpers/core.js';
 
 const map = (img: Uint8Array, name: string, i = 0): MapSpec => inspectImage(img)[i].maps.find((m) => m.name === name)!;
 const entries = (m: MapSpec): Uint8Array[] =>
@@ -60,10 +60,13 @@ seedTest('identical value lists share one set id', () => {
 test('tln_addr4 / tln_addr6 entries: prefixlen = 8 + bits, host bits cleared', () => {
   const img = image([sockPolicy([{ matchArgs: [{ index: 0n, operator: 'DAddr', values: ['10.1.2.3/8', '0.0.0.0/0', 'fd00::1/16'] }] }])]);
   const a4 = entries(map(img, 'tln_addr4'));
-  assert.equal(a4.map((e) => [...e]), [
-    [16, 0, 0, 0, 1, 10, 0, 0, 0, 0, 0, 0, 1],
-    [8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1],
-  ]);
+  assert.equal(
+    a4.map((e) => [...e]),
+    [
+      [16, 0, 0, 0, 1, 10, 0, 0, 0, 0, 0, 0, 1],
+      [8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1],
+    ],
+  );
   const a6 = entries(map(img, 'tln_addr6'));
   assert.equal([...a6[0].subarray(0, 7)], [24, 0, 0, 0, 1, 0xfd, 0x00]);
   assert.equal([...a6[0].subarray(7, 21)], new Array(14).fill(0));
@@ -73,11 +76,14 @@ test('tln_u64set entries: set, padding, value sign-extended', () => {
   const img = image([filePolicy([{ matchArgs: [{ index: 1n, operator: 'InMap', values: ['-1', '3:4'] }] }])]);
   const u = entries(map(img, 'tln_u64set'));
   const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset);
-  assert.equal(u.map((e) => [e[0], dv(e).getBigUint64(8, true), e[16]]), [
-    [1, 0xffffffffffffffffn, 1],
-    [1, 3n, 1],
-    [1, 4n, 1],
-  ]);
+  assert.equal(
+    u.map((e) => [e[0], dv(e).getBigUint64(8, true), e[16]]),
+    [
+      [1, 0xffffffffffffffffn, 1],
+      [1, 3n, 1],
+      [1, 4n, 1],
+    ],
+  );
 });
 
 test('tln_sels filter: op, slot, type, vals; ports as (lo, hi) pairs', () => {
@@ -86,7 +92,10 @@ test('tln_sels filter: op, slot, type, vals; ports as (lo, hi) pairs', () => {
   const f = s.subarray(4 + 24);
   const dv = new DataView(f.buffer, f.byteOffset);
   assert.equal([f[0], f[1], f[2], f[3], f[4], f[5]], [19, 0, 32, 4, 0, 1]);
-  assert.equal([0, 1, 2, 3].map((i) => dv.getBigUint64(8 + 8 * i, true)), [22n, 22n, 8000n, 8080n]);
+  assert.equal(
+    [0, 1, 2, 3].map((i) => dv.getBigUint64(8 + 8 * i, true)),
+    [22n, 22n, 8000n, 8080n],
+  );
 });
 
 seedTest('tln_hooks and tln_policy entries', () => {
@@ -97,21 +106,27 @@ seedTest('tln_hooks and tln_policy entries', () => {
   const conf = entries(map(img, 'tln_policy'))[0];
   assert.equal([...conf], [0, 0, 0, 0, 0, 1, 3, 0, 6, 0, 0, 0]); // enforce, filtered, 3 hooks, 6 selectors
   const spec = inspectImage(img)[0];
-  assert.equal(spec.hooks.map((h) => [h.name, h.hookId, h.slot, h.selectors, h.actions]), [
-    ['security_file_permission', 1, 0, 3, ['Sigkill']],
-    ['security_mmap_file', 2, 1, 2, ['Sigkill']],
-    ['security_path_truncate', 3, 2, 1, ['Sigkill']],
-  ]);
+  assert.equal(
+    spec.hooks.map((h) => [h.name, h.hookId, h.slot, h.selectors, h.actions]),
+    [
+      ['security_file_permission', 1, 0, 3, ['Sigkill']],
+      ['security_mmap_file', 2, 1, 2, ['Sigkill']],
+      ['security_path_truncate', 3, 2, 1, ['Sigkill']],
+    ],
+  );
 });
 
 test('several documents: one section each, in order; message and tags kept', () => {
   const a = policy({ kprobes: [{ call: 'tcp_connect', message: 'hi', tags: ['t1', 't2'] }] }, { name: 'a' });
   const b = policy({ kprobes: [] }, { name: 'b', namespace: 'x' }, 'TracingPolicyNamespaced');
   const specs = inspectImage(image([a, b]));
-  assert.equal(specs.map((s) => [s.index, s.name, s.namespace, s.kind]), [
-    [0, 'a', null, 'TracingPolicy'],
-    [1, 'b', 'x', 'TracingPolicyNamespaced'],
-  ]);
+  assert.equal(
+    specs.map((s) => [s.index, s.name, s.namespace, s.kind]),
+    [
+      [0, 'a', null, 'TracingPolicy'],
+      [1, 'b', 'x', 'TracingPolicyNamespaced'],
+    ],
+  );
   assert.equal([specs[0].hooks[0].message, specs[0].hooks[0].tags], ['hi', ['t1', 't2']]);
 });
 
@@ -128,7 +143,7 @@ seedTest('inspectImage and Evaluator reject foreign or corrupt bytes', () => {
 seedTest('corrupted images and records are rejected or evaluated, never trap the core', () => {
   const img = image(loadDocs(path.join(SEEDS, 'network_egress_cluster_enforce.yaml'), EGRESS_SUBST));
   let seed = 12345;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   const isTrap = (e: unknown) => e instanceof WebAssembly.RuntimeError || /aborted/.test(String(e));
   for (let i = 0; i < 400; i++) {
     const m = img.slice();
@@ -142,7 +157,16 @@ seedTest('corrupted images and records are rejected or evaluated, never trap the
     }
   }
   const ev = new Evaluator(img);
-  const rec = ev.encode({ kind: 'kprobe', hook: 'tcp_connect', timeNs: 1n, pid: 1, tid: 1, binary: '/bin/x', pod: { namespace: 'default', name: 'a', labels: { k: 'v' } }, args: [{ kind: 'sock', family: 2, protocol: 6, state: 2, saddr: '1.1.1.1', daddr: '2.2.2.2', sport: 1, dport: 2 }] });
+  const rec = ev.encode({
+    kind: 'kprobe',
+    hook: 'tcp_connect',
+    timeNs: 1n,
+    pid: 1,
+    tid: 1,
+    binary: '/bin/x',
+    pod: { namespace: 'default', name: 'a', labels: { k: 'v' } },
+    args: [{ kind: 'sock', family: 2, protocol: 6, state: 2, saddr: '1.1.1.1', daddr: '2.2.2.2', sport: 1, dport: 2 }],
+  });
   for (let i = 0; i < 2000; i++) {
     const m = rec.slice();
     for (let j = 0; j <= rnd(3); j++) m[rnd(m.length)] = rnd(256);

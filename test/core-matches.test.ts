@@ -16,29 +16,44 @@ const fileArgs = [
 /** several policies, several hooks each: ordered and repeated actions, NoPost, rate limits, modes, no selectors */
 function docs(): unknown[] {
   return [
-    policy({
-      kprobes: [
-        {
-          call: 'security_file_permission',
-          syscall: false,
-          args: fileArgs,
-          selectors: [
-            { matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/etc'] }], matchActions: [{ action: 'Post', rateLimit: '1m' }, { action: 'Sigkill' }] },
-            { matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/tmp'] }], matchActions: [{ action: 'NoPost' }] },
-            { matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/var'] }], matchActions: [{ action: 'Signal', argSig: 9n }, { action: 'Post' }] },
-          ],
-        },
-        { call: 'tcp_connect', args: [{ index: 0n, type: 'sock' }], selectors: [{ matchArgs: [{ index: 0n, operator: 'DPort', values: ['443'] }], matchActions: [{ action: 'Sigkill' }] }] },
-      ],
-    }, { name: 'a' }),
+    policy(
+      {
+        kprobes: [
+          {
+            call: 'security_file_permission',
+            syscall: false,
+            args: fileArgs,
+            selectors: [
+              { matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/etc'] }], matchActions: [{ action: 'Post', rateLimit: '1m' }, { action: 'Sigkill' }] },
+              { matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/tmp'] }], matchActions: [{ action: 'NoPost' }] },
+              { matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/var'] }], matchActions: [{ action: 'Signal', argSig: 9n }, { action: 'Post' }] },
+            ],
+          },
+          {
+            call: 'tcp_connect',
+            args: [{ index: 0n, type: 'sock' }],
+            selectors: [{ matchArgs: [{ index: 0n, operator: 'DPort', values: ['443'] }], matchActions: [{ action: 'Sigkill' }] }],
+          },
+        ],
+      },
+      { name: 'a' },
+    ),
     policy({ kprobes: [{ call: 'security_file_permission', syscall: false, args: fileArgs }] }, { name: 'b', namespace: 'default' }, 'TracingPolicyNamespaced'),
-    policy({
-      options: [{ name: 'policy-mode', value: 'monitor' }],
-      kprobes: [
-        { call: 'tcp_connect', args: [{ index: 0n, type: 'sock' }] },
-        { call: 'security_file_permission', syscall: false, args: fileArgs, selectors: [{ matchArgs: [{ index: 0n, operator: 'Postfix', values: ['shadow'] }], matchActions: [{ action: 'Sigkill' }] }] },
-      ],
-    }, { name: 'c' }),
+    policy(
+      {
+        options: [{ name: 'policy-mode', value: 'monitor' }],
+        kprobes: [
+          { call: 'tcp_connect', args: [{ index: 0n, type: 'sock' }] },
+          {
+            call: 'security_file_permission',
+            syscall: false,
+            args: fileArgs,
+            selectors: [{ matchArgs: [{ index: 0n, operator: 'Postfix', values: ['shadow'] }], matchActions: [{ action: 'Sigkill' }] }],
+          },
+        ],
+      },
+      { name: 'c' },
+    ),
   ];
 }
 

@@ -40,14 +40,17 @@ test('set-mode: refused by the rule the evaluator uses, with its words', () => {
   const ev = new Evaluator(image);
   const r = ev.setRuntimeMode(0, 'enforce');
   assert.is(r.ok, false);
-  assert.throws(() => modeUpdates(spec, 'enforce'), (e: Error) => e.message === (r as { error: string }).error);
+  assert.throws(
+    () => modeUpdates(spec, 'enforce'),
+    (e: Error) => e.message === (r as { error: string }).error,
+  );
   const { spec: kill, image: killImage } = specOf(KILL);
   const bad = new Evaluator(killImage).setRuntimeMode(0, 'audit') as { error: string };
-  assert.throws(() => modeUpdates(kill, 'audit'), (e: Error) => e.message === bad.error);
   assert.throws(
-    () => modeUpdates({ ...kill, maps: kill.maps.filter((m) => m.name !== 'tln_policy') }, 'monitor'),
-    /no tln_policy entry/,
+    () => modeUpdates(kill, 'audit'),
+    (e: Error) => e.message === bad.error,
   );
+  assert.throws(() => modeUpdates({ ...kill, maps: kill.maps.filter((m) => m.name !== 'tln_policy') }, 'monitor'), /no tln_policy entry/);
 });
 
 test('pod filter change: deletes of the removed cgroup ids, then u64 -> 1 for the added', () => {
@@ -63,9 +66,32 @@ test('pod filter change: deletes of the removed cgroup ids, then u64 -> 1 for th
 
 test('the wire format: u32 count; op, name, key and value lengths, key, value', () => {
   const raw = bytes(
-    2, 0, 0, 0,
-    1, 3, 0x74, 0x6c, 0x6e, 2, 0, 1, 0, 0xaa, 0xbb, 0xcc, // update "tln" key aabb value cc
-    2, 3, 0x74, 0x6c, 0x6e, 1, 0, 0, 0, 0xdd, // delete "tln" key dd
+    2,
+    0,
+    0,
+    0,
+    1,
+    3,
+    0x74,
+    0x6c,
+    0x6e,
+    2,
+    0,
+    1,
+    0,
+    0xaa,
+    0xbb,
+    0xcc, // update "tln" key aabb value cc
+    2,
+    3,
+    0x74,
+    0x6c,
+    0x6e,
+    1,
+    0,
+    0,
+    0,
+    0xdd, // delete "tln" key dd
   );
   assert.equal(decodeMapUpdates(raw), [
     { map: 'tln', key: bytes(0xaa, 0xbb), value: bytes(0xcc) },

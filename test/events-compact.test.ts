@@ -61,10 +61,7 @@ test('other hooks and event kinds', () => {
   assert.is(renderCompact(k('security_file_permission', [{ file_arg: { path: '/f' } }, { int_arg: 32 }])), '❓ security_file_permission ns/p /bin/x /f');
   assert.is(renderCompact(k('__x64_sys_write', [{ file_arg: { path: '/f' } }, {}, { size_arg: '12' }])), '📝 write   ns/p /bin/x /f 12 bytes');
   assert.is(renderCompact(k('do_something', [])), '❓ syscall ns/p /bin/x do_something');
-  assert.is(
-    renderCompact({ process_tracepoint: { process: p, subsys: 'sched', event: 'sched_switch' } }),
-    '⁉️ tracepoint ns/p /bin/x sched sched_switch',
-  );
+  assert.is(renderCompact({ process_tracepoint: { process: p, subsys: 'sched', event: 'sched_switch' } }), '⁉️ tracepoint ns/p /bin/x sched sched_switch');
   assert.is(renderCompact({ process_uprobe: { process: p, path: '/bin/bash', symbol: 'readline' } }), '🕵️ uprobe  ns/p /bin/x /bin/bash readline');
   assert.is(renderCompact({ process_lsm: { process: p, function_name: 'file_open' } }), '🔒 LSM     ns/p /bin/x file_open');
   assert.is(renderCompact({ node_name: 'n' }), null);

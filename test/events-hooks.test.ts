@@ -20,7 +20,10 @@ const proc = { pid: 7, tid: 8, binary: '/usr/bin/bash', pod: { namespace: 'ns', 
 test('compact: uprobe, tracepoint, raw_syscalls/sys_enter', () => {
   const up = { process_uprobe: { process: proc, path: '/bin/bash', symbol: 'readline' }, node_name: 'n' } as TetragonEvent;
   assert.is(renderCompact(up), '🕵️ uprobe  ns/p /usr/bin/bash /bin/bash readline');
-  const tp = { process_tracepoint: { process: { ...proc, pod: undefined }, subsys: 'syscalls', event: 'sys_enter_openat', args: [] }, node_name: 'node1' } as TetragonEvent;
+  const tp = {
+    process_tracepoint: { process: { ...proc, pod: undefined }, subsys: 'syscalls', event: 'sys_enter_openat', args: [] },
+    node_name: 'node1',
+  } as TetragonEvent;
   assert.is(renderCompact(tp), '⁉️ tracepoint node1 /usr/bin/bash syscalls sys_enter_openat');
   const raw = (arg: unknown) => ({ process_tracepoint: { process: proc, subsys: 'raw_syscalls', event: 'sys_enter', args: [arg] } }) as TetragonEvent;
   assert.is(renderCompact(raw({ long_arg: '257' })), '☎  syscall ns/p /usr/bin/bash openat');
@@ -38,7 +41,18 @@ test('toEvalEvent: hook names "subsys/event" and "path:symbol", args in order', 
   const tp = toEvalEvent({
     process_tracepoint: { process: proc, subsys: 'syscalls', event: 'sys_enter_openat', args: [{ int_arg: -100 }, { string_arg: '/etc/x' }, { int_arg: 64 }] },
   } as TetragonEvent)!;
-  assert.equal([tp.kind, tp.hook, tp.args], ['tracepoint', 'syscalls/sys_enter_openat', [{ kind: 'int', value: -100n }, { kind: 'str', value: '/etc/x' }, { kind: 'int', value: 64n }]]);
+  assert.equal(
+    [tp.kind, tp.hook, tp.args],
+    [
+      'tracepoint',
+      'syscalls/sys_enter_openat',
+      [
+        { kind: 'int', value: -100n },
+        { kind: 'str', value: '/etc/x' },
+        { kind: 'int', value: 64n },
+      ],
+    ],
+  );
   const up = toEvalEvent({ process_uprobe: { process: proc, path: '/bin/bash', symbol: 'readline' } } as TetragonEvent)!;
   assert.equal([up.kind, up.hook, up.args, up.pid, up.tid], ['uprobe', '/bin/bash:readline', [], 7, 8]);
 });
@@ -46,8 +60,13 @@ test('toEvalEvent: hook names "subsys/event" and "path:symbol", args in order', 
 test('dry-run replays recorded uprobe and tracepoint events', async () => {
   let r = await runCli(['dry-run', '-p', 'examples/trace-bash-readline.yaml', '-e', 'examples/events/bash-readline.jsonl']);
   assert.is(r.code, 0, r.stderr);
-  assert.equal(verdicts(r.stdout).map((v) => v.verdict), ['none', 'post', 'post', 'none']);
-  assert.equal(verdicts(r.stdout)[1].matches, [{ policy: 'trace-bash-readline', namespace: null, selector: -1, actions: ['Post'], mode: 'monitor_only', enforced: false }]);
+  assert.equal(
+    verdicts(r.stdout).map((v) => v.verdict),
+    ['none', 'post', 'post', 'none'],
+  );
+  assert.equal(verdicts(r.stdout)[1].matches, [
+    { policy: 'trace-bash-readline', namespace: null, selector: -1, actions: ['Post'], mode: 'monitor_only', enforced: false },
+  ]);
   r = await runCli(['dry-run', '-p', 'examples/tracepoint-openat.yaml', '-e', 'examples/events/openat.jsonl', '-o', 'compact']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(r.stdout.split('\n').filter(Boolean), [
@@ -57,7 +76,10 @@ test('dry-run replays recorded uprobe and tracepoint events', async () => {
   ]);
   // the uprobe policy says nothing about the tracepoint events, and the other way round
   r = await runCli(['dry-run', '-p', 'examples/trace-bash-readline.yaml', '-e', 'examples/events/openat.jsonl']);
-  assert.equal(verdicts(r.stdout).map((v) => v.verdict), ['none', 'none', 'none']);
+  assert.equal(
+    verdicts(r.stdout).map((v) => v.verdict),
+    ['none', 'none', 'none'],
+  );
 });
 
 test('dry-run: a NoPost match on a tracepoint is listed (silent matches are looked for)', async () => {
@@ -83,7 +105,9 @@ spec:
     writeFileSync(join(dir, 'q.yaml'), pol);
     const q = await runCli(['dry-run', '-p', join(dir, 'q.yaml'), '-e', '-'], { input: ev + '\n' });
     assert.is(q.code, 0, q.stderr);
-    assert.equal(verdicts(q.stdout)[0].matches, [{ policy: 'quiet', namespace: null, selector: 0, actions: ['NoPost'], mode: 'monitor_only', enforced: false }]);
+    assert.equal(verdicts(q.stdout)[0].matches, [
+      { policy: 'quiet', namespace: null, selector: 0, actions: ['NoPost'], mode: 'monitor_only', enforced: false },
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -94,7 +118,11 @@ test('the record writer and the fast path agree with the core for tracepoint and
   const c = checkPolicies(inputs.slice(0, 1), { defaultNamespace: 'default' }, compile);
   const d = checkPolicies(inputs.slice(1), { defaultNamespace: 'default' }, compile);
   const events: EvalEvent[] = ['bash-readline', 'openat']
-    .flatMap((f) => readFileSync(join(ROOT, 'examples/events', `${f}.jsonl`), 'utf8').trim().split('\n'))
+    .flatMap((f) =>
+      readFileSync(join(ROOT, 'examples/events', `${f}.jsonl`), 'utf8')
+        .trim()
+        .split('\n'),
+    )
     .map((l) => toEvalEvent(JSON.parse(l) as TetragonEvent))
     .filter((e): e is EvalEvent => e !== null);
   assert.is(events.length, 3);

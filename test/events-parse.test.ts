@@ -6,21 +6,17 @@ import { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EvalEvent } from '../src/core/types.js';
-import {
-  imageRepo,
-  lineBatches,
-  parseEventLine,
-  parseEventLineForEval,
-  parseTimeNs,
-  toEvalEvent,
-  type TetragonEvent,
-} from '../src/events/index.js';
+import { imageRepo, lineBatches, parseEventLine, parseEventLineForEval, parseTimeNs, toEvalEvent, type TetragonEvent } from '../src/events/index.js';
 
 import { ROOT } from './helpers/common.js';
 const EXAMPLES = ['cat-shadow', 'echo-bar', 'curl-egress', 'host-cat-shadow'];
 
 function exampleLines(): string[] {
-  return EXAMPLES.flatMap((f) => readFileSync(path.join(ROOT, 'examples/events', `${f}.jsonl`), 'utf8').trim().split('\n'));
+  return EXAMPLES.flatMap((f) =>
+    readFileSync(path.join(ROOT, 'examples/events', `${f}.jsonl`), 'utf8')
+      .trim()
+      .split('\n'),
+  );
 }
 
 function viaScan(line: string): EvalEvent | null {
@@ -77,9 +73,7 @@ test('a file-permission kprobe event', () => {
 test('a tcp_connect event: socket fields by name', () => {
   const line = readFileSync(path.join(ROOT, 'examples/events/curl-egress.jsonl'), 'utf8').split('\n')[2];
   const ev = viaScan(line)!;
-  same(ev.args, [
-    { kind: 'sock', family: 2, protocol: 6, state: 2, saddr: '127.10.0.28', daddr: '104.198.14.52', sport: 45200, dport: 443 },
-  ]);
+  same(ev.args, [{ kind: 'sock', family: 2, protocol: 6, state: 2, saddr: '127.10.0.28', daddr: '104.198.14.52', sport: 45200, dport: 443 }]);
   assert.is(ev.ret, undefined);
 });
 
@@ -91,9 +85,19 @@ test('host processes have no pod; exec and exit are not evaluated', () => {
 });
 
 test('tracepoint and uprobe events pass through with their hook names', () => {
-  const tp = '{"process_tracepoint":{"process":{"pid":7,"binary":"/bin/x"},"subsys":"raw_syscalls","event":"sys_enter","args":[{"long_arg":"59"}]},"time":"2024-01-01T00:00:00Z"}';
+  const tp =
+    '{"process_tracepoint":{"process":{"pid":7,"binary":"/bin/x"},"subsys":"raw_syscalls","event":"sys_enter","args":[{"long_arg":"59"}]},"time":"2024-01-01T00:00:00Z"}';
   const up = '{"process_uprobe":{"process":{"pid":8,"tid":9,"binary":"/bin/bash"},"path":"/bin/bash","symbol":"readline"}}';
-  same(viaScan(tp), { kind: 'tracepoint', hook: 'raw_syscalls/sys_enter', timeNs: 1704067200000000000n, pid: 7, tid: 7, binary: '/bin/x', pod: null, args: [{ kind: 'int', value: 59n }] });
+  same(viaScan(tp), {
+    kind: 'tracepoint',
+    hook: 'raw_syscalls/sys_enter',
+    timeNs: 1704067200000000000n,
+    pid: 7,
+    tid: 7,
+    binary: '/bin/x',
+    pod: null,
+    args: [{ kind: 'int', value: 59n }],
+  });
   same(viaScan(up), { kind: 'uprobe', hook: '/bin/bash:readline', timeNs: 0n, pid: 8, tid: 9, binary: '/bin/bash', pod: null, args: [] });
   assert.is(viaScan('{"process_lsm":{"process":{"pid":1},"function_name":"file_open"}}'), null);
 });

@@ -23,12 +23,16 @@ function image(names = POLICIES): { image: Uint8Array; docs: unknown[] } {
 
 function exampleEvents(): EvalEvent[] {
   const lines = ['cat-shadow', 'echo-bar', 'curl-egress', 'host-cat-shadow'].flatMap((f) =>
-    readFileSync(path.join(ROOT, 'examples/events', `${f}.jsonl`), 'utf8').trim().split('\n'),
+    readFileSync(path.join(ROOT, 'examples/events', `${f}.jsonl`), 'utf8')
+      .trim()
+      .split('\n'),
   );
-  return lines.map((l) => {
-    const r = parseEventLineForEval(l);
-    return r.ok ? toEvalEvent(r.event) : null;
-  }).filter((e): e is EvalEvent => e !== null);
+  return lines
+    .map((l) => {
+      const r = parseEventLineForEval(l);
+      return r.ok ? toEvalEvent(r.event) : null;
+    })
+    .filter((e): e is EvalEvent => e !== null);
 }
 
 const base: EvalEvent = { kind: 'kprobe', hook: 'tcp_connect', timeNs: 5n, pid: 1, tid: 2, binary: '/bin/b', pod: null, args: [] };
@@ -40,7 +44,15 @@ function synthetic(): EvalEvent[] {
     { ...base, args: [sock('::ffff:10.0.0.1', 'fe80::1')] },
     { ...base, args: [sock('not-an-address', '300.1.1.1')] },
     { ...base, args: [sock('', '010.1.1.1')] },
-    { ...base, hook: 'security_file_permission', args: [{ kind: 'str', value: '/tmp/é✓🚀' }, { kind: 'int', value: -1n }], ret: { kind: 'int', value: 18446744073709551615n } },
+    {
+      ...base,
+      hook: 'security_file_permission',
+      args: [
+        { kind: 'str', value: '/tmp/é✓🚀' },
+        { kind: 'int', value: -1n },
+      ],
+      ret: { kind: 'int', value: 18446744073709551615n },
+    },
     { ...base, hook: 'security_mmap_file', args: [{ kind: 'none' }, { kind: 'int', value: 1n << 70n }] },
     { ...base, hook: 'no_such_hook', args: Array.from({ length: 11 }, (_, i) => ({ kind: 'int' as const, value: BigInt(i) })) },
     { ...base, kind: 'tracepoint', hook: 'raw_syscalls/sys_enter' },
@@ -56,7 +68,10 @@ test('RecordWriter writes the bytes Evaluator.encode writes', () => {
   for (const e of [...exampleEvents(), ...synthetic()]) {
     const want = Buffer.from(ev.encode(e));
     const got = Buffer.from(w.write(e));
-    assert.ok(got.equals(want), `${e.hook} ${JSON.stringify(e.args, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}\n got ${got.toString('hex')}\nwant ${want.toString('hex')}`);
+    assert.ok(
+      got.equals(want),
+      `${e.hook} ${JSON.stringify(e.args, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}\n got ${got.toString('hex')}\nwant ${want.toString('hex')}`,
+    );
   }
 });
 
@@ -98,7 +113,17 @@ test('silent matches (NoPost) are kept: the core counts them even when the verdi
 });
 
 test('mergeVerdicts: the strongest verdict, every match', () => {
-  const m = (policy: string) => ({ policy, namespace: null, policyIndex: 0, hook: 0, selector: 0, actions: ['Post'], mode: 'enforce' as const, enforced: false, post: true });
+  const m = (policy: string) => ({
+    policy,
+    namespace: null,
+    policyIndex: 0,
+    hook: 0,
+    selector: 0,
+    actions: ['Post'],
+    mode: 'enforce' as const,
+    enforced: false,
+    post: true,
+  });
   const v = mergeVerdicts([
     { verdict: 'post', matches: [m('a')] },
     { verdict: 'kill', matches: [m('b')] },

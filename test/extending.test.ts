@@ -27,8 +27,16 @@ const PLACES = {
   tln_op: { names: ['assembly/operators.ts'], evaluator: ['assembly/evaluator.ts'], kernel: ['bpf/lib/tln_eval.h'] },
   tln_arg_type: { names: ['assembly/argtypes.ts'], evaluator: ['assembly/argtypes.ts'], kernel: ['bpf/lib/tln_eval.h'] },
   tln_action_id: { names: ['assembly/compile/actions.ts'], evaluator: ['assembly/evaluator.ts'], kernel: ['bpf/lib/tln_eval.h'] },
-  tln_hook_id: { names: ['assembly/hooks.ts', 'assembly/compile/hooks.ts', 'assembly/compile/uprobes.ts'], evaluator: ['assembly/hookrec.ts', 'assembly/event.ts', 'assembly/evaluator.ts', 'assembly/hooks.ts'], kernel: ['src/kernel/catalog.ts'] },
-  tln_hook_kind: { names: ['assembly/compile/hooks.ts'], evaluator: ['assembly/hookrec.ts', 'assembly/event.ts'], kernel: ['src/kernel/catalog.ts', 'src/kernel/support.ts'] },
+  tln_hook_id: {
+    names: ['assembly/hooks.ts', 'assembly/compile/hooks.ts', 'assembly/compile/uprobes.ts'],
+    evaluator: ['assembly/hookrec.ts', 'assembly/event.ts', 'assembly/evaluator.ts', 'assembly/hooks.ts'],
+    kernel: ['src/kernel/catalog.ts'],
+  },
+  tln_hook_kind: {
+    names: ['assembly/compile/hooks.ts'],
+    evaluator: ['assembly/hookrec.ts', 'assembly/event.ts'],
+    kernel: ['src/kernel/catalog.ts', 'src/kernel/support.ts'],
+  },
 } as const;
 
 const K = (evaluated: boolean, kernel: Where = 'kernel'): Row => ({ evaluated, kernel });
@@ -39,22 +47,58 @@ const compiledOnly = K(false, 'refused');
 const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
   tln_op: {
     ...Object.fromEntries(
-      ['GT', 'LT', 'EQUAL', 'NOT_EQUAL', 'NOT_IN', 'PREFIX', 'POSTFIX', 'IN_MAP', 'NOT_IN_MAP', 'MASK', 'SADDR', 'DADDR', 'SPORT', 'DPORT', 'PROTOCOL', 'NOT_SPORT', 'NOT_DPORT', 'SPORT_PRIV', 'NOT_SPORT_PRIV', 'DPORT_PRIV', 'NOT_DPORT_PRIV', 'NOT_SADDR', 'NOT_DADDR', 'NOT_PREFIX', 'NOT_POSTFIX', 'FAMILY', 'STATE', 'IN_RANGE', 'NOT_IN_RANGE'].map((n) => [`TLN_OP_${n}`, yes]),
+      [
+        'GT',
+        'LT',
+        'EQUAL',
+        'NOT_EQUAL',
+        'NOT_IN',
+        'PREFIX',
+        'POSTFIX',
+        'IN_MAP',
+        'NOT_IN_MAP',
+        'MASK',
+        'SADDR',
+        'DADDR',
+        'SPORT',
+        'DPORT',
+        'PROTOCOL',
+        'NOT_SPORT',
+        'NOT_DPORT',
+        'SPORT_PRIV',
+        'NOT_SPORT_PRIV',
+        'DPORT_PRIV',
+        'NOT_DPORT_PRIV',
+        'NOT_SADDR',
+        'NOT_DADDR',
+        'NOT_PREFIX',
+        'NOT_POSTFIX',
+        'FAMILY',
+        'STATE',
+        'IN_RANGE',
+        'NOT_IN_RANGE',
+      ].map((n) => [`TLN_OP_${n}`, yes]),
     ),
     // In is matched through the value sets (Equal's and the port/int lists): no case of its own in BPF
     TLN_OP_IN: K(true, 'refused'),
-    ...Object.fromEntries(['CAPABILITIES_GAINED', 'SUBSTRING', 'SUBSTRING_IGN_CASE', 'CEL_EXPR', 'FILE_TYPE', 'NOT_FILE_TYPE'].map((n) => [`TLN_OP_${n}`, compiledOnly])),
+    ...Object.fromEntries(
+      ['CAPABILITIES_GAINED', 'SUBSTRING', 'SUBSTRING_IGN_CASE', 'CEL_EXPR', 'FILE_TYPE', 'NOT_FILE_TYPE'].map((n) => [`TLN_OP_${n}`, compiledOnly]),
+    ),
   },
   tln_arg_type: Object.fromEntries(
     Object.keys(G.tln_arg_type).map((m) => {
-      const seed = ['INT', 'UINT32', 'SINT64', 'SINT8', 'UINT8', 'SINT16', 'UINT16', 'FILE', 'PATH', 'FD', 'STRING', 'FILENAME', 'SOCK', 'SOCKADDR'].map((n) => `TLN_ARG_${n}`);
+      const seed = ['INT', 'UINT32', 'SINT64', 'SINT8', 'UINT8', 'SINT16', 'UINT16', 'FILE', 'PATH', 'FD', 'STRING', 'FILENAME', 'SOCK', 'SOCKADDR'].map(
+        (n) => `TLN_ARG_${n}`,
+      );
       // every type is named for the evaluator's categories; the seed types are read by the BPF programs
       return [m, K(true, seed.includes(m) ? 'kernel' : 'refused')];
     }),
   ),
   tln_action_id: {
     ...Object.fromEntries(['POST', 'SIGKILL', 'OVERRIDE', 'NOPOST', 'SIGNAL'].map((n) => [`TLN_ACT_${n}`, yes])),
-    ...Object.fromEntries(['GETURL', 'DNSLOOKUP', 'TRACKSOCK', 'UNTRACKSOCK', 'NOTIFY_ENFORCER', 'CLEANUP_ENFORCER_NOTIFICATION', 'SET'].map((n) => [`TLN_ACT_${n}`, compiledOnly])),
+    ...Object.fromEntries(
+      ['GETURL', 'DNSLOOKUP', 'TRACKSOCK', 'UNTRACKSOCK', 'NOTIFY_ENFORCER', 'CLEANUP_ENFORCER_NOTIFICATION', 'SET'].map((n) => [`TLN_ACT_${n}`, compiledOnly]),
+    ),
   },
   tln_hook_id: {
     TLN_HOOK_UNKNOWN: K(true, 'refused'),
@@ -98,7 +142,8 @@ for (const [en, places] of Object.entries(PLACES) as [keyof typeof PLACES, (type
       if (row.evaluated && en !== 'tln_arg_type') assert.ok(mentions(evaluator, m), `${m}: claimed evaluated, not in ${places.evaluator.join(', ')}`);
       if (!row.evaluated) assert.not.ok(mentions(evaluator, m), `${m}: the evaluator handles it: mark it evaluated`);
       if (row.kernel === 'kernel') assert.ok(mentions(kernel, m), `${m}: claimed served by the kernel, not in ${places.kernel.join(', ')}`);
-      if (row.kernel === 'refused' && m !== 'TLN_HOOK_UNKNOWN' && en !== 'tln_hook_kind') assert.not.ok(mentions(kernel, m), `${m}: the kernel implements it: mark it kernel`);
+      if (row.kernel === 'refused' && m !== 'TLN_HOOK_UNKNOWN' && en !== 'tln_hook_kind')
+        assert.not.ok(mentions(kernel, m), `${m}: the kernel implements it: mark it kernel`);
     }
   });
 }

@@ -22,14 +22,20 @@ interface Input {
 }
 
 function yamlFiles(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+    : [];
 }
 
 export function inputs(): Input[] {
   const out: Input[] = [];
   for (const f of yamlFiles(SEEDS)) out.push({ id: `seed-${f.replace(/\.ya?ml$/, '')}`, file: path.join(SEEDS, f), subst: EGRESS_SUBST });
-  for (const f of yamlFiles(path.join(ROOT, 'examples'))) out.push({ id: `example-${f.replace(/\.ya?ml$/, '')}`, file: path.join(ROOT, 'examples', f), subst: {} });
-  for (const f of yamlFiles(path.join(GOLDEN, 'policies'))) out.push({ id: `policy-${f.replace(/\.ya?ml$/, '')}`, file: path.join(GOLDEN, 'policies', f), subst: {} });
+  for (const f of yamlFiles(path.join(ROOT, 'examples')))
+    out.push({ id: `example-${f.replace(/\.ya?ml$/, '')}`, file: path.join(ROOT, 'examples', f), subst: {} });
+  for (const f of yamlFiles(path.join(GOLDEN, 'policies')))
+    out.push({ id: `policy-${f.replace(/\.ya?ml$/, '')}`, file: path.join(GOLDEN, 'policies', f), subst: {} });
   return out;
 }
 
@@ -92,7 +98,8 @@ test('determinism: two separate node processes produce identical images', () => 
     }
     console.log(h.digest('hex'));
   `;
-  const run = () => execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, TALON_NO_RUN: '1' } }).trim();
+  const run = () =>
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, TALON_NO_RUN: '1' } }).trim();
   const a = run();
   const b = run();
   assert.match(a, /^[0-9a-f]{64}$/);

@@ -30,10 +30,20 @@ test('npm pack ships the built core, BPF objects and shim; npm install -g gives 
   assert.is(pack.code, 0, pack.stderr);
   const [info] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
   const files = info.files.map((f) => f.path);
-  for (const f of ['bin/talon.js', 'dist/src/cli/main.js', 'build/talon.wasm', 'bpf/.output/tln_file.bpf.o', 'shim/build/Release/tln_shim.node', 'examples/file-monitoring.yaml']) {
+  for (const f of [
+    'bin/talon.js',
+    'dist/src/cli/main.js',
+    'build/talon.wasm',
+    'bpf/.output/tln_file.bpf.o',
+    'shim/build/Release/tln_shim.node',
+    'examples/file-monitoring.yaml',
+  ]) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
-  assert.not.ok(files.some((f) => f.startsWith('test/') || f.startsWith('dist/test/')), 'no test code in the tarball');
+  assert.not.ok(
+    files.some((f) => f.startsWith('test/') || f.startsWith('dist/test/')),
+    'no test code in the tarball',
+  );
   const inst = run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', path.join(tmp, info.filename)]);
   assert.is(inst.code, 0, inst.stderr);
   assert.ok(existsSync(bin), 'talon in the prefix bin folder');
@@ -56,7 +66,10 @@ test('the installed agent starts, takes a policy over the API, lists it and stop
   useTestCgroupParent();
   const sock = path.join(tmp, 'agent.sock');
   const conn = ['--server-address', `unix://${sock}`];
-  const agent = spawn(bin, ['agent', ...conn, '--state-dir', path.join(tmp, 'state'), '--node-name', 'talon-install'], { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(bin, ['agent', ...conn, '--state-dir', path.join(tmp, 'state'), '--node-name', 'talon-install'], {
+    cwd: tmp,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   agent.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<number>((r) => agent.on('exit', (c) => r(c ?? -1)));

@@ -46,7 +46,7 @@ function run(src: string, file: string): Buffer {
 function cRecords(): Buffer[] {
   const out = run(readFileSync(join(repoRoot(), 'test/helpers/hook-records.c'), 'utf8'), 'hook-records.c');
   const recs: Buffer[] = [];
-  for (let at = 0; at < out.length; ) {
+  for (let at = 0; at < out.length;) {
     const n = out.readUInt32LE(at);
     recs.push(out.subarray(at + 4, at + 4 + n));
     at += 4 + n;
@@ -54,16 +54,69 @@ function cRecords(): Buffer[] {
   return recs;
 }
 
-const task = { ktime: 123456789012345n, flags: 0x02, pid: 4242, tid: 4243, ppid: 1, uid: 1000, cgroupId: 0x1122334455667788n, startKtime: 99n, nsPid: 7, policyId: 3, slot: 1, error: -1 };
+const task = {
+  ktime: 123456789012345n,
+  flags: 0x02,
+  pid: 4242,
+  tid: 4243,
+  ppid: 1,
+  uid: 1000,
+  cgroupId: 0x1122334455667788n,
+  startKtime: 99n,
+  nsPid: 7,
+  policyId: 3,
+  slot: 1,
+  error: -1,
+};
 const sock6: EvalArg = { kind: 'sock', family: 10, protocol: 262, sport: 45200, dport: 443, state: 2, saddr: '::1', daddr: '2001:db8::1' };
 const sock4: EvalArg = { kind: 'sock', family: 2, protocol: 6, sport: 1, dport: 65535, state: 0, saddr: '127.10.0.5', daddr: '127.200.0.1' };
 const WANT: Omit<HookRecord, 'raw'>[] = [
-  { type: 'hook', ...task, hookId: 1, selector: 2, actions: ['Sigkill'], skipped: ['Override'], mode: 'monitor', binary: '/usr/bin/cat', sensor: 'tln_lsm_file', args: [{ kind: 'str', value: '/etc/shadow' }, { kind: 'int', value: 4n }] },
-  { type: 'hook', ...task, hookId: 4, selector: null, actions: ['Sigkill'], skipped: ['Override'], mode: 'monitor', binary: '/usr/bin/curl', sensor: 'tln_cgroup_sock', args: [sock6, { kind: 'int', value: -5n }, { kind: 'none' }] },
-  { type: 'hook', ...task, hookId: 4, selector: 2, actions: ['Sigkill'], skipped: ['Override'], mode: 'enforce', binary: '/bin/nc', sensor: 'tln_lsm_file', args: [sock4, { kind: 'str', value: 'abc' }] },
+  {
+    type: 'hook',
+    ...task,
+    hookId: 1,
+    selector: 2,
+    actions: ['Sigkill'],
+    skipped: ['Override'],
+    mode: 'monitor',
+    binary: '/usr/bin/cat',
+    sensor: 'tln_lsm_file',
+    args: [
+      { kind: 'str', value: '/etc/shadow' },
+      { kind: 'int', value: 4n },
+    ],
+  },
+  {
+    type: 'hook',
+    ...task,
+    hookId: 4,
+    selector: null,
+    actions: ['Sigkill'],
+    skipped: ['Override'],
+    mode: 'monitor',
+    binary: '/usr/bin/curl',
+    sensor: 'tln_cgroup_sock',
+    args: [sock6, { kind: 'int', value: -5n }, { kind: 'none' }],
+  },
+  {
+    type: 'hook',
+    ...task,
+    hookId: 4,
+    selector: 2,
+    actions: ['Sigkill'],
+    skipped: ['Override'],
+    mode: 'enforce',
+    binary: '/bin/nc',
+    sensor: 'tln_lsm_file',
+    args: [sock4, { kind: 'str', value: 'abc' }],
+  },
 ];
 /** the arg types the C program declared, per record (what a hook's HookSpec.args say) */
-const TYPES = [[16, 1], [32, 3, 4], [32, 19]];
+const TYPES = [
+  [16, 1],
+  [32, 3, 4],
+  [32, 19],
+];
 
 if (!compiler) {
   console.log('  [skip] no C compiler (cc/gcc/clang) for the layout check');
@@ -114,7 +167,16 @@ if (!compiler) {
         assert.ok(code >= 0, `record ${i}: code ${code}`);
         assert.equal(ev.lastHookArgs(), WANT[i].args, `record ${i}: args as the core decoded them`);
         const viaRecord = ev.lastVerdict(code);
-        const viaEvent = ev.evaluate({ kind: 'kprobe', hook: ctx.hook, timeNs: ctx.timeNs, pid: ctx.pid, tid: 4243, binary: ctx.binary, pod, args: WANT[i].args });
+        const viaEvent = ev.evaluate({
+          kind: 'kprobe',
+          hook: ctx.hook,
+          timeNs: ctx.timeNs,
+          pid: ctx.pid,
+          tid: 4243,
+          binary: ctx.binary,
+          pod,
+          args: WANT[i].args,
+        });
         assert.equal(viaRecord, viaEvent, `record ${i}, pod ${pod?.name}`);
         if (viaRecord.verdict === 'kill') kills++;
       }

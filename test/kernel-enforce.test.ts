@@ -149,7 +149,10 @@ if (skip) {
     const f = ctx.k.features;
     assert.ok(f.bpf && f.ringbuf && f.lpmTrie && f.sendSignal, ctx.k.describe().join('\n'));
     assert.ok(ctx.k.procfs.length > 0, 'processes from /proc');
-    assert.ok(ctx.k.procfs.some((p) => p.pid === process.pid && p.procfs), 'this process is in the procfs snapshot');
+    assert.ok(
+      ctx.k.procfs.some((p) => p.pid === process.pid && p.procfs),
+      'this process is in the procfs snapshot',
+    );
   });
 
   S('file: Sigkill on a read of /etc/shadow in the test cgroup only', async () => {
@@ -284,7 +287,14 @@ if (skip) {
             { index: 2, type: ARG.UINT32 },
           ],
           // Post only: observe, never kill
-          selectors: [{ filters: [{ op: OP.POSTFIX, slot: 0, type: ARG.FILE, strs: ['libc.so.6'] }, { op: OP.MASK, slot: 1, type: ARG.UINT32, vals: [1n] }] }],
+          selectors: [
+            {
+              filters: [
+                { op: OP.POSTFIX, slot: 0, type: ARG.FILE, strs: ['libc.so.6'] },
+                { op: OP.MASK, slot: 1, type: ARG.UINT32, vals: [1n] },
+              ],
+            },
+          ],
         },
       ],
     });
@@ -406,7 +416,13 @@ if (skip) {
           pod: { namespace: 'talon-test', name: 'talon-test-pod', labels: {} },
           args: r.args,
         });
-        const kernelVerdict = r.actions.includes('Sigkill') ? 'kill' : r.actions.includes('Override') ? 'override' : r.actions.includes('Signal') ? 'signal' : 'post';
+        const kernelVerdict = r.actions.includes('Sigkill')
+          ? 'kill'
+          : r.actions.includes('Override')
+            ? 'override'
+            : r.actions.includes('Signal')
+              ? 'signal'
+              : 'post';
         assert.is(v.verdict, kernelVerdict, `policy ${id} record ${JSON.stringify(r.args, (_k, x) => (typeof x === 'bigint' ? String(x) : x))}`);
         assert.is(v.matches[0]?.selector, r.selector ?? undefined, 'same selector');
         n++;
@@ -454,7 +470,11 @@ if (skip) {
       await sleep(50);
       left = remaining();
     }
-    assert.equal(left.filter((p) => ours.has(p.id)), [], 'our programs are gone');
+    assert.equal(
+      left.filter((p) => ours.has(p.id)),
+      [],
+      'our programs are gone',
+    );
     assert.equal(left, [], `tln_ programs still loaded: ${JSON.stringify(left)}`);
     if (pre.size) console.log(`  note: ${pre.size} tln_ program(s) were loaded before this suite started (not ours)`);
   });

@@ -85,7 +85,12 @@ const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint'
 /** runs an interactive bash on a pty (script -qc), feeding it `lines`; its pid and output */
 function interactiveBash(lines: string[]): { pid: number; out: string; status: number | null } {
   const input = ['echo TLNPID=$$', ...lines, 'exit'].join('\n') + '\n';
-  const r = spawnSync('script', ['-qc', 'bash --norc --noprofile -i', '/dev/null'], { input, encoding: 'utf8', timeout: 20000, env: { ...process.env, PS1: '$ ', TERM: 'dumb' } });
+  const r = spawnSync('script', ['-qc', 'bash --norc --noprofile -i', '/dev/null'], {
+    input,
+    encoding: 'utf8',
+    timeout: 20000,
+    env: { ...process.env, PS1: '$ ', TERM: 'dumb' },
+  });
   const m = /TLNPID=(\d+)/.exec(r.stdout ?? '');
   return { pid: m ? Number(m[1]) : -1, out: r.stdout ?? '', status: r.status };
 }
@@ -209,10 +214,16 @@ if (skip) {
   S('catalog: tracepoints and uprobes are served by tln_tp_generic and tln_uprobe', () => {
     const bash = load(readFileSync(join(ROOT, 'examples/trace-bash-readline.yaml'), 'utf8'));
     assert.equal(bash.p.sensors, ['generic_uprobe']);
-    assert.equal(bash.p.programs().map((x) => x.name), ['tln_uprobe']);
+    assert.equal(
+      bash.p.programs().map((x) => x.name),
+      ['tln_uprobe'],
+    );
     const tp = load(TP_POST(ctx.tmp, join(ctx.tmp, 'bin', 'cat')));
     assert.equal(tp.p.sensors, ['generic_tracepoint']);
-    assert.equal(tp.p.programs().map((x) => x.name), ['tln_tp_generic']);
+    assert.equal(
+      tp.p.programs().map((x) => x.name),
+      ['tln_tp_generic'],
+    );
   });
 
   S('uprobe trace-bash-readline: each line an interactive bash reads posts a record', async () => {
@@ -251,7 +262,7 @@ if (skip) {
     assert.equal(a[0], { kind: 'int', value: 257n }, '__syscall_nr of openat (x86_64)');
     assert.equal(a[1], { kind: 'int', value: -100n }, 'dfd AT_FDCWD, sign-extended as int');
     assert.equal(a[2], { kind: 'str', value: `${ctx.tmp}/tp-a` });
-    assert.is(((a[3] as { value: bigint }).value & 3n), 0n, 'O_RDONLY');
+    assert.is((a[3] as { value: bigint }).value & 3n, 0n, 'O_RDONLY');
     assert.is(byCopy[0].selector, 0);
     assert.is(byCopy[0].sensor, 'generic_tracepoint');
     assert.is(byCopy[0].hookId, 100);
@@ -295,7 +306,7 @@ if (skip) {
     assert.is(killed.signal ?? (killed.code === 137 ? 'SIGKILL' : null), 'SIGKILL', show(killed));
     assert.is(killed.stdout, '', 'killed before reading');
     const host = await run(`/usr/bin/cat ${ctx.tmp}/kill-me`);
-    assert.is(host.code, 0, 'a host process is out of the policy\'s scope');
+    assert.is(host.code, 0, "a host process is out of the policy's scope");
     assert.is(host.stdout, 'talon\n');
     const quiet = await cg.run(`/usr/bin/cat ${ctx.tmp}/quiet-one`);
     assert.is(quiet.code, 0);
@@ -353,9 +364,15 @@ if (skip) {
       `apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: up\nspec:\n  uprobes:\n  - path: "${path}"\n    symbols: ["${sym}"]\n`;
     const tp = (event: string, args: string) =>
       `apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: tp\nspec:\n  tracepoints:\n  - subsystem: syscalls\n    event: ${event}\n    args: ${args}\n`;
-    refuse(up('/bin/bash', 'talon_no_such_symbol'), /^policy up: hook \/bin\/bash:talon_no_such_symbol: symbol "talon_no_such_symbol" not found in \/bin\/bash/);
+    refuse(
+      up('/bin/bash', 'talon_no_such_symbol'),
+      /^policy up: hook \/bin\/bash:talon_no_such_symbol: symbol "talon_no_such_symbol" not found in \/bin\/bash/,
+    );
     refuse(up('/talon/no/such/binary', 'main'), /uprobe binary \/talon\/no\/such\/binary does not exist/);
-    refuse(tp('sys_enter_talon_nope', '[]'), /tracepoint syscalls\/sys_enter_talon_nope does not exist on this kernel \(no .*\/events\/syscalls\/sys_enter_talon_nope\/format\)/);
+    refuse(
+      tp('sys_enter_talon_nope', '[]'),
+      /tracepoint syscalls\/sys_enter_talon_nope does not exist on this kernel \(no .*\/events\/syscalls\/sys_enter_talon_nope\/format\)/,
+    );
     refuse(tp('sys_enter_openat', '[{index: 5, type: string}]'), /args\[0\] \(index 5\): field 5 "int dfd" is not a string/);
     refuse(tp('sys_enter_openat', '[{index: 42, type: int}]'), /args\[0\] \(index 42\): the tracepoint has 9 fields/);
     const subsys = `apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: tp\nspec:\n  tracepoints:\n  - subsystem: talon_nope\n    event: x\n`;

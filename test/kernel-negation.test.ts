@@ -89,7 +89,16 @@ if (skip) {
       assert.is(v.matches[0].selector, x.selector);
     }
     // the Wasm evaluator also refuses a/cat, as the kernel did
-    const a: EvalEvent = { kind: 'tracepoint', hook: spec.hooks[0].name, timeNs: 1n, pid: 1, tid: 1, binary: join(tmp, 'a', 'cat'), pod: null, args: [{ kind: 'str', value: join(tmp, files[0]) }] };
+    const a: EvalEvent = {
+      kind: 'tracepoint',
+      hook: spec.hooks[0].name,
+      timeNs: 1n,
+      pid: 1,
+      tid: 1,
+      binary: join(tmp, 'a', 'cat'),
+      pod: null,
+      args: [{ kind: 'str', value: join(tmp, files[0]) }],
+    };
     assert.is(ev.evaluate(a).verdict, 'none');
   });
 

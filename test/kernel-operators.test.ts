@@ -126,7 +126,16 @@ if (skip) {
       const ev = new core.Evaluator(l.image);
       const seen = new Set<number>();
       for (const r of got) {
-        const v = ev.evaluate({ kind: 'tracepoint', hook: l.spec.hooks[0].name, timeNs: r.ktime, pid: r.pid, tid: r.tid, binary: r.binary, pod: null, args: r.args });
+        const v = ev.evaluate({
+          kind: 'tracepoint',
+          hook: l.spec.hooks[0].name,
+          timeNs: r.ktime,
+          pid: r.pid,
+          tid: r.tid,
+          binary: r.binary,
+          pod: null,
+          args: r.args,
+        });
         const show = JSON.stringify(r.args, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
         assert.is(r.selector, v.matches[0]?.selector, `${l.name}: kernel selector ${r.selector}, Wasm ${v.matches[0]?.selector} for ${show}`);
         seen.add(r.selector ?? -1);

@@ -108,9 +108,16 @@ test('file hooks without BPF LSM: one tln_file instance on the syscall tracepoin
   assert.is(i.name, 'tln_file');
   assert.equal(i.programs, ['tln_file_read', 'tln_file_write', 'tln_file_copy', 'tln_file_sendfile']);
   assert.equal(i.rodata, { tln_str_cap: Math.min(255, s.maps.find((m) => m.name === 'tln_str')!.keySize - 5), tln_slot_file_perm: 0 });
-  assert.ok(!('tln_policy_id' in i.rodata), 'the policy id is the agent\'s, not the plan\'s');
+  assert.ok(!('tln_policy_id' in i.rodata), "the policy id is the agent's, not the plan's");
   const reads = i.attach.filter((a) => a.program === 'tln_file_read').map((a) => a.at);
-  assert.equal(reads, ['sys_enter_read', 'sys_enter_pread64', 'sys_enter_readv', 'sys_enter_preadv', 'sys_enter_preadv2'].map((name) => ({ kind: 'tracepoint', category: 'syscalls', name })));
+  assert.equal(
+    reads,
+    ['sys_enter_read', 'sys_enter_pread64', 'sys_enter_readv', 'sys_enter_preadv', 'sys_enter_preadv2'].map((name) => ({
+      kind: 'tracepoint',
+      category: 'syscalls',
+      name,
+    })),
+  );
   assert.is(i.attach.length, 13);
   assert.ok(i.attach.every((a) => a.hook === 'security_file_permission'));
   assert.equal(p.maps, s.maps, 'the image maps, all of them');
@@ -119,7 +126,10 @@ test('file hooks without BPF LSM: one tln_file instance on the syscall tracepoin
 test('file hooks with BPF LSM: the lsm programs, attached where their sections say', () => {
   const s = spec(policy({ kprobes: [filePerm('Override'), mmapFile(), truncate()] }));
   const p = ok(planLoad(s, WITH_LSM, fakeHost()));
-  assert.equal(p.hooks.map((h) => h.sensor), ['tln_lsm_file', 'tln_lsm_file', 'tln_lsm_file']);
+  assert.equal(
+    p.hooks.map((h) => h.sensor),
+    ['tln_lsm_file', 'tln_lsm_file', 'tln_lsm_file'],
+  );
   assert.is(p.instances.length, 1, 'three hooks, three slot variables: one instance');
   const i = p.instances[0];
   assert.is(i.object, 'tln_lsm.bpf.o');
@@ -127,20 +137,26 @@ test('file hooks with BPF LSM: the lsm programs, attached where their sections s
   assert.is(i.rodata.tln_slot_file_perm, 0);
   assert.is(i.rodata.tln_slot_mmap_file, 1);
   assert.is(i.rodata.tln_slot_path_truncate, 2);
-  assert.equal(i.attach.map((a) => [a.program, a.hook, a.at.kind]), [
-    ['tln_lsm_file_perm', 'security_file_permission', 'auto'],
-    ['tln_lsm_mmap', 'security_mmap_file', 'auto'],
-    ['tln_lsm_truncate', 'security_path_truncate', 'auto'],
-  ]);
+  assert.equal(
+    i.attach.map((a) => [a.program, a.hook, a.at.kind]),
+    [
+      ['tln_lsm_file_perm', 'security_file_permission', 'auto'],
+      ['tln_lsm_mmap', 'security_mmap_file', 'auto'],
+      ['tln_lsm_truncate', 'security_path_truncate', 'auto'],
+    ],
+  );
 });
 
 test('the same hook twice: a second instance of the object (one slot variable each)', () => {
   const s = spec(policy({ kprobes: [filePerm(), filePerm('Sigkill')] }));
   const p = ok(planLoad(s, NO_LSM, fakeHost()));
-  assert.equal(p.instances.map((i) => [i.object, i.rodata.tln_slot_file_perm]), [
-    ['tln_file.bpf.o', 0],
-    ['tln_file.bpf.o', 1],
-  ]);
+  assert.equal(
+    p.instances.map((i) => [i.object, i.rodata.tln_slot_file_perm]),
+    [
+      ['tln_file.bpf.o', 0],
+      ['tln_file.bpf.o', 1],
+    ],
+  );
 });
 
 test('Override without BPF LSM on a file hook: refused, saying what would allow it', () => {
@@ -161,7 +177,11 @@ test('a kernel without BTF: the kernel side refuses; a file policy would still p
   assert.is(checkProcessSensor(NO_BTF)!.reason, 'the process sensor needs BTF tracepoints (tp_btf): no kernel BTF');
   assert.is(checkProcessSensor(NO_LSM), null);
   const p = ok(planLoad(spec(policy({ kprobes: [filePerm()] })), { ...NO_BTF, lsm: true }, fakeHost()));
-  assert.equal(p.hooks.map((h) => h.sensor), ['tln_tp_file'], 'BPF LSM programs need BTF');
+  assert.equal(
+    p.hooks.map((h) => h.sensor),
+    ['tln_tp_file'],
+    'BPF LSM programs need BTF',
+  );
 });
 
 test('tcp_connect: cgroup programs; bpf_set_retval as rodata; refused with neither LSM nor sock_addr', () => {
@@ -170,16 +190,22 @@ test('tcp_connect: cgroup programs; bpf_set_retval as rodata; refused with neith
   const i = p.instances[0];
   assert.is(i.object, 'tln_sock.bpf.o');
   assert.is(i.rodata.tln_has_set_retval, 1);
-  assert.equal(i.attach.map((a) => [a.program, a.at]), [
-    ['tln_connect4', { kind: 'cgroup' }],
-    ['tln_connect6', { kind: 'cgroup' }],
-    ['tln_connect_exit', { kind: 'tracepoint', category: 'syscalls', name: 'sys_exit_connect' }],
-  ]);
+  assert.equal(
+    i.attach.map((a) => [a.program, a.at]),
+    [
+      ['tln_connect4', { kind: 'cgroup' }],
+      ['tln_connect6', { kind: 'cgroup' }],
+      ['tln_connect_exit', { kind: 'tracepoint', category: 'syscalls', name: 'sys_exit_connect' }],
+    ],
+  );
   assert.is(ok(planLoad(s, { ...NO_LSM, setRetval: false }, fakeHost())).instances[0].rodata.tln_has_set_retval, 0);
   assert.is(ok(planLoad(s, WITH_LSM, fakeHost())).instances[0].object, 'tln_lsm.bpf.o');
   const r = refused(planLoad(s, { ...NO_LSM, cgroupSockAddr: false }, fakeHost()));
   assert.is(r.kind, 'unsupported');
-  assert.match(r.reason, /^no implementation of tcp_connect works on this kernel: tln_lsm_sock \(lsm\) needs lsm; tln_kprobe_connect \(kprobe\) is not built yet; tln_cgroup_sock \(cgroup\) needs cgroupSockAddr$/);
+  assert.match(
+    r.reason,
+    /^no implementation of tcp_connect works on this kernel: tln_lsm_sock \(lsm\) needs lsm; tln_kprobe_connect \(kprobe\) is not built yet; tln_cgroup_sock \(cgroup\) needs cgroupSockAddr$/,
+  );
 });
 
 test('Sigkill needs bpf_send_signal', () => {
@@ -189,7 +215,20 @@ test('Sigkill needs bpf_send_signal', () => {
 
 test('tracepoints: the format decides the generic conf; a missing tracepoint is refused', () => {
   const tp = (event: string) =>
-    spec(policy({ tracepoints: [{ subsystem: 'syscalls', event, args: [{ index: 6n, type: 'string' }, { index: 7n, type: 'int' }] }] }));
+    spec(
+      policy({
+        tracepoints: [
+          {
+            subsystem: 'syscalls',
+            event,
+            args: [
+              { index: 6n, type: 'string' },
+              { index: 7n, type: 'int' },
+            ],
+          },
+        ],
+      }),
+    );
   const host = fakeHost();
   const p = ok(planLoad(tp('sys_enter_openat'), NO_LSM, host));
   assert.equal(host.asked, ['syscalls/sys_enter_openat']);
@@ -203,7 +242,9 @@ test('tracepoints: the format decides the generic conf; a missing tracepoint is 
   const arg0 = LAYOUT['offsetof(struct tln_gen_conf, args)'];
   assert.is(conf.readUInt16LE(arg0 + LAYOUT['offsetof(struct tln_gen_arg, off)']), 24, 'filename is at offset 24');
   assert.is(conf.readUInt8(arg0 + LAYOUT['offsetof(struct tln_gen_arg, src)']), LAYOUT.TLN_SRC_USTR);
-  assert.equal(i.attach, [{ program: 'tln_tp_generic', hook: 'syscalls/sys_enter_openat', at: { kind: 'tracepoint', category: 'syscalls', name: 'sys_enter_openat' } }]);
+  assert.equal(i.attach, [
+    { program: 'tln_tp_generic', hook: 'syscalls/sys_enter_openat', at: { kind: 'tracepoint', category: 'syscalls', name: 'sys_enter_openat' } },
+  ]);
   const r = refused(planLoad(tp('sys_enter_nothing'), NO_LSM, host));
   assert.is(r.reason, 'hook syscalls/sys_enter_nothing: tracepoint syscalls/sys_enter_nothing does not exist on this kernel');
 });
@@ -236,7 +277,10 @@ test('the same inputs, the same plan', () => {
 
 test('shared maps: tln_ names, the ring buffer sized as asked', () => {
   const m = sharedMaps(1 << 20);
-  assert.equal(m.map((x) => x.name), ['tln_events', 'tln_lost', 'tln_procs', 'tln_pod_cgroups', 'tln_pending']);
+  assert.equal(
+    m.map((x) => x.name),
+    ['tln_events', 'tln_lost', 'tln_procs', 'tln_pod_cgroups', 'tln_pending'],
+  );
   assert.is(m[0].maxEntries, 1 << 20);
   assert.is(m.find((x) => x.name === 'tln_procs')!.valueSize, LAYOUT['sizeof(struct tln_proc)']);
 });
@@ -246,7 +290,11 @@ test('rate-limit table: 8192 entries only for a policy with a rateLimit, else 1'
   const maps = (sels: unknown[]) => spec(filePolicy(sels)).maps;
   const sized = (sels: unknown[]) => rateLimitMap(maps(sels)).maxEntries;
   assert.is(sized([{ matchActions: [{ action: 'Post', rateLimit: '1m' }] }]), 8192);
-  assert.is(sized([{ matchActions: [{ action: 'Sigkill' }] }, { matchActions: [{ action: 'Post', rateLimit: '2s', rateLimitScope: 'process' }] }]), 8192, 'a later selector');
+  assert.is(
+    sized([{ matchActions: [{ action: 'Sigkill' }] }, { matchActions: [{ action: 'Post', rateLimit: '2s', rateLimitScope: 'process' }] }]),
+    8192,
+    'a later selector',
+  );
   assert.is(sized([{ matchActions: [{ action: 'Sigkill' }] }]), 1);
   assert.is(sized([{ matchActions: [{ action: 'Post' }] }]), 1);
   const d = rateLimitMap(maps([]));

@@ -55,27 +55,36 @@ function arg(buf: Buffer, i: number): [number, number, number, number] {
 
 test('parseFormat: every field, common_* first, with its shape', () => {
   const f = parseFormat(OPENAT);
-  assert.equal(f.map((x) => x.name), ['common_type', 'common_flags', 'common_preempt_count', 'common_pid', '__syscall_nr', 'dfd', 'filename', 'flags', 'mode']);
+  assert.equal(
+    f.map((x) => x.name),
+    ['common_type', 'common_flags', 'common_preempt_count', 'common_pid', '__syscall_nr', 'dfd', 'filename', 'flags', 'mode'],
+  );
   assert.equal([f[6].offset, f[6].size, f[6].shape], [24, 8, 'char-pointer']);
   assert.equal([f[4].signed, f[5].signed, f[5].shape], [true, false, 'int']);
   const g = parseFormat(FORK);
-  assert.equal(g.slice(4).map((x) => [x.name, x.shape]), [
-    ['parent_comm', 'data-loc-string'],
-    ['parent_pid', 'int'],
-    ['child_comm', 'char-array'],
-    ['args', 'array'],
-    ['name', 'char-pointer'],
-  ]);
+  assert.equal(
+    g.slice(4).map((x) => [x.name, x.shape]),
+    [
+      ['parent_comm', 'data-loc-string'],
+      ['parent_pid', 'int'],
+      ['child_comm', 'char-array'],
+      ['args', 'array'],
+      ['name', 'char-pointer'],
+    ],
+  );
 });
 
 test('tracepointConf: syscall tracepoint, integers and a user string', () => {
   const T = { INT: 1, UINT32: 2, STRING: 19 };
-  const b = tracepointConf(hook('syscalls', 'sys_enter_openat', [
-    { index: 4, type: T.INT },
-    { index: 5, type: T.INT },
-    { index: 6, type: T.STRING },
-    { index: 8, type: T.UINT32 },
-  ]), parseFormat(OPENAT));
+  const b = tracepointConf(
+    hook('syscalls', 'sys_enter_openat', [
+      { index: 4, type: T.INT },
+      { index: 5, type: T.INT },
+      { index: 6, type: T.STRING },
+      { index: 8, type: T.UINT32 },
+    ]),
+    parseFormat(OPENAT),
+  );
   assert.is(b.length, LAYOUT['sizeof(struct tln_gen_conf)']);
   assert.is(b.readUInt8(0), 4);
   assert.equal(arg(b, 0), [8, 4, SRC.INT, 1]);
@@ -86,13 +95,16 @@ test('tracepointConf: syscall tracepoint, integers and a user string', () => {
 });
 
 test('tracepointConf: other subsystems read kernel strings, __data_loc and char arrays', () => {
-  const b = tracepointConf(hook('sched', 'sched_process_fork', [
-    { index: 4, type: 19 },
-    { index: 5, type: 1 },
-    { index: 6, type: 19 },
-    { index: 8, type: 19 },
-    { index: 8, type: 4 },
-  ]), parseFormat(FORK));
+  const b = tracepointConf(
+    hook('sched', 'sched_process_fork', [
+      { index: 4, type: 19 },
+      { index: 5, type: 1 },
+      { index: 6, type: 19 },
+      { index: 8, type: 19 },
+      { index: 8, type: 4 },
+    ]),
+    parseFormat(FORK),
+  );
   assert.equal(arg(b, 0), [8, 4, SRC.DATA_LOC, 0]);
   assert.equal(arg(b, 1), [12, 4, SRC.INT, 1]);
   assert.equal(arg(b, 2), [16, 16, SRC.ARRAY, 0]);
@@ -102,15 +114,30 @@ test('tracepointConf: other subsystems read kernel strings, __data_loc and char 
 
 test('tracepointConf refuses what cannot be read, naming the field', () => {
   const f = parseFormat(FORK);
-  assert.throws(() => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 9, type: 1 }]), f), /args\[0\] \(index 9\): the tracepoint has 9 fields \(0-8, common_\* fields included\)/);
+  assert.throws(
+    () => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 9, type: 1 }]), f),
+    /args\[0\] \(index 9\): the tracepoint has 9 fields \(0-8, common_\* fields included\)/,
+  );
   assert.throws(() => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 5, type: 19 }]), f), /field 5 "pid_t parent_pid" is not a string/);
   assert.throws(() => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 7, type: 19 }]), f), /field 7 "unsigned long args\[6\]" is not a string/);
-  assert.throws(() => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 6, type: 1 }]), f), /field 6 "char child_comm\[16\]" is not an integer \(declare it as string/);
+  assert.throws(
+    () => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 6, type: 1 }]), f),
+    /field 6 "char child_comm\[16\]" is not an integer \(declare it as string/,
+  );
   assert.throws(() => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 5, type: 16 }]), f), /type #16 arguments cannot be read from a tracepoint/);
 });
 
 test('uprobeConf: registers 0-5, integers and user strings', () => {
-  const h: HookSpec = { ...hook('x', 'y', [{ index: 0, type: 19 }, { index: 5, type: 3 }]), kind: 'uprobe', name: '/bin/x:f', tracepoint: undefined, uprobe: { path: '/bin/x', symbol: 'f' } };
+  const h: HookSpec = {
+    ...hook('x', 'y', [
+      { index: 0, type: 19 },
+      { index: 5, type: 3 },
+    ]),
+    kind: 'uprobe',
+    name: '/bin/x:f',
+    tracepoint: undefined,
+    uprobe: { path: '/bin/x', symbol: 'f' },
+  };
   const b = uprobeConf(h);
   assert.equal(arg(b, 0), [0, 8, SRC.REG_USTR, 0]);
   assert.equal(arg(b, 1), [5, 8, SRC.REG, 0]);

@@ -58,7 +58,10 @@ if (reason) {
       const out = join(state, 'cg');
       const st = await execInCgroup(pod.cgroupPath, ['/bin/sh', '-c', `cat /proc/self/cgroup > ${out}; stat -c %i /proc/self >/dev/null`], { stdio: 'ignore' });
       assert.is(st, 0);
-      const rel = readFileSync(out, 'utf8').split('\n').find((l) => l.startsWith('0::'))!.slice(3);
+      const rel = readFileSync(out, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('0::'))!
+        .slice(3);
       assert.is(statSync(join(cgroup2Root(), rel), { bigint: true }).ino.toString(), pod.cgroupId);
       let seen: bigint | null = null;
       const st2 = await execInCgroup(pod.cgroupPath, ['/bin/sleep', '0.2'], {

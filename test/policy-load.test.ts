@@ -147,10 +147,7 @@ test('an empty file is an error; comment-only documents are skipped', () => {
 
 test('every example compiles cleanly', () => {
   const names = ['file-monitoring', 'file-monitoring-enforce', 'egress-cluster', 'egress-cluster-enforce', 'egress-xwing-enforce'];
-  assert.equal(
-    lines(names.map((n) => `examples/${n}.yaml`)),
-    [],
-  );
+  assert.equal(lines(names.map((n) => `examples/${n}.yaml`)), []);
 });
 
 test('formatPath quotes keys that are not identifiers', () => {
@@ -171,7 +168,9 @@ test('schema: enum values are left to the core', () => {
     apiVersion: 'anything',
     kind: 'Whatever',
     metadata: { name: 'x' },
-    spec: { kprobes: [{ call: 'nope', args: [{ index: 0, type: 'no-such-type' }], selectors: [{ matchArgs: [{ index: 0, operator: 'Bogus', values: ['1'] }] }] }] },
+    spec: {
+      kprobes: [{ call: 'nope', args: [{ index: 0, type: 'no-such-type' }], selectors: [{ matchArgs: [{ index: 0, operator: 'Bogus', values: ['1'] }] }] }],
+    },
   };
   assert.equal(validateShape(doc), []);
 });

@@ -130,7 +130,12 @@ const FULL = [
     },
   },
   { apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicy', metadata: { name: 'full-up' }, spec: { uprobes: [{ path: '/bin/bash', symbols: ['readline'] }] } },
-  { apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicy', metadata: { name: 'full-lsm' }, spec: { lists: [{ name: 'l', values: ['sys_openat'] }], lsmhooks: [{ hook: 'file_open' }] } },
+  {
+    apiVersion: 'cilium.io/v1alpha1',
+    kind: 'TracingPolicy',
+    metadata: { name: 'full-lsm' },
+    spec: { lists: [{ name: 'l', values: ['sys_openat'] }], lsmhooks: [{ hook: 'file_open' }] },
+  },
 ];
 
 type Schema = { properties?: Record<string, Schema>; required?: string[]; items?: Schema; additionalProperties?: unknown };
@@ -176,7 +181,11 @@ test('every required field of the schema, when missing, is reported exactly once
     const m = at(docWith(p), p);
     return m === null || typeof m !== 'object' || !(f in m);
   });
-  assert.equal(uncovered.map(([p, f]) => `${formatPath(p)}.${f}`), [], 'add an example of these to FULL');
+  assert.equal(
+    uncovered.map(([p, f]) => `${formatPath(p)}.${f}`),
+    [],
+    'add an example of these to FULL',
+  );
   for (const [p, f] of fields) {
     const doc = structuredClone(docWith(p));
     delete (at(doc, p) as Record<string, unknown>)[f];

@@ -13,7 +13,12 @@ const docs: unknown[] = [
   { apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicy', metadata: { name: 'a' }, spec: { kprobes: [{ call: 'x', syscall: false }] } },
   { apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicy', metadata: { name: 'a', uid: 'u' }, spec: { kprobes: [{ call: 1, sylscall: false }] } },
   { kind: 'TracingPolicy', metadata: {}, spec: { kprobes: 'no', lists: [] } },
-  { apiVersion: 'v', kind: 'k', metadata: { name: 'n' }, spec: { kprobes: [{ call: 'c', selectors: [{ matchArgs: [{ index: 'zero', operator: 'Equal', values: [1, 'a', true] }] }] }] } },
+  {
+    apiVersion: 'v',
+    kind: 'k',
+    metadata: { name: 'n' },
+    spec: { kprobes: [{ call: 'c', selectors: [{ matchArgs: [{ index: 'zero', operator: 'Equal', values: [1, 'a', true] }] }] }] },
+  },
   null,
   [],
 ];
@@ -31,10 +36,12 @@ test('the generated validator judges as the run-time compile: verdicts and error
   const rt = ajv.compile(policySchema);
   let invalid = 0;
   for (const d of docs) {
-    const a = gen(d), b = rt(d);
+    const a = gen(d),
+      b = rt(d);
     assert.is(a, b, JSON.stringify(d));
     if (!a) invalid++;
-    const strip = (es: typeof rt.errors) => JSON.stringify((es ?? []).map((e) => ({ ...e, schema: JSON.stringify(e.schema), parentSchema: JSON.stringify(e.parentSchema) })));
+    const strip = (es: typeof rt.errors) =>
+      JSON.stringify((es ?? []).map((e) => ({ ...e, schema: JSON.stringify(e.schema), parentSchema: JSON.stringify(e.parentSchema) })));
     assert.is(strip(gen.errors), strip(rt.errors), JSON.stringify(d));
   }
   assert.ok(invalid >= 4, 'the invalid documents are refused');

@@ -85,7 +85,9 @@ if (prepareError) {
     assert.ok(m, `no result line from the guest (vm.sh exit ${run.code}); console above`);
     guest = JSON.parse(m![1]) as GuestResult;
     const up = /^vm: up ([\d.]+)s/m.exec(run.out)?.[1];
-    console.log(`  guest kernel ${guest.kernel}: booted to /init in ${up ?? '?'}s (guest clock), guest script ${(guest.ms / 1000).toFixed(1)}s, whole VM run ${(run.wallMs / 1000).toFixed(1)}s wall`);
+    console.log(
+      `  guest kernel ${guest.kernel}: booted to /init in ${up ?? '?'}s (guest clock), guest script ${(guest.ms / 1000).toFixed(1)}s, whole VM run ${(run.wallMs / 1000).toFixed(1)}s wall`,
+    );
     for (const n of guest.notes.filter((x) => !/^(kernel|bpf:|tracepoints|cgroup sock|bpf_send|kprobes|BPF LSM)/.test(x))) console.log(`  note: ${n}`);
   });
 

@@ -717,7 +717,8 @@ static __always_inline void tln_fill_sock_args(struct tln_hook_rec *rec, struct 
 		}
 		type = hook->args[a].type;
 		tln_rec_arg_clear(ra, type);
-		if (!(hook->args[a].index == 0 && (type == TLN_ARG_SOCK || type == TLN_ARG_SOCKADDR)))
+		if (!(hook->args[a].index == 0 &&
+		      (type == TLN_ARG_SOCK || type == TLN_ARG_SOCKADDR)))
 			ra->flags = TLN_ARG_F_NONE;
 	}
 }

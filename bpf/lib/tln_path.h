@@ -31,7 +31,7 @@ struct tln_walk {
 	struct mount *mnt;
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
-	__u32 off;   /* first byte of the path in the buffer */
+	__u32 off; /* first byte of the path in the buffer */
 	__u32 trunc;
 };
 

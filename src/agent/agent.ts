@@ -129,7 +129,10 @@ export class Agent {
     await fsp.mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     if (this.opts.exportFile) {
       const mb = this.opts.exportFileMaxSizeMb ?? EXPORT_DEFAULTS.maxSizeMb;
-      const ex = new ExportFile(this.opts.exportFile, { maxBytes: Math.round(mb * 1024 * 1024), maxBackups: this.opts.exportFileMaxBackups ?? EXPORT_DEFAULTS.maxBackups });
+      const ex = new ExportFile(this.opts.exportFile, {
+        maxBytes: Math.round(mb * 1024 * 1024),
+        maxBackups: this.opts.exportFileMaxBackups ?? EXPORT_DEFAULTS.maxBackups,
+      });
       this.exportFile = ex;
       this.pipeline.addSink((ev) => ex.write(ev));
       this.log(`exporting events to ${ex.path} (rotated at ${mb} MB, ${this.opts.exportFileMaxBackups ?? EXPORT_DEFAULTS.maxBackups} backups)`);
@@ -175,15 +178,20 @@ export class Agent {
     }
     // gRPC before ws: a client that sees the ws socket finds both
     if (grpcAddress) {
-      this.grpc = new GrpcServer({ address: grpcAddress, token, tls: this.opts.grpcTls, handlers: this.handlers(), hooks: (id) => this.hookInfo(id), version: talonVersion() });
+      this.grpc = new GrpcServer({
+        address: grpcAddress,
+        token,
+        tls: this.opts.grpcTls,
+        handlers: this.handlers(),
+        hooks: (id) => this.hookInfo(id),
+        version: talonVersion(),
+      });
       await this.grpc.listen();
       this.log(`Tetragon gRPC API on ${this.grpc.address}`);
     }
     this.server = new ApiServer({ address, token, handlers: this.handlers() });
     await this.server.listen();
-    this.log(
-      `ready: node ${this.node}, API on ${this.serverAddress}, state in ${this.stateDir}, ${this.policies.all().length} policies, ${pods.length} pods`,
-    );
+    this.log(`ready: node ${this.node}, API on ${this.serverAddress}, state in ${this.stateDir}, ${this.policies.all().length} policies, ${pods.length} pods`);
   }
 
   get serverAddress(): string {
@@ -296,7 +304,13 @@ export class Agent {
     return {
       status: () => this.status(),
       'policy.add': async (p) => {
-        const r = await this.policies.add({ text: str(p, 'yaml')!, file: str(p, 'file', false) ?? 'policy.yaml', namespace: str(p, 'namespace', false) || 'default', mode: mode(p), domain: 'api' });
+        const r = await this.policies.add({
+          text: str(p, 'yaml')!,
+          file: str(p, 'file', false) ?? 'policy.yaml',
+          namespace: str(p, 'namespace', false) || 'default',
+          mode: mode(p),
+          domain: 'api',
+        });
         for (const w of r.warnings) this.log(w);
         for (const x of r.policies) this.log(`added ${qualified(x.spec)} (${x.mode}) through the API`);
         return { policies: r.policies.map((x) => this.policies.status(x)), warnings: r.warnings };
@@ -328,7 +342,8 @@ export class Agent {
       'pod.add': (p) =>
         wrap(async () => {
           const labels = (p.labels ?? {}) as Record<string, string>;
-          if (typeof labels !== 'object' || Object.values(labels).some((v) => typeof v !== 'string')) throw new ApiError('bad_request', 'labels must map strings to strings');
+          if (typeof labels !== 'object' || Object.values(labels).some((v) => typeof v !== 'string'))
+            throw new ApiError('bad_request', 'labels must map strings to strings');
           const c = (p.container ?? {}) as { name?: string; image?: string };
           const pod = await this.pods.add({ namespace: str(p, 'namespace')!, name: str(p, 'name')!, labels, container: c });
           this.log(`pod ${pod.namespace}/${pod.name} added (cgroup id ${pod.cgroupId})`);

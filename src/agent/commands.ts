@@ -98,7 +98,9 @@ export async function tpEnable(conn: ConnectOptions, name: string, enable: boole
 export async function tpSetMode(conn: ConnectOptions, name: string, mode: string, namespace: string | undefined, io: Io = stdio): Promise<number> {
   return withClient(conn, io, 'tracingpolicy set-mode', async (c) => {
     const r = await c.call<{ policy: PolicyStatus }>('policy.setMode', { name, mode, ...(namespace !== undefined ? { namespace } : {}) });
-    io.stdout.write(`tracing policy ${qualified(r.policy)} is now in ${r.policy.mode} mode${r.policy.state === 'enabled' ? '' : ` (it is ${r.policy.state}; the mode applies when it is enabled)`}\n`);
+    io.stdout.write(
+      `tracing policy ${qualified(r.policy)} is now in ${r.policy.mode} mode${r.policy.state === 'enabled' ? '' : ` (it is ${r.policy.state}; the mode applies when it is enabled)`}\n`,
+    );
     return EXIT_OK;
   });
 }
@@ -159,7 +161,15 @@ function qualified(p: { name: string; namespace: string | null }): string {
 
 export function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] + 3))).join('').trimEnd() + '\n').join('');
+  return rows
+    .map(
+      (r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i] + 3)))
+          .join('')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }
 
 // ---- pods ----------------------------------------------------------------
@@ -346,7 +356,9 @@ export async function getEvents(conn: ConnectOptions, f: GetEventsFlags, io: Io 
         try {
           ev = JSON.parse(line);
         } catch (e) {
-          io.stderr.write(`talon getevents: ${input === '-' ? 'stdin' : input}:${batch.first + batch.lines.indexOf(line) + 1}: invalid JSON: ${(e as Error).message}\n`);
+          io.stderr.write(
+            `talon getevents: ${input === '-' ? 'stdin' : input}:${batch.first + batch.lines.indexOf(line) + 1}: invalid JSON: ${(e as Error).message}\n`,
+          );
           continue;
         }
         if (pass(ev)) emit(ev);
@@ -433,7 +445,10 @@ export async function probe(output: 'text' | 'json', io: Io = stdio): Promise<nu
     return EXIT_FAIL;
   }
   // as the agent does: a fresh machine may lack these mounts, and the answers depend on them
-  for (const [fs, dir] of [['tracefs', '/sys/kernel/tracing'], ['securityfs', '/sys/kernel/security']] as const) {
+  for (const [fs, dir] of [
+    ['tracefs', '/sys/kernel/tracing'],
+    ['securityfs', '/sys/kernel/security'],
+  ] as const) {
     try {
       shim.ensureMount(fs, dir);
     } catch {

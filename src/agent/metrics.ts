@@ -129,15 +129,24 @@ export class AgentMetrics {
             for (const action of SELECTOR_ACTIONS) {
               const n = s.counters[action];
               // as Tetragon: only the counters that moved
-              if (n > 0) c.inc(sorted({ action, hook: s.hook, hook_index: String(s.hookIndex), ...pl(p), selector_index: String(s.selectorIndex), selector_label: '' }), n);
+              if (n > 0)
+                c.inc(
+                  sorted({ action, hook: s.hook, hook_index: String(s.hookIndex), ...pl(p), selector_index: String(s.selectorIndex), selector_label: '' }),
+                  n,
+                );
             }
           }
         }
       },
     );
-    gauge('tetragon_tracingpolicy_kernel_memory_bytes', "The amount of kernel memory in bytes used by policy's sensors non-shared BPF maps (memlock).", ['policy', 'policy_namespace'], (g) => {
-      for (const p of src.policies()) g.set(pl(p), p.kernelMemory);
-    });
+    gauge(
+      'tetragon_tracingpolicy_kernel_memory_bytes',
+      "The amount of kernel memory in bytes used by policy's sensors non-shared BPF maps (memlock).",
+      ['policy', 'policy_namespace'],
+      (g) => {
+        for (const p of src.policies()) g.set(pl(p), p.kernelMemory);
+      },
+    );
     gauge('tetragon_tracingpolicy_loaded', 'The number of loaded tracing policy by state.', ['state'], (g) => {
       const n: Record<string, number> = Object.fromEntries(STATES.map((s) => [s, 0]));
       for (const p of src.policies()) n[p.state] = (n[p.state] ?? 0) + 1;

@@ -143,7 +143,17 @@ export class EventPipeline {
     this.stats.exits++;
     const e =
       this.procs.get(r.pid) ??
-      this.procs.exec({ pid: r.pid, ppid: r.ppid, uid: r.uid, cwd: '', binary: r.binary, args: [], ktime: r.startKtime, cgroupId: this.cgroupOf(r.cgroupId), flags: 'miss' });
+      this.procs.exec({
+        pid: r.pid,
+        ppid: r.ppid,
+        uid: r.uid,
+        cwd: '',
+        binary: r.binary,
+        args: [],
+        ktime: r.startKtime,
+        cgroupId: this.cgroupOf(r.cgroupId),
+        flags: 'miss',
+      });
     // the pod as it is now: the cgroup the process died in
     if (!e.cgroupId || e.cgroupId === '0') e.cgroupId = this.cgroupOf(r.cgroupId);
     const time = this.time(r.ktime);
@@ -166,7 +176,17 @@ export class EventPipeline {
     const name = hook?.name ?? `hook#${r.hookId}`;
     const e =
       this.procs.lookup(r.pid) ??
-      this.procs.exec({ pid: r.pid, ppid: r.ppid, uid: r.uid, cwd: '', binary: r.binary, args: [], ktime: r.startKtime, cgroupId: this.cgroupOf(r.cgroupId), flags: 'miss' });
+      this.procs.exec({
+        pid: r.pid,
+        ppid: r.ppid,
+        uid: r.uid,
+        cwd: '',
+        binary: r.binary,
+        args: [],
+        ktime: r.startKtime,
+        cgroupId: this.cgroupOf(r.cgroupId),
+        flags: 'miss',
+      });
     if (r.binary && e.binary !== r.binary && e.flags.includes('procFS')) e.binary = r.binary;
     e.cgroupId = this.cgroupOf(r.cgroupId);
     const kind = hook?.kind ?? 'kprobe';
@@ -210,10 +230,7 @@ export class EventPipeline {
     const kernelAll = enforcementActions([...r.actions, ...r.skipped]);
     const kernelDone = enforcementActions(r.actions).length > 0;
     const ok =
-      m !== undefined &&
-      (r.selector === null || m.selector === r.selector) &&
-      sameList(enforcementActions(m.actions), kernelAll) &&
-      m.enforced === kernelDone;
+      m !== undefined && (r.selector === null || m.selector === r.selector) && sameList(enforcementActions(m.actions), kernelAll) && m.enforced === kernelDone;
     if (ok) {
       d.agreed++;
       return;

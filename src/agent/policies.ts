@@ -108,7 +108,10 @@ export class PolicyManager {
     return this.serial(() => this.addNow(src, null));
   }
 
-  private async addNow(src: { text: string; file: string; namespace: string; mode?: Mode; domain: Domain }, persisted: Persisted | null): Promise<{ policies: AgentPolicy[]; warnings: string[] }> {
+  private async addNow(
+    src: { text: string; file: string; namespace: string; mode?: Mode; domain: Domain },
+    persisted: Persisted | null,
+  ): Promise<{ policies: AgentPolicy[]; warnings: string[] }> {
     const check = checkPolicies([{ name: src.file, text: src.text }], { defaultNamespace: src.namespace, mode: src.mode }, (docs, opts) =>
       this.core.compile(docs, opts),
     );
@@ -144,7 +147,17 @@ export class PolicyManager {
     };
     if (persisted) this.nextSeq = Math.max(this.nextSeq, persisted.seq + 1);
     for (const spec of specs) {
-      const p: AgentPolicy = { id: this.nextId++, unit, index: spec.index, spec, mode: spec.mode, loaded: null, state: 'disabled', sensors: [], cgroups: new Map() };
+      const p: AgentPolicy = {
+        id: this.nextId++,
+        unit,
+        index: spec.index,
+        spec,
+        mode: spec.mode,
+        loaded: null,
+        state: 'disabled',
+        sensors: [],
+        cgroups: new Map(),
+      };
       unit.policies.push(p);
       // the run-time mode of an earlier run (set-mode), decided by the core again
       const m = unit.modes[qualified(spec)];
@@ -276,7 +289,9 @@ export class PolicyManager {
 
   /** Finds a policy by name; the namespace picks among same-named ones. */
   find(name: string, namespace?: string): AgentPolicy {
-    const all = this.all().filter((p) => p.spec.name === name && (namespace === undefined || p.spec.namespace === namespace || (namespace === '' && p.spec.namespace === null)));
+    const all = this.all().filter(
+      (p) => p.spec.name === name && (namespace === undefined || p.spec.namespace === namespace || (namespace === '' && p.spec.namespace === null)),
+    );
     if (all.length === 0) throw new ApiError('not_found', `tracing policy ${namespace ? `${namespace}/` : ''}${name} not found`);
     if (all.length > 1) throw new ApiError('invalid', `${all.length} tracing policies are named ${name}: pick one with -n <namespace>`);
     return all[0];
@@ -523,4 +538,3 @@ export function qualified(s: { name: string; namespace: string | null }): string
 function podKey(p: Pod): string {
   return `${p.namespace}/${p.name}`;
 }
-

@@ -134,7 +134,7 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
   let failed = false;
 
   try {
-    say(c.bold('talon quickstart: Tetragon\'s enforcement quickstart, in this kernel'));
+    say(c.bold("talon quickstart: Tetragon's enforcement quickstart, in this kernel"));
     say(c.dim(`state ${tmp}; loopback cluster: pods ${NET.podCidr}, services ${NET.serviceCidr}, outside ${NET.outside.host}`));
     const socket = join(tmp, 'talon.sock');
     const agent = await step(
@@ -159,8 +159,14 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
     say(`${c.green('✔')} agent started (API ${agent.serverAddress})`);
 
     // pods
-    const xwing = (await step(client.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing', class: 'xwing', org: 'alliance' } }))).pod;
-    const deathstar = (await step(client.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'deathstar', labels: { app: 'deathstar', class: 'deathstar', org: 'empire' } }))).pod;
+    const xwing = (
+      await step(client.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing', class: 'xwing', org: 'alliance' } }))
+    ).pod;
+    const deathstar = (
+      await step(
+        client.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'deathstar', labels: { app: 'deathstar', class: 'deathstar', org: 'empire' } }),
+      )
+    ).pod;
     say(`${c.green('✔')} pods default/xwing (app=xwing) and default/deathstar (org=empire)`);
 
     // listeners: outside on the host, in-cluster inside the deathstar pod
@@ -182,12 +188,20 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
         ds.once('exit', (code) => rej(new Error(`deathstar listener exited (${code})`)));
       }),
     );
-    say(`${c.green('✔')} listeners: outside ${NET.outside.host}:${NET.outside.port} (host), in-cluster ${NET.deathstar.host}:${NET.deathstar.port} (deathstar pod)`);
+    say(
+      `${c.green('✔')} listeners: outside ${NET.outside.host}:${NET.outside.port} (host), in-cluster ${NET.deathstar.host}:${NET.deathstar.port} (deathstar pod)`,
+    );
 
     // policies
     for (const f of ['file-monitoring-enforce.yaml', 'egress-cluster-enforce.yaml']) {
       const file = join(root, 'examples', f);
-      const r = await step(client.call<{ policies: { name: string; namespace: string | null; mode: string; sensors: string[] }[] }>('policy.add', { yaml: await readFile(file, 'utf8'), file: `examples/${f}`, namespace: 'default' }));
+      const r = await step(
+        client.call<{ policies: { name: string; namespace: string | null; mode: string; sensors: string[] }[] }>('policy.add', {
+          yaml: await readFile(file, 'utf8'),
+          file: `examples/${f}`,
+          namespace: 'default',
+        }),
+      );
       for (const p of r.policies) say(`${c.green('✔')} tracing policy ${p.namespace}/${p.name} loaded (${p.mode}; ${p.sensors.join(', ')})`);
     }
 
@@ -240,7 +254,9 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
       const mark = r.ok ? c.green('✔') : c.red('✘');
       say(`  ${mark} ${r.name.padEnd(36)} ${r.where.padEnd(14)} exit ${String(r.got).padEnd(4)} (expected ${r.expected})${r.note ? c.red(`: ${r.note}`) : ''}`);
     }
-    say(`  ${st.disagreed === 0 ? c.green('✔') : c.red('✘')} differential check: ${st.checked} kernel verdicts, ${st.disagreed} disagreements with the Wasm evaluator`);
+    say(
+      `  ${st.disagreed === 0 ? c.green('✔') : c.red('✘')} differential check: ${st.checked} kernel verdicts, ${st.disagreed} disagreements with the Wasm evaluator`,
+    );
     say(`  ${outside.accepted() === 0 ? c.green('✔') : c.red('✘')} the outside listener accepted ${outside.accepted()} connections`);
     if (st.disagreed !== 0) failed = true;
   } catch (e) {
@@ -263,4 +279,3 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
   }
   return failed ? 1 : 0;
 }
-

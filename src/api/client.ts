@@ -58,11 +58,16 @@ export class ApiClient {
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => {
-        reject(new Error(`agent at ${formatServerAddress(address)} refused the connection: HTTP ${res.statusCode}${res.statusCode === 401 ? ' (missing or wrong token: pass --token or set TALON_TOKEN)' : ''}`));
+        reject(
+          new Error(
+            `agent at ${formatServerAddress(address)} refused the connection: HTTP ${res.statusCode}${res.statusCode === 401 ? ' (missing or wrong token: pass --token or set TALON_TOKEN)' : ''}`,
+          ),
+        );
         ws.terminate();
       });
       ws.once('error', (e: NodeJS.ErrnoException) => {
-        const hint = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is `talon agent` running?)' : e.code === 'EACCES' ? ' (the socket is for root only)' : '';
+        const hint =
+          e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is `talon agent` running?)' : e.code === 'EACCES' ? ' (the socket is for root only)' : '';
         reject(new Error(`connect to agent at ${formatServerAddress(address)}: ${e.message}${hint}`));
       });
     });

@@ -34,7 +34,10 @@ export function tetragonRoot(): protobuf.Root {
   // imports are "tetragon/x.proto" and "google/protobuf/x.proto": the first
   // live in PROTO_DIR, the second are protobufjs' bundled well-known types
   r.resolvePath = (_origin, target) => (target.startsWith('/') || target.startsWith('google/protobuf/') ? target : `${PROTO_DIR}/${target}`);
-  r.loadSync(PROTO_FILES.map((f) => `${PROTO_DIR}/${f}`), { keepCase: true });
+  r.loadSync(
+    PROTO_FILES.map((f) => `${PROTO_DIR}/${f}`),
+    { keepCase: true },
+  );
   r.resolveAll();
   root = r;
   return r;
@@ -46,7 +49,11 @@ export function messageType(name: string): protobuf.Type {
 
 type Json = Record<string, unknown>;
 
-const WRAPPERS = new Set(['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue'].map((n) => `.google.protobuf.${n}`));
+const WRAPPERS = new Set(
+  ['DoubleValue', 'FloatValue', 'Int64Value', 'UInt64Value', 'Int32Value', 'UInt32Value', 'BoolValue', 'StringValue', 'BytesValue'].map(
+    (n) => `.google.protobuf.${n}`,
+  ),
+);
 
 /** RFC 3339 (any fraction, Z or an offset) -> {seconds, nanos}. */
 export function parseTimestamp(s: string): { seconds: string; nanos: number } {

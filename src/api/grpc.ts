@@ -108,7 +108,11 @@ export class GrpcServer {
       this.socketPath = a.path;
     } else {
       const creds = this.opts.tls
-        ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: await readFile(this.opts.tls.certFile), private_key: await readFile(this.opts.tls.keyFile) }], false)
+        ? grpc.ServerCredentials.createSsl(
+            null,
+            [{ cert_chain: await readFile(this.opts.tls.certFile), private_key: await readFile(this.opts.tls.keyFile) }],
+            false,
+          )
         : grpc.ServerCredentials.createInsecure();
       const host = a.host.includes(':') ? `[${a.host}]` : a.host;
       this.boundPort = await bind(server, `${host}:${a.port}`, creds);
@@ -152,9 +156,10 @@ export class GrpcServer {
   /** The service's methods; each unary one: auth, request -> handler params, handler, result -> response. */
   private implementation(): grpc.UntypedServiceImplementation {
     const unary =
-      (reqType: string, resType: string, fn: (req: Json) => Promise<Json | Partial<grpc.StatusObject> & { code: grpc.status }>) =>
+      (reqType: string, resType: string, fn: (req: Json) => Promise<Json | (Partial<grpc.StatusObject> & { code: grpc.status })>) =>
       (call: grpc.ServerUnaryCall<Json, Json>, cb: grpc.sendUnaryData<Json>) => {
-        if (!this.authorized(call.metadata)) return cb({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong token (authorization: Bearer <token> metadata)' });
+        if (!this.authorized(call.metadata))
+          return cb({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong token (authorization: Bearer <token> metadata)' });
         let req: Json;
         try {
           req = toProtoJson(reqType, call.request ?? {});
@@ -211,9 +216,15 @@ export class GrpcServer {
           p.sensors.map((name) => ({ name, enabled: p.state === 'enabled', collection: p.namespace ? `${p.namespace}/${p.name}` : p.name })),
         ),
       })),
-      EnableSensor: unary('EnableSensorRequest', 'EnableSensorResponse', async () => unimplemented('EnableSensor: sensors belong to policies; use EnableTracingPolicy')),
-      DisableSensor: unary('DisableSensorRequest', 'DisableSensorResponse', async () => unimplemented('DisableSensor: sensors belong to policies; use DisableTracingPolicy')),
-      RemoveSensor: unary('RemoveSensorRequest', 'RemoveSensorResponse', async () => unimplemented('RemoveSensor: sensors belong to policies; use DeleteTracingPolicy')),
+      EnableSensor: unary('EnableSensorRequest', 'EnableSensorResponse', async () =>
+        unimplemented('EnableSensor: sensors belong to policies; use EnableTracingPolicy'),
+      ),
+      DisableSensor: unary('DisableSensorRequest', 'DisableSensorResponse', async () =>
+        unimplemented('DisableSensor: sensors belong to policies; use DisableTracingPolicy'),
+      ),
+      RemoveSensor: unary('RemoveSensorRequest', 'RemoveSensorResponse', async () =>
+        unimplemented('RemoveSensor: sensors belong to policies; use DeleteTracingPolicy'),
+      ),
       ListDomains: unary('ListDomainsRequest', 'ListDomainsResponse', async () => ({ domains: ['grpc', 'static'] })),
       GetVersion: unary('GetVersionRequest', 'GetVersionResponse', async () => ({ version: this.opts.version })),
       GetInfo: unary('GetInfoRequest', 'GetInfoResponse', async () => {
@@ -295,5 +306,7 @@ export class GrpcServer {
 }
 
 function bind(server: grpc.Server, target: string, creds: grpc.ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => server.bindAsync(target, creds, (err, port) => (err ? reject(new Error(`grpc: listen on ${target}: ${err.message}`)) : resolve(port))));
+  return new Promise((resolve, reject) =>
+    server.bindAsync(target, creds, (err, port) => (err ? reject(new Error(`grpc: listen on ${target}: ${err.message}`)) : resolve(port))),
+  );
 }

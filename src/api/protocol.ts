@@ -111,4 +111,3 @@ export interface SelectorStatus extends PolicyCounters {
   /** e.g. "security_file_permission/0" or "(no selector)" */
   label: string;
 }
-

@@ -75,7 +75,12 @@ export function selectorCounters(p: PolicyStatus, hooks: HookInfo[]): SelectorCo
   return out;
 }
 
-const STATE: Record<string, string> = { enabled: 'TP_STATE_ENABLED', disabled: 'TP_STATE_DISABLED', load_error: 'TP_STATE_LOAD_ERROR', error: 'TP_STATE_ERROR' };
+const STATE: Record<string, string> = {
+  enabled: 'TP_STATE_ENABLED',
+  disabled: 'TP_STATE_DISABLED',
+  load_error: 'TP_STATE_LOAD_ERROR',
+  error: 'TP_STATE_ERROR',
+};
 const MODE: Record<string, string> = { enforce: 'TP_MODE_ENFORCE', monitor: 'TP_MODE_MONITOR', monitor_only: 'TP_MODE_MONITOR_ONLY' };
 
 /** Tetragon's domain of a policy: talon's "api" policies are Tetragon's "grpc" ones. */
@@ -109,7 +114,12 @@ export function tracingPolicyStatus(p: PolicyStatus, hooks: HookInfo[]): Json {
     mode: MODE[p.mode] ?? 'TP_MODE_UNKNOWN',
     stats: {
       action_counters: counters(total),
-      selector_action_counters: sel.map((s) => ({ hook: s.hook, hook_index: s.hookIndex, selector_index: s.selectorIndex, action_counters: counters(s.counters) })),
+      selector_action_counters: sel.map((s) => ({
+        hook: s.hook,
+        hook_index: s.hookIndex,
+        selector_index: s.selectorIndex,
+        action_counters: counters(s.counters),
+      })),
     },
     domain: tetragonDomain(p.domain),
     hook_statuses: hooks.map((h) => {

@@ -20,16 +20,34 @@ export class BtfError extends Error {}
 /** bytes per type record after the 12-byte common header, by kind (vlen: bits 0-15 of info) */
 function extraBytes(kind: number, vlen: number): number {
   switch (kind) {
-    case 1: return 4; // INT
-    case 3: return 12; // ARRAY
-    case 4: case 5: return 12 * vlen; // STRUCT, UNION members
-    case 6: return 8 * vlen; // ENUM
-    case 13: return 8 * vlen; // FUNC_PROTO params
-    case 14: return 4; // VAR
-    case 15: return 12 * vlen; // DATASEC
-    case 17: return 4; // DECL_TAG
-    case 19: return 12 * vlen; // ENUM64
-    case 2: case 7: case 8: case 9: case 10: case 11: case 12: case 16: case 18:
+    case 1:
+      return 4; // INT
+    case 3:
+      return 12; // ARRAY
+    case 4:
+    case 5:
+      return 12 * vlen; // STRUCT, UNION members
+    case 6:
+      return 8 * vlen; // ENUM
+    case 13:
+      return 8 * vlen; // FUNC_PROTO params
+    case 14:
+      return 4; // VAR
+    case 15:
+      return 12 * vlen; // DATASEC
+    case 17:
+      return 4; // DECL_TAG
+    case 19:
+      return 12 * vlen; // ENUM64
+    case 2:
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 16:
+    case 18:
       return 0;
     default:
       throw new BtfError(`unknown BTF kind ${kind}`);

@@ -109,7 +109,10 @@ function poisonedBy(log: LogLine[], prog: string): Map<number, number> {
 /** the program a failed load is about (the last one a warning names) and libbpf's first word on it */
 function failedProgram(log: LogLine[], names: string[]): { name: string; message: string } | null {
   const re = /^libbpf: prog '([^']+)': (.*)$/;
-  const warns = log.filter((l) => l.level === 0).map((l) => re.exec(l.text.trimEnd())).filter((m): m is RegExpExecArray => m !== null && names.includes(m[1]));
+  const warns = log
+    .filter((l) => l.level === 0)
+    .map((l) => re.exec(l.text.trimEnd()))
+    .filter((m): m is RegExpExecArray => m !== null && names.includes(m[1]));
   if (warns.length === 0) return null;
   const name = warns[warns.length - 1][1];
   // libbpf's trailing error number is emscripten's errno numbering: left out
@@ -169,9 +172,16 @@ export async function relocateObjects(targetBtf: Uint8Array, objects: ObjectInpu
         for (const x of progs) if (failed.has(x.name)) m._bpf_program__set_autoload(x.p, 0);
         const err = m._tln_obj_load(obj);
         if (err < 0) {
-          const which = failedProgram(kernel.log, progs.map((x) => x.name).filter((n) => !failed.has(n)));
+          const which = failedProgram(
+            kernel.log,
+            progs.map((x) => x.name).filter((n) => !failed.has(n)),
+          );
           if (which === null) {
-            const last = kernel.log.filter((l) => l.level === 0).map((l) => l.text.trim()).pop() ?? '';
+            const last =
+              kernel.log
+                .filter((l) => l.level === 0)
+                .map((l) => l.text.trim())
+                .pop() ?? '';
             throw new Error(`${o.name}: libbpf cannot load the object (errno ${-err})${last ? `: ${last}` : ''}`);
           }
           failed.set(which.name, { kind: 'load', errno: -err, message: which.message });

@@ -102,7 +102,10 @@ export async function runKernelBtfCheck(files: string[], flags: KernelBtfFlags, 
         }
       }
     });
-    if (bad === 0) io.stdout.write(`ok  ${target}: ${plural(checked, 'program')} of ${plural(specs.length, 'policy', 'policies')} relocate and load (${info.count} BTF types)\n`);
+    if (bad === 0)
+      io.stdout.write(
+        `ok  ${target}: ${plural(checked, 'program')} of ${plural(specs.length, 'policy', 'policies')} relocate and load (${info.count} BTF types)\n`,
+      );
     else io.stderr.write(`talon compile: ${plural(bad, 'problem')} on ${target}\n`);
     failures += bad;
   }

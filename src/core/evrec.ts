@@ -17,12 +17,19 @@ export function ipString(family: number, a: Uint8Array): string {
   if (family === 2) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
   const g: string[] = [];
   for (let i = 0; i < 16; i += 2) g.push(((a[i] << 8) | a[i + 1]).toString(16));
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') { i++; continue; }
+  let best = -1,
+    bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return g.join(':');
@@ -207,4 +214,3 @@ export function parseIPv6(s: string, out: Uint8Array): boolean {
   }
   return true;
 }
-

@@ -181,9 +181,7 @@ export interface Verdict {
 }
 
 /** What a run-time mode change resolves to. */
-export type ModeChange =
-  | { ok: true; mode: EffectiveMode }
-  | { ok: false; error: string };
+export type ModeChange = { ok: true; mode: EffectiveMode } | { ok: false; error: string };
 
 /**
  * One change to a BPF map that follows a core decision (a run-time mode, a pod

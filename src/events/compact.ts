@@ -167,9 +167,7 @@ export class CompactRenderer {
   private processInfo(ev: TetragonEvent, p: TetragonProcess): [string, string] {
     const pod = p.pod;
     const source =
-      pod !== null && typeof pod === 'object'
-        ? this.c.green(`${str(pod.namespace)}/${str(pod.name)}`)
-        : this.c.green(maybeQuote(str(ev.node_name)));
+      pod !== null && typeof pod === 'object' ? this.c.green(`${str(pod.namespace)}/${str(pod.name)}`) : this.c.green(maybeQuote(str(ev.node_name)));
     const binary = this.c.magenta(maybeQuote(str(p.binary)));
     let caps = '';
     const eff = p.cap?.effective;
@@ -242,10 +240,7 @@ export class CompactRenderer {
       const u = ev.process_usdt;
       if (!u.process) return null;
       const [info, caps] = this.processInfo(ev, u.process);
-      return this.trailer(
-        `${this.kind('🕵️', 'usdt')} ${info} ${maybeQuote(str(u.path))} ${maybeQuote(str(u.provider))} ${maybeQuote(str(u.name))}`,
-        caps,
-      );
+      return this.trailer(`${this.kind('🕵️', 'usdt')} ${info} ${maybeQuote(str(u.path))} ${maybeQuote(str(u.provider))} ${maybeQuote(str(u.name))}`, caps);
     }
     if (ev.process_loader) {
       const l = ev.process_loader;
@@ -333,8 +328,7 @@ export class CompactRenderer {
       case 'security_bpf_map_alloc':
       case 'security_bpf_map_create': {
         const m = arg(args, 0)?.bpf_map_arg as
-          | { map_type?: string; map_name?: string; key_size?: number; value_size?: number; max_entries?: number }
-          | undefined;
+          { map_type?: string; map_name?: string; key_size?: number; value_size?: number; max_entries?: number } | undefined;
         const attr =
           m !== undefined
             ? c.cyan(
@@ -348,8 +342,7 @@ export class CompactRenderer {
         const a1 = arg(args, 1);
         if (a0 === undefined || a1 === undefined) return line(this.kind('❓', 'security_file_permission'), '');
         const mask = Number(a1.int_arg ?? 0);
-        const kind =
-          mask === 0x02 ? this.kind('📝', 'write') : mask === 0x04 ? this.kind('📚', 'read') : this.kind('❓', 'security_file_permission');
+        const kind = mask === 0x02 ? this.kind('📝', 'write') : mask === 0x04 ? this.kind('📚', 'read') : this.kind('❓', 'security_file_permission');
         return line(kind, c.cyan(maybeQuote(filePath(a0))));
       }
       case 'security_mmap_file': {

@@ -55,8 +55,7 @@ export interface CatalogEntry {
   impls: HookImpl[];
 }
 
-const sysTp = (names: string[]): AttachSpec[] =>
-  names.map((n) => ({ kind: 'tracepoint', category: 'syscalls', name: n }) as AttachSpec);
+const sysTp = (names: string[]): AttachSpec[] => names.map((n) => ({ kind: 'tracepoint', category: 'syscalls', name: n }) as AttachSpec);
 
 const READS = ['sys_enter_read', 'sys_enter_pread64', 'sys_enter_readv', 'sys_enter_preadv', 'sys_enter_preadv2'];
 const WRITES = ['sys_enter_write', 'sys_enter_pwrite64', 'sys_enter_writev', 'sys_enter_pwritev', 'sys_enter_pwritev2'];
@@ -92,8 +91,13 @@ export const CATALOG: CatalogEntry[] = [
     call: 'security_file_permission',
     args: '(file, int mask)',
     impls: [
-      lsm('tln_lsm_file', LSM_FILE_REQUIRES, 'tln_slot_file_perm', 'tln_lsm_file_perm',
-        'lsm/file_permission: every permission check of read/write-like calls (sendfile, splice, io_uring and readdir included); path walked in the kernel from the file. Override returns its error; Sigkill also refuses the access (EPERM), so no data is read or written.'),
+      lsm(
+        'tln_lsm_file',
+        LSM_FILE_REQUIRES,
+        'tln_slot_file_perm',
+        'tln_lsm_file_perm',
+        'lsm/file_permission: every permission check of read/write-like calls (sendfile, splice, io_uring and readdir included); path walked in the kernel from the file. Override returns its error; Sigkill also refuses the access (EPERM), so no data is read or written.',
+      ),
       planned('tln_fentry_file', 'fentry', ['fentry', 'btf'], 'fentry/security_file_permission'),
       planned('tln_kprobe_file', 'kprobe', ['kprobes'], 'kprobe/security_file_permission'),
       {
@@ -119,8 +123,13 @@ export const CATALOG: CatalogEntry[] = [
     call: 'security_mmap_file',
     args: '(file, u32 prot, u32 flags)',
     impls: [
-      lsm('tln_lsm_file', LSM_FILE_REQUIRES, 'tln_slot_mmap_file', 'tln_lsm_mmap',
-        'lsm/mmap_file: file mappings from mmap(2) and execve (prot is the requested reqprot); anonymous maps have no file and are not seen; mprotect is not seen.'),
+      lsm(
+        'tln_lsm_file',
+        LSM_FILE_REQUIRES,
+        'tln_slot_mmap_file',
+        'tln_lsm_mmap',
+        'lsm/mmap_file: file mappings from mmap(2) and execve (prot is the requested reqprot); anonymous maps have no file and are not seen; mprotect is not seen.',
+      ),
       planned('tln_fentry_mmap', 'fentry', ['fentry', 'btf'], 'fentry/security_mmap_file'),
       planned('tln_kprobe_mmap', 'kprobe', ['kprobes'], 'kprobe/security_mmap_file'),
       {
@@ -140,8 +149,13 @@ export const CATALOG: CatalogEntry[] = [
     call: 'security_path_truncate',
     args: '(path)',
     impls: [
-      lsm('tln_lsm_file', LSM_FILE_REQUIRES, 'tln_slot_path_truncate', 'tln_lsm_truncate',
-        'lsm/path_truncate: the path the kernel resolved (no TOCTOU); truncate(2), and before 6.2 also ftruncate and open(O_TRUNC) (later kernels use file_truncate for those, as the kprobe would see).'),
+      lsm(
+        'tln_lsm_file',
+        LSM_FILE_REQUIRES,
+        'tln_slot_path_truncate',
+        'tln_lsm_truncate',
+        'lsm/path_truncate: the path the kernel resolved (no TOCTOU); truncate(2), and before 6.2 also ftruncate and open(O_TRUNC) (later kernels use file_truncate for those, as the kprobe would see).',
+      ),
       planned('tln_fentry_truncate', 'fentry', ['fentry', 'btf'], 'fentry/security_path_truncate'),
       planned('tln_kprobe_truncate', 'kprobe', ['kprobes'], 'kprobe/security_path_truncate'),
       {
@@ -162,8 +176,13 @@ export const CATALOG: CatalogEntry[] = [
     call: 'tcp_connect',
     args: '(sock)',
     impls: [
-      lsm('tln_lsm_sock', ['lsm', 'btf', 'sendSignal'], 'tln_slot_tcp_connect', 'tln_lsm_connect',
-        'lsm/socket_connect: TCP stream sockets, IPv4/IPv6 (v4-mapped judged as IPv4), before any packet; the source address/port are those of a bound socket only; state reads TCP_SYN_SENT. Override returns its error, Sigkill refuses with EPERM and kills.'),
+      lsm(
+        'tln_lsm_sock',
+        ['lsm', 'btf', 'sendSignal'],
+        'tln_slot_tcp_connect',
+        'tln_lsm_connect',
+        'lsm/socket_connect: TCP stream sockets, IPv4/IPv6 (v4-mapped judged as IPv4), before any packet; the source address/port are those of a bound socket only; state reads TCP_SYN_SENT. Override returns its error, Sigkill refuses with EPERM and kills.',
+      ),
       planned('tln_kprobe_connect', 'kprobe', ['kprobes'], 'kprobe/tcp_connect'),
       {
         sensor: 'tln_cgroup_sock',

@@ -27,7 +27,10 @@ const BPF_NOEXIST = 1;
 /** A kernel feature this host lacks (typed: callers and tests skip on it). */
 export class NotSupportedError extends Error {
   readonly code = 'ENOTSUP';
-  constructor(message: string, readonly feature: string) {
+  constructor(
+    message: string,
+    readonly feature: string,
+  ) {
     super(message);
     this.name = 'NotSupportedError';
   }
@@ -58,13 +61,10 @@ export interface KernelOptions {
   procfs?: boolean;
 }
 
-
 /** why libbpf could not attach a uprobe, in the user's terms */
 function uprobeAttachError(path: string, symbol: string, se: ShimError): string {
   if (se.code === 'ENOENT') {
-    return existsSync(path)
-      ? `symbol "${symbol}" not found in ${path} (neither its .dynsym nor its .symtab has it)`
-      : `uprobe binary ${path} not found`;
+    return existsSync(path) ? `symbol "${symbol}" not found in ${path} (neither its .dynsym nor its .symtab has it)` : `uprobe binary ${path} not found`;
   }
   return `attach uprobe ${path}:${symbol}: ${se.message}${se.libbpf ? `\n${se.libbpf}` : ''}`;
 }
@@ -181,7 +181,11 @@ export class Kernel {
       } catch {
         continue; // kernel thread, or gone
       }
-      let ppid = 0, uid = 0, cwd = '', args: string[] = [], cgroupId = 0n;
+      let ppid = 0,
+        uid = 0,
+        cwd = '',
+        args: string[] = [],
+        cgroupId = 0n;
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) || 0;

@@ -133,7 +133,9 @@ export function formatProbeReport(r: ProbeReport): string {
     out.push(`  ${h.hook}${h.args}: ${h.chosen ? `${h.chosen}` : `not supported here: ${h.reason}`}`);
     for (const i of h.impls) {
       const mark = i.status === 'chosen' ? '*' : i.status === 'fallback' ? '-' : 'x';
-      out.push(`    ${mark} ${`${i.sensor} (${i.mechanism})`.padEnd(28)} ${i.status === 'chosen' ? `chosen: ${i.why}; actions ${i.actions.join(', ')}` : i.why}`);
+      out.push(
+        `    ${mark} ${`${i.sensor} (${i.mechanism})`.padEnd(28)} ${i.status === 'chosen' ? `chosen: ${i.why}; actions ${i.actions.join(', ')}` : i.why}`,
+      );
     }
   }
   out.push('', '  * serves the hook   x cannot be used here   - not needed (a better one serves the hook)');

@@ -146,7 +146,9 @@ function bits(mask: number): string[] {
 export function decodeExec(b: Buffer): ExecRecord {
   const flags = b.readUInt32LE(HDR.flags);
   const d = EXEC.data;
-  const pl = b.readUInt16LE(EXEC.path_len), al = b.readUInt16LE(EXEC.args_len), cl = b.readUInt16LE(EXEC.cwd_len);
+  const pl = b.readUInt16LE(EXEC.path_len),
+    al = b.readUInt16LE(EXEC.args_len),
+    cl = b.readUInt16LE(EXEC.cwd_len);
   const rawArgs = str(b, d + pl, al);
   return {
     type: 'exec',

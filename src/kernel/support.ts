@@ -41,7 +41,9 @@ export function unsupportedReasons(spec: PolicySpec, features: Partial<Feat>): s
     if (needs.length === 0) continue;
     const m = mechanisms(h.kind, features);
     if (!m.here) {
-      out.push(`${hookLabel(h)}: this kernel has no ${m.names}; it loads on kernels with ${m.names === 'kprobes or fentry' ? 'either' : 'them'}, once talon's BPF programs implement ${needs.join(', ')}`);
+      out.push(
+        `${hookLabel(h)}: this kernel has no ${m.names}; it loads on kernels with ${m.names === 'kprobes or fentry' ? 'either' : 'them'}, once talon's BPF programs implement ${needs.join(', ')}`,
+      );
     } else {
       out.push(`${hookLabel(h)}: talon's BPF programs do not implement ${needs.join(', ')} yet (the policy compiles and dry-runs; it cannot load)`);
     }

@@ -7,10 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { cgroup2Root, createCgroup, podCgroupPath, removeCgroup, talonCgroupParent } from './cgroup.js';
 import { checkLabel, checkName, defaultImage, type Pod } from './pod.js';
 
-export type PodChange =
-  | { kind: 'add'; pod: Pod }
-  | { kind: 'update'; pod: Pod; old: Pod }
-  | { kind: 'delete'; pod: Pod };
+export type PodChange = { kind: 'add'; pod: Pod } | { kind: 'update'; pod: Pod; old: Pod } | { kind: 'delete'; pod: Pod };
 
 export interface PodSpec {
   namespace: string;

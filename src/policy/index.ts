@@ -69,7 +69,17 @@ export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compi
       if (note !== undefined) {
         // a Pod or Namespace in the same manifest: not ours to check
         const pos = position(d.source, d.doc.contents?.range?.[0] ?? 0);
-        diagnostics.push({ file: input.name, fileOrder, line: pos.line, col: pos.col, offset: pos.offset, path: '', message: note, severity: 'warning', origin: 'yaml' });
+        diagnostics.push({
+          file: input.name,
+          fileOrder,
+          line: pos.line,
+          col: pos.col,
+          offset: pos.offset,
+          path: '',
+          message: note,
+          severity: 'warning',
+          origin: 'yaml',
+        });
         continue;
       }
       canonicalKeys(d.value);
@@ -167,7 +177,10 @@ function nonPolicy(v: unknown): string | undefined {
 }
 
 /** Reads policy files ("-" is `stdin`, the process's by default). A file that cannot be read is an error diagnostic, not an exception. */
-export async function readPolicyInputs(paths: string[], stdin: NodeJS.ReadableStream = process.stdin): Promise<{ inputs: PolicyInput[]; unreadable: PolicyDiagnostic[] }> {
+export async function readPolicyInputs(
+  paths: string[],
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Promise<{ inputs: PolicyInput[]; unreadable: PolicyDiagnostic[] }> {
   const inputs: PolicyInput[] = [];
   const unreadable: PolicyDiagnostic[] = [];
   for (const [i, p] of paths.entries()) {

@@ -66,17 +66,11 @@ const matchReturnArg = closed({ index: integer, args: list(integer), operator: s
 
 const matchBinary = closed({ operator: string, values, followChildren: boolean }, { required: ['operator', 'values'] });
 
-const matchPID = closed(
-  { operator: string, values, isNamespacePID: boolean, followForks: boolean },
-  { required: ['operator', 'values'] },
-);
+const matchPID = closed({ operator: string, values, isNamespacePID: boolean, followForks: boolean }, { required: ['operator', 'values'] });
 
 const matchNamespace = closed({ namespace: string, operator: string, values }, { required: ['namespace', 'operator', 'values'] });
 const matchNamespaceChange = closed({ operator: string, values }, { required: ['operator', 'values'] });
-const matchCapability = closed(
-  { type: string, operator: string, isNamespaceCapability: boolean, values },
-  { required: ['operator', 'values'] },
-);
+const matchCapability = closed({ type: string, operator: string, isNamespaceCapability: boolean, values }, { required: ['operator', 'values'] });
 
 const matchAction = closed(
   {
@@ -151,10 +145,7 @@ const tracepoint = closed(
   { required: ['subsystem', 'event'] },
 );
 
-const lsmhook = closed(
-  { hook: string, message: string, tags: stringList, args: list(arg), selectors: list(selector) },
-  { required: ['hook'] },
-);
+const lsmhook = closed({ hook: string, message: string, tags: stringList, args: list(arg), selectors: list(selector) }, { required: ['hook'] });
 
 const uprobe = closed(
   {

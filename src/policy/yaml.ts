@@ -57,12 +57,18 @@ export function readPolicySource(name: string, text: string): { docs: PolicyDocu
   for (const m of text.matchAll(/\{\{[^\n]*?\}\}/g)) {
     const lineStart = text.lastIndexOf('\n', m.index) + 1;
     if (/^\s*#/.test(text.slice(lineStart, m.index))) continue; // in a comment
-    problems.push({ source, pos: position(source, m.index ?? 0), message: `a Go template placeholder ${m[0]} is left in the file: render the template first`, severity: 'error' });
+    problems.push({
+      source,
+      pos: position(source, m.index ?? 0),
+      message: `a Go template placeholder ${m[0]} is left in the file: render the template first`,
+      severity: 'error',
+    });
   }
   const list: Document.Parsed[] = [...parsed];
   let seen = 0;
   list.forEach((doc, index) => {
-    for (const e of doc.errors) problems.push({ source, pos: position(source, errorOffset(text, e.code, e.message, e.pos[0])), message: e.message, severity: 'error' });
+    for (const e of doc.errors)
+      problems.push({ source, pos: position(source, errorOffset(text, e.code, e.message, e.pos[0])), message: e.message, severity: 'error' });
     for (const w of doc.warnings) problems.push({ source, pos: position(source, w.pos[0]), message: w.message, severity: 'warning' });
     if (doc.errors.length > 0) {
       seen++;

@@ -31,7 +31,12 @@ export function renameBtfString(btf: Uint8Array, from: string, to: string): Buff
 export function guestVmlinux(): { path: string } | { skip: string } {
   const cache = process.env.TALON_VM_CACHE ?? '/var/cache/talon-vm';
   const debs = join(cache, 'debs');
-  const deb = existsSync(debs) ? readdirSync(debs).filter((f) => /^linux-image-.*\.deb$/.test(f)).sort().pop() : undefined;
+  const deb = existsSync(debs)
+    ? readdirSync(debs)
+        .filter((f) => /^linux-image-.*\.deb$/.test(f))
+        .sort()
+        .pop()
+    : undefined;
   if (!deb) return { skip: `no linux-image .deb in ${debs} (run: scripts/vm.sh prepare)` };
   const out = join('/tmp/talon-bridge-guest', deb.replace(/\.deb$/, ''));
   const vmlinux = join(out, 'vmlinux');

@@ -102,7 +102,8 @@ export interface RunResult {
 export function run(cmd: string, timeoutMs = 10000): Promise<RunResult> {
   return new Promise((resolve) => {
     const p = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
@@ -126,9 +127,31 @@ export function bpftoolTlnProgs(): { id: number; name: string }[] {
 // ---- PolicySpec images by hand (bpf/include/tln_abi.h) ---------------------
 
 export const OP = {
-  GT: 1, LT: 2, EQUAL: 3, NOT_EQUAL: 4, IN: 5, NOT_IN: 6, PREFIX: 8, POSTFIX: 9, IN_MAP: 10, NOT_IN_MAP: 11,
-  MASK: 12, SADDR: 13, DADDR: 14, SPORT: 15, DPORT: 16, PROTOCOL: 17, NOT_SPORT: 18, NOT_DPORT: 19,
-  NOT_SADDR: 24, NOT_DADDR: 25, NOT_PREFIX: 26, NOT_POSTFIX: 27, FAMILY: 28, IN_RANGE: 31, NOT_IN_RANGE: 32,
+  GT: 1,
+  LT: 2,
+  EQUAL: 3,
+  NOT_EQUAL: 4,
+  IN: 5,
+  NOT_IN: 6,
+  PREFIX: 8,
+  POSTFIX: 9,
+  IN_MAP: 10,
+  NOT_IN_MAP: 11,
+  MASK: 12,
+  SADDR: 13,
+  DADDR: 14,
+  SPORT: 15,
+  DPORT: 16,
+  PROTOCOL: 17,
+  NOT_SPORT: 18,
+  NOT_DPORT: 19,
+  NOT_SADDR: 24,
+  NOT_DADDR: 25,
+  NOT_PREFIX: 26,
+  NOT_POSTFIX: 27,
+  FAMILY: 28,
+  IN_RANGE: 31,
+  NOT_IN_RANGE: 32,
 } as const;
 export const ARG = { INT: 1, UINT32: 2, SINT64: 3, UINT64: 4, FILE: 16, PATH: 17, FD: 18, STRING: 19, SOCK: 32 } as const;
 export const ACT = { POST: 0, SIGKILL: 2, OVERRIDE: 4, NOPOST: 8, SIGNAL: 9 } as const;
@@ -279,22 +302,49 @@ export function buildSpec(p: HPolicy): PolicySpec {
   };
   const maps: MapSpec[] = [
     mapSpec('tln_policy', 2, 4, 8, 1, 0, [Buffer.concat([k4(0), conf])]),
-    mapSpec('tln_hooks', 2, 4, 24, Math.max(1, hooks.length), 0, hooks.map((h, i) => Buffer.concat([k4(i), h]))),
+    mapSpec(
+      'tln_hooks',
+      2,
+      4,
+      24,
+      Math.max(1, hooks.length),
+      0,
+      hooks.map((h, i) => Buffer.concat([k4(i), h])),
+    ),
     mapSpec('tln_stats', 2, 4, 32, sels.length + 1, 0, []),
     mapSpec('tln_pod_filter', 1, 8, 1, 1024, 1, []),
   ];
-  if (sels.length) maps.push(mapSpec('tln_sels', 2, 4, 648, sels.length, 0, sels.map((s, i) => Buffer.concat([k4(i), s]))));
+  if (sels.length)
+    maps.push(
+      mapSpec(
+        'tln_sels',
+        2,
+        4,
+        648,
+        sels.length,
+        0,
+        sels.map((s, i) => Buffer.concat([k4(i), s])),
+      ),
+    );
   if (strEntries.length) {
     const longest = Math.max(...strEntries.map((e) => e.data.length));
     const keySize = Math.ceil((5 + longest) / 4) * 4;
     maps.push(
-      mapSpec('tln_str', 11, keySize, 1, strEntries.length, 1, strEntries.map((e) => {
-        const k = Buffer.alloc(keySize);
-        k.writeUInt32LE(8 + 8 * e.data.length, 0);
-        k.writeUInt8(e.set, 4);
-        e.data.copy(k, 5);
-        return Buffer.concat([k, Buffer.from([1])]);
-      })),
+      mapSpec(
+        'tln_str',
+        11,
+        keySize,
+        1,
+        strEntries.length,
+        1,
+        strEntries.map((e) => {
+          const k = Buffer.alloc(keySize);
+          k.writeUInt32LE(8 + 8 * e.data.length, 0);
+          k.writeUInt8(e.set, 4);
+          e.data.copy(k, 5);
+          return Buffer.concat([k, Buffer.from([1])]);
+        }),
+      ),
     );
   }
   if (addr4.length) maps.push(mapSpec('tln_addr4', 11, 12, 1, addr4.length, 1, addr4));

@@ -200,7 +200,14 @@ async function main(): Promise<void> {
             { index: 2, type: ARG.UINT32 },
           ],
           // Post only: PROT_EXEC (4) mappings of libc
-          selectors: [{ filters: [{ op: OP.POSTFIX, slot: 0, type: ARG.FILE, strs: ['libc.so.6'] }, { op: OP.MASK, slot: 1, type: ARG.UINT32, vals: [4n] }] }],
+          selectors: [
+            {
+              filters: [
+                { op: OP.POSTFIX, slot: 0, type: ARG.FILE, strs: ['libc.so.6'] },
+                { op: OP.MASK, slot: 1, type: ARG.UINT32, vals: [4n] },
+              ],
+            },
+          ],
         },
       ],
     });
@@ -215,7 +222,8 @@ async function main(): Promise<void> {
       const t = await hookRec(204, (x) => x.slot === 0);
       expect(t && t.error === -1 && json(t.args[0]) === json({ kind: 'str', value: `${dir}/victim` }), `truncate record ${json(t)}`);
       const m = await hookRec(204, (x) => x.slot === 1);
-      const a0 = m?.args[0], prot = m?.args[1];
+      const a0 = m?.args[0],
+        prot = m?.args[1];
       expect(a0?.kind === 'str' && a0.value.startsWith('/') && a0.value.endsWith('/libc.so.6'), `mmap record ${json(m)}`);
       expect(prot?.kind === 'int' && (prot.value & 4n) === 4n, `prot ${json(prot)}`);
     } finally {

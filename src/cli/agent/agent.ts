@@ -59,7 +59,10 @@ export function registerAgent(prog: sade.Sade, io: Io): void {
     .option('--export-file-rotation-max-backups', 'Rotated export files to keep: FILE.1 (newest) .. FILE.N', 5)
     .option('--metrics-server', 'Serve Prometheus metrics on host:port at /metrics (e.g. 127.0.0.1:2112; off by default)')
     .option('--metrics-label-filter', "Labels of Tetragon's metrics to fill, comma-separated (Tetragon's default: namespace,workload,pod,binary)")
-    .option('--grpc-server-address', "Tetragon's gRPC API (FineGuidanceSensors): unix:///path (mode 0600) or host:port (needs the token); \"\" turns it off (default: tetragon.sock beside the API socket)")
+    .option(
+      '--grpc-server-address',
+      'Tetragon\'s gRPC API (FineGuidanceSensors): unix:///path (mode 0600) or host:port (needs the token); "" turns it off (default: tetragon.sock beside the API socket)',
+    )
     .option('--server-tls-cert-file', 'TLS certificate for a TCP gRPC address')
     .option('--server-tls-key-file', 'TLS key for a TCP gRPC address')
     .example('agent --policy-dir /etc/talon/policies')

@@ -35,7 +35,10 @@ export function conn(opts: Opts, cmd: string): ConnectOptions {
   return { address: one(opts, 'server-address', '--server-address', cmd), token: one(opts, 'token', '--token', cmd) };
 }
 
-export const SERVER = ['--server-address', 'Agent API address: unix:///path or host:port (default $TALON_SERVER_ADDRESS, else unix:///run/talon/talon.sock)'] as const;
+export const SERVER = [
+  '--server-address',
+  'Agent API address: unix:///path or host:port (default $TALON_SERVER_ADDRESS, else unix:///run/talon/talon.sock)',
+] as const;
 export const TOKEN = ['--token', 'Token for a TCP address (default $TALON_TOKEN, else <state dir>/token)'] as const;
 
 /** The client side (src/agent/commands.ts), loaded when a command runs: `talon --help` and the

@@ -40,7 +40,11 @@ export function registerGetEvents(prog: sade.Sade, io: Io): void {
       const color = choice<ColorMode>(one(opts, 'color', '--color', cmd) ?? 'auto', COLOR_MODES, '--color', cmd)!;
       const namespace = many(opts, 'namespace', '-n/--namespace', cmd);
       if (opts.host === true) namespace.push('');
-      const split = (xs: string[]) => xs.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+      const split = (xs: string[]) =>
+        xs
+          .flatMap((x) => x.split(','))
+          .map((x) => x.trim())
+          .filter(Boolean);
       const filter: EventFilter = {
         pod_regex: many(opts, 'pods', '--pods', cmd),
         namespace,
@@ -51,13 +55,17 @@ export function registerGetEvents(prog: sade.Sade, io: Io): void {
       const countS = one(opts, 'count', '--count', cmd);
       const count = countS === undefined ? undefined : Number(countS);
       if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new UsageError('--count must be a positive integer', cmd);
-      return (await client()).getEvents(conn(opts, cmd), {
-        output,
-        filter,
-        color,
-        timestamps: opts.timestamps === true,
-        input: one(opts, 'input', '-i/--input', cmd),
-        count,
-      }, io);
+      return (await client()).getEvents(
+        conn(opts, cmd),
+        {
+          output,
+          filter,
+          color,
+          timestamps: opts.timestamps === true,
+          input: one(opts, 'input', '-i/--input', cmd),
+          count,
+        },
+        io,
+      );
     });
 }

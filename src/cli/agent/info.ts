@@ -7,7 +7,7 @@ import { choice, conn, one, SERVER, TOKEN, type Opts } from './args.js';
 
 export function registerInfo(prog: sade.Sade, io: Io): void {
   prog
-    .command('status', 'Show the agent\'s health: policies, pods, lost records, differential check')
+    .command('status', "Show the agent's health: policies, pods, lost records, differential check")
     .option('-o, --output', 'text or json', 'text')
     .option(...SERVER)
     .option(...TOKEN)

@@ -25,13 +25,17 @@ export function registerPod(prog: sade.Sade, io: Io): void {
       } catch (e) {
         throw new UsageError((e as Error).message, cmd);
       }
-      return (await client()).podAdd(conn(opts, cmd), {
-        ref: arg(pod),
-        namespace: one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default',
-        labels,
-        container: one(opts, 'container', '--container', cmd),
-        image: one(opts, 'image', '--image', cmd),
-      }, io);
+      return (await client()).podAdd(
+        conn(opts, cmd),
+        {
+          ref: arg(pod),
+          namespace: one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default',
+          labels,
+          container: one(opts, 'container', '--container', cmd),
+          image: one(opts, 'image', '--image', cmd),
+        },
+        io,
+      );
     });
 
   prog
@@ -74,7 +78,7 @@ export function registerExec(prog: sade.Sade, io: Io): void {
     .command('exec <pod>', 'Run a command inside a pod, like kubectl exec; exits with its status')
     .describe([
       'Run a command inside a pod, like kubectl exec; exits with its status.',
-      'The command runs in the pod\'s cgroup with this terminal. The exit status is the command\'s,',
+      "The command runs in the pod's cgroup with this terminal. The exit status is the command's,",
       '128+signal when it was killed (137: SIGKILL).',
     ])
     .option('-n, --namespace', 'Namespace when <pod> has no "<ns>/"', 'default')

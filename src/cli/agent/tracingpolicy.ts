@@ -60,9 +60,15 @@ export function registerTracingPolicy(prog: sade.Sade, io: Io): void {
 
   for (const what of ['enable', 'disable'] as const) {
     prog
-      .command(`tracingpolicy ${what} <name>`, what === 'enable' ? 'Enable a disabled policy: its programs are loaded again' : 'Disable a policy: its programs are unloaded, it stays listed as disabled', {
-        alias: `tp ${what}`,
-      })
+      .command(
+        `tracingpolicy ${what} <name>`,
+        what === 'enable'
+          ? 'Enable a disabled policy: its programs are loaded again'
+          : 'Disable a policy: its programs are unloaded, it stays listed as disabled',
+        {
+          alias: `tp ${what}`,
+        },
+      )
       .option('-n, --namespace', 'Namespace of the policy (when several have the name)')
       .option(...SERVER)
       .option(...TOKEN)
