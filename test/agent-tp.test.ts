@@ -22,6 +22,8 @@ import {
   tempDir,
   sleep,
   useTestCgroupParent,
+  fileReadPolicy,
+  type FileReadPolicy,
 } from './helpers/agent.js';
 
 useTestCgroupParent();
@@ -42,37 +44,8 @@ const EXPORT_MB = 0.03; // ~31 kB: a few dozen events per file
 let agent: ReturnType<typeof talonBackground> | null = null;
 let metricsUrl = '';
 
-/** A namespaced policy on security_file_permission reads of files under `prefix`. */
-function filePolicy(name: string, prefix: string, opts: { actions?: string; mode?: string; labels?: boolean } = {}): string {
-  return [
-    'apiVersion: cilium.io/v1alpha1',
-    'kind: TracingPolicyNamespaced',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${NS}`,
-    'spec:',
-    ...(opts.mode ? ['  options:', '  - name: policy-mode', `    value: ${opts.mode}`] : []),
-    ...(opts.labels === false ? [] : ['  podSelector:', '    matchLabels:', '      app: victim']),
-    '  kprobes:',
-    '  - call: security_file_permission',
-    '    syscall: false',
-    '    args:',
-    '    - index: 0',
-    '      type: file',
-    '    - index: 1',
-    '      type: int',
-    '    selectors:',
-    '    - matchArgs:',
-    '      - index: 0',
-    '        operator: Prefix',
-    `        values: ["${prefix}"]`,
-    '      - index: 1',
-    '        operator: Equal',
-    '        values: ["4"]',
-    ...(opts.actions ? ['      matchActions:', ...opts.actions.split('\n').map((l) => `      ${l}`)] : []),
-    '',
-  ].join('\n');
-}
+const filePolicy = (name: string, prefix: string, opts: Omit<FileReadPolicy, 'name' | 'namespace' | 'prefix' | 'app'> = {}) =>
+  fileReadPolicy({ name, namespace: NS, prefix, app: 'victim', ...opts });
 
 function policyFile(name: string, text: string, dir = t.dir): string {
   const f = join(dir, `${name}.yaml`);

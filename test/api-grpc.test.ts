@@ -32,6 +32,7 @@ import {
   waitFor,
   useTestCgroupParent,
   type Background,
+  fileReadPolicy,
 } from './helpers/agent.js';
 import { talonVersion } from '../src/agent/version.js';
 
@@ -166,37 +167,7 @@ let agent: Background | null = null;
 let g: ReturnType<typeof client>;
 
 const policy = (name: string, opts: { mode?: string } = {}) =>
-  [
-    'apiVersion: cilium.io/v1alpha1',
-    'kind: TracingPolicyNamespaced',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${NS}`,
-    'spec:',
-    ...(opts.mode ? ['  options:', '  - name: policy-mode', `    value: ${opts.mode}`] : []),
-    '  podSelector:',
-    '    matchLabels:',
-    '      app: xwing',
-    '  kprobes:',
-    '  - call: security_file_permission',
-    '    syscall: false',
-    '    args:',
-    '    - index: 0',
-    '      type: file',
-    '    - index: 1',
-    '      type: int',
-    '    selectors:',
-    '    - matchArgs:',
-    '      - index: 0',
-    '        operator: Prefix',
-    `        values: ["${secret}"]`,
-    '      - index: 1',
-    '        operator: Equal',
-    '        values: ["4"]',
-    '      matchActions:',
-    '      - action: Sigkill',
-    '',
-  ].join('\n');
+  fileReadPolicy({ name, namespace: NS, prefix: secret, app: 'xwing', actions: '- action: Sigkill', ...opts });
 
 const exec = (cmd: string) => talon(['exec', '-n', NS, 'xwing', ...A, '--', 'bash', '-c', cmd]);
 const wsList = async (): Promise<Json[]> => {

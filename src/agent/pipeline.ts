@@ -139,21 +139,24 @@ export class EventPipeline {
     return ev;
   }
 
+  /** a process the cache never saw exec (older than the agent, or its exec record lost): cached from the record, flagged "miss" */
+  private missed(r: ExitRecord | HookRecord): ProcEntry {
+    return this.procs.exec({
+      pid: r.pid,
+      ppid: r.ppid,
+      uid: r.uid,
+      cwd: '',
+      binary: r.binary,
+      args: [],
+      ktime: r.startKtime,
+      cgroupId: this.cgroupOf(r.cgroupId),
+      flags: 'miss',
+    });
+  }
+
   private exit(r: ExitRecord): Json | null {
     this.stats.exits++;
-    const e =
-      this.procs.get(r.pid) ??
-      this.procs.exec({
-        pid: r.pid,
-        ppid: r.ppid,
-        uid: r.uid,
-        cwd: '',
-        binary: r.binary,
-        args: [],
-        ktime: r.startKtime,
-        cgroupId: this.cgroupOf(r.cgroupId),
-        flags: 'miss',
-      });
+    const e = this.procs.get(r.pid) ?? this.missed(r);
     // the pod as it is now: the cgroup the process died in
     if (!e.cgroupId || e.cgroupId === '0') e.cgroupId = this.cgroupOf(r.cgroupId);
     const time = this.time(r.ktime);
@@ -174,19 +177,7 @@ export class EventPipeline {
     }
     const hook = p.spec.hooks.find((h) => h.slot === r.slot) ?? p.spec.hooks[r.slot];
     const name = hook?.name ?? `hook#${r.hookId}`;
-    const e =
-      this.procs.lookup(r.pid) ??
-      this.procs.exec({
-        pid: r.pid,
-        ppid: r.ppid,
-        uid: r.uid,
-        cwd: '',
-        binary: r.binary,
-        args: [],
-        ktime: r.startKtime,
-        cgroupId: this.cgroupOf(r.cgroupId),
-        flags: 'miss',
-      });
+    const e = this.procs.lookup(r.pid) ?? this.missed(r);
     if (r.binary && e.binary !== r.binary && e.flags.includes('procFS')) e.binary = r.binary;
     e.cgroupId = this.cgroupOf(r.cgroupId);
     const kind = hook?.kind ?? 'kprobe';

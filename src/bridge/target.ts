@@ -6,8 +6,9 @@ import type { Features } from '../kernel/features.js';
 import type { PolicySpec } from '../core/types.js';
 import { enumValue, type BtfInfo } from './btf.js';
 
-/** the agent loads its process sensor (exec/fork/exit) for every policy (src/kernel/loader.ts) */
-export const PROCESS_SENSOR = { object: 'tln_process.bpf.o', programs: ['tln_exec', 'tln_fork', 'tln_exit'] };
+// the agent loads its process sensor (exec/fork/exit) for every policy: the plan names it
+import { PROCESS_SENSOR } from '../kernel/plan.js';
+export { PROCESS_SENSOR };
 
 /**
  * Features of the kernel whose BTF this is. BTF tells what the kernel was
@@ -60,7 +61,9 @@ export type PolicyNeeds = { ok: true; needs: NeededPrograms[] } | { ok: false; r
 
 /** The programs `spec` needs on a kernel with `features`: the catalog's choice per hook, plus the process sensor. */
 export function programsFor(spec: PolicySpec, features: Features): PolicyNeeds {
-  const needs: NeededPrograms[] = [{ hook: 'process sensor', sensor: 'tln_process', ...PROCESS_SENSOR }];
+  const needs: NeededPrograms[] = [
+    { hook: 'process sensor', sensor: PROCESS_SENSOR.name, object: PROCESS_SENSOR.object, programs: [...PROCESS_SENSOR.programs] },
+  ];
   for (const h of spec.hooks) {
     const c = chooseImpl(h.hookId, h.name, features);
     if (!c.ok) return { ok: false, reason: c.reason };

@@ -18,7 +18,18 @@ import type { MapSpec, MapUpdate, PolicySpec } from '../core/types.js';
 import { podCgroupUpdates } from '../core/index.js';
 import { applyUpdates, LoadedPolicy, PERCPU_TYPES, releaseAll, u32le, type Instance } from './policy.js';
 import { describeFeatures, has, probeFeatures, type Features } from './features.js';
-import { checkKernel, checkProcessSensor, MAP_TYPE, planLoad, rateLimitMap, realHost, sharedMaps, type AttachPoint, type PlanHost } from './plan.js';
+import {
+  checkKernel,
+  checkProcessSensor,
+  PROCESS_SENSOR,
+  MAP_TYPE,
+  planLoad,
+  rateLimitMap,
+  realHost,
+  sharedMaps,
+  type AttachPoint,
+  type PlanHost,
+} from './plan.js';
 import { decodeRecord, LAYOUT, PROC_F_PROCFS, REC_F, type ExecRecord, type TlnRecord } from './records.js';
 import { BPF_DIR, loadShim, type LoadedObject, type Shim, type ShimError } from './shim.js';
 
@@ -117,8 +128,8 @@ export class Kernel {
     const refused = checkKernel(features);
     if (refused) throw new NotSupportedError(refused.reason, String(refused.feature));
     const bpfDir = opts.bpfDir ?? BPF_DIR();
-    if (!existsSync(join(bpfDir, 'tln_process.bpf.o'))) {
-      throw new Error(`BPF objects not built: ${bpfDir}/tln_process.bpf.o is missing (run: bash scripts/build-native.sh)`);
+    if (!existsSync(join(bpfDir, PROCESS_SENSOR.object))) {
+      throw new Error(`BPF objects not built: ${bpfDir}/${PROCESS_SENSOR.object} is missing (run: bash scripts/build-native.sh)`);
     }
     const k = new Kernel(shim, features, bpfDir);
     try {
@@ -148,15 +159,15 @@ export class Kernel {
   private loadProcessSensor(): void {
     const refused = checkProcessSensor(this.features);
     if (refused) throw new NotSupportedError(refused.reason, String(refused.feature));
-    const path = join(this.bpfDir, 'tln_process.bpf.o');
+    const path = join(this.bpfDir, PROCESS_SENSOR.object);
     let obj: LoadedObject;
     try {
-      obj = this.shim.objLoad(path, { name: 'tln_process', reuse: Object.fromEntries(this.shared) });
+      obj = this.shim.objLoad(path, { name: PROCESS_SENSOR.name, reuse: Object.fromEntries(this.shared) });
     } catch (e) {
       const se = e as ShimError;
       throw new LoadError(`process sensor: ${se.message}`, '(process sensor)', se.log, se.libbpf, se.errno);
     }
-    const inst: Instance = { object: 'tln_process.bpf.o', obj, links: [] };
+    const inst: Instance = { object: PROCESS_SENSOR.object, obj, links: [] };
     this.procInstances.push(inst);
     for (const prog of Object.keys(obj.progs)) inst.links.push(this.shim.attach(obj.handle, prog));
   }

@@ -101,3 +101,47 @@ export async function jsonEvents(args: string[], conn: string[]): Promise<{ stop
     },
   };
 }
+
+export interface FileReadPolicy {
+  name: string;
+  namespace: string;
+  /** reads (mask 4) of files under this prefix match */
+  prefix: string;
+  /** podSelector app=<app>; none when absent */
+  app?: string;
+  /** matchActions entries as YAML lines, e.g. "- action: Sigkill" */
+  actions?: string;
+  mode?: string;
+}
+
+/** A TracingPolicyNamespaced on security_file_permission reads of files under `prefix`, as the seed's file policy. */
+export function fileReadPolicy(p: FileReadPolicy): string {
+  return [
+    'apiVersion: cilium.io/v1alpha1',
+    'kind: TracingPolicyNamespaced',
+    'metadata:',
+    `  name: ${p.name}`,
+    `  namespace: ${p.namespace}`,
+    'spec:',
+    ...(p.mode ? ['  options:', '  - name: policy-mode', `    value: ${p.mode}`] : []),
+    ...(p.app ? ['  podSelector:', '    matchLabels:', `      app: ${p.app}`] : []),
+    '  kprobes:',
+    '  - call: security_file_permission',
+    '    syscall: false',
+    '    args:',
+    '    - index: 0',
+    '      type: file',
+    '    - index: 1',
+    '      type: int',
+    '    selectors:',
+    '    - matchArgs:',
+    '      - index: 0',
+    '        operator: Prefix',
+    `        values: ["${p.prefix}"]`,
+    '      - index: 1',
+    '        operator: Equal',
+    '        values: ["4"]',
+    ...(p.actions ? ['      matchActions:', ...p.actions.split('\n').map((l) => `      ${l}`)] : []),
+    '',
+  ].join('\n');
+}
