@@ -37,6 +37,13 @@ export function isKnownUnsupportedType(name: string): bool {
   return false;
 }
 
+/** every Tetragon type name with its enum tln_arg_type, as JSON [[name, id, served by the BPF programs], ...] */
+export function argTypesJson(): string {
+  const o = new Array<string>();
+  for (let i = 0; i < NAMES.length; i++) o.push('["' + NAMES[i] + '",' + TYPES[i].toString() + "," + (kernelReadsType(TYPES[i]) ? "true" : "false") + "]");
+  return "[" + o.join(",") + "]";
+}
+
 export function argTypeNames(): string {
   return NAMES.join(", ");
 }
@@ -63,6 +70,11 @@ export const CAT_CAPS: i32 = 7;
 export function isSeedType(t: u8): bool {
   return (t >= A.TLN_ARG_INT && t <= A.TLN_ARG_UINT16) || (t >= A.TLN_ARG_FILE && t <= A.TLN_ARG_FILENAME) ||
     t == A.TLN_ARG_SOCK || t == A.TLN_ARG_SOCKADDR;
+}
+
+/** the types the BPF programs read (or, nop, mark as declared and empty) on some hook (char_buf: syscall hooks) */
+export function kernelReadsType(t: u8): bool {
+  return isSeedType(t) || t == A.TLN_ARG_NOP || t == A.TLN_ARG_CHAR_BUF;
 }
 
 export function category(t: u8): i32 {

@@ -69,6 +69,12 @@ export class ByteWriter {
     this.u16(<u32>b.byteLength);
     this.buffer(b);
   }
+  /** u32 byte length + UTF-8 bytes: for texts that can pass 64 KiB (a spec record with thousands of values) */
+  lstr(s: string): void {
+    const b = String.UTF8.encode(s);
+    this.u32(<u32>b.byteLength);
+    this.buffer(b);
+  }
   patchU32(at: i32, v: u32): void {
     store<u32>(this.ptr + <usize>at, v);
   }
@@ -124,7 +130,18 @@ export class ByteReader {
     return v;
   }
   str(): string {
-    const n = <i32>this.u16();
+    return this.text(<i32>this.u16());
+  }
+  /** the text Writer.lstr wrote */
+  lstr(): string {
+    const n = this.u32();
+    if (n > <u32>this.size) {
+      this.bad = true;
+      return "";
+    }
+    return this.text(<i32>n);
+  }
+  private text(n: i32): string {
     if (!this.has(n)) return "";
     const s = String.UTF8.decodeUnsafe(this.base + <usize>this.pos, <usize>n);
     this.pos += n;

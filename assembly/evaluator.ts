@@ -12,11 +12,20 @@ import { fnv, FNV_SEED, mix64 } from "./bytes";
 import { jstr, jbool } from "./json";
 import { decideRuntimeMode } from "./updates";
 import { actionName } from "./compile/actions";
+import { SpecSel, SpecFilter, SpecCap, SpecAct, specSelectors } from "./speceval";
+import { CelEval, CelArgs, C_INT, C_STR } from "./cel";
+import { namespaceName } from "./names";
+import { CAT_CAPS, CAT_SOCKADDR_UN } from "./argtypes";
 import {
   REC_HEADER, REC_SLOT, REC_MAX_ARGS, R_SIZE, R_HOOK_ID, R_KIND, R_NARGS, R_TIME, R_PID, R_TID,
-  R_BIN_OFF, R_BIN_LEN, R_POD_OFF, R_POD_LEN, R_NAME_OFF, R_NAME_LEN, S_KIND, S_PROTOCOL, S_STATE, S_FAMILY, S_VALUE,
-  S_STR_LEN, S_SPORT, S_DPORT, S_SADDR, S_DADDR, ARG_INT, ARG_STR, ARG_SOCK,
+  R_BIN_OFF, R_BIN_LEN, R_POD_OFF, R_POD_LEN, R_NAME_OFF, R_NAME_LEN, R_EXT_OFF, R_EXT_LEN, S_KIND, S_PROTOCOL, S_STATE, S_FAMILY, S_VALUE,
+  S_STR_LEN, S_SPORT, S_DPORT, S_SADDR, S_DADDR, ARG_INT, ARG_STR, ARG_SOCK, ARG_NONE, S_TYPE,
 } from "./event";
+
+// tri-state results of the selectors decided from the spec record
+const NO: i32 = 0;
+const YES: i32 = 1;
+const UNKNOWN: i32 = -1;
 
 // verdict codes of evaluateEncoded
 export const V_INVALID: i32 = -1;
@@ -35,6 +44,33 @@ export const MATCH_REC: i32 = A.TLN_EVMATCH_SIZEOF;
 const RL_CAP: i32 = 4096; // rate-limit table slots (power of 2)
 const RL_PROBE: i32 = 8;
 
+/** actions that do not decide the verdict: user-space requests after the event, socket tracking, enforcer cleanup */
+function isSideAction(id: u8): bool {
+  return id == A.TLN_ACT_GETURL || id == A.TLN_ACT_DNSLOOKUP || id == A.TLN_ACT_TRACKSOCK || id == A.TLN_ACT_UNTRACKSOCK ||
+    id == A.TLN_ACT_CLEANUP_ENFORCER_NOTIFICATION;
+}
+
+const SYS_PREFIXES: StaticArray<string> = ["__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "sys_"];
+
+/** length of the syscall prefix of a function name (sys_openat, __x64_sys_openat -> 4, 10); 0 when none */
+function syscallPrefix(name: string): i32 {
+  for (let i = 0; i < SYS_PREFIXES.length; i++) if (name.startsWith(SYS_PREFIXES[i])) return SYS_PREFIXES[i].length;
+  return 0;
+}
+
+/** syscallPrefix of the UTF-8 name at p */
+function syscallPrefixAt(p: usize, len: i32): i32 {
+  for (let i = 0; i < SYS_PREFIXES.length; i++) {
+    const s = SYS_PREFIXES[i];
+    const n = s.length;
+    if (len < n) continue;
+    let ok = true;
+    for (let j = 0; j < n && ok; j++) ok = <i32>load<u8>(p + <usize>j) == s.charCodeAt(j);
+    if (ok) return n;
+  }
+  return 0;
+}
+
 export function modeName(m: u8): string {
   if (m == A.TLN_MODE_ENFORCE) return "enforce";
   if (m == A.TLN_MODE_MONITOR) return "monitor";
@@ -48,7 +84,11 @@ class PolicyE {
   hookPtrs: StaticArray<usize>;
   /** UTF-8 of each hook's name (slot order): generic hooks match events by it */
   hookNames: Array<ArrayBuffer>;
+  /** by hook slot: a syscall hook (its name is compared without the arch prefix) */
+  hookSyscall: Array<bool>;
   selPtrs: StaticArray<usize>;
+  /** by hook slot: the selectors decided from the spec record (TLN_SEL_F_SPEC_ONLY) */
+  specs: Array<Array<SpecSel | null>>;
   str: StrIndex;
   a4: AddrIndex;
   a6: AddrIndex;
@@ -80,8 +120,19 @@ class PolicyE {
     this.runMode = p.mode;
     this.hookPtrs = valuePtrs(base, p.map(A.TLN_MAP_HOOKS), A.HOOK_SIZE);
     const names = new Array<ArrayBuffer>();
-    for (let i = 0; i < p.hooks.length; i++) names.push(String.UTF8.encode(p.hooks[i].call));
+    const sys = new Array<bool>();
+    for (let i = 0; i < p.hooks.length; i++) {
+      const h = p.hooks[i];
+      const isSys = (h.flags & A.TLN_HOOK_F_SYSCALL) != 0;
+      sys.push(isSys);
+      // a syscall hook matches the event's function whatever arch prefix it carries
+      names.push(String.UTF8.encode(isSys ? h.call.substring(syscallPrefix(h.call)) : h.call));
+    }
     this.hookNames = names;
+    this.hookSyscall = sys;
+    const specs = new Array<Array<SpecSel | null>>();
+    for (let i = 0; i < p.hooks.length; i++) specs.push(specSelectors(p.hooks[i].spec));
+    this.specs = specs;
     this.selPtrs = valuePtrs(base, p.map(A.TLN_MAP_SELS), A.SEL_SIZE);
     this.str = str;
     this.a4 = a4;
@@ -127,6 +178,8 @@ export class Evaluator {
   mEnforced: StaticArray<u8> = new StaticArray<u8>(MAX_MATCHES);
   mPost: StaticArray<u8> = new StaticArray<u8>(MAX_MATCHES);
   mMode: StaticArray<u8> = new StaticArray<u8>(MAX_MATCHES);
+  /** the spec-decided selector of each match (null: the selector struct) */
+  mSpec: Array<SpecSel | null> = new Array<SpecSel | null>(MAX_MATCHES);
   /** the same matches as records, for the host (never reallocated: its address is stable) */
   matchBuf: StaticArray<u8> = initMatchBuf();
 
@@ -136,6 +189,10 @@ export class Evaluator {
   nargs: i32 = 0;
   argBase: usize = 0;
   retSlot: usize = 0;
+  // the record's own argument slots (nargs/argBase may point at alignBuf for one hook)
+  recNargs: i32 = 0;
+  recArgBase: usize = 0;
+  alignBuf: ArrayBuffer = new ArrayBuffer(REC_MAX_ARGS * REC_SLOT);
   timeNs: u64 = 0;
   pid: u32 = 0;
   tid: u32 = 0;
@@ -146,8 +203,13 @@ export class Evaluator {
   inPod: bool = false;
   argsHash: u64 = 0;
   argsHashed: bool = false;
-  /** the last evaluation reached a selector it cannot decide (TLN_SEL_F_SPEC_ONLY) */
-  unknownSel: bool = false;
+  /** the process context block (struct tln_evx entries); extLen 0: none */
+  extPtr: usize = 0;
+  extLen: i32 = 0;
+  /** why the last evaluation could not decide a selector ("" when it decided all it reached) */
+  unknownWhy: string = "";
+  /** the reason of the spec filter or selector being decided */
+  why: string = "";
 
   constructor(image: ArrayBuffer) {
     this.image = image;
@@ -196,12 +258,19 @@ export class Evaluator {
     const no = <u64>load<u32>(p + R_NAME_OFF);
     const nl = <u64>load<u32>(p + R_NAME_LEN);
     if (no + nl > <u64>size) return false;
+    const xo = <u64>load<u32>(p + R_EXT_OFF);
+    const xl = <u64>load<u32>(p + R_EXT_LEN);
+    if (xo + xl > <u64>size) return false;
+    this.extPtr = p + <usize>xo;
+    this.extLen = xo == 0 ? 0 : <i32>xl;
     this.namePtr = p + <usize>no;
     this.nameLen = <i32>nl;
     this.rp = p;
     this.rlen = size;
     this.nargs = nargs;
     this.argBase = p + REC_HEADER;
+    this.recNargs = nargs;
+    this.recArgBase = this.argBase;
     this.retSlot = p + <usize>(REC_HEADER + nargs * REC_SLOT);
     this.timeNs = load<u64>(p + R_TIME);
     this.pid = load<u32>(p + R_PID);
@@ -217,8 +286,9 @@ export class Evaluator {
   /** Evaluates the record at p; returns the verdict code. */
   evaluate(p: usize, len: i32): i32 {
     this.nmatches = 0;
-    this.unknownSel = false;
+    this.unknownWhy = "";
     store<u32>(changetype<usize>(this.matchBuf) + <usize>A.TLN_EVMATCH_HDR_OFF_COUNT, 0);
+    store<u32>(changetype<usize>(this.matchBuf) + <usize>A.TLN_EVMATCH_HDR_OFF_UNKNOWN, 0);
     if (!this.load(p, len)) return V_INVALID;
     const hookId = load<u16>(p + R_HOOK_ID);
     const kind = load<u8>(p + R_KIND);
@@ -235,6 +305,7 @@ export class Evaluator {
         if (hookId >= A.TLN_HOOK_GENERIC_TRACEPOINT && !this.sameName(pol, hi)) continue; // tracepoint/uprobe: by name
         if (applies < 0) applies = scopeApplies(pol.scope, this.inPod) ? 1 : 0;
         if (applies == 0) break;
+        this.alignArgs(h);
         const v = this.evalHook(pol, pi, hi, h);
         if (v > verdict) verdict = v;
       }
@@ -242,42 +313,116 @@ export class Evaluator {
     return verdict;
   }
 
+  /**
+   * Tetragon's events leave nop arguments out, the kernel's records keep their
+   * (empty) slots: an event with exactly the hook's other arguments has them
+   * spread to the hook's positions, so that a selector's slot names the same
+   * argument in both.
+   */
+  private alignArgs(h: usize): void {
+    this.nargs = this.recNargs;
+    this.argBase = this.recArgBase;
+    const n = min(<i32>load<u8>(h + A.HOOK_NARGS), REC_MAX_ARGS);
+    let nops = 0;
+    for (let i = 0; i < n; i++) if (load<u8>(h + A.HOOK_ARGS + <usize>(i * A.HOOK_ARG_SIZE) + A.HOOK_ARG_TYPE) == A.TLN_ARG_NOP) nops++;
+    if (nops == 0 || this.recNargs != n - nops) return;
+    const q = changetype<usize>(this.alignBuf);
+    memory.fill(q, 0, <usize>(n * REC_SLOT));
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      const t = load<u8>(h + A.HOOK_ARGS + <usize>(i * A.HOOK_ARG_SIZE) + A.HOOK_ARG_TYPE);
+      if (t == A.TLN_ARG_NOP) {
+        store<u8>(q + <usize>(i * REC_SLOT) + S_TYPE, t);
+        continue;
+      }
+      memory.copy(q + <usize>(i * REC_SLOT), this.recArgBase + <usize>(j * REC_SLOT), <usize>REC_SLOT);
+      j++;
+    }
+    this.nargs = n;
+    this.argBase = q;
+  }
+
   /** is the event's hook name that of hook hi ("subsystem/event", "path:symbol")? */
   private sameName(pol: PolicyE, hi: i32): bool {
     if (hi >= pol.hookNames.length) return false;
     const n = pol.hookNames[hi];
-    return n.byteLength == this.nameLen && memory.compare(changetype<usize>(n), this.namePtr, <usize>this.nameLen) == 0;
+    let p = this.namePtr;
+    let len = this.nameLen;
+    if (pol.hookSyscall[hi]) {
+      const skip = syscallPrefixAt(p, len);
+      p += <usize>skip;
+      len -= skip;
+    }
+    return n.byteLength == len && memory.compare(changetype<usize>(n), p, <usize>len) == 0;
   }
 
   private evalHook(pol: PolicyE, pi: i32, hi: i32, h: usize): i32 {
     const nsel = <i32>load<u8>(h + A.HOOK_NSELECTORS);
     const first = <i32>load<u8>(h + A.HOOK_FIRST_SEL);
-    if (nsel == 0) return this.record(pol, pi, hi, -1, 0);
+    if (nsel == 0) return this.record(pol, pi, hi, -1, 0, null);
+    const specs = hi < pol.specs.length ? pol.specs[hi] : new Array<SpecSel | null>();
     for (let s = 0; s < nsel; s++) {
       const k = first + s;
       if (k >= pol.selPtrs.length) break;
       const sp = pol.selPtrs[k];
       if (sp == 0) continue;
-      if (this.selectorMatches(pol, sp)) {
-        // a selector with filters or actions only in the spec record cannot be decided here:
-        // say so (the match is marked unknown) instead of a wrong match or no-match
-        if ((load<u8>(sp + A.SEL_FLAGS) & A.TLN_SEL_F_SPEC_ONLY) != 0) this.unknownSel = true;
-        return this.record(pol, pi, hi, s, sp);
+      if ((load<u8>(sp + A.SEL_FLAGS) & A.TLN_SEL_F_SPEC_ONLY) != 0) {
+        // the whole selector is decided from the spec record; an undecidable one is reported,
+        // and the later selectors are tried as if it did not match (Tetragon: first match wins)
+        const ss = s < specs.length ? specs[s] : null;
+        let r = UNKNOWN;
+        if (ss == null) this.why = "the image carries no evaluation of it (compiled by an older talon)";
+        else r = this.specMatches(pol, ss);
+        if (r == YES) return this.record(pol, pi, hi, s, sp, ss);
+        if (r == UNKNOWN) this.noteUnknown(pol, hi, s);
+        continue;
       }
+      if (this.selectorMatches(pol, sp)) return this.record(pol, pi, hi, s, sp, null);
     }
     return V_NONE;
   }
 
+  private noteUnknown(pol: PolicyE, hi: i32, s: i32): void {
+    if (this.unknownWhy.length == 0) {
+      const name = hi < pol.rec.hooks.length ? pol.rec.hooks[hi].call : "?";
+      this.unknownWhy = pol.rec.name + " " + name + " selector " + s.toString() + ": " + this.why;
+    }
+    store<u32>(changetype<usize>(this.matchBuf) + <usize>A.TLN_EVMATCH_HDR_OFF_UNKNOWN, 1);
+  }
+
   /** records a match, runs its actions; returns its verdict code */
-  private record(pol: PolicyE, pi: i32, hi: i32, sel: i32, sp: usize): i32 {
+  private record(pol: PolicyE, pi: i32, hi: i32, sel: i32, sp: usize, ss: SpecSel | null): i32 {
     const mode = pol.runMode;
     let post = true;
     let enf = V_NONE;
     let acts: u16 = 0; // bit 1 << action id; Post when the selector has none
-    if (sp != 0) {
+    if (ss != null) {
+      const all = this.specActions(ss);
+      for (let i = 0; i < all.length; i++) {
+        const a = all[i];
+        const id = a.id;
+        if (id < 16) acts |= <u16>1 << id;
+        if (id == A.TLN_ACT_SIGKILL) enf = max(enf, V_KILL);
+        else if (id == A.TLN_ACT_OVERRIDE || id == A.TLN_ACT_SET) enf = max(enf, V_OVERRIDE);
+        else if (id == A.TLN_ACT_SIGNAL) enf = max(enf, V_SIGNAL);
+        else if (id == A.TLN_ACT_NOTIFY_ENFORCER) {
+          // the enforcer carries out the notified signal or error
+          if (a.sig == 9) enf = max(enf, V_KILL);
+          else if (a.sig != 0) enf = max(enf, V_SIGNAL);
+          else enf = max(enf, V_OVERRIDE);
+        } else if (id == A.TLN_ACT_NOPOST) post = false;
+        else if (isSideAction(id)) {
+          // carried out beside the event (a request, a socket table entry): listed, no verdict of its own
+        } else if (id == A.TLN_ACT_POST) {
+          if (a.rateNs != 0 && this.rateLimited(pi, hi, sel, a.rlScope, a.rateNs)) post = false;
+        }
+      }
+    } else if (sp != 0) {
       const na = <i32>load<u8>(sp + A.SEL_NACTIONS);
       for (let i = 0; i < na && i < A.TLN_MAX_ACTIONS; i++) {
         const a = sp + A.SEL_ACTIONS + <usize>(i * A.ACTION_SIZE);
+        // matchReturnActions: only on a record with the return value (as specActions)
+        if ((load<u8>(a + A.ACTION_FLAGS) & A.TLN_ACTION_F_RETURN) != 0 && load<u8>(this.retSlot + S_KIND) == ARG_NONE) continue;
         const id = load<u8>(a + A.ACTION_ID);
         if (id < 16) acts |= <u16>1 << id;
         if (id == A.TLN_ACT_SIGKILL) enf = max(enf, V_KILL);
@@ -300,6 +445,7 @@ export class Evaluator {
       this.mEnforced[n] = enforced ? 1 : 0;
       this.mPost[n] = post ? 1 : 0;
       this.mMode[n] = mode;
+      this.mSpec[n] = ss;
       this.nmatches = n + 1;
       const mb = changetype<usize>(this.matchBuf);
       const r = mb + <usize>(MATCH_HDR + n * MATCH_REC);
@@ -418,9 +564,20 @@ export class Evaluator {
     if (slot == A.TLN_SLOT_RETURN) s = this.retSlot;
     else if (<i32>slot < this.nargs) s = this.argBase + <usize>(<i32>slot * REC_SLOT);
     else return false; // the event lacks the argument
+    return this.filterOn(pol, s, op, type, nvals, set, neg, vals);
+  }
+
+  /** one filter on the argument slot at s (op, values as in struct tln_filter) */
+  private filterOn(pol: PolicyE, s: usize, op: u8, type: u8, nvals: i32, set: u8, neg: bool, vals: usize): bool {
     const kind = load<u8>(s + S_KIND);
     let cat = category(type);
     if (cat == CAT_FILE) cat = CAT_STR; // file and path compare by path, as strings
+    else if (cat == CAT_CAPS) cat = CAT_INT;
+    else if (cat == CAT_SOCKADDR_UN && op != A.TLN_OP_FAMILY) cat = CAT_STR;
+    else if (cat != CAT_INT && cat != CAT_STR && cat != CAT_SOCK && cat != CAT_SOCKADDR) {
+      // a type compared by what the event holds (auto, and types without their own category)
+      cat = kind == ARG_INT ? CAT_INT : kind == ARG_STR ? CAT_STR : kind == ARG_SOCK ? CAT_SOCK : cat;
+    }
     let found = false;
 
     if (cat == CAT_INT) {
@@ -505,6 +662,332 @@ export class Evaluator {
     return false;
   }
 
+  // ---- selectors decided from the spec record ----
+
+  /** the actions a spec-decided match runs: matchActions, and matchReturnActions when the event has its return value */
+  private specActions(ss: SpecSel): Array<SpecAct> {
+    if (ss.racts.length == 0 || load<u8>(this.retSlot + S_KIND) == ARG_NONE) return ss.acts;
+    return ss.acts.concat(ss.racts);
+  }
+
+  /** the data of the first context entry with this key and index; 0 when the event has none */
+  private ext(key: u8, index: i32): usize {
+    let q = this.extPtr;
+    const end = this.extPtr + <usize>this.extLen;
+    while (q + 4 <= end) {
+      const n = <usize>load<u16>(q + 2);
+      if (q + 4 + n > end) return 0;
+      if (load<u8>(q) == key && (index < 0 || <i32>load<u8>(q + 1) == index)) return q;
+      q += 4 + n;
+    }
+    return 0;
+  }
+
+  /** YES, NO or UNKNOWN (the reason in this.why): all filters ANDed, a definite NO wins over an UNKNOWN */
+  private specMatches(pol: PolicyE, ss: SpecSel): i32 {
+    let unknown = false;
+    let why = "";
+    for (let i = 0; i < ss.pids.length; i++) {
+      const v = this.specPids(ss.pids[i].op, ss.pids[i].flags, ss.pids[i].vals);
+      if (v == NO) return NO;
+      if (v == UNKNOWN && !unknown) {
+        unknown = true;
+        why = this.why;
+      }
+    }
+    const b = ss.bin;
+    if (b != null) {
+      const v = this.specBinary(pol, b.op, b.set, b.children);
+      if (v == NO) return NO;
+      if (v == UNKNOWN && !unknown) {
+        unknown = true;
+        why = this.why;
+      }
+    }
+    const pb = ss.pbin;
+    if (pb != null) {
+      const q = this.ext(A.TLN_EVX_PARENT_BINARY, -1);
+      if (q == 0) {
+        if (!unknown) {
+          unknown = true;
+          why = "no parent in the event (matchParentBinaries)";
+        }
+      } else if (!this.binIn(pol, pb.op, pb.set, q + 4, <i32>load<u16>(q + 2))) return NO;
+    }
+    for (let i = 0; i < ss.ns.length; i++) {
+      const n = ss.ns[i];
+      const q = this.ext(A.TLN_EVX_NS, n.t);
+      if (q == 0) {
+        if (!unknown) {
+          unknown = true;
+          why = this.extLen == 0 || this.ext(A.TLN_EVX_NS, -1) == 0 ? "no process.ns in the event" : "no process.ns." + namespaceName(n.t) + " in the event";
+        }
+        continue;
+      }
+      const inum = load<u32>(q + 4);
+      let hit = n.host && load<u8>(q + 8) != 0;
+      for (let j = 0; j < n.vals.length && !hit; j++) hit = n.vals[j] == inum;
+      if (hit != (n.op == A.TLN_OP_IN)) return NO;
+    }
+    if (ss.nschOp != 0) {
+      // as Tetragon: In, one of the listed types changed since exec; NotIn, one of the others did;
+      // a type without a recorded inode at exec is not compared. Kernel records carry the table's
+      // values as NS_EXEC (NS is then the call's); producers of Tetragon JSON carry NS and NS_NOW.
+      const fromKernel = this.ext(A.TLN_EVX_NS_EXEC, -1) != 0;
+      const thenKey = fromKernel ? A.TLN_EVX_NS_EXEC : A.TLN_EVX_NS;
+      const nowKey = fromKernel ? A.TLN_EVX_NS : A.TLN_EVX_NS_NOW;
+      if (this.ext(nowKey, -1) == 0 || this.ext(thenKey, -1) == 0) {
+        if (!unknown) {
+          unknown = true;
+          why = "the event does not record the namespaces at the time of the call (matchNamespaceChanges compares them with those at exec; Tetragon's JSON carries only the latter)";
+        }
+      } else {
+        let changed = false;
+        for (let t = 0; t < <i32>A.TLN_NS_TYPES; t++) {
+          if (ss.nschTypes.includes(t) != (ss.nschOp == A.TLN_OP_IN)) continue;
+          const then = this.ext(thenKey, t);
+          if (then == 0 || load<u32>(then + 4) == 0) continue;
+          const now = this.ext(nowKey, t);
+          if (now == 0 || load<u32>(now + 4) != load<u32>(then + 4)) changed = true;
+        }
+        if (!changed) return NO;
+      }
+    }
+    for (let i = 0; i < ss.caps.length; i++) {
+      const v = this.specCaps(ss.caps[i], false);
+      if (v == NO) return NO;
+      if (v == UNKNOWN && !unknown) {
+        unknown = true;
+        why = this.why;
+      }
+    }
+    for (let i = 0; i < ss.capch.length; i++) {
+      const v = this.specCaps(ss.capch[i], true);
+      if (v == NO) return NO;
+      if (v == UNKNOWN && !unknown) {
+        unknown = true;
+        why = this.why;
+      }
+    }
+    if (ss.workloads && !unknown) {
+      unknown = true;
+      why = "matchWorkloads is not evaluated by the dry-run yet";
+    }
+    for (let i = 0; i < ss.filters.length; i++) {
+      const v = this.specFilter(pol, ss.filters[i]);
+      if (v == NO) return NO;
+      if (v == UNKNOWN && !unknown) {
+        unknown = true;
+        why = this.why;
+      }
+    }
+    if (ss.ndata > 0 && !unknown) {
+      unknown = true;
+      why = "no data[] values in the event (matchData)";
+    }
+    if (unknown) {
+      this.why = why;
+      return UNKNOWN;
+    }
+    return YES;
+  }
+
+  /** matchBinaries-style lookup of a path in string set `set` */
+  private binIn(pol: PolicyE, op: u8, set: u8, p: usize, n: i32): bool {
+    let found = false;
+    if (op == A.TLN_OP_IN || op == A.TLN_OP_NOT_IN) found = pol.str.lookup(set, p, n, false, true);
+    else if (op == A.TLN_OP_PREFIX || op == A.TLN_OP_NOT_PREFIX) found = pol.str.lookup(set, p, n, false, false);
+    else found = pol.str.lookup(set, p, n, true, false);
+    const neg = op == A.TLN_OP_NOT_IN || op == A.TLN_OP_NOT_PREFIX || op == A.TLN_OP_NOT_POSTFIX;
+    return found != neg;
+  }
+
+  /** the chain of ancestors is known up to init */
+  private chainKnown(): bool {
+    return this.ext(A.TLN_EVX_ANCESTORS_ALL, -1) != 0;
+  }
+
+  /** matchBinaries, with followChildren: the process or any ancestor ran a listed binary */
+  private specBinary(pol: PolicyE, op: u8, set: u8, children: bool): i32 {
+    const self = this.binIn(pol, op, set, this.binPtr, this.binLen);
+    if (!children) return self ? YES : NO;
+    const neg = op == A.TLN_OP_NOT_IN;
+    // positive form: "ran from a listed binary" (self or an ancestor); NotIn is its negation
+    let inSet = neg ? !self : self;
+    if (inSet) return neg ? NO : YES;
+    const q0 = this.ext(A.TLN_EVX_PARENT_BINARY, -1);
+    if (q0 != 0 && this.binIn(pol, A.TLN_OP_IN, set, q0 + 4, <i32>load<u16>(q0 + 2))) return neg ? NO : YES;
+    let q = this.extPtr;
+    const end = this.extPtr + <usize>this.extLen;
+    while (q + 4 <= end) {
+      const n = <usize>load<u16>(q + 2);
+      if (load<u8>(q) == A.TLN_EVX_ANCESTOR_BINARY && this.binIn(pol, A.TLN_OP_IN, set, q + 4, <i32>n)) return neg ? NO : YES;
+      q += 4 + n;
+    }
+    if (q0 != 0 && this.chainKnown()) return neg ? YES : NO;
+    this.why = q0 == 0 ? "no parent in the event (matchBinaries followChildren)" : "no process.ancestors in the event (matchBinaries followChildren needs every ancestor's binary)";
+    return UNKNOWN;
+  }
+
+  /** one matchPIDs entry */
+  private specPids(op: u8, flags: u8, vals: Array<u32>): i32 {
+    const inOp = op == A.TLN_OP_IN;
+    let pid = this.pid;
+    if ((flags & A.TLN_PID_F_NAMESPACE) != 0) {
+      const q = this.ext(A.TLN_EVX_NS_PID, -1);
+      if (q == 0) {
+        this.why = "no process.pod.container.pid (the pid in its namespace) in the event (matchPIDs isNamespacePID)";
+        return UNKNOWN;
+      }
+      pid = load<u32>(q + 4);
+    }
+    if (vals.includes(pid)) return inOp ? YES : NO;
+    if ((flags & A.TLN_PID_F_FOLLOW_FORKS) == 0) return inOp ? NO : YES;
+    if ((flags & A.TLN_PID_F_NAMESPACE) != 0) {
+      // the ancestors' pids in their namespaces (kernel records: the process table's), parent first
+      if (this.ext(A.TLN_EVX_PARENT_PID, -1) == 0 && !this.chainKnown()) {
+        this.why = "the event has no namespace pids of the ancestors (matchPIDs followForks with isNamespacePID)";
+        return UNKNOWN;
+      }
+      let q = this.extPtr;
+      const end = this.extPtr + <usize>this.extLen;
+      let seen = 0;
+      while (q + 4 <= end) {
+        const n = <usize>load<u16>(q + 2);
+        if (load<u8>(q) == A.TLN_EVX_ANCESTOR_NS_PID && n == 4) {
+          seen++;
+          if (vals.includes(load<u32>(q + 4))) return inOp ? YES : NO; // 0: the table had none for it (as the kernel compares)
+        }
+        q += 4 + n;
+      }
+      if (this.chainKnown() && (seen > 0 || this.ext(A.TLN_EVX_PARENT_PID, -1) == 0)) return inOp ? NO : YES;
+      this.why = "the event has no namespace pids of the ancestors (matchPIDs followForks with isNamespacePID)";
+      return UNKNOWN;
+    }
+    // followForks: a descendant of a listed pid counts as it
+    const q0 = this.ext(A.TLN_EVX_PARENT_PID, -1);
+    if (q0 == 0) {
+      this.why = "no parent in the event (matchPIDs followForks)";
+      return UNKNOWN;
+    }
+    if (vals.includes(load<u32>(q0 + 4))) return inOp ? YES : NO;
+    let q = this.extPtr;
+    const end = this.extPtr + <usize>this.extLen;
+    while (q + 4 <= end) {
+      const n = <usize>load<u16>(q + 2);
+      if (load<u8>(q) == A.TLN_EVX_ANCESTOR_PID && n == 4 && vals.includes(load<u32>(q + 4))) return inOp ? YES : NO;
+      q += 4 + n;
+    }
+    if (this.chainKnown()) return inOp ? NO : YES;
+    this.why = "no process.ancestors in the event (matchPIDs followForks needs every ancestor's pid)";
+    return UNKNOWN;
+  }
+
+  /** matchCapabilities (any listed capability in the set: In), matchCapabilityChanges (any listed one changed since exec: In) */
+  private specCaps(c: SpecCap, change: bool): i32 {
+    const q = this.ext(A.TLN_EVX_CAPS, c.set);
+    if (q == 0) {
+      this.why = "no process.cap in the event";
+      return UNKNOWN;
+    }
+    if (c.nsCap) {
+      // isNamespaceCapability: the capability counts only in a user namespace other than the host's
+      const u = this.ext(A.TLN_EVX_NS, 9);
+      if (u == 0) {
+        this.why = "no process.ns.user in the event (isNamespaceCapability)";
+        return UNKNOWN;
+      }
+      // as Tetragon: in the host's user namespace the entry rejects, whatever its operator
+      if (load<u8>(u + 8) != 0) return NO;
+    }
+    if (!change) return ((load<u64>(q + 4) & c.mask) != 0) == (c.op == A.TLN_OP_IN) ? YES : NO;
+    // kernel records carry the table's sets as CAPS_EXEC (CAPS is then the call's); producers of Tetragon JSON CAPS and CAPS_NOW
+    const x = this.ext(A.TLN_EVX_CAPS_EXEC, c.set);
+    const tq = x != 0 ? x : q;
+    const w = x != 0 ? q : this.ext(A.TLN_EVX_CAPS_NOW, c.set);
+    if (w == 0) {
+      this.why = "the event does not record the capabilities at the time of the call (matchCapabilityChanges compares them with those at exec; Tetragon's JSON carries only the latter)";
+      return UNKNOWN;
+    }
+    const then = load<u64>(tq + 4);
+    const now = load<u64>(w + 4);
+    // as Tetragon: In, a listed capability changed; NotIn, only other capabilities did
+    if ((then & c.mask) != (now & c.mask)) return c.op == A.TLN_OP_IN ? YES : NO;
+    return then != now && c.op == A.TLN_OP_NOT_IN ? YES : NO;
+  }
+
+  /** the slot pointer of argument slot `slot` (or the return value); 0 when the event lacks it */
+  private slotPtr(slot: u8): usize {
+    if (slot == A.TLN_SLOT_RETURN) return load<u8>(this.retSlot + S_KIND) == ARG_NONE ? 0 : this.retSlot;
+    if (<i32>slot >= this.nargs) return 0;
+    const s = this.argBase + <usize>(<i32>slot * REC_SLOT);
+    return load<u8>(s + S_KIND) == ARG_NONE ? 0 : s;
+  }
+
+  private missingArg(slot: u8): i32 {
+    this.why = slot == A.TLN_SLOT_RETURN ? "no return value in the event" : "no value of args[" + slot.toString() + "] in the event";
+    return UNKNOWN;
+  }
+
+  private specFilter(pol: PolicyE, f: SpecFilter): i32 {
+    const op = f.op;
+    if (f.listOnly) {
+      this.why = "operator values from a list:NAME the image does not resolve";
+      return UNKNOWN;
+    }
+    if (op == A.TLN_OP_CEL_EXPR) {
+      const cel = f.cel;
+      if (cel == null) {
+        this.why = "the CelExpr could not be read from the image";
+        return UNKNOWN;
+      }
+      const ce = new CelEval(new RecordArgs(this));
+      const v = ce.eval(cel);
+      if (ce.err.length > 0) {
+        this.why = "CelExpr " + f.strs[0] + ": " + ce.err;
+        return UNKNOWN;
+      }
+      return v.i != 0 ? YES : NO;
+    }
+    const s = this.slotPtr(f.slot);
+    if (s == 0) return this.missingArg(f.slot);
+    const kind = load<u8>(s + S_KIND);
+    const neg = (f.flags & A.TLN_FILTER_F_NEGATE) != 0;
+    if (op == A.TLN_OP_SUBSTRING || op == A.TLN_OP_SUBSTRING_IGN_CASE) {
+      if (kind != ARG_STR) return this.missingArg(f.slot);
+      const t = String.UTF8.decodeUnsafe(this.rp + <usize>load<u32>(s + S_VALUE), <usize>load<u32>(s + S_STR_LEN));
+      const lt = op == A.TLN_OP_SUBSTRING_IGN_CASE ? t.toLowerCase() : t;
+      for (let i = 0; i < f.strs.length; i++) {
+        const v = op == A.TLN_OP_SUBSTRING_IGN_CASE ? f.strs[i].toLowerCase() : f.strs[i];
+        if (lt.includes(v)) return YES;
+      }
+      return NO;
+    }
+    if (op == A.TLN_OP_FILE_TYPE || op == A.TLN_OP_NOT_FILE_TYPE) {
+      const q: usize = f.slot == A.TLN_SLOT_RETURN ? 0 : this.ext(A.TLN_EVX_FILE_TYPE, <i32>f.slot);
+      if (q == 0) {
+        this.why = "no file type (permission) of args[" + f.slot.toString() + "] in the event (" + (neg ? "NotFileType" : "FileType") + ")";
+        return UNKNOWN;
+      }
+      const ft = <u64>load<u8>(q + 4);
+      let hit = false;
+      for (let i = 0; i < f.vals.length; i++) if (f.vals[i] == ft) hit = true;
+      return hit != neg ? YES : NO;
+    }
+    if (op == A.TLN_OP_CAPABILITIES_GAINED) {
+      const s2 = this.slotPtr(f.slot2);
+      if (s2 == 0) return this.missingArg(f.slot2);
+      if (kind != ARG_INT || load<u8>(s2 + S_KIND) != ARG_INT) {
+        this.why = "CapabilitiesGained needs two capability sets as integers in the event";
+        return UNKNOWN;
+      }
+      // a capability in the new set that the old one lacks
+      return (load<u64>(s + S_VALUE) & ~load<u64>(s2 + S_VALUE)) != 0 ? YES : NO;
+    }
+    const vals = changetype<usize>(f.vals);
+    return this.filterOn(pol, s, op, f.type, f.vals.length, f.set, neg, vals) ? YES : NO;
+  }
+
   // ---- results ----
 
   /** the last evaluation as the JSON of a Verdict */
@@ -519,10 +1002,17 @@ export class Evaluator {
       const pol = this.policies[this.mPolicy[i]];
       const sp = this.mSelPtr[i];
       const acts = new Array<string>();
-      const na = sp == 0 ? 0 : <i32>load<u8>(sp + A.SEL_NACTIONS);
-      if (na == 0) acts.push('"Post"');
-      for (let j = 0; j < na && j < A.TLN_MAX_ACTIONS; j++) {
-        acts.push('"' + actionName(load<u8>(sp + A.SEL_ACTIONS + <usize>(j * A.ACTION_SIZE))) + '"');
+      const ss = this.mSpec[i];
+      if (ss != null) {
+        const all = this.specActions(ss);
+        if (all.length == 0) acts.push('"Post"');
+        for (let j = 0; j < all.length; j++) acts.push('"' + actionName(all[j].id) + '"');
+      } else {
+        const na = sp == 0 ? 0 : <i32>load<u8>(sp + A.SEL_NACTIONS);
+        if (na == 0) acts.push('"Post"');
+        for (let j = 0; j < na && j < A.TLN_MAX_ACTIONS; j++) {
+          acts.push('"' + actionName(load<u8>(sp + A.SEL_ACTIONS + <usize>(j * A.ACTION_SIZE))) + '"');
+        }
       }
       const ns = pol.rec.namespace;
       ms.push(
@@ -533,7 +1023,32 @@ export class Evaluator {
           jbool(this.mPost[i] != 0) + "}",
       );
     }
-    const unk = this.unknownSel ? ',"unknown":"a matching selector also uses filters or actions the evaluator does not implement yet (see the hook\'s spec.needs)"' : "";
+    const unk = this.unknownWhy.length > 0 ? ',"unknown":' + jstr(this.unknownWhy) : "";
     return '{"verdict":"' + v + '","matches":[' + ms.join(",") + "]" + unk + "}";
+  }
+}
+
+/** the event's arguments as a CelExpr reads them */
+class RecordArgs extends CelArgs {
+  e: Evaluator;
+  constructor(e: Evaluator) {
+    super();
+    this.e = e;
+  }
+  private slot(i: i32): usize {
+    return i < 0 || i >= this.e.nargs ? 0 : this.e.argBase + <usize>(i * REC_SLOT);
+  }
+  kind(i: i32): u8 {
+    const s = this.slot(i);
+    if (s == 0) return 255;
+    const k = load<u8>(s + S_KIND);
+    return k == ARG_INT ? C_INT : k == ARG_STR ? C_STR : 255;
+  }
+  int(i: i32): i64 {
+    return <i64>load<u64>(this.slot(i) + S_VALUE);
+  }
+  str(i: i32): string {
+    const s = this.slot(i);
+    return String.UTF8.decodeUnsafe(this.e.rp + <usize>load<u32>(s + S_VALUE), <usize>load<u32>(s + S_STR_LEN));
   }
 }

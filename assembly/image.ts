@@ -62,7 +62,8 @@ function writeFilter(w: ByteWriter, f: FilterM): void {
 function writeAction(w: ByteWriter, a: ActionM): void {
   w.u8(a.id);
   w.u8(a.rlScope);
-  w.zeros(2);
+  w.u8(a.flags);
+  w.zeros(1);
   w.i32(a.arg);
   w.u64(a.rateNs);
 }
@@ -85,6 +86,46 @@ function writeSelector(w: ByteWriter, s: SelectorM): void {
   for (let i = 0; i < A.TLN_MAX_ACTIONS; i++) {
     if (i < s.actions.length) writeAction(w, s.actions[i]);
     else w.zeros(A.ACTION_SIZE);
+  }
+  // v3: the process filters beyond the first matchPIDs entry (the compiler keeps only what fits)
+  w.u8(<u32>s.pidx.length);
+  w.u8(<u32>s.nsf.length);
+  w.u8(<u32>s.capf.length);
+  w.zeros(5);
+  for (let i = 0; i < A.TLN_MAX_CAP_FILTERS; i++) {
+    if (i < s.capf.length) {
+      const c = s.capf[i];
+      w.u8(c.set);
+      w.u8(c.op);
+      w.u8(c.nscap);
+      w.u8(c.change);
+      w.zeros(4);
+      w.u64(c.mask);
+    } else w.zeros(A.TLN_CAP_FILTER_SIZEOF);
+  }
+  for (let i = 0; i < A.TLN_MAX_PIDX; i++) {
+    if (i < s.pidx.length) {
+      const e = s.pidx[i];
+      w.u8(e.pidOp);
+      w.u8(e.pidFlags);
+      w.u8(<u32>e.pids.length);
+      w.u8(0);
+      for (let k = 0; k < A.TLN_MAX_PIDS; k++) w.u32(k < e.pids.length ? e.pids[k] : 0);
+      w.u32(0);
+    } else w.zeros(A.TLN_PID_ENTRY_SIZEOF);
+  }
+  for (let i = 0; i < A.TLN_MAX_NS_FILTERS; i++) {
+    if (i < s.nsf.length) {
+      const n = s.nsf[i];
+      w.u8(n.ns);
+      w.u8(n.op);
+      w.u8(n.host);
+      w.u8(<u32>n.vals.length);
+      for (let k = 0; k < A.TLN_MAX_NS_VALUES; k++) w.u32(k < n.vals.length ? n.vals[k] : 0);
+      w.u16(n.chmask);
+      w.u8(n.change);
+      w.u8(0);
+    } else w.zeros(A.TLN_NS_FILTER_SIZEOF);
   }
   assert(w.len - start == A.SEL_SIZE);
 }
@@ -126,7 +167,7 @@ function writePolicy(w: ByteWriter, p: PolicyM): void {
   w.u32(0); // maps_off
   w.str(p.name);
   w.str(p.namespace);
-  w.str(p.spec); // v2: the policy's spec record
+  w.lstr(p.spec); // v3: the policy's spec record, u32 length
   w.align(4);
 
   // scope block
@@ -157,7 +198,7 @@ function writePolicy(w: ByteWriter, p: PolicyM): void {
     w.str(h.call);
     w.str(h.message);
     for (let j = 0; j < h.tags.length; j++) w.str(h.tags[j]);
-    w.str(h.spec); // v2: the hook's spec record
+    w.lstr(h.spec); // v3: the hook's spec record, u32 length
     w.align(4);
   }
   w.align(8);
@@ -384,7 +425,7 @@ export function readImage(base: usize, len: i32): ImageRec {
     const mapsOff = <i32>s.u32();
     p.name = s.str();
     p.namespace = s.str();
-    p.spec = s.str();
+    p.spec = s.lstr();
 
     s.seek(scopeOff);
     const sf = <u8>s.u8();
@@ -410,7 +451,7 @@ export function readImage(base: usize, len: i32): ImageRec {
       hr.call = s.str();
       hr.message = s.str();
       for (let t = 0; t < nt; t++) hr.tags.push(s.str());
-      hr.spec = s.str();
+      hr.spec = s.lstr();
       s.align(4);
       p.hooks.push(hr);
     }

@@ -21,6 +21,10 @@ import { encodeEvent } from "./event";
 import { hookRecordToEvent, hookEventPtr as hookEventAddr } from "./hookrec";
 import { actionName } from "./compile";
 import { kindName } from "./compile/hooks";
+import { OPTION_NAMES } from "./compile/index";
+import { argTypesJson } from "./argtypes";
+import { opsJson } from "./operators";
+import { actionsJson } from "./compile/actions";
 
 let inBuf = new ArrayBuffer(1024);
 let recBuf = new ArrayBuffer(1024);
@@ -281,6 +285,23 @@ export function evalVerdict(code: i32): void {
   setText(e.verdictJson(code));
 }
 
+/** 1 when some selector of the evaluator's image reads the process context block (the host may leave it out otherwise) */
+export function evalReadsContext(): i32 {
+  const e = evaluator;
+  if (e == null) return 0;
+  for (let i = 0; i < e.policies.length; i++) {
+    const hs = e.policies[i].specs;
+    for (let j = 0; j < hs.length; j++) for (let k = 0; k < hs[j].length; k++) if (hs[j][k] != null) return 1;
+  }
+  return 0;
+}
+
+/** why the last evaluation could not decide a selector, into text ("" when it decided all) */
+export function evalUnknown(): void {
+  const e = evaluator;
+  setText(e == null ? "" : e.unknownWhy);
+}
+
 /** address of the match buffer of the last evaluation (docs/map-format.md §4.2); 0 without an evaluator */
 export function evalMatchesPtr(): usize {
   const e = evaluator;
@@ -321,6 +342,19 @@ export function hookEventPtr(): usize {
 }
 
 // ---- ABI ----
+
+/** the language tables (README's table is generated from them): hook kinds, argument types, operators, actions, options */
+export function language(): void {
+  const kinds = new Array<string>();
+  const ks: StaticArray<u8> = [A.TLN_HOOK_KPROBE, A.TLN_HOOK_TRACEPOINT, A.TLN_HOOK_UPROBE, A.TLN_HOOK_FENTRY, A.TLN_HOOK_LSM, A.TLN_HOOK_USDT];
+  for (let i = 0; i < ks.length; i++) kinds.push('["' + kindName(ks[i]) + '",' + ks[i].toString() + "]");
+  const opts = new Array<string>();
+  for (let i = 0; i < OPTION_NAMES.length; i++) opts.push(jstr(OPTION_NAMES[i]));
+  setText(
+    '{"hookKinds":[' + kinds.join(",") + '],"argTypes":' + argTypesJson() + ',"operators":' + opsJson() + ',"actions":' + actionsJson() +
+      ',"options":[' + opts.join(",") + "]}",
+  );
+}
 
 export function abiTable(): void {
   setText(abiTableJson());

@@ -10,6 +10,10 @@ export class FilterM {
   vals: Array<u64> = new Array<u64>();
   /** some value lives only in the spec record (list:NAME) */
   specOnly: bool = false;
+  /** SubString values, the CelExpr expression: carried as text for the evaluator */
+  strs: Array<string> = new Array<string>();
+  /** CapabilitiesGained: the slot of the old capabilities */
+  slot2: u8 = 0;
   get isReturn(): bool {
     return this.slot == TLN_SLOT_RETURN;
   }
@@ -18,8 +22,12 @@ export class FilterM {
 export class ActionM {
   id: u8 = 0;
   rlScope: u8 = 0;
+  /** TLN_ACTION_F_*: RETURN for a matchReturnActions entry kept in the selector struct */
+  flags: u8 = 0;
   arg: i32 = 0;
   rateNs: u64 = 0;
+  /** NotifyEnforcer: argSig (0 = none) */
+  sig: i32 = 0;
 }
 
 export class SelectorM {
@@ -30,8 +38,35 @@ export class SelectorM {
   pids: Array<u32> = new Array<u32>();
   binOp: u8 = 0;
   binSet: u8 = 0;
+  /** the selector as the evaluator reads it back from the spec record (JSON), when SPEC_ONLY */
+  evalJson: string = "";
   /** TLN_SEL_F_*: BIN_NEGATE for a negated binOp (the rule FilterM.flags follows too), SPEC_ONLY when some filter or action lives only in the hook's spec record */
   flags: u8 = 0;
+  /** matchPIDs entries after the first (struct tln_pid_entry: pidOp, pidFlags, pids) */
+  pidx: Array<SelectorM> = new Array<SelectorM>();
+  /** matchNamespaces as the kernel reads it (struct tln_ns_filter) */
+  nsf: Array<NsFilterM> = new Array<NsFilterM>();
+  /** matchCapabilities as the kernel reads it (struct tln_cap_filter) */
+  capf: Array<CapFilterM> = new Array<CapFilterM>();
+}
+
+export class NsFilterM {
+  ns: u8 = 0;
+  op: u8 = 0;
+  host: u8 = 0;
+  vals: Array<u32> = new Array<u32>();
+  /** a matchNamespaceChanges entry: chmask holds its types (bit t) */
+  change: u8 = 0;
+  chmask: u16 = 0;
+}
+
+export class CapFilterM {
+  set: u8 = 0;
+  op: u8 = 0;
+  nscap: u8 = 0;
+  /** a matchCapabilityChanges entry */
+  change: u8 = 0;
+  mask: u64 = 0;
 }
 
 export class HookArgM {

@@ -75,6 +75,12 @@ export function capabilityValue(t: string): i32 {
 // namespace types of matchNamespaces, Tetragon's ids (uts=0 ... user=9)
 const NS: StaticArray<string> = ["Uts", "Ipc", "Mnt", "Pid", "PidForChildren", "Net", "Time", "TimeForChildren", "Cgroup", "User"];
 
+/** the process.ns key of a namespace type id (Tetragon's JSON names) */
+export function namespaceName(t: i32): string {
+  const keys = ["uts", "ipc", "mnt", "pid", "pid_for_children", "net", "time", "time_for_children", "cgroup", "user"];
+  return t >= 0 && t < keys.length ? keys[t] : "?";
+}
+
 /** namespace type id (case-insensitive), or -1 */
 export function namespaceValue(t: string): i32 {
   const l = t.toLowerCase();

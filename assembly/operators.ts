@@ -149,6 +149,13 @@ export function opList(ops: StaticArray<u8>): string {
 }
 
 /** the operators of matchArgs (In/NotIn belong to matchBinaries/matchPIDs) */
+/** the canonical operators as JSON [[name, id, served by the BPF programs], ...] */
+export function opsJson(): string {
+  const o = new Array<string>();
+  for (let i = 0; i < NCANON; i++) o.push('["' + OPS[i].name + '",' + OPS[i].id.toString() + "," + (isSeedOp(OPS[i].id) ? "true" : "false") + "]");
+  return "[" + o.join(",") + "]";
+}
+
 export function allOpNames(): string {
   const n = new Array<string>();
   for (let i = 0; i < NCANON - 2; i++) n.push(OPS[i].name);

@@ -23,20 +23,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import YAML from 'yaml';
-import type { Kernel } from '../src/kernel/index.js';
+import type { Kernel, LoadedPolicy } from '../src/kernel/index.js';
 import type { PolicySpec } from '../src/core/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LOOP_SRC = path.join(ROOT, 'bench', 'c', 'syscall_loop.c');
 const LOOP_BIN = path.join(ROOT, 'bench', 'c', '.output', 'syscall_loop');
 const SEED = path.resolve(ROOT, '../shared/seeds/policies/file_monitoring_enforce.yaml');
+const SEED_NET = path.resolve(ROOT, '../shared/seeds/policies/network_egress_cluster_enforce.yaml');
+/** the "cluster" of the egress seed on this machine: loopback only */
+const CLUSTER = { PODCIDR: '127.10.0.0/16', SERVICECIDR: '127.96.0.0/12' };
+/** policies loaded at once in the scaling rows, each scoped to a pod of its own */
+const SCALE = [1, 8, 32];
 const EXAMPLE = path.join(ROOT, 'examples', 'file-monitoring-enforce.yaml');
 const NAMESPACE = 'talon-bench';
 const POLICY_ID = 1;
 /** a file every rule here kills on read, for the "is the rule live" probe (in the bench pod only) */
 const PROBE_FILE = '/etc/shadow';
 
-type Op = 'getppid' | 'pread' | 'orc';
+type Op = 'getppid' | 'pread' | 'orc' | 'connect' | 'lseek';
 const LOOPS: { op: Op; label: string; share: number }[] = [
   { op: 'getppid', label: 'getppid()', share: 1 },
   { op: 'pread', label: 'pread 64 B', share: 1 / 2 },
@@ -63,6 +68,8 @@ class Session {
   kernel?: Kernel;
   bpftrace?: ChildProcess;
   cgroup?: string;
+  /** the empty pods of the other policies in the scaling rows */
+  readonly extraCgroups: string[] = [];
   tmp?: string;
   /** kernel.bpf_stats_enabled before the bench turned it on (restored at the end) */
   bpfStatsOld?: string | null;
@@ -77,6 +84,7 @@ class Session {
     this.closeKernel();
     if (this.cgroup) removeCgroup(this.cgroup);
     this.cgroup = undefined;
+    for (const c of this.extraCgroups.splice(0)) removeCgroup(c);
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
     this.tmp = undefined;
     if (this.bpfStatsOld !== undefined) restoreBpfStats(this.bpfStatsOld);
@@ -305,11 +313,11 @@ function perfCycles(): string {
   return `- perf stat -a cycles: supported here ("${line.trim()}"), but the cycles row under a reader workload is not implemented yet`;
 }
 
-/** one open+read of PROBE_FILE: was the process killed? */
-async function probeKilled(s: Session, inPod: boolean): Promise<boolean> {
-  const r = await runLoop(s, ['probe', '1', PROBE_FILE, ...(inPod ? [s.cgroup!] : [])], 10_000);
+/** one run of the loop's `op` (an open+read of PROBE_FILE unless told): was the process killed? */
+async function probeKilled(s: Session, inPod: boolean, op = 'probe', target = PROBE_FILE): Promise<boolean> {
+  const r = await runLoop(s, [op, '1', target, ...(inPod ? [s.cgroup!] : [])], 10_000);
   if (r.signal === 'SIGKILL') return true;
-  if (r.code !== 0) throw new Error(`probe failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`${op} failed (exit ${r.code}): ${r.stderr.trim()}`);
   return false;
 }
 
@@ -392,8 +400,11 @@ function bpftraceVersion(): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-/** starts bpftrace; resolves once its rule kills a probe in the pod, with the ids of its programs */
-async function startBpftrace(s: Session, script: string): Promise<number[]> {
+/**
+ * starts bpftrace; resolves once its rule kills a probe in the pod (and not on
+ * the host), with the ids of its programs. `killed` is the liveness probe.
+ */
+async function startBpftrace(s: Session, script: string, killed = (inPod: boolean) => probeKilled(s, inPod)): Promise<number[]> {
   // its programs: those that appear while it starts (the kernel lock keeps other loaders away)
   const idsBefore = new Set(bpftoolProgs().keys());
   const file = path.join(s.tmp!, 'rule.bt');
@@ -410,11 +421,11 @@ async function startBpftrace(s: Session, script: string): Promise<number[]> {
   const end = Date.now() + 90_000;
   for (;;) {
     if (bt.exitCode !== null || bt.signalCode !== null) throw new Error(`bpftrace exited (${bt.exitCode ?? bt.signalCode}): ${out.trim()}`);
-    if (/Attaching \d+ probe/.test(out) && (await probeKilled(s, true))) break;
+    if (/Attaching \d+ probe/.test(out) && (await killed(true))) break;
     if (Date.now() > end) throw new Error(`bpftrace did not enforce within 90 s: ${out.trim()}`);
     await sleep(200);
   }
-  if (await probeKilled(s, false)) throw new Error('bpftrace: a read on the host was killed: the rule is not scoped to the pod');
+  if (await killed(false)) throw new Error('bpftrace: a probe on the host was killed: the rule is not scoped to the pod');
   return [...bpftoolProgs().keys()].filter((id) => !idsBefore.has(id));
 }
 
@@ -540,6 +551,242 @@ function reportStats(stats: Map<string, ProgSample[]>, haveBt: boolean, iters: (
   }
   log('');
   log(table(rr));
+}
+
+// ---- more policies, the kill path, egress -----------------------------------
+
+type KernelClass = typeof import('../src/kernel/index.js').Kernel;
+
+/** run count and time of a policy's programs (the shared ones: every policy's) */
+function policyProgs(k: Kernel, p: LoadedPolicy): Progs {
+  return {
+    sample: () => {
+      const x = { cnt: 0, ns: 0 };
+      for (const pr of p.programs()) {
+        const i = k.shim.progInfo(pr.fd);
+        x.cnt += i.runCnt;
+        x.ns += i.runTimeNs;
+      }
+      return x;
+    },
+  };
+}
+
+/** the egress seed, its cluster CIDRs on loopback */
+async function compileNet(): Promise<PolicySpec | null> {
+  if (!existsSync(SEED_NET)) return null;
+  const text = readFileSync(SEED_NET, 'utf8').replace(/\$\{(PODCIDR|SERVICECIDR)\}/g, (_, v: keyof typeof CLUSTER) => CLUSTER[v]);
+  const docs = YAML.parseAllDocuments(text, { intAsBigInt: true }).map((d) => d.toJS({}));
+  const core = await import('../src/core/index.js');
+  const res = core.compile(docs, { defaultNamespace: NAMESPACE });
+  if (!res.image) throw new Error(`the core refused ${SEED_NET}: ${JSON.stringify(res.diagnostics)}`);
+  return core.inspectImage(res.image)[0];
+}
+
+/**
+ * The read cost with 1, 8 and 32 copies of the seed file policy loaded, each
+ * scoped to a pod of its own (the bench pod and empty ones), all on the same
+ * hooks; then the kill path (reads its Sigkill selectors match) and the egress
+ * seed on a connect loop. pread only (the read hook runs on every call).
+ */
+async function scaling(s: Session, K: KernelClass, policy: Policy, cgid: bigint, file: string, rounds: number, iters: number): Promise<void> {
+  const root = cgroupRoot()!;
+  const extra: bigint[] = [];
+  for (let i = 1; i < Math.max(...SCALE); i++) {
+    const dir = path.join(root, `talon-bench-${process.pid}-x${i}`);
+    mkdirSync(dir);
+    s.extraCgroups.push(dir);
+    extra.push(BigInt(statSync(dir, { bigint: true }).ino));
+  }
+  const n = Math.round(iters / 2);
+  const rows: Record<number, { pod: number[]; host: number[]; podB: number[]; hostB: number[] }> = {};
+  let memory: number[] = [];
+  const kill = { killed: 0, allowed: 0 };
+  progress('scaling:');
+  try {
+    const k = (s.kernel = await K.open({ processSensor: false }));
+    k.addPodCgroups([cgid, ...extra]);
+    const loaded: LoadedPolicy[] = [];
+    for (const N of SCALE) {
+      progress(` ${N}`);
+      while (loaded.length < N) {
+        const i = loaded.length;
+        const p = k.loadPolicy(policy.spec, 100 + i);
+        p.setFilterCgroups([i === 0 ? cgid : extra[i - 1]], []);
+        loaded.push(p);
+      }
+      await checkScoped(s, `talon with ${N} policies`);
+      const progs = policyProgs(k, loaded[0]);
+      const r = (rows[N] = { pod: [] as number[], host: [] as number[], podB: [] as number[], hostB: [] as number[] });
+      for (let i = 0; i < rounds; i++) {
+        const base = await measure(s, 'pread', n, file, false);
+        r.pod.push((await measure(s, 'pread', n, file, true, progs)) - base);
+        r.podB.push(progs.last!.ns / n);
+        r.host.push((await measure(s, 'pread', n, file, false, progs)) - base);
+        r.hostB.push(progs.last!.ns / n);
+      }
+    }
+    memory = loaded.map((p) => p.mapBytes());
+    // the kill path, with every policy loaded: one read per probe process
+    const progs = policyProgs(k, loaded[0]);
+    const PROBES = 20;
+    let b = progs.sample();
+    for (let i = 0; i < PROBES; i++) if (!(await probeKilled(s, true))) throw new Error('kill path: a probe in the pod was not killed');
+    let a = progs.sample();
+    kill.killed = (a.ns - b.ns) / PROBES;
+    b = a;
+    for (let i = 0; i < PROBES; i++) {
+      const r = await runLoop(s, ['probe', '1', file, s.cgroup!], 10_000);
+      if (r.code !== 0) throw new Error(`kill path: a probe of the bench file failed (${r.code ?? r.signal})`);
+    }
+    a = progs.sample();
+    kill.allowed = (a.ns - b.ns) / PROBES;
+  } finally {
+    s.closeKernel();
+  }
+  progress('\n');
+  const med = (xs: number[]) => (xs.length ? median(xs) : NaN);
+  const t = [['policies loaded', 'pread Δ in the pod', 'BPF ns/iter', 'pread Δ on the host', 'BPF ns/iter']];
+  for (const N of SCALE) {
+    const r = rows[N];
+    t.push([String(N), signed(med(r.pod)), ns(med(r.podB)), signed(med(r.host)), ns(med(r.hostB))]);
+  }
+  const ratio = (f: (r: (typeof rows)[number]) => number[]) => (med(f(rows[32])) / med(f(rows[1]))).toFixed(2);
+  t.push(['ratio 32 / 1', `${ratio((r) => r.pod)}x`, `${ratio((r) => r.podB)}x`, `${ratio((r) => r.host)}x`, `${ratio((r) => r.hostB)}x`]);
+  log(
+    `\nflat in the number of policies: the seed file policy loaded ${SCALE.join(', ')} times, each copy scoped to a pod of its own (the bench pod, empty ones), same hooks; pread 64 B x${n.toLocaleString('en-US')}, Δ vs nothing attached in the same round, median of ${rounds}\n`,
+  );
+  log(table(t));
+  log(
+    `\n- kernel memory per policy (tp list's figure: its own maps): ${[...new Set(memory)].map((m) => `${(m / 1024).toFixed(1)} KiB`).join(', ')}, with ${os.cpus().length} CPUs`,
+  );
+  log(
+    `- kill path (32 policies loaded): BPF time per probe process (open + one read) whose read the Sigkill selector matches: ${ns(kill.killed)} ns; the same probe of a file no rule matches: ${ns(kill.allowed)} ns`,
+  );
+
+  // egress: the seed's NotDAddr policy on connects to a refusing 127.0.0.1 port (inside the "cluster": no match)
+  const net = await compileNet();
+  if (!net) {
+    log(`- egress: ${SEED_NET} not found, no row`);
+    return;
+  }
+  const cn = Math.max(1000, Math.round(iters / 50));
+  const e = { none: [] as number[], pod: [] as number[], bpf: [] as number[] };
+  for (let i = 0; i < rounds; i++) e.none.push(await measure(s, 'connect', cn, file, true));
+  try {
+    const k = (s.kernel = await K.open({ processSensor: false }));
+    k.addPodCgroups([cgid]);
+    const p = k.loadPolicy(net, 200);
+    p.setFilterCgroups([cgid], []);
+    const progs = policyProgs(k, p);
+    for (let i = 0; i < rounds; i++) {
+      e.pod.push(await measure(s, 'connect', cn, file, true, progs));
+      e.bpf.push(progs.last!.ns / cn);
+    }
+  } finally {
+    s.closeKernel();
+  }
+  log(
+    `- egress (${net.name}, cgroup connect4 shared program): socket + connect to a refusing 127.0.0.1 port + close x${cn.toLocaleString('en-US')} in the pod: ${ns(med(e.pod))} ns/op vs ${ns(med(e.none))} ns/op with nothing attached (measured first, same pod); BPF ${ns(med(e.bpf))} ns/iter`,
+  );
+}
+
+/** Tetragon's lseek test policy in its syscall-kprobe form: Sigkill on lseek(-1), the bench pod only */
+const LSEEK_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: bench-sys-lseek
+  namespace: ${NAMESPACE}
+spec:
+  kprobes:
+  - call: sys_lseek
+    syscall: true
+    args:
+    - index: 0
+      type: int
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Equal
+        values: ["-1"]
+      matchActions:
+      - action: Sigkill
+`;
+
+/** one lseek(-1): was the process killed? */
+const lseekKilled = (s: Session, inPod: boolean) => probeKilled(s, inPod, 'lseekbad', '/dev/null');
+
+/**
+ * A syscall kprobe (call: sys_lseek, served by the syscalls/sys_enter_lseek tracepoint
+ * here) against bpftrace's rule on the same tracepoint: the cost on the hooked syscall
+ * (lseek of a good fd: the selector does not match) and on an unrelated one (getppid),
+ * in the pod, Δ against nothing attached in the same round.
+ */
+async function syscallKprobe(s: Session, K: KernelClass, cgid: bigint, file: string, rounds: number, iters: number, haveBt: boolean): Promise<void> {
+  const core = await import('../src/core/index.js');
+  const docs = YAML.parseAllDocuments(LSEEK_POLICY, { intAsBigInt: true }).map((d) => d.toJS({}));
+  const res = core.compile(docs, { defaultNamespace: NAMESPACE });
+  if (!res.image) throw new Error(`the core refused the lseek policy: ${JSON.stringify(res.diagnostics)}`);
+  const spec = core.inspectImage(res.image)[0];
+  const n = Math.round(iters / 2);
+  const ops: Op[] = ['lseek', 'getppid'];
+  const rows = new Map<string, number[]>();
+  const add = (k: string, v: number) => rows.set(k, [...(rows.get(k) ?? []), v]);
+  progress('syscall kprobe:');
+  let sensors = '';
+  for (let r = 0; r < rounds; r++) {
+    progress(` ${r + 1}`);
+    const base = new Map<Op, number>();
+    for (const op of ops) base.set(op, await measure(s, op, n, file, true));
+    try {
+      const k = (s.kernel = await K.open({ processSensor: false }));
+      k.addPodCgroups([cgid]);
+      const p = k.loadPolicy(spec, 300);
+      p.setFilterCgroups([cgid], []);
+      sensors = p.sensors.join(', ');
+      if (!(await lseekKilled(s, true))) throw new Error('talon: lseek(-1) in the pod was not killed: the rule is not live');
+      if (await lseekKilled(s, false)) throw new Error('talon: lseek(-1) on the host was killed: the rule is not scoped');
+      const progs = policyProgs(k, p);
+      for (const op of ops) {
+        add(`talon/${op}`, (await measure(s, op, n, file, true, progs)) - base.get(op)!);
+        add(`talonBpf/${op}`, progs.last!.ns / n);
+      }
+    } finally {
+      s.closeKernel();
+    }
+    if (haveBt) {
+      try {
+        const script = `tracepoint:syscalls:sys_enter_lseek\n/cgroup == ${cgid} && (int32)args->fd == -1/\n{\n  signal("KILL");\n}\n`;
+        const ids = await startBpftrace(s, script, (inPod) => lseekKilled(s, inPod));
+        const progs: Progs = { sample: () => sampleIds(ids) };
+        for (const op of ops) {
+          add(`bt/${op}`, (await measure(s, op, n, file, true, progs)) - base.get(op)!);
+          add(`btBpf/${op}`, progs.last!.ns / n);
+        }
+      } finally {
+        await s.stopBpftrace();
+      }
+    }
+  }
+  progress('\n');
+  const med = (k: string) => (rows.has(k) ? median(rows.get(k)!) : NaN);
+  const t = [['loop in the pod', 'talon Δ', 'talon BPF ns/iter', 'bpftrace Δ', 'bpftrace BPF ns/iter', 'BPF time talon / bpftrace']];
+  for (const op of ops) {
+    const label = op === 'lseek' ? 'lseek(fd, 0, SEEK_SET) (the hooked syscall, no match)' : 'getppid() (an unrelated syscall)';
+    const bt = haveBt ? [signed(med(`bt/${op}`)), ns(med(`btBpf/${op}`))] : ['–', '–'];
+    const ratio = !haveBt
+      ? '–'
+      : med(`btBpf/${op}`) > 0
+        ? `${(med(`talonBpf/${op}`) / med(`btBpf/${op}`)).toFixed(2)}x`
+        : med(`talonBpf/${op}`) > 0
+          ? 'bpftrace 0'
+          : 'n/a (no hook runs)';
+    t.push([label, signed(med(`talon/${op}`)), ns(med(`talonBpf/${op}`)), ...bt, ratio]);
+  }
+  log(
+    `\nsyscall kprobe: Tetragon's lseek policy as \`call: sys_lseek, syscall: true\` (Sigkill on fd -1; sensors ${sensors}), vs bpftrace \`tracepoint:syscalls:sys_enter_lseek /cgroup == X && (int32)args->fd == -1/ { signal("KILL") }\`; x${n.toLocaleString('en-US')} per loop, median of ${rounds}\n`,
+  );
+  log(table(t));
 }
 
 // ---- the bench --------------------------------------------------------------
@@ -696,6 +943,8 @@ export async function run(): Promise<void> {
       );
     else log(`- ${BPF_STATS} not writable: no BPF program times`);
     report(results, rounds, !!btVersion, stats, (op) => n(LOOPS.find((l) => l.op === op)!.share));
+    await scaling(s, Kernel, policy, cgid, file, rounds, iters);
+    await syscallKprobe(s, Kernel, cgid, file, rounds, iters, !!btVersion);
     log(perfCycles());
   } catch (e) {
     // a feature this kernel lacks is a skip, anything else a failure

@@ -6,8 +6,16 @@
  *                   reads each declared argument from the tracepoint record
  *                   at the offset the loader found in its tracefs format;
  *   tln_uprobe      attached with libbpf to <path>:<symbol>; reads the
- *                   function's arguments from the registers.
- * One instance per hook: the loader sets the hook slot and, in tln_gen, where
+ *                   function's arguments from the registers;
+ *   tln_kprobe      spec.kprobes on any kernel function (kernels with
+ *                   kprobes): arguments from the registers, strings from
+ *                   kernel memory, struct file / struct path / fd arguments as
+ *                   the file's full path;
+ *   tln_fentry, tln_fmod_ret, tln_lsm_hook   the same arguments from a BTF
+ *                   program's context: spec.fentries, kprobes/fentries that
+ *                   Override (the function returns the error), spec.lsmhooks.
+ * One instance per hook: the loader sets the hook slot, the policy's unit
+ * (its image maps in the outer maps of tln_eval.h) and, in tln_gen, where
  * each argument is and how to read it (enum tln_src), and loads only the
  * program the hook needs. Strings are read into the record's data[] (at most
  * TLN_GEN_STR_MAX bytes each), then the shared evaluator runs.
@@ -15,15 +23,21 @@
 #include "lib/tln_common.h"
 #include "lib/tln_maps.h"
 #include "lib/tln_task.h"
+#include "lib/tln_path.h"
 #include "lib/tln_eval.h"
+#include "tln_usdt.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* set by the loader before load */
 const volatile __u8 tln_gen_slot = TLN_NO_SLOT;
+const volatile __u32 tln_gen_unit = 0;
 const volatile struct tln_gen_conf tln_gen = {};
+/* a USDT hook: where each argument is, from the probe's note (tln_usdt.h) */
+const volatile struct tln_usdt_conf tln_usdt = {};
 
 #define TLN_GEN_MASK (TLN_DATA_MAX - 1)
+#define TLN_GEN_MAX_ERRNO 4095
 
 /* uprobe and syscall tracepoint programs run in task context and can be
  * preempted: a task entering while another one on the same CPU holds the
@@ -36,34 +50,111 @@ struct {
 	__type(value, __u64);
 } tln_gen_busy SEC(".maps");
 
-/* the 6th integer argument register (libbpf 1.1 has no PT_REGS_PARM6) */
+/* return: true hooks: the entry's record per thread until the exit reads it
+ * (record + its data[]; at most one call of a syscall per thread at a time) */
+struct tln_gen_pending {
+	char buf[sizeof(struct tln_hook_rec) + TLN_DATA_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct tln_gen_pending);
+} tln_gen_pend SEC(".maps");
+
+/* the 6th integer argument register (libbpf 1.1 has no PT_REGS_PARM6), read
+ * through bpf_probe_read_kernel as the others: a computed offset into the ctx
+ * (what a switch over registers compiles to) is refused by the verifier */
 #if defined(bpf_target_x86)
-#define TLN_PARM6(x) (__PT_REGS_CAST(x)->r9)
+#define TLN_PARM6(x) BPF_CORE_READ(__PT_REGS_CAST(x), r9)
 #elif defined(bpf_target_arm64)
-#define TLN_PARM6(x) (__PT_REGS_CAST(x)->regs[5])
+#define TLN_PARM6(x) BPF_CORE_READ(__PT_REGS_CAST(x), regs[5])
 #else
 #define TLN_PARM6(x) 0
 #endif
 
-/* function argument i (0-5) of a uprobe */
+/* function argument i of a BTF program (fentry, fmod_ret, lsm) */
+static __always_inline __u64 tln_btf_arg(void *ctx, __u32 i)
+{
+	__u64 v = 0;
+
+	bpf_get_func_arg(ctx, i, &v);
+	return v;
+}
+
+/* function argument i (0-5) of a uprobe or kprobe */
 static __always_inline __u64 tln_reg_arg(struct pt_regs *regs, __u32 i)
 {
 	switch (i) {
 	case 0:
-		return PT_REGS_PARM1(regs);
+		return PT_REGS_PARM1_CORE(regs);
 	case 1:
-		return PT_REGS_PARM2(regs);
+		return PT_REGS_PARM2_CORE(regs);
 	case 2:
-		return PT_REGS_PARM3(regs);
+		return PT_REGS_PARM3_CORE(regs);
 	case 3:
-		return PT_REGS_PARM4(regs);
+		return PT_REGS_PARM4_CORE(regs);
 	case 4:
-		return PT_REGS_PARM5(regs);
+		return PT_REGS_PARM5_CORE(regs);
 	case 5:
 		return TLN_PARM6(regs);
 	default:
 		return 0;
 	}
+}
+
+#if defined(bpf_target_x86)
+_Static_assert(__builtin_offsetof(struct pt_regs, ax) == TLN_PTREGS_AX &&
+		       __builtin_offsetof(struct pt_regs, di) == TLN_PTREGS_DI &&
+		       __builtin_offsetof(struct pt_regs, bp) == TLN_PTREGS_BP &&
+		       __builtin_offsetof(struct pt_regs, sp) == TLN_PTREGS_SP &&
+		       sizeof(struct pt_regs) == TLN_PTREGS_SIZE,
+	       "tln_usdt.h: struct pt_regs offsets");
+#endif
+
+/* USDT argument a of the hook, as its note's spec says: a constant, a register,
+ * or memory of the task addressed by registers; sized and sign-extended */
+static __always_inline int tln_usdt_val(struct pt_regs *regs, __u32 a, __u64 *out)
+{
+	const volatile struct tln_usdt_arg *ua;
+	__u64 v = 0, idx = 0, m = 0;
+	__u32 sz, sh;
+
+	if (a >= TLN_MAX_ARGS)
+		return -1;
+	ua = &tln_usdt.args[a];
+	sz = ua->size;
+	if (sz == 0 || sz > 8)
+		return -1;
+	if (ua->kind == TLN_USDT_CONST) {
+		v = ua->val_off;
+	} else if (ua->kind >= TLN_USDT_REG && ua->kind <= TLN_USDT_SIB) {
+		if (bpf_probe_read_kernel(&v, sizeof(v), (char *)regs + (ua->reg_off & 0xf8)))
+			return -1;
+		if (ua->kind == TLN_USDT_SIB) {
+			if (bpf_probe_read_kernel(&idx, sizeof(idx),
+						  (char *)regs + (ua->idx_off & 0xf8)))
+				return -1;
+			v += idx << (ua->scale & 3);
+		}
+		if (ua->kind != TLN_USDT_REG) {
+			/* little-endian: the low sz bytes are the value */
+			if (bpf_probe_read_user(&m, sz & 15, (const void *)(v + ua->val_off)))
+				return -1;
+			v = m;
+		}
+	} else {
+		return -1;
+	}
+	if (sz < 8) {
+		sh = 64 - 8 * sz;
+		v <<= sh;
+		v = ua->is_signed ? (__u64)((__s64)v >> sh) : v >> sh;
+	}
+	*out = v;
+	return 0;
 }
 
 /* an integer field of `size` bytes at ctx + off, sign-extended when signed */
@@ -87,10 +178,102 @@ static __always_inline int tln_field_int(void *ctx, __u32 off, __u32 size, __u8 
 	return 0;
 }
 
+/* the full path of p into data[cur] (at most TLN_GEN_STR_MAX - 1 bytes); its length, < 0 when unreadable */
+static __always_inline long tln_gen_path(struct tln_hook_rec *rec, __u32 cur, const struct path *p,
+					 __u8 *flags)
+{
+	struct tln_pathres res = {};
+	struct tln_pathbuf *pb;
+	__u32 len;
+
+	if (!p || tln_path_resolve(p, &res))
+		return -1;
+	pb = tln_pathbuf_get();
+	if (!pb)
+		return -1;
+	len = res.len;
+	if (res.trunc || len > TLN_GEN_STR_MAX - 1) {
+		*flags |= TLN_ARG_F_TRUNC;
+		if (len > TLN_GEN_STR_MAX - 1)
+			len = TLN_GEN_STR_MAX - 1;
+	}
+	len &= TLN_GEN_STR_MAX - 1;
+	if (bpf_probe_read_kernel(&rec->data[cur & TLN_GEN_MASK], len,
+				  &pb->buf[res.off & TLN_PATH_MASK]))
+		return -1;
+	return len;
+}
+
+/* the path of the file behind an fd of the current task */
+static __always_inline long tln_gen_fd_path(struct tln_hook_rec *rec, __u32 cur, __s64 fd,
+					    __u8 *flags)
+{
+	struct file *f = tln_fd_file(fd);
+
+	if (!f)
+		return -1;
+	return tln_gen_path(rec, cur, &f->f_path, flags);
+}
+
+/* n bytes (at most TLN_GEN_BUF_MAX, and what data[] has room for after cur) from
+ * ptr into data[cur]; the bytes copied, < 0 when unreadable */
+static __always_inline long tln_gen_copy_buf(struct tln_hook_rec *rec, __u32 cur, __u64 ptr,
+					     __u64 n, int user)
+{
+	__u32 room;
+
+	cur &= TLN_GEN_MASK;
+	room = TLN_DATA_MAX - cur;
+	if (n > TLN_GEN_BUF_MAX)
+		n = TLN_GEN_BUF_MAX;
+	if (n > room)
+		n = room;
+	n &= 0xfff;
+	if (!n)
+		return 0;
+	if (user ? bpf_probe_read_user(&rec->data[cur], n, (const void *)ptr) :
+		   bpf_probe_read_kernel(&rec->data[cur], n, (const void *)ptr))
+		return -1;
+	return n;
+}
+
+/* a char_buf argument (Tetragon's sizeArgIndex / returnCopy): ra->val is the size
+ * the call was given (the bytes asked for), the copy at most TLN_GEN_BUF_MAX of them;
+ * with returnCopy only the pointer is kept (in ra->val) for the exit. Returns the
+ * bytes copied, < 0 when unreadable */
+static __always_inline long tln_gen_buf_arg(struct tln_hook_rec *rec, __u32 cur, void *ctx,
+					    const volatile struct tln_gen_arg *ga,
+					    const volatile struct tln_gen_buf *gb,
+					    struct tln_rec_arg *ra)
+{
+	__u64 ptr = 0, size = 0;
+	long n;
+
+	if (bpf_probe_read_kernel(&ptr, sizeof(ptr), (char *)ctx + (ga->off & 0xffff)))
+		return -1;
+	if (gb->flags & TLN_GEN_B_RETCOPY) {
+		ra->val = ptr;
+		return 0;
+	}
+	if (!gb->len_size || tln_field_int(ctx, gb->len_off, gb->len_size, 0, &size))
+		return -1;
+	n = tln_gen_copy_buf(rec, cur, ptr, size, ga->src == TLN_SRC_UBUF);
+	if (n < 0)
+		return -1;
+	ra->val = size;
+	if ((__u64)n < size)
+		ra->flags |= TLN_ARG_F_TRUNC;
+	return n;
+}
+
 /* a string argument into data[cur]; returns its length (no NUL), < 0 when unreadable */
+/* function argument i: from the registers, or (btf, a constant at each call site,
+ * so other programs carry no BTF-only helper) from a BTF program's context */
+#define tln_fn_arg(ctx, regs, i, btf) ((btf) ? tln_btf_arg(ctx, i) : tln_reg_arg(regs, i))
+
 static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, void *ctx,
 					struct pt_regs *regs, const volatile struct tln_gen_arg *ga,
-					__u8 *flags)
+					__u8 *flags, const int btf)
 {
 	char *dst = &rec->data[cur & TLN_GEN_MASK];
 	__u64 ptr = 0;
@@ -122,9 +305,32 @@ static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, voi
 					      (char *)ctx + off);
 		break;
 	case TLN_SRC_REG_USTR:
-		ptr = tln_reg_arg(regs, off);
+		ptr = tln_fn_arg(ctx, regs, off, btf);
 		n = bpf_probe_read_user_str(dst, TLN_GEN_STR_MAX, (const void *)ptr);
 		break;
+	case TLN_SRC_REG_KSTR:
+		ptr = tln_fn_arg(ctx, regs, off, btf);
+		n = bpf_probe_read_kernel_str(dst, TLN_GEN_STR_MAX, (const void *)ptr);
+		break;
+	case TLN_SRC_REG_FILE:
+		ptr = tln_fn_arg(ctx, regs, off, btf);
+		return ptr ? tln_gen_path(rec, cur, &((struct file *)ptr)->f_path, flags) : -1;
+	case TLN_SRC_REG_PATH:
+		return tln_gen_path(rec, cur, (const struct path *)tln_fn_arg(ctx, regs, off, btf),
+				    flags);
+	case TLN_SRC_REG_FD:
+		return tln_gen_fd_path(rec, cur, (__s64)(int)tln_fn_arg(ctx, regs, off, btf),
+				       flags);
+	case TLN_SRC_FD:
+		if (tln_field_int(ctx, off, ga->size, 1, &ptr))
+			return -1;
+		return tln_gen_fd_path(rec, cur, (__s64)(int)ptr, flags);
+	case TLN_SRC_BPRM:
+		/* the file being executed, as Tetragon prints a linux_binprm */
+		if (bpf_probe_read_kernel(&ptr, sizeof(ptr), (char *)ctx + off) || !ptr)
+			return -1;
+		ptr = (__u64)BPF_CORE_READ((struct linux_binprm *)ptr, file);
+		return ptr ? tln_gen_path(rec, cur, &((struct file *)ptr)->f_path, flags) : -1;
 	default:
 		return -1;
 	}
@@ -136,30 +342,36 @@ static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, voi
 }
 
 /* one hit: record, arguments, selectors, actions, post */
-static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 sensor)
+static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 sensor, const int btf,
+				       const int sock)
 {
+	struct tln_dispatch *d;
 	struct tln_policy_conf *conf;
+	struct tln_unit *u;
 	struct tln_hook *hook;
 	struct tln_hook_rec *rec;
 	struct tln_verdict v = {};
 	struct tln_rec_arg *ra;
 	const volatile struct tln_gen_arg *ga;
-	__u32 s = tln_gen_slot, cur, a;
+	__u32 s = tln_gen_slot, unit = tln_gen_unit, zero = 0, cur, a;
 	__u64 val;
 	long n;
 	__u8 type, flags;
 
-	if (s == TLN_NO_SLOT)
+	if (s == TLN_NO_SLOT || unit >= TLN_MAX_UNITS)
 		return 0;
 	/* policy filter first: out-of-scope tasks pay nothing more */
-	conf = tln_policy_applies();
-	if (!conf)
+	d = tln_zero_lookup(&tln_dispatch);
+	if (!d || !(tln_units_scope(d, bpf_get_current_cgroup_id()) & (1ULL << unit)))
 		return 0;
-	hook = bpf_map_lookup_elem(&tln_hooks, &s);
+	conf = tln_unit_lookup(&tln_o_policy, unit, &zero);
+	hook = tln_unit_lookup(&tln_o_hooks, unit, &s);
+	u = bpf_map_lookup_elem(&tln_units, &unit);
 	rec = tln_rec();
-	if (!hook || !rec)
+	if (!conf || !hook || !u || !rec)
 		return 0;
-	cur = tln_rec_begin(rec, s, hook, sensor, tln_ns_pid());
+	cur = tln_rec_task(rec, sensor, tln_ns_pid());
+	tln_rec_unit(rec, u, s, hook);
 	/* argument values in the order of the hook's args[] */
 	for (a = 0; a < TLN_MAX_ARGS; a++) {
 		ra = &rec->args[a];
@@ -178,10 +390,43 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 			else
 				ra->val = tln_int_conv(type, val);
 		} else if (ga->src == TLN_SRC_REG) {
-			ra->val = tln_int_conv(type, tln_reg_arg(regs, ga->off));
-		} else if (ga->src != TLN_SRC_NONE && tln_type_is_string(type)) {
+			ra->val = tln_int_conv(type, tln_fn_arg(ctx, regs, ga->off, btf));
+		} else if (sensor == TLN_SENSOR_UPROBE && ga->src == TLN_SRC_USDT) {
+			/* a USDT probe's argument; a string one is a pointer to user memory */
+			if (tln_usdt_val(regs, a, &val)) {
+				ra->flags = TLN_ARG_F_NONE;
+			} else if (!tln_type_is_string(type)) {
+				ra->val = tln_int_conv(type, val);
+			} else {
+				n = bpf_probe_read_user_str(&rec->data[cur & TLN_GEN_MASK],
+							    TLN_GEN_STR_MAX, (const void *)val);
+				if (n <= 0) {
+					ra->flags = TLN_ARG_F_NONE;
+				} else {
+					ra->off = cur;
+					ra->len = n - 1;
+					ra->flags = n == TLN_GEN_STR_MAX ? TLN_ARG_F_TRUNC : 0;
+					cur += (n - 1) & (TLN_GEN_STR_MAX - 1);
+				}
+			}
+		} else if (sock && ga->src == TLN_SRC_SOCK) {
+			/* the caller read the socket into rec->sock */
+		} else if (!sock && (ga->src == TLN_SRC_UBUF || ga->src == TLN_SRC_KBUF)) {
+			n = tln_gen_buf_arg(rec, cur, ctx, ga, &tln_gen.bufs[a], ra);
+			if (n < 0) {
+				ra->flags = TLN_ARG_F_NONE;
+			} else {
+				ra->off = cur;
+				ra->len = n;
+				cur += n & 0xfff;
+			}
+		} else if (ga->src != TLN_SRC_NONE &&
+			   (tln_type_is_string(type) || type == TLN_ARG_LINUX_BINPRM)) {
 			flags = 0;
-			n = tln_gen_str(rec, cur, ctx, regs, ga, &flags);
+			n = tln_gen_str(rec, cur, ctx, regs, ga, &flags, btf);
+			if (n < 0 && (tln_gen.flags & TLN_GEN_F_NEED_FILE) &&
+			    ga->src >= TLN_SRC_REG_FILE)
+				return 0;
 			if (n < 0) {
 				ra->flags = TLN_ARG_F_NONE;
 			} else {
@@ -194,17 +439,35 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 			ra->flags = TLN_ARG_F_NONE;
 		}
 	}
-	__builtin_memset(&rec->sock, 0, sizeof(rec->sock));
-	/* selectors and actions (signals are sent in there) */
-	if (!tln_eval_hook(conf, hook, rec, 0, &v))
+	if (!sock)
+		__builtin_memset(&rec->sock, 0, sizeof(rec->sock));
+	/* return: true: judged at the exit, with the return value (one event, as Tetragon's
+	 * return probe emits it); the record waits in tln_gen_pend for the task's exit */
+	if (tln_gen.flags & TLN_GEN_F_RETURN) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		rec->hdr.size = sizeof(*rec) + (cur & TLN_GEN_MASK);
+		bpf_map_update_elem(&tln_gen_pend, &id, rec, BPF_ANY);
 		return 0;
-	tln_emit_hook(rec, cur);
+	}
+	/* selectors and actions: BTF programs get the verdict (Override's error) and send
+	 * the signal themselves, the others have signals sent in there */
+	if (tln_eval_hook(unit, conf, hook, rec, btf, &v))
+		tln_emit_hook(rec, cur);
+	if (btf && v.sig)
+		bpf_send_signal(v.sig);
+	/* an Override is the caller's return value (fmod_ret and lsm programs) */
+	if (v.deny && (rec->actions & TLN_ACTBIT(TLN_ACT_OVERRIDE)))
+		return v.error < 0 && v.error >= -TLN_GEN_MAX_ERRNO ? v.error : -1;
 	return 0;
 }
 
-static __always_inline int tln_gen_event(void *ctx, struct pt_regs *regs, __u32 sensor)
+/* the hit's verdict: 0, or the Override's negative errno */
+static __always_inline int tln_gen_event_s(void *ctx, struct pt_regs *regs, __u32 sensor,
+					   const int btf, const int sock)
 {
 	__u64 *busy;
+	int ret = 0;
 
 	if (tln_gen_slot == TLN_NO_SLOT)
 		return 0;
@@ -213,21 +476,283 @@ static __always_inline int tln_gen_event(void *ctx, struct pt_regs *regs, __u32 
 		return 0;
 	__sync_fetch_and_add(busy, 1);
 	if (*(volatile __u64 *)busy == 1)
-		tln_gen_hit(ctx, regs, sensor);
+		ret = tln_gen_hit(ctx, regs, sensor, btf, sock);
 	__sync_fetch_and_add(busy, -1);
+	return ret;
+}
+
+/* returnCopy char_buf arguments at the exit: as many bytes as the call returned
+ * (read() filled them), from the pointer the entry kept; a failed call has none */
+static __always_inline __u32 tln_gen_ret_copy(struct tln_hook_rec *rec, __u32 cur, __s64 ret)
+{
+	struct tln_rec_arg *ra;
+	long n;
+	__u32 a;
+
+	for (a = 0; a < TLN_MAX_ARGS; a++) {
+		ra = &rec->args[a];
+		if (a >= tln_gen.nargs || !(tln_gen.bufs[a].flags & TLN_GEN_B_RETCOPY) ||
+		    (ra->flags & TLN_ARG_F_NONE))
+			continue;
+		n = ret < 0 ? -1 :
+			      tln_gen_copy_buf(rec, cur, ra->val, (__u64)ret,
+					       tln_gen.args[a].src == TLN_SRC_UBUF);
+		if (n < 0) {
+			ra->flags = TLN_ARG_F_NONE;
+			ra->val = 0;
+			continue;
+		}
+		ra->val = ret;
+		ra->off = cur;
+		ra->len = n;
+		if (n < ret)
+			ra->flags |= TLN_ARG_F_TRUNC;
+		cur += n & 0xfff;
+	}
+	return cur;
+}
+
+/* the exit of a return: true hook: the entry's record, the return value, then
+ * selectors, actions and the post, as at entry for other hooks */
+static __always_inline void tln_gen_ret_hit(void *ctx, struct pt_regs *regs, const int btf)
+{
+	struct tln_policy_conf *conf;
+	struct tln_unit *u;
+	struct tln_hook *hook;
+	struct tln_hook_rec *rec;
+	struct tln_verdict v = {};
+	struct tln_gen_pending *pend;
+	__u64 id = bpf_get_current_pid_tgid(), val = 0;
+	__u32 s = tln_gen_slot, unit = tln_gen_unit, zero = 0, cur;
+	const volatile struct tln_gen_arg *ga = &tln_gen.ret;
+	int got;
+
+	if (s == TLN_NO_SLOT || unit >= TLN_MAX_UNITS)
+		return;
+	pend = bpf_map_lookup_elem(&tln_gen_pend, &id);
+	if (!pend)
+		return;
+	rec = tln_rec();
+	if (!rec) {
+		bpf_map_delete_elem(&tln_gen_pend, &id);
+		return;
+	}
+	bpf_probe_read_kernel(rec, sizeof(*pend), pend);
+	bpf_map_delete_elem(&tln_gen_pend, &id);
+	/* the unit may have been unloaded between entry and exit */
+	conf = tln_unit_lookup(&tln_o_policy, unit, &zero);
+	hook = tln_unit_lookup(&tln_o_hooks, unit, &s);
+	u = bpf_map_lookup_elem(&tln_units, &unit);
+	if (!conf || !hook || !u)
+		return;
+	cur = (rec->hdr.size - sizeof(*rec)) & TLN_GEN_MASK;
+	tln_rec_arg_clear(&rec->ret, hook->ret_type);
+	got = 0;
+	if (ga->src == TLN_SRC_INT) {
+		got = !tln_field_int(ctx, ga->off, ga->size, ga->is_signed, &val);
+	} else if (regs && (ga->src == TLN_SRC_REG || ga->src == TLN_SRC_REG_USTR ||
+			    ga->src == TLN_SRC_REG_KSTR)) {
+		val = PT_REGS_RC_CORE(regs);
+		got = 1;
+	}
+	if (got && tln_type_is_int(hook->ret_type)) {
+		rec->ret.val = tln_int_conv(hook->ret_type, val);
+	} else if (got && hook->ret_type == TLN_ARG_STRING && val &&
+		   (ga->src == TLN_SRC_REG_USTR || ga->src == TLN_SRC_REG_KSTR)) {
+		/* a returned string: after the entry's data */
+		char *dst = &rec->data[cur & TLN_GEN_MASK];
+		long n = ga->src == TLN_SRC_REG_USTR ?
+				 bpf_probe_read_user_str(dst, TLN_GEN_STR_MAX, (const void *)val) :
+				 bpf_probe_read_kernel_str(dst, TLN_GEN_STR_MAX, (const void *)val);
+
+		if (n > 0) {
+			rec->ret.off = cur;
+			rec->ret.len = n - 1;
+			if (n == TLN_GEN_STR_MAX)
+				rec->ret.flags = TLN_ARG_F_TRUNC;
+			cur += (n - 1) & (TLN_GEN_STR_MAX - 1);
+		} else {
+			rec->ret.flags = TLN_ARG_F_NONE;
+		}
+	} else {
+		rec->ret.flags = TLN_ARG_F_NONE;
+	}
+	if (got && (tln_gen.flags & TLN_GEN_F_RETCOPY))
+		cur = tln_gen_ret_copy(rec, cur, (__s64)val);
+	if (tln_eval_hook(unit, conf, hook, rec, btf, &v))
+		tln_emit_hook(rec, cur);
+	if (btf && v.sig)
+		bpf_send_signal(v.sig);
+}
+
+static __always_inline void tln_gen_ret_event(void *ctx, struct pt_regs *regs, const int btf)
+{
+	__u64 *busy;
+
+	if (tln_gen_slot == TLN_NO_SLOT)
+		return;
+	busy = tln_zero_lookup(&tln_gen_busy);
+	if (!busy)
+		return;
+	__sync_fetch_and_add(busy, 1);
+	if (*(volatile __u64 *)busy == 1)
+		tln_gen_ret_hit(ctx, regs, btf);
+	__sync_fetch_and_add(busy, -1);
+}
+
+/* a return: true syscall hook's exit: attached by the loader to syscalls/sys_exit_X */
+SEC("tracepoint")
+int tln_tp_generic_exit(void *ctx)
+{
+	tln_gen_ret_event(ctx, NULL, 0);
 	return 0;
 }
+
+#define tln_gen_event(ctx, regs, sensor, btf) tln_gen_event_s(ctx, regs, sensor, btf, 0)
 
 /* spec.tracepoints[]: attached by the loader to <subsystem>/<event> */
 SEC("tracepoint")
 int tln_tp_generic(void *ctx)
 {
-	return tln_gen_event(ctx, NULL, TLN_SENSOR_TP_GENERIC);
+	tln_gen_event(ctx, NULL, TLN_SENSOR_TP_GENERIC, 0);
+	return 0;
 }
 
-/* spec.uprobes[]: attached by the loader to <path>:<symbol> */
+/* spec.tracepoints[] with raw: true: a BTF tracepoint, the loader sets its event
+ * as the attach target; ctx is the event's TP_PROTO arguments */
+SEC("tp_btf")
+int tln_tp_raw(__u64 *ctx)
+{
+	tln_gen_event(ctx, NULL, TLN_SENSOR_TP_GENERIC, 0);
+	return 0;
+}
+
+/* spec.kprobes[] on any kernel function: attached by the loader to the function */
+SEC("kprobe")
+int tln_kprobe(struct pt_regs *ctx)
+{
+	tln_gen_event(NULL, ctx, TLN_SENSOR_KPROBE, 0);
+	return 0;
+}
+
+/* spec.uprobes[]: attached by the loader to <path>:<symbol>, <path>+<offset>, and
+ * spec.usdts[] at the probe's address (arguments: TLN_SRC_USDT) */
 SEC("uprobe")
 int tln_uprobe(struct pt_regs *ctx)
 {
-	return tln_gen_event(NULL, ctx, TLN_SENSOR_UPROBE);
+	tln_gen_event(NULL, ctx, TLN_SENSOR_UPROBE, 0);
+	return 0;
+}
+
+/* a return: true uprobe's return: attached by the loader as a uretprobe on <path>:<symbol> */
+SEC("uretprobe")
+int tln_uretprobe(struct pt_regs *ctx)
+{
+	tln_gen_ret_event(NULL, ctx, 0);
+	return 0;
+}
+
+/* spec.fentries[]: the loader sets the function as the attach target */
+SEC("fentry")
+int tln_fentry(__u64 *ctx)
+{
+	tln_gen_event(ctx, NULL, TLN_SENSOR_FENTRY, 1);
+	return 0;
+}
+
+/* kprobes/fentries whose selectors Override: the function returns the error
+ * instead of running (functions the kernel allows error injection on, and
+ * security_* hooks); the loader sets the function as the attach target */
+SEC("fmod_ret")
+int tln_fmod_ret(__u64 *ctx)
+{
+	return tln_gen_event(ctx, NULL, TLN_SENSOR_FMOD_RET, 1);
+}
+
+/* spec.lsmhooks[]: the loader sets the LSM hook as the attach target; an
+ * Override's error is the hook's verdict */
+SEC("lsm")
+int tln_lsm_hook(__u64 *ctx)
+{
+	return tln_gen_event(ctx, NULL, TLN_SENSOR_LSM_HOOK, 1);
+}
+
+/* the socket as a kprobe on tcp_* would read it, into the per-CPU record */
+static __always_inline struct tln_hook_rec *tln_sock_rec(const struct sock *sk, __u8 state)
+{
+	struct tln_hook_rec *rec = tln_rec();
+	struct tln_rec_sock *s;
+	__u16 family;
+
+	if (!rec)
+		return NULL;
+	s = &rec->sock;
+	__builtin_memset(s, 0, sizeof(*s));
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	s->family = family;
+	s->protocol = TLN_IPPROTO_TCP;
+	s->state = state;
+	s->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	s->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	s->cookie = bpf_get_socket_cookie((void *)sk);
+	/* sized by the field: BPF_CORE_READ_INTO would take the size of one byte of the array */
+	if (family == TLN_AF_INET) {
+		bpf_core_read(s->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(s->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else {
+		bpf_core_read(s->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(s->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	return rec;
+}
+
+static __always_inline int tln_sock_is_tcp(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return BPF_CORE_READ(sk, sk_protocol) == TLN_IPPROTO_TCP &&
+	       BPF_CORE_READ(sk, sk_type) == TLN_SOCK_STREAM &&
+	       (family == TLN_AF_INET || family == TLN_AF_INET6);
+}
+
+/*
+ * tcp_close(sk, timeout) where kprobes are missing: the state changes
+ * tcp_close() makes, in the closing task: ESTABLISHED/SYN_RECV -> FIN_WAIT1,
+ * CLOSE_WAIT -> LAST_ACK, LISTEN -> CLOSE. The record's state is the one
+ * before (what tcp_close sees). shutdown(SHUT_WR) makes the same changes;
+ * changes in softirq (RST, timers, the FIN handshake) are left out: they
+ * happen in no task's name.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tln_sock_close, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (tln_gen_slot == TLN_NO_SLOT)
+		return 0;
+	if (!((newstate == TLN_TCP_FIN_WAIT1 &&
+	       (oldstate == TLN_TCP_ESTABLISHED || oldstate == TLN_TCP_SYN_RECV)) ||
+	      (newstate == TLN_TCP_LAST_ACK && oldstate == TLN_TCP_CLOSE_WAIT) ||
+	      (newstate == TLN_TCP_CLOSE && oldstate == TLN_TCP_LISTEN)))
+		return 0;
+	if (!tln_sock_is_tcp(sk) || !tln_sock_rec(sk, (__u8)oldstate))
+		return 0;
+	tln_gen_event_s(ctx, NULL, TLN_SENSOR_SOCK_STATE, 0, 1);
+	return 0;
+}
+
+/*
+ * tcp_sendmsg(sk, msg, size) where kprobes are missing: sock/sock_send_length
+ * fires in sock_sendmsg() once the protocol's sendmsg returned, with what it
+ * returned (bytes sent, or the negative error), in the sending task. The
+ * record's int argument (index 2) is that count, read at ctx[1].
+ */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tln_sock_send, struct sock *sk, int ret, int flags)
+{
+	if (tln_gen_slot == TLN_NO_SLOT)
+		return 0;
+	if (!tln_sock_is_tcp(sk) ||
+	    !tln_sock_rec(sk, (__u8)BPF_CORE_READ(sk, __sk_common.skc_state)))
+		return 0;
+	tln_gen_event_s(ctx, NULL, TLN_SENSOR_SOCK_SEND, 0, 1);
+	return 0;
 }

@@ -15,22 +15,20 @@
  * sends the signal and lets the operation proceed. The evaluator runs in its
  * verdict mode (tln_eval_hook(..., 1, &v), as for cgroup programs): signals
  * are sent here, next to the verdict.
- * One instance per policy (and hook slot): the loader sets the slots below
- * and loads only the programs the policy's hooks need.
+ * One instance per hook kind, shared by every policy (tln_eval.h units):
+ * the loader loads the programs of a kind when the first policy with such a
+ * hook arrives. file_permission keeps a per-file verdict cache
+ * (tln_fcache.h); renames invalidate it (lsm/inode_rename before the move,
+ * the rename syscalls' exit after it).
  */
 #include "lib/tln_common.h"
 #include "lib/tln_maps.h"
 #include "lib/tln_path.h"
 #include "lib/tln_task.h"
 #include "lib/tln_eval.h"
+#include "lib/tln_fcache.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* hook slots in the policy, TLN_NO_SLOT when absent */
-const volatile __u8 tln_slot_file_perm = TLN_NO_SLOT;
-const volatile __u8 tln_slot_mmap_file = TLN_NO_SLOT;
-const volatile __u8 tln_slot_path_truncate = TLN_NO_SLOT;
-const volatile __u8 tln_slot_tcp_connect = TLN_NO_SLOT;
 
 #define TLN_EPERM 1
 #define TLN_MAX_ERRNO 4095
@@ -71,50 +69,69 @@ static __always_inline void tln_lsm_leave(__u64 *busy)
 }
 
 /*
- * The hook's return value for the actions taken: 0 or a negative errno.
- * Override refuses with its error (EPERM when it has none); Sigkill refuses
- * with EPERM once the signal is on its way (a kernel thread cannot be killed:
- * its operation proceeds, as under Tetragon's kprobe); Signal only signals.
+ * The hook's return value for the merged verdict of the units: 0 or a
+ * negative errno. Override refuses with its error (EPERM when it has none);
+ * Sigkill refuses with EPERM once the signal is on its way (a kernel thread
+ * cannot be killed: its operation proceeds, as under Tetragon's kprobe);
+ * Signal only signals.
  */
-static __always_inline int tln_lsm_verdict(struct tln_hook_rec *rec, struct tln_verdict *v)
+static __always_inline int tln_lsm_verdict(struct tln_units_walk *w)
 {
 	int sent = 0;
 
-	if (v->sig)
-		sent = bpf_send_signal(v->sig) == 0;
-	if (!v->deny)
-		return 0;
-	if (!(rec->actions & TLN_ACTBIT(TLN_ACT_OVERRIDE)))
+	if (w->sig)
+		sent = bpf_send_signal(w->sig) == 0;
+	if (w->override)
+		return (w->error < 0 && w->error >= -TLN_MAX_ERRNO) ? w->error : -TLN_EPERM;
+	if (w->kill)
 		return sent ? -TLN_EPERM : 0;
-	if (v->error < 0 && v->error >= -TLN_MAX_ERRNO)
-		return v->error;
-	return -TLN_EPERM;
+	return 0;
 }
 
-/* one hit of a file hook: record, selectors, actions, post; returns the verdict */
-static __always_inline int tln_lsm_file_event(__u8 slot, const struct path *path, __u64 i1,
-					      __u64 i2)
+/* the full path into data[cur], as d_path() prints it relative to the task's
+ * root; tln_unit_eval's path flags, 0 when it cannot be read. A function of
+ * its own: the walk's state is not on the stack of the evaluation's call
+ * chain (the kernel limits the sum to 512 bytes). */
+static __noinline __u32 tln_lsm_path(const struct path *path, __u32 cur)
 {
-	struct tln_policy_conf *conf;
-	struct tln_hook *hook;
-	struct tln_hook_rec *rec;
-	struct tln_pathbuf *pb;
-	struct tln_verdict v = {};
+	struct tln_hook_rec *rec = tln_rec();
 	struct tln_pathres res = {};
-	__u32 s = slot, cur, poff, plen = 0;
-	__u64 *busy;
-	__u8 pflags = 0, have = 0;
+	struct tln_pathbuf *pb;
+	__u32 plen;
+
+	if (!rec || tln_path_resolve(path, &res))
+		return 0;
+	pb = tln_pathbuf_get();
+	plen = res.len & TLN_PATH_MASK;
+	if (!pb || bpf_probe_read_kernel(&rec->data[cur & TLN_SCRATCH_MASK], plen,
+					 &pb->buf[res.off & TLN_PATH_MASK]))
+		return 0;
+	return tln_uf_path(1, res.trunc ? TLN_ARG_F_TRUNC : 0, plen);
+}
+
+/* one hit of a file hook of kind dh: path once, every unit, verdict */
+static __always_inline int tln_lsm_file_event(__u32 dh, struct file *file, const struct path *path,
+					      __u64 i1, __u64 i2)
+{
+	struct tln_dispatch *d = NULL;
+	struct tln_hook_rec *rec;
+	struct tln_units_walk w = {};
+	__u32 cur, fcbit = 0;
+	__u64 *busy, cg = 0, epoch = 0;
 	int verdict;
 
-	if (slot == TLN_NO_SLOT)
+	/* the units that apply here: out-of-scope tasks pay nothing more */
+	w.units = tln_units_here(dh, &d, &cg);
+	if (!w.units || !d)
 		return 0;
-	/* policy filter first: out-of-scope tasks pay nothing more */
-	conf = tln_policy_applies();
-	if (!conf)
-		return 0;
-	hook = bpf_map_lookup_elem(&tln_hooks, &s);
-	if (!hook)
-		return 0;
+	/* a read/write already judged "no match" for this very file, task and policy set */
+	if (file && dh == TLN_DH_FILE_PERM)
+		fcbit = tln_fcache_bit(i1);
+	if (fcbit) {
+		epoch = tln_epoch(d);
+		if (tln_fcache_op((__u64)file, cg, epoch, fcbit, 0))
+			return 0;
+	}
 	busy = tln_lsm_enter();
 	if (!busy)
 		return 0;
@@ -123,28 +140,19 @@ static __always_inline int tln_lsm_file_event(__u8 slot, const struct path *path
 		tln_lsm_leave(busy);
 		return 0;
 	}
-	cur = tln_rec_begin(rec, slot, hook, TLN_SENSOR_LSM_FILE, tln_ns_pid());
-	/* the full path, as d_path() prints it relative to the task's root */
-	poff = cur;
-	if (!tln_path_resolve(path, &res)) {
-		pb = tln_pathbuf_get();
-		plen = res.len & TLN_PATH_MASK;
-		if (pb && !bpf_probe_read_kernel(&rec->data[cur & TLN_SCRATCH_MASK], plen,
-						 &pb->buf[res.off & TLN_PATH_MASK])) {
-			pflags = res.trunc ? TLN_ARG_F_TRUNC : 0;
-			have = 1;
-		} else {
-			plen = 0;
-		}
-	}
-	cur += plen;
-	/* argument values in the order of the hook's args[] */
-	tln_fill_file_args(rec, hook, have, poff, plen, pflags, i1, i2);
+	cur = tln_rec_task(rec, TLN_SENSOR_LSM_FILE, tln_ns_pid());
+	/* the full path, once for all units */
+	w.flags = tln_lsm_path(path, cur);
+	w.flags |= TLN_UF_VERDICT;
+	w.dh = dh;
+	w.i1 = i1;
+	w.i2 = i2;
 	__builtin_memset(&rec->sock, 0, sizeof(rec->sock));
-	/* selectors and actions: the verdict comes back in v (no signal sent yet) */
-	if (tln_eval_hook(conf, hook, rec, 1, &v))
-		tln_emit_hook(rec, cur);
-	verdict = tln_lsm_verdict(rec, &v);
+	/* selectors and actions of every unit: the verdicts merge in w (no signal sent yet) */
+	tln_units_run(&w);
+	if (fcbit && !w.matched && (w.flags & TLN_UF_HAVE))
+		tln_fcache_op((__u64)file, cg, epoch, fcbit, 1);
+	verdict = tln_lsm_verdict(&w);
 	tln_lsm_leave(busy);
 	return verdict;
 }
@@ -157,7 +165,7 @@ int BPF_PROG(tln_lsm_file_perm, struct file *file, int mask, int ret)
 
 	if (!file)
 		return ret;
-	v = tln_lsm_file_event(tln_slot_file_perm, &file->f_path, (__u32)mask, 0);
+	v = tln_lsm_file_event(TLN_DH_FILE_PERM, file, &file->f_path, (__u32)mask, 0);
 	/* a denial by an earlier program stands; ours is reported otherwise */
 	return ret ? ret : v;
 }
@@ -171,7 +179,7 @@ int BPF_PROG(tln_lsm_mmap, struct file *file, unsigned long reqprot, unsigned lo
 
 	if (!file)
 		return ret;
-	v = tln_lsm_file_event(tln_slot_mmap_file, &file->f_path, reqprot, flags);
+	v = tln_lsm_file_event(TLN_DH_MMAP_FILE, NULL, &file->f_path, reqprot, flags);
 	return ret ? ret : v;
 }
 
@@ -183,7 +191,7 @@ int BPF_PROG(tln_lsm_truncate, const struct path *path, int ret)
 
 	if (!path)
 		return ret;
-	v = tln_lsm_file_event(tln_slot_path_truncate, path, 0, 0);
+	v = tln_lsm_file_event(TLN_DH_PATH_TRUNCATE, NULL, path, 0, 0);
 	return ret ? ret : v;
 }
 
@@ -191,20 +199,23 @@ int BPF_PROG(tln_lsm_truncate, const struct path *path, int ret)
 SEC("lsm/socket_connect")
 int BPF_PROG(tln_lsm_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
-	struct tln_policy_conf *conf;
-	struct tln_hook *hook;
+	struct tln_dispatch *d = NULL;
 	struct tln_hook_rec *rec;
-	struct tln_verdict v = {};
+	struct tln_units_walk w = {};
 	struct tln_rec_sock *s;
 	struct sockaddr_in6 *sin6;
 	struct sockaddr_in *sin;
 	struct sock *sk;
-	__u32 slot = tln_slot_tcp_connect, cur, w[4];
-	__u64 *busy;
+	__u32 w4[4];
+	__u64 *busy, cg = 0;
 	__u16 family;
 	int verdict;
 
-	if (slot == TLN_NO_SLOT || !sock || !address)
+	if (!sock || !address)
+		return ret;
+	/* the units that apply here */
+	w.units = tln_units_here(TLN_DH_TCP_CONNECT, &d, &cg);
+	if (!w.units)
 		return ret;
 	/* tcp only: a stream socket of the TCP protocol */
 	sk = BPF_CORE_READ(sock, sk);
@@ -216,13 +227,6 @@ int BPF_PROG(tln_lsm_connect, struct socket *sock, struct sockaddr *address, int
 	if (!(family == TLN_AF_INET && addrlen >= (int)sizeof(struct sockaddr_in)) &&
 	    !(family == TLN_AF_INET6 && addrlen >= (int)sizeof(struct sockaddr_in6)))
 		return ret;
-	/* policy filter */
-	conf = tln_policy_applies();
-	if (!conf)
-		return ret;
-	hook = bpf_map_lookup_elem(&tln_hooks, &slot);
-	if (!hook)
-		return ret;
 	busy = tln_lsm_enter();
 	if (!busy)
 		return ret;
@@ -231,7 +235,7 @@ int BPF_PROG(tln_lsm_connect, struct socket *sock, struct sockaddr *address, int
 		tln_lsm_leave(busy);
 		return ret;
 	}
-	cur = tln_rec_begin(rec, slot, hook, TLN_SENSOR_LSM_SOCK, tln_ns_pid());
+	tln_rec_task(rec, TLN_SENSOR_LSM_SOCK, tln_ns_pid());
 	/* the socket as tcp_connect would see it: destination, and a bound source */
 	s = &rec->sock;
 	__builtin_memset(s, 0, sizeof(*s));
@@ -242,32 +246,50 @@ int BPF_PROG(tln_lsm_connect, struct socket *sock, struct sockaddr *address, int
 		sin = (struct sockaddr_in *)address;
 		s->family = TLN_AF_INET;
 		s->dport = bpf_ntohs(BPF_CORE_READ(sin, sin_port));
-		w[0] = BPF_CORE_READ(sin, sin_addr.s_addr);
-		__builtin_memcpy(s->daddr, &w[0], 4);
-		w[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__builtin_memcpy(s->saddr, &w[0], 4);
+		w4[0] = BPF_CORE_READ(sin, sin_addr.s_addr);
+		__builtin_memcpy(s->daddr, &w4[0], 4);
+		w4[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(s->saddr, &w4[0], 4);
 	} else {
 		sin6 = (struct sockaddr_in6 *)address;
 		s->dport = bpf_ntohs(BPF_CORE_READ(sin6, sin6_port));
-		bpf_probe_read_kernel(w, sizeof(w), &sin6->sin6_addr);
+		bpf_probe_read_kernel(w4, sizeof(w4), &sin6->sin6_addr);
 		/* v4-mapped (::ffff:a.b.c.d) connects go out as IPv4: judge them so */
-		if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
+		if (w4[0] == 0 && w4[1] == 0 && w4[2] == bpf_htonl(0xffff)) {
 			s->family = TLN_AF_INET;
-			__builtin_memcpy(s->daddr, &w[3], 4);
-			w[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-			__builtin_memcpy(s->saddr, &w[0], 4);
+			__builtin_memcpy(s->daddr, &w4[3], 4);
+			w4[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+			__builtin_memcpy(s->saddr, &w4[0], 4);
 		} else {
 			s->family = TLN_AF_INET6;
-			__builtin_memcpy(s->daddr, w, 16);
+			__builtin_memcpy(s->daddr, w4, 16);
 			bpf_probe_read_kernel(s->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		}
 	}
-	/* argument values in the order of the hook's args[] */
-	tln_fill_sock_args(rec, hook);
-	/* selectors and actions */
-	if (tln_eval_hook(conf, hook, rec, 1, &v))
-		tln_emit_hook(rec, cur);
-	verdict = tln_lsm_verdict(rec, &v);
+	/* selectors and actions of every unit */
+	w.dh = TLN_DH_TCP_CONNECT;
+	w.flags = TLN_UF_SOCK | TLN_UF_VERDICT;
+	tln_units_run(&w);
+	verdict = tln_lsm_verdict(&w);
 	tln_lsm_leave(busy);
 	return ret ? ret : verdict;
+}
+
+/* a rename changes the path of open files: cached verdicts are void, before
+ * the move (here) and after it (the syscalls' exit, tln_rename_exit) */
+SEC("lsm/inode_rename")
+int BPF_PROG(tln_lsm_rename)
+{
+	/* allows: the verdict of rename is not talon's (no "ret" argument is read:
+	 * kernels before 6.x refuse the access past this hook's arguments) */
+	tln_epoch_bump();
+	return 0;
+}
+
+/* sys_exit_rename, sys_exit_renameat, sys_exit_renameat2 */
+SEC("tracepoint")
+int tln_rename_exit(void *ctx)
+{
+	tln_epoch_bump();
+	return 0;
 }

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
 /*
  * tln_process: process lifecycle. Keeps the process table tln_procs (binary
- * path per tgid, for matchBinaries and records) and emits exec/exit records.
+ * path per tgid, for matchBinaries and records; the pid in its namespace, the
+ * capabilities and namespaces at fork / first exec, for matchPIDs followForks
+ * with isNamespacePID and the *Changes selectors) and emits exec/exit records.
  * Loaded once per agent, shared by every policy.
  */
 #include "lib/tln_common.h"
 #include "lib/tln_maps.h"
 #include "lib/tln_path.h"
+#include "lib/tln_task.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -56,11 +59,37 @@ static __always_inline __u32 tln_copy_path(char *data, __u32 cur, struct tln_pat
 	return len;
 }
 
+/* credentials and namespaces right after the exec (setuid binaries have theirs by now) */
+static __always_inline void tln_exec_identity(struct tln_exec_rec *rec, struct task_struct *task)
+{
+	const struct cred *c = BPF_CORE_READ(task, cred);
+	struct tln_rec_cred *rc = &rec->cred;
+
+	__builtin_memset(rc, 0, sizeof(*rc));
+	__builtin_memset(&rec->ns, 0, sizeof(rec->ns));
+	if (c) {
+		rc->uid = BPF_CORE_READ(c, uid.val);
+		rc->gid = BPF_CORE_READ(c, gid.val);
+		rc->euid = BPF_CORE_READ(c, euid.val);
+		rc->egid = BPF_CORE_READ(c, egid.val);
+		rc->suid = BPF_CORE_READ(c, suid.val);
+		rc->sgid = BPF_CORE_READ(c, sgid.val);
+		rc->fsuid = BPF_CORE_READ(c, fsuid.val);
+		rc->fsgid = BPF_CORE_READ(c, fsgid.val);
+		rc->securebits = BPF_CORE_READ(c, securebits);
+	}
+	/* the three cap_* fields are adjacent u64s (tln_events.h), as tln_task_caps writes them */
+	tln_task_caps(task, &rc->cap_permitted);
+	tln_task_ns(task, rec->ns.inum);
+	rec->hdr.flags |= TLN_REC_F_IDENTITY;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tln_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct tln_execbuf *eb = tln_zero_lookup(&tln_execbuf);
 	struct tln_proc *proc = tln_zero_lookup(&tln_procbuf);
+	struct tln_proc *old;
 	struct tln_exec_rec *rec;
 	struct tln_pathres res = {};
 	struct file *exe;
@@ -82,6 +111,7 @@ int BPF_PROG(tln_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	rec->path_len = rec->args_len = rec->cwd_len = 0;
 	rec->pad0 = 0;
 	rec->pad1 = 0;
+	tln_exec_identity(rec, task);
 	cur = 0;
 	/* binary: full path of the executed file */
 	exe = BPF_CORE_READ(bprm, file);
@@ -93,8 +123,20 @@ int BPF_PROG(tln_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 			rec->hdr.flags |= TLN_REC_F_TRUNC_PATH;
 	}
 	/* process table entry: the first TLN_BIN_MAX - 1 bytes of the path */
+	old = bpf_map_lookup_elem(&tln_procs, &rec->task.pid);
+	if (old && (old->flags & TLN_PROC_F_EXEC)) {
+		/* as Tetragon: only the first exec after a fork takes the credentials and
+		 * namespaces again; a later exec (a setuid binary) is a change */
+		bpf_probe_read_kernel(proc->caps, sizeof(proc->caps), old->caps);
+		bpf_probe_read_kernel(proc->ns, sizeof(proc->ns), old->ns);
+	} else {
+		tln_task_caps(task, proc->caps);
+		tln_task_ns(task, proc->ns);
+	}
+	proc->ns_pid = tln_task_ns_pid(task);
+	proc->pad1 = 0;
 	proc->ppid = rec->task.ppid;
-	proc->flags = 0;
+	proc->flags = TLN_PROC_F_EXEC;
 	proc->ktime = now;
 	n = tln_min(rec->path_len, TLN_BIN_MAX - 1);
 	bpf_probe_read_kernel(proc->path, n & (TLN_BIN_MAX - 1), rec->data);
@@ -161,6 +203,11 @@ int BPF_PROG(tln_fork, struct task_struct *parent, struct task_struct *child)
 	proc->ppid = ptgid;
 	proc->flags = 0;
 	proc->ktime = bpf_ktime_get_ns();
+	/* the child's own pid in its namespace, credentials and namespaces at fork (Tetragon's clone entry) */
+	proc->ns_pid = tln_task_ns_pid(child);
+	proc->pad1 = 0;
+	tln_task_caps(child, proc->caps);
+	tln_task_ns(child, proc->ns);
 	bpf_map_update_elem(&tln_procs, &ctgid, proc, BPF_ANY);
 	return 0;
 }

@@ -31,13 +31,20 @@ fi
 # 2. BPF objects
 CLANG=${CLANG:-clang}
 ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_FLAGS=(-O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_"$ARCH" -I"$OUT" -Ibpf/include -Ibpf -Wall -Wno-unused-function -Werror)
 for src in bpf/*.bpf.c; do
   obj="$OUT/$(basename "${src%.c}").o"
   if newer "$obj" "$src" bpf/lib bpf/include "$OUT/vmlinux.h"; then
     say "clang $src"
-    "$CLANG" -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_"$ARCH" \
-      -I"$OUT" -Ibpf/include -Ibpf -Wall -Wno-unused-function -Werror \
-      -c "$src" -o "$obj.tmp"
+    "$CLANG" "${BPF_FLAGS[@]}" -c "$src" -o "$obj.tmp"
+    # the same code with its stack sizes, for the combined-stack check (kept
+    # out of the loaded object: libbpf has no use for the section)
+    "$CLANG" "${BPF_FLAGS[@]}" -fstack-size-section -c "$src" -o "$obj.stack"
+    if ! node scripts/bpf-stack.mjs "$obj.stack"; then
+      rm -f "$obj.tmp" "$obj.stack"
+      exit 1
+    fi
+    rm -f "$obj.stack"
     mv "$obj.tmp" "$obj"
   fi
 done

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const HEADERS = ['bpf/include/tln_abi.h', 'bpf/include/tln_events.h', 'bpf/include/tln_evrec.h'];
+export const HEADERS = ['bpf/include/tln_abi.h', 'bpf/include/tln_events.h', 'bpf/include/tln_evrec.h', 'bpf/include/tln_usdt.h'];
 const SELF = 'scripts/gen-abi.mjs';
 
 const PRIMS = {

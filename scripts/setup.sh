@@ -8,6 +8,8 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # 1. Debian packages for building and loading BPF (kernel side), jq for the bench.
 APT_PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc g++ python3 jq bpftrace curl perl gettext-base clang-format)
+APT_PKGS+=(containerd runc) # real CRI pods for the cri-pods suite and the quickstart (started privately, never as a service)
+APT_PKGS+=(systemtap-sdt-dev) # sys/sdt.h: the USDT probes of the agent-uprobes suite's test binary
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

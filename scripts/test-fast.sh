@@ -11,4 +11,4 @@ if [ ! -f build/talon.wasm ] || [ -n "$(find assembly asconfig.json -newer build
 fi
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 node scripts/gen-validator.mjs
-exec npx uvu dist/test '^(abi|cli-|core-|events-|golden|policy-).*\.test\.js$'
+exec npx uvu dist/test '^(abi|cli-|core-|events-|golden|policy-|cri-paths|cri-registry|k8s-).*\.test\.js$'

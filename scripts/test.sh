@@ -18,6 +18,14 @@ set -e
 total=$(grep -aoE '^  Total: +[0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
 passed=$(grep -aoE '^  Passed: +[0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
 skipped=$(grep -aoE '^  Skipped: +[0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
+# CI shows only the end of the log: repeat each failure there, with its file.
+if grep -aq ' FAIL ' "$log"; then
+  echo "failures (repeated from above):"
+  sed -e 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+    /\.test\.js$/ { file = $0 }
+    / FAIL / { n = 24; print "--- " file }
+    n > 0 { print; n-- }'
+fi
 if [ -n "${total:-}" ] && [ -n "${passed:-}" ]; then
   echo "${passed} passed, $((total - passed)) failed, ${skipped:-0} skipped"
 fi

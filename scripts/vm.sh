@@ -3,9 +3,13 @@
 # to run talon against a kernel other than this machine's (BPF LSM, fentry).
 # The recipe of shared/reference/kernel.md, automated and idempotent:
 #
-#   scripts/vm.sh prepare                 packages, kernel, initramfs (cached); exit 3 + reason
+#   scripts/vm.sh prepare [--kernel K]    packages, kernel, initramfs (cached); exit 3 + reason
 #                                         when the VM cannot run here
 #   scripts/vm.sh run [opts] -- CMD...    boots, runs CMD in the guest, exits with its status
+#       --kernel K    the guest kernel: 6.1 (default: bookworm's linux-image-amd64) or 6.12
+#                     (bookworm-backports' linux-image-6.12-amd64; the backports suite is added
+#                     to apt's sources once, with the system entry's mirror and key); also
+#                     $TALON_VM_KERNEL
 #       --timeout S   whole run, boot included (default 300, or $TALON_VM_TIMEOUT)
 #       --mem MB      guest memory (default 2048)      --smp N   vCPUs (default 2)
 #       --cwd DIR     working directory in the guest (default: the current one)
@@ -16,7 +20,8 @@
 # The guest sees this machine's root read-only over 9p, so node, the built shim
 # and the BPF objects run unchanged; /tmp, /run and /dev/shm are tmpfs in the
 # guest (the host's /tmp is hidden: jobs live under the cache directory). Its
-# kernel is the one linux-image-amd64 depends on (6.1 on bookworm), booted with
+# kernel is the one linux-image-amd64 depends on (6.1 on bookworm) or, with --kernel 6.12,
+# the one bookworm-backports' linux-image-6.12-amd64 depends on, booted with
 # lsm=lockdown,capability,landlock,bpf. The guest mounts proc, sys, devtmpfs,
 # devpts, bpffs, securityfs, tracefs and cgroup2 (/sys/fs/cgroup), brings up lo,
 # runs CMD as root (stdin /dev/null, output on the serial console, which is this
@@ -33,6 +38,8 @@ MARK=TALON-VM-EXIT
 # each module's .modinfo, so a version that builds one in or adds one still works
 WANT_MODULES=(virtio_pci 9pnet_virtio 9p)
 APT_PKGS=(qemu-system-x86 busybox-static cpio)
+KERNEL=${TALON_VM_KERNEL:-6.1}
+BACKPORTS_LIST=/etc/apt/sources.list.d/talon-backports.sources
 
 say() { printf '\033[1m[vm]\033[0m %s\n' "$*" >&2; }
 cannot() { printf 'vm: cannot run here: %s\n' "$*" >&2; exit 3; }
@@ -56,13 +63,36 @@ install_packages() {
   fi
 }
 
-# the image package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64
+# the metapackage of the chosen kernel line: its Depends names the current image package
+kernel_meta() {
+  case "$KERNEL" in
+    6.1) echo linux-image-amd64 ;;
+    6.12) echo linux-image-6.12-amd64 ;;
+    *) echo "vm: unknown kernel $KERNEL (known: 6.1, 6.12)" >&2; exit 2 ;;
+  esac
+}
+
+# bookworm-backports beside the system's own Debian entry (same mirror and key: a
+# source without Signed-By makes apt refuse every list); backports packages are
+# NotAutomatic, so nothing on the host is upgraded from it
+backports_source() {
+  [ -f "$BACKPORTS_LIST" ] && return 0
+  local main=/etc/apt/sources.list.d/debian.sources
+  [ -f "$main" ] || cannot "no $main to derive bookworm-backports from"
+  awk 'BEGIN{RS=""; ORS="\n\n"} /Types:.*deb/ && !/security/ {sub(/Suites:[^\n]*/, "Suites: bookworm-backports"); print; exit}' "$main" > "$BACKPORTS_LIST"
+  say "added $BACKPORTS_LIST"
+  apt-get update -qq >/dev/null 2>&1 || true
+}
+
+# the image package the metapackage depends on, e.g. linux-image-6.1.0-56-amd64
 kernel_package() {
-  local pkg
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+  local pkg meta
+  meta=$(kernel_meta)
+  [ "$KERNEL" = 6.1 ] || backports_source
+  pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
   if [ -z "$pkg" ]; then
     apt-get update -qq >/dev/null 2>&1 || true
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+    pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
   fi
   printf '%s' "$pkg"
 }
@@ -73,8 +103,8 @@ fetch_kernel() {
   # reuse any kernel already unpacked when apt cannot answer (offline)
   pkg=$(kernel_package)
   if [ -z "$pkg" ]; then
-    dir=$(ls -d "$CACHE"/kernel/linux-image-*/ 2>/dev/null | tail -1)
-    [ -n "$dir" ] || cannot "apt-cache knows no linux-image-amd64 and nothing is cached in $CACHE"
+    dir=$(ls -d "$CACHE"/kernel/linux-image-"$KERNEL".[0-9]*/ 2>/dev/null | tail -1)
+    [ -n "$dir" ] || cannot "apt-cache knows no $(kernel_meta) and no $KERNEL kernel is cached in $CACHE"
     printf '%s' "${dir%/}"
     return
   fi
@@ -87,8 +117,11 @@ fetch_kernel() {
   deb=$(ls "$CACHE"/debs/"${pkg}"_*.deb 2>/dev/null | tail -1 || true)
   if [ -z "$deb" ]; then
     say "apt-get download $pkg"
-    (cd "$CACHE/debs" && apt-get download "$pkg" >/dev/null 2>&1) ||
-      { apt-get update -qq >/dev/null 2>&1 || true; (cd "$CACHE/debs" && apt-get download "$pkg" >/dev/null); } ||
+    # backports packages are only candidates with -t (NotAutomatic)
+    local suite=()
+    [ "$KERNEL" = 6.1 ] || suite=(-t bookworm-backports)
+    (cd "$CACHE/debs" && apt-get download "${suite[@]}" "$pkg" >/dev/null 2>&1) ||
+      { apt-get update -qq >/dev/null 2>&1 || true; (cd "$CACHE/debs" && apt-get download "${suite[@]}" "$pkg" >/dev/null); } ||
       cannot "apt-get download $pkg failed"
     deb=$(ls "$CACHE"/debs/"${pkg}"_*.deb | tail -1)
   fi
@@ -252,12 +285,13 @@ run() {
   while [ $# -gt 0 ]; do
     case "$1" in
       --timeout) timeout=$2; shift 2 ;;
+      --kernel) KERNEL=$2; shift 2 ;;
       --mem) mem=$2; shift 2 ;;
       --smp) smp=$2; shift 2 ;;
       --cwd) cwd=$2; shift 2 ;;
       -e) envs+=("$2"); shift 2 ;;
       --) shift; break ;;
-      *) echo "vm: unknown option $1 (usage: vm.sh run [--timeout S] [--mem MB] [--smp N] [--cwd DIR] [-e K=V] -- CMD...)" >&2; exit 2 ;;
+      *) echo "vm: unknown option $1 (usage: vm.sh run [--kernel 6.1|6.12] [--timeout S] [--mem MB] [--smp N] [--cwd DIR] [-e K=V] -- CMD...)" >&2; exit 2 ;;
     esac
   done
   [ $# -gt 0 ] || { echo "vm: run needs a command after --" >&2; exit 2; }
@@ -306,6 +340,7 @@ run() {
 
 case "${1:-}" in
   prepare)
+    [ "${2:-}" = --kernel ] && KERNEL=$3
     prep=$(prepare)
     say "ready: kernel $(cat "${prep% *}/release"), initramfs ${prep#* }"
     ;;

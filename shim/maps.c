@@ -6,12 +6,14 @@
 
 napi_value js_map_create(napi_env env, napi_callback_info info)
 {
-	napi_value argv[6];
+	napi_value argv[7];
 	uint32_t type, ks, vs, me, flags;
+	int32_t inner = -1;
+	napi_valuetype t;
 	char *name;
 	int fd;
 
-	if (get_args(env, info, 6, argv))
+	if (get_args(env, info, 7, argv))
 		return NULL;
 	name = get_str(env, argv[1]);
 	if (get_u32(env, argv[0], &type) || !name || get_u32(env, argv[2], &ks) ||
@@ -19,11 +21,19 @@ napi_value js_map_create(napi_env env, napi_callback_info info)
 	    get_u32(env, argv[5], &flags)) {
 		free(name);
 		napi_throw_type_error(
-			env, NULL, "mapCreate(type, name, keySize, valueSize, maxEntries, flags)");
+			env, NULL,
+			"mapCreate(type, name, keySize, valueSize, maxEntries, flags, innerFd?)");
 		return NULL;
 	}
+	/* map-in-map: the inner map fd gives the shape of every inner map */
+	napi_typeof(env, argv[6], &t);
+	if (t == napi_number)
+		get_i32(env, argv[6], &inner);
 	{
 		LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = flags);
+
+		if (inner >= 0)
+			mo.inner_map_fd = inner;
 		fd = bpf_map_create(type, name, ks, vs, me, &mo);
 	}
 	if (fd < 0) {
@@ -262,4 +272,44 @@ napi_value js_close_fd(napi_env env, napi_callback_info info)
 napi_value js_num_cpus(napi_env env, napi_callback_info info)
 {
 	return mk_i32(env, libbpf_num_possible_cpus());
+}
+
+/* objPin(fd, path): a map (or program) pinned in bpffs */
+napi_value js_obj_pin(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	int32_t fd;
+	char *path;
+
+	if (get_args(env, info, 2, argv) || get_i32(env, argv[0], &fd))
+		return NULL;
+	path = get_str(env, argv[1]);
+	if (!path)
+		return NULL;
+	if (bpf_obj_pin(fd, path))
+		throw_err(env, errno, NULL, "pin fd %d at %s", fd, path);
+	free(path);
+	return NULL;
+}
+
+/* objGet(path) -> fd of a pinned map, program or link */
+napi_value js_obj_get(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	char *path;
+	int fd;
+
+	if (get_args(env, info, 1, argv))
+		return NULL;
+	path = get_str(env, argv[0]);
+	if (!path)
+		return NULL;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		throw_err(env, errno, NULL, "open pinned %s", path);
+		free(path);
+		return NULL;
+	}
+	free(path);
+	return mk_i32(env, fd);
 }

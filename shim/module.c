@@ -3,7 +3,7 @@
  * tln_shim: a Node addon (node-api, C) over the system libbpf. Policy-agnostic:
  * it knows nothing of selectors or images, only of BPF objects, maps, links
  * and the ring buffer. Everything it creates lives in fds held by this
- * process (no pinning), so nothing outlives the agent.
+ * process unless the caller pins it (linkPin, objPin): then it outlives the agent.
  *
  * JS API (see src/kernel/shim.ts for the typed wrapper):
  *   probe() -> { feature: boolean | string, ... }
@@ -14,15 +14,19 @@
  *   attach(handle, prog) -> link          (section-defined target: tp_btf, tracepoint/x/y)
  *   attachTracepoint(handle, prog, category, name) -> link
  *   attachCgroup(handle, prog, cgroupPath) -> link
- *   attachUprobe(handle, prog, path, symbol, retprobe, pid) -> link   (pid -1: every process)
- *   linkDestroy(link)
- *   mapCreate(type, name, keySize, valueSize, maxEntries, flags) -> fd
+ *   attachUprobe(handle, prog, path, symbol, retprobe, pid, offset?, refCtrOffset?) -> link   (pid -1: every process)
+ *   attachKprobe(handle, prog, function, retprobe) -> link
+ *   linkDestroy(link)   linkPin(link, bpffsPath)   linkRelease(link) (forget, stay attached)
+ *   objPin(fd, bpffsPath)   objGet(bpffsPath) -> fd
+ *   mapCreate(type, name, keySize, valueSize, maxEntries, flags, innerFd?) -> fd
+ *       (innerFd: map-in-map types, the shape of the inner maps)
  *   mapUpdate(fd, key, value, flags?)   mapUpdateBatch(fd, keys, values, count) -> count
  *   mapLookup(fd, key, valueSize) -> Buffer | null   mapDelete(fd, key) -> boolean
  *   mapNextKey(fd, key | null, keySize) -> Buffer | null
  *   mapInfo(fd) -> { id, type, keySize, valueSize, maxEntries, flags, name }
  *   fdMemlock(fd) -> number (bytes, /proc/self/fdinfo)   closeFd(fd)
- *   ringbufOpen(fd, cb(records: Buffer[])) -> id   ringbufClose(id)
+ *   ringbufOpen(fd, cb(data: Buffer, ends: Uint32Array)) -> id   ringbufClose(id)
+ *       (a batch: record i is data[ends[i-1] .. ends[i]), ends[-1] = 0)
  *   numPossibleCpus() -> number
  * Errors are Error objects with .errno, .code (errno name) and, for loads,
  * .log (the verifier log) and .libbpf (libbpf's messages).
@@ -50,7 +54,12 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "attachTracepoint", js_attach_tracepoint },
 		{ "attachCgroup", js_attach_cgroup },
 		{ "attachUprobe", js_attach_uprobe },
+		{ "attachKprobe", js_attach_kprobe },
 		{ "linkDestroy", js_link_destroy },
+		{ "linkPin", js_link_pin },
+		{ "linkRelease", js_link_release },
+		{ "objPin", js_obj_pin },
+		{ "objGet", js_obj_get },
 		{ "mapCreate", js_map_create },
 		{ "mapUpdate", js_map_update },
 		{ "mapUpdateBatch", js_map_update_batch },

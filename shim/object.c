@@ -203,6 +203,33 @@ napi_value js_obj_load(napi_env env, napi_callback_info info)
 			k = NULL;
 		}
 	}
+	/* BTF-attached programs (fentry, fmod_ret, lsm) without a target in their section:
+	 * the function (or LSM hook) they attach to, set before load */
+	napi_has_named_property(env, opts, "attachTargets", &has);
+	if (has) {
+		napi_get_named_property(env, opts, "attachTargets", &v);
+		napi_get_property_names(env, v, &keys);
+		napi_get_array_length(env, keys, &n);
+		for (i = 0; i < n; i++) {
+			napi_value kv, vv;
+			char *fn;
+			napi_get_element(env, keys, i, &kv);
+			k = get_str(env, kv);
+			napi_get_property(env, v, kv, &vv);
+			fn = get_str(env, vv);
+			prog = k ? bpf_object__find_program_by_name(obj, k) : NULL;
+			err = prog && fn ? bpf_program__set_attach_target(prog, 0, fn) : -ENOENT;
+			if (err) {
+				throw_err(env, err, NULL, "%s: attach target %s of %s", path,
+					  fn ? fn : "?", k ? k : "?");
+				free(fn);
+				goto fail;
+			}
+			free(fn);
+			free(k);
+			k = NULL;
+		}
+	}
 	/* only the programs asked for */
 	napi_has_named_property(env, opts, "programs", &has);
 	if (has) {
@@ -304,19 +331,38 @@ static napi_value link_result(napi_env env, struct bpf_link *l, const char *what
 	return mk_i32(env, id);
 }
 
-napi_value js_attach(napi_env env, napi_callback_info info)
+/* the (handle, prog, ...) arguments every attach call starts with: the program, or NULL
+ * with a JS exception pending */
+static struct bpf_program *attach_args(napi_env env, napi_callback_info info, size_t n,
+				       napi_value *argv)
 {
-	napi_value argv[2];
 	struct bpf_object *obj;
-	struct bpf_program *p;
 
-	if (get_args(env, info, 2, argv))
+	if (get_args(env, info, n, argv))
 		return NULL;
 	lbpf_reset();
 	obj = obj_get(env, argv[0]);
-	if (!obj)
-		return NULL;
-	p = find_prog(env, obj, argv[1]);
+	return obj ? find_prog(env, obj, argv[1]) : NULL;
+}
+
+/* an optional boolean argument: false unless it is true */
+static bool opt_bool(napi_env env, napi_value v)
+{
+	napi_valuetype t;
+	bool b = false;
+
+	napi_typeof(env, v, &t);
+	if (t == napi_boolean)
+		napi_get_value_bool(env, v, &b);
+	return b;
+}
+
+napi_value js_attach(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct bpf_program *p;
+
+	p = attach_args(env, info, 2, argv);
 	if (!p)
 		return NULL;
 	return link_result(env, bpf_program__attach(p), bpf_program__section_name(p),
@@ -326,17 +372,10 @@ napi_value js_attach(napi_env env, napi_callback_info info)
 napi_value js_attach_tracepoint(napi_env env, napi_callback_info info)
 {
 	napi_value argv[4], res;
-	struct bpf_object *obj;
 	struct bpf_program *p;
 	char *cat, *name, what[256];
 
-	if (get_args(env, info, 4, argv))
-		return NULL;
-	lbpf_reset();
-	obj = obj_get(env, argv[0]);
-	if (!obj)
-		return NULL;
-	p = find_prog(env, obj, argv[1]);
+	p = attach_args(env, info, 4, argv);
 	if (!p)
 		return NULL;
 	cat = get_str(env, argv[2]);
@@ -349,41 +388,44 @@ napi_value js_attach_tracepoint(napi_env env, napi_callback_info info)
 	return res;
 }
 
-/* attachUprobe(handle, prog, path, symbol, retprobe, pid): libbpf resolves the
- * symbol in the ELF file (errno ENOENT when the file or the symbol is missing) */
+/* attachUprobe(handle, prog, path, symbol, retprobe, pid, offset?, refCtrOffset?): libbpf
+ * resolves the symbol in the ELF file (errno ENOENT when the file or the symbol is
+ * missing); `offset` is added to the symbol's, or with symbol "" is the file offset
+ * itself; `refCtrOffset` the file offset of a USDT semaphore the kernel counts up
+ * while the probe is attached */
 napi_value js_attach_uprobe(napi_env env, napi_callback_info info)
 {
-	napi_value argv[6], res;
-	struct bpf_object *obj;
+	napi_value argv[8], res;
 	struct bpf_program *p;
 	char *path, *sym, what[512];
-	bool ret = false;
+	bool ret;
 	int32_t pid = -1;
+	int64_t off = 0, ref = 0;
 	napi_valuetype t;
 
-	if (get_args(env, info, 6, argv))
-		return NULL;
-	lbpf_reset();
-	obj = obj_get(env, argv[0]);
-	if (!obj)
-		return NULL;
-	p = find_prog(env, obj, argv[1]);
+	p = attach_args(env, info, 8, argv);
 	if (!p)
 		return NULL;
-	napi_typeof(env, argv[4], &t);
-	if (t == napi_boolean)
-		napi_get_value_bool(env, argv[4], &ret);
+	ret = opt_bool(env, argv[4]);
 	napi_typeof(env, argv[5], &t);
 	if (t == napi_number && get_i32(env, argv[5], &pid))
 		pid = -1;
+	napi_typeof(env, argv[6], &t);
+	if ((t == napi_number || t == napi_bigint) && get_i64(env, argv[6], &off))
+		off = 0;
+	napi_typeof(env, argv[7], &t);
+	if ((t == napi_number || t == napi_bigint) && get_i64(env, argv[7], &ref))
+		ref = 0;
 	path = get_str(env, argv[2]);
 	sym = get_str(env, argv[3]);
-	snprintf(what, sizeof(what), "%s %s:%s", ret ? "uretprobe" : "uprobe", path ? path : "?",
-		 sym ? sym : "?");
+	snprintf(what, sizeof(what), "%s %s:%s+0x%llx", ret ? "uretprobe" : "uprobe",
+		 path ? path : "?", sym ? sym : "?", (unsigned long long)off);
 	if (path && sym) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = sym, .retprobe = ret);
-		res = link_result(env, bpf_program__attach_uprobe_opts(p, pid, path, 0, &uo), what,
-				  bpf_program__name(p));
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = sym[0] ? sym : NULL, .retprobe = ret,
+			    .ref_ctr_offset = (size_t)ref);
+		res = link_result(env,
+				  bpf_program__attach_uprobe_opts(p, pid, path, (size_t)off, &uo),
+				  what, bpf_program__name(p));
 	} else {
 		res = link_result(env, NULL, what, bpf_program__name(p));
 	}
@@ -392,21 +434,35 @@ napi_value js_attach_uprobe(napi_env env, napi_callback_info info)
 	return res;
 }
 
+/* attachKprobe(handle, prog, function, retprobe): errno ENOENT when the kernel has no
+ * such function (or it cannot be probed) */
+napi_value js_attach_kprobe(napi_env env, napi_callback_info info)
+{
+	napi_value argv[4], res;
+	struct bpf_program *p;
+	char *fn, what[300];
+	bool ret;
+
+	p = attach_args(env, info, 4, argv);
+	if (!p)
+		return NULL;
+	ret = opt_bool(env, argv[3]);
+	fn = get_str(env, argv[2]);
+	snprintf(what, sizeof(what), "%s %s", ret ? "kretprobe" : "kprobe", fn ? fn : "?");
+	res = link_result(env, fn ? bpf_program__attach_kprobe(p, ret, fn) : NULL, what,
+			  bpf_program__name(p));
+	free(fn);
+	return res;
+}
+
 napi_value js_attach_cgroup(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3], res;
-	struct bpf_object *obj;
 	struct bpf_program *p;
 	char *path;
 	int fd;
 
-	if (get_args(env, info, 3, argv))
-		return NULL;
-	lbpf_reset();
-	obj = obj_get(env, argv[0]);
-	if (!obj)
-		return NULL;
-	p = find_prog(env, obj, argv[1]);
+	p = attach_args(env, info, 3, argv);
 	if (!p)
 		return NULL;
 	path = get_str(env, argv[2]);
@@ -433,6 +489,49 @@ napi_value js_link_destroy(napi_env env, napi_callback_info info)
 	if (get_args(env, info, 1, argv) || get_i32(env, argv[0], &id))
 		return NULL;
 	if (id > 0 && id < TLN_MAX_LINKS && links[id]) {
+		bpf_link__destroy(links[id]);
+		links[id] = NULL;
+	}
+	return NULL;
+}
+
+/* linkPin(link, path): the link outlives this process (bpffs); errno EINVAL/EOPNOTSUPP
+ * where the kernel's link type cannot be pinned */
+napi_value js_link_pin(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	int32_t id;
+	char *path;
+	int err;
+
+	if (get_args(env, info, 2, argv) || get_i32(env, argv[0], &id))
+		return NULL;
+	if (id <= 0 || id >= TLN_MAX_LINKS || !links[id]) {
+		napi_throw_error(env, "EBADF", "tln_shim: bad link handle");
+		return NULL;
+	}
+	path = get_str(env, argv[1]);
+	if (!path)
+		return NULL;
+	lbpf_reset();
+	err = bpf_link__pin(links[id], path);
+	if (err)
+		throw_err(env, err, NULL, "pin link at %s", path);
+	free(path);
+	return NULL;
+}
+
+/* linkRelease(link): forgets the link without detaching it (a pinned link that must
+ * keep enforcing after this process); its fd closes with the process */
+napi_value js_link_release(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	int32_t id;
+
+	if (get_args(env, info, 1, argv) || get_i32(env, argv[0], &id))
+		return NULL;
+	if (id > 0 && id < TLN_MAX_LINKS && links[id]) {
+		bpf_link__disconnect(links[id]);
 		bpf_link__destroy(links[id]);
 		links[id] = NULL;
 	}

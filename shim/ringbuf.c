@@ -4,10 +4,11 @@
 
 /* ---- ring buffer on a worker thread --------------------------------------- */
 
+/* a batch: the records back to back in one buffer, ends[i] the end of record i */
 struct rec_batch {
-	size_t n, cap;
-	void **data;
-	uint32_t *len;
+	size_t n, cap, used, bytes;
+	uint8_t *data;
+	uint32_t *ends;
 };
 
 struct rb_consumer {
@@ -21,14 +22,15 @@ struct rb_consumer {
 
 static struct rb_consumer rbs[TLN_MAX_RBS];
 
+/* records per batch before it is handed over without waiting for the end of the poll */
+#define TLN_BATCH_RECORDS 4096
+
 static void batch_free(struct rec_batch *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->n; i++)
-		free(b->data[i]);
 	free(b->data);
-	free(b->len);
+	free(b->ends);
 	free(b);
 }
 
@@ -50,40 +52,52 @@ static void rb_hand_over(struct rb_consumer *c, struct rec_batch *b)
 	batch_free(b);
 }
 
+/* one record appended to the current batch: no allocation per record (the
+ * buffers grow by doubling) */
 static int rb_sample(void *ctx, void *data, size_t size)
 {
 	struct rb_consumer *c = ctx;
 	struct rec_batch *b = c->cur;
-	void *copy;
 
 	if (!b) {
 		b = calloc(1, sizeof(*b));
 		if (!b)
 			return 0;
+		/* small first (a poll often brings a few records), below malloc's mmap threshold */
+		b->cap = 64;
+		b->bytes = 16 << 10;
+		b->ends = malloc(b->cap * sizeof(uint32_t));
+		b->data = malloc(b->bytes);
+		if (!b->ends || !b->data) {
+			batch_free(b);
+			return 0;
+		}
 		c->cur = b;
 	}
 	if (b->n == b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 64;
-		void **nd = realloc(b->data, nc * sizeof(void *));
-		uint32_t *nl;
+		uint32_t *ne = realloc(b->ends, 2 * b->cap * sizeof(uint32_t));
+
+		if (!ne)
+			return 0;
+		b->ends = ne;
+		b->cap *= 2;
+	}
+	if (b->used + size > b->bytes) {
+		size_t nb = b->bytes * 2;
+		uint8_t *nd;
+
+		while (b->used + size > nb)
+			nb *= 2;
+		nd = realloc(b->data, nb);
 		if (!nd)
 			return 0;
 		b->data = nd;
-		nl = realloc(b->len, nc * sizeof(uint32_t));
-		if (!nl)
-			return 0;
-		b->len = nl;
-		b->cap = nc;
+		b->bytes = nb;
 	}
-	copy = malloc(size);
-	if (!copy)
-		return 0;
-	memcpy(copy, data, size);
-	b->data[b->n] = copy;
-	b->len[b->n] = (uint32_t)size;
-	b->n++;
-	/* hand over big batches without waiting for the end of the poll */
-	if (b->n >= 4096) {
+	memcpy(b->data + b->used, data, size);
+	b->used += size;
+	b->ends[b->n++] = (uint32_t)b->used;
+	if (b->n >= TLN_BATCH_RECORDS) {
 		c->cur = NULL;
 		rb_hand_over(c, b);
 	}
@@ -108,22 +122,21 @@ static void *rb_thread(void *arg)
 	return NULL;
 }
 
-/* on the JS thread: Buffers for a batch, then the callback */
+/* on the JS thread: the batch as one Buffer and the records' ends (a
+ * Uint32Array), then the callback: two allocations per batch, not per record */
 static void rb_call_js(napi_env env, napi_value cb, void *context, void *data)
 {
 	struct rec_batch *b = data;
-	napi_value arr, buf, undef;
+	napi_value argv[2], ab, undef;
 	void *dst;
 
 	if (env && cb && b) {
-		napi_create_array_with_length(env, b->n, &arr);
-		for (size_t i = 0; i < b->n; i++) {
-			napi_create_buffer(env, b->len[i], &dst, &buf);
-			memcpy(dst, b->data[i], b->len[i]);
-			napi_set_element(env, arr, (uint32_t)i, buf);
-		}
+		napi_create_buffer_copy(env, b->used, b->data, NULL, &argv[0]);
+		napi_create_arraybuffer(env, b->n * sizeof(uint32_t), &dst, &ab);
+		memcpy(dst, b->ends, b->n * sizeof(uint32_t));
+		napi_create_typedarray(env, napi_uint32_array, b->n, ab, 0, &argv[1]);
 		napi_get_undefined(env, &undef);
-		napi_call_function(env, undef, cb, 1, &arr, NULL);
+		napi_call_function(env, undef, cb, 2, argv, NULL);
 	}
 	batch_free(b);
 }

@@ -68,7 +68,10 @@ napi_value js_attach(napi_env env, napi_callback_info info);
 napi_value js_attach_tracepoint(napi_env env, napi_callback_info info);
 napi_value js_attach_cgroup(napi_env env, napi_callback_info info);
 napi_value js_attach_uprobe(napi_env env, napi_callback_info info);
+napi_value js_attach_kprobe(napi_env env, napi_callback_info info);
 napi_value js_link_destroy(napi_env env, napi_callback_info info);
+napi_value js_link_pin(napi_env env, napi_callback_info info);
+napi_value js_link_release(napi_env env, napi_callback_info info);
 
 /* maps.c */
 napi_value js_map_create(napi_env env, napi_callback_info info);
@@ -81,6 +84,8 @@ napi_value js_map_info(napi_env env, napi_callback_info info);
 napi_value js_prog_info(napi_env env, napi_callback_info info);
 napi_value js_fd_memlock(napi_env env, napi_callback_info info);
 napi_value js_close_fd(napi_env env, napi_callback_info info);
+napi_value js_obj_pin(napi_env env, napi_callback_info info);
+napi_value js_obj_get(napi_env env, napi_callback_info info);
 napi_value js_num_cpus(napi_env env, napi_callback_info info);
 
 /* ringbuf.c */

@@ -58,6 +58,55 @@ if (process.getuid?.() === 0) {
   });
 }
 
+if (process.getuid?.() === 0) {
+  test('talon agent from a --config-dir: --tracing-policy-dir read recursively, --tracing-policy, /healthz, json logs', async () => {
+    const { spawnAgent, terminate, useTestCgroupParent } = await import('./helpers/agent.js');
+    const { fileReadPolicy } = await import('./helpers/agent.js');
+    useTestCgroupParent();
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const t = tempDir('talon-conf-agent-');
+    const sock = join(t.dir, 'talon.sock');
+    const A = ['--server-address', `unix://${sock}`];
+    let agent: Awaited<ReturnType<typeof spawnAgent>> | null = null;
+    try {
+      const tp = join(t.dir, 'tp.d');
+      mkdirSync(join(tp, 'team', 'deep'), { recursive: true });
+      const pol = (name: string) => fileReadPolicy({ name, namespace: 'default', prefix: join(t.dir, 'never-read'), actions: '- action: Post' });
+      writeFileSync(join(tp, 'top.yaml'), pol('conf-top'));
+      writeFileSync(join(tp, 'team', 'deep', 'nested.yaml'), pol('conf-nested'));
+      writeFileSync(join(t.dir, 'single.yaml'), pol('conf-single'));
+      const conf = join(t.dir, 'conf.d');
+      mkdirSync(conf);
+      writeFileSync(join(conf, 'tracing-policy-dir'), tp + '\n');
+      writeFileSync(join(conf, 'health-server-address'), '127.0.0.1:0\n');
+      writeFileSync(join(conf, 'tetragon.yaml'), `tracing-policy: ${join(t.dir, 'single.yaml')}\nlog-format: json\nstate-dir: ${join(t.dir, 'state')}\n`);
+      agent = await spawnAgent(['--config-dir', conf, ...A]);
+      const logs = agent
+        .err()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { time: string; level: string; msg: string });
+      assert.ok(
+        logs.every((l) => typeof l.time === 'string' && l.level === 'info'),
+        'json log lines',
+      );
+      const health = /health endpoint on (http:\/\/\S+\/healthz)/.exec(logs.map((l) => l.msg).join('\n'));
+      assert.ok(health, agent.err());
+      const res = await fetch(health![1]);
+      assert.is(res.status, 200);
+      const body = (await res.json()) as { status: string; policies: Record<string, number> };
+      assert.is(body.status, 'HEALTH_STATUS_RUNNING');
+      assert.is(body.policies.enabled, 3);
+      const list = await talon(['tp', 'list', ...A]);
+      assert.is(list.code, 0, list.stderr);
+      for (const name of ['conf-top', 'conf-nested', 'conf-single']) assert.match(list.stdout, new RegExp(`\\n\\d+ +${name} +static +enabled `), list.stdout);
+    } finally {
+      if (agent) assert.is(await terminate(agent), 0);
+      t.remove();
+    }
+  });
+}
+
 test('usage errors exit 2', async () => {
   let r = await runCli(['exec', 'xwing']);
   assert.is(r.code, 2);

@@ -184,6 +184,51 @@ if (reason) {
       t.remove();
     }
   });
+
+  test('exec in place (bash -c "/usr/bin/true x"): the parent is the replaced image, same pid, no clone flag (as Tetragon)', async () => {
+    const t = tempDir('talon-pipe-');
+    const k = new FakeKernel();
+    const address = `unix://${join(t.dir, 'talon.sock')}`;
+    let agent: Agent | null = null;
+    let c: ApiClient | null = null;
+    try {
+      agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
+      c = await ApiClient.connect({ address });
+      const got: Record<string, any>[] = [];
+      await c.subscribe({ allow: [{ pid: [5151, 5152] }] }, (ev) => got.push(ev));
+      const task = { pid: 5151, tid: 5151, ppid: process.pid, uid: 0, cgroupId: 1n, startKtime: 1000n, nsPid: 0 };
+      const bash: ExecRecord = {
+        type: 'exec',
+        ktime: 1000n,
+        flags: 0,
+        procfs: false,
+        ...task,
+        binary: '/bin/bash',
+        args: ['bash', '-c', '/usr/bin/true x'],
+        cwd: '/',
+      };
+      const inPlace: ExecRecord = { ...bash, ktime: 2000n, binary: '/usr/bin/true', args: ['/usr/bin/true', 'x'] };
+      // a later process that reuses nothing: forked by true's image (a child), its own task
+      const child: ExecRecord = { ...bash, pid: 5152, tid: 5152, ppid: 5151, startKtime: 3000n, ktime: 3000n, binary: '/bin/ls', args: ['ls'] };
+      k.deliver([bash, inPlace, child]);
+      await waitFor(() => got.length >= 3);
+      const [b, tr, ch] = got.map((e) => e.process_exec);
+      assert.is(b.process.flags, 'execve rootcwd clone');
+      assert.is(tr.process.flags, 'execve rootcwd', 'no clone: the task did not fork');
+      assert.is(tr.process.pid, 5151);
+      assert.is(tr.parent.pid, 5151, 'the parent is the image it replaced, with the same pid');
+      assert.is(tr.parent.binary, '/bin/bash');
+      assert.is(tr.parent.exec_id, b.process.exec_id);
+      assert.is(tr.process.parent_exec_id, b.process.exec_id);
+      assert.is(tr.parent.parent_exec_id, b.process.parent_exec_id, "bash's own parent stays its parent");
+      assert.is(ch.parent.binary, '/usr/bin/true', "a child's parent is the current image");
+      assert.is(ch.process.flags, 'execve rootcwd clone');
+    } finally {
+      c?.close();
+      await agent?.stop();
+      t.remove();
+    }
+  });
 }
 
 test.run();

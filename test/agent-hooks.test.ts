@@ -118,8 +118,8 @@ if (reason) {
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /tracing policy default\/openat-test added \(enforce, generic_tracepoint\)/);
     r = await talon(['tp', 'list', ...A]);
-    assert.match(r.stdout, /trace-bash-readline\s+api\s+enabled\s+\d+\s+\(global\)\s+generic_uprobe\s/);
-    assert.match(r.stdout, /openat-test\s+api\s+enabled\s+\d+\s+default\s+generic_tracepoint\s/);
+    assert.match(r.stdout, /trace-bash-readline\s+grpc\s+enabled\s+\d+\s+\(global\)\s+generic_uprobe\s/);
+    assert.match(r.stdout, /openat-test\s+grpc\s+enabled\s+\d+\s+default\s+generic_tracepoint\s/);
     r = await talon(['tp', 'list', '-o', 'json', ...A]);
     for (const p of JSON.parse(r.stdout).policies) for (const id of p.programs) programs.add(id);
   });

@@ -127,7 +127,9 @@ if (reason) {
     const bash = which('bash');
     const cat = which('cat');
     const lines = await compact(events);
-    const shadow = lines.filter((l) => l.includes('/etc/shadow'));
+    // talon exec's confinement (unshare, the setup shell, setpriv) runs in the pod too, before the command
+    const wrapper = (l: string) => /\/(unshare|setpriv) |TALON_POD_SETUP|read go <&3/.test(l);
+    const shadow = lines.filter((l) => l.includes('/etc/shadow') && !wrapper(l));
     assert.equal(shadow[0], `🚀 process default/xwing ${bash} -c "cat /etc/shadow"`);
     assert.ok(shadow.includes(`🚀 process default/xwing ${cat} /etc/shadow`), lines.join('\n'));
     assert.ok(shadow.includes(`📚 read    default/xwing ${cat} /etc/shadow`), lines.join('\n'));
@@ -206,8 +208,9 @@ if (reason) {
       assert.is(kp.function_name, 'tcp_connect');
       assert.is(kp.policy_name, 'egress-cluster-enforce');
       assert.is(kp.action, 'KPROBE_ACTION_SIGKILL');
+      assert.match(kp.args[0].sock_arg.cookie, /^[1-9]\d*$/, 'the socket cookie, a uint64 as protojson writes it');
       assert.equal(
-        { ...kp.args[0].sock_arg, sport: 0 },
+        { ...kp.args[0].sock_arg, sport: 0, cookie: '' },
         {
           family: 'AF_INET',
           type: 'SOCK_STREAM',
@@ -216,6 +219,7 @@ if (reason) {
           daddr: '127.200.0.1',
           sport: 0,
           dport: 18080,
+          cookie: '',
           state: 'TCP_SYN_SENT',
         },
       );
@@ -226,6 +230,115 @@ if (reason) {
       );
     } finally {
       await outside.close();
+      await inside.close();
+    }
+  });
+
+  test('tcp_connect events as Tetragon writes them: the source port the kernel chose and the socket cookie', async () => {
+    const inside = await listen('127.10.0.2', 0);
+    const port = (inside.server.address() as { port: number }).port;
+    const peers: number[] = [];
+    const addrs: string[] = [];
+    inside.server.on('connection', (s) => {
+      peers.push(s.remotePort!);
+      addrs.push(s.remoteAddress!);
+    });
+    const pol = join(t.dir, 'connect-observe.yaml');
+    writeFileSync(
+      pol,
+      [
+        'apiVersion: cilium.io/v1alpha1',
+        'kind: TracingPolicy',
+        'metadata: {name: connect-observe}',
+        'spec:',
+        '  kprobes:',
+        '  - call: tcp_connect',
+        '    syscall: false',
+        '    args: [{index: 0, type: sock}]',
+        '    selectors:',
+        '    - matchArgs: [{index: 0, operator: DAddr, values: [127.10.0.2]}]',
+        '',
+      ].join('\n'),
+    );
+    try {
+      let r = await talon(['tp', 'add', pol, ...A]);
+      assert.is(r.code, 0, r.stderr);
+      const g = await getevents(['--pods', 'xwing', '--event-types', 'PROCESS_KPROBE', '--policy-names', 'connect-observe']);
+      // no bind: the kernel picks the port inside connect(), after cgroup/connect4 ran
+      for (let i = 0; i < 3; i++) {
+        r = await exec('xwing', `exec 3<>/dev/tcp/127.10.0.2/${port}; echo ok`);
+        assert.is(r.code, 0, r.stderr);
+      }
+      await waitFor(() => peers.length === 3, 5000);
+      const events = await g.stop();
+      const socks = events.map((e) => e.process_kprobe.args[0].sock_arg);
+      assert.is(socks.length, 3, JSON.stringify(socks));
+      assert.equal(
+        socks.map((s) => s.sport),
+        peers,
+        'sport: the port the listener saw the connection come from',
+      );
+      for (const s of socks) {
+        assert.ok(s.sport > 0);
+        assert.match(s.cookie, /^[1-9]\d*$/);
+        assert.is(s.saddr, addrs[0], 'the source address the kernel chose');
+        assert.is(s.daddr, '127.10.0.2');
+        assert.is(s.dport, port);
+        assert.equal(Object.keys(s), ['family', 'type', 'protocol', 'saddr', 'daddr', 'sport', 'dport', 'cookie', 'state'], "Tetragon's field order");
+      }
+      assert.is(new Set(socks.map((s) => s.cookie)).size, 3, 'one cookie per socket');
+    } finally {
+      await talon(['tp', 'delete', 'connect-observe', ...A]);
+      await inside.close();
+    }
+  });
+
+  test("Tetragon's tcp-connect.yaml loads unchanged: tcp_connect, tcp_sendmsg and tcp_close of one socket, joined by its cookie", async () => {
+    const corpus = join(repoRoot(), '../shared/tetragon-corpus/policies/examples__tracingpolicy__tcp-connect.yaml');
+    if (!existsSync(corpus)) {
+      console.log(`  skipped: ${corpus} is absent`);
+      return;
+    }
+    const inside = await listen('127.10.0.2', 0);
+    const port = (inside.server.address() as { port: number }).port;
+    const peers: number[] = [];
+    inside.server.on('connection', (s) => peers.push(s.remotePort!));
+    try {
+      let r = await talon(['tp', 'add', corpus, ...A]);
+      assert.is(r.code, 0, r.stderr);
+      const list = JSON.parse((await talon(['tp', 'list', '-o', 'json', ...A])).stdout).policies.find((p: Json) => p.name === 'connect');
+      for (const s of ['tln_cgroup_sock', 'generic_kprobe_sockstate_tp', 'generic_kprobe_socksend_tp'])
+        assert.ok(JSON.stringify(list).includes(s), `sensor ${s}`);
+      const g = await getevents(['--pods', 'xwing', '--event-types', 'PROCESS_KPROBE', '--policy-names', 'connect']);
+      r = await exec('xwing', `exec 3<>/dev/tcp/127.10.0.2/${port}; printf hello >&3; exec 3>&-; echo ok`);
+      assert.is(r.code, 0, r.stderr);
+      await waitFor(() => peers.length === 1, 5000);
+      await new Promise((res) => setTimeout(res, 300));
+      const events = (await g.stop()).map((e) => e.process_kprobe);
+      const connect = events.find((k) => k.function_name === 'tcp_connect' && k.args[0].sock_arg.dport === port);
+      assert.ok(connect, JSON.stringify(events));
+      const cookie = connect.args[0].sock_arg.cookie;
+      assert.match(cookie, /^[1-9]\d*$/);
+      const mine = events.filter((k) => k.args[0].sock_arg.cookie === cookie);
+      assert.equal(
+        mine.map((k) => k.function_name),
+        ['tcp_connect', 'tcp_sendmsg', 'tcp_close'],
+        'one socket: connect, send, close',
+      );
+      for (const k of mine) {
+        const s = k.args[0].sock_arg;
+        assert.is(s.sport, peers[0], `${k.function_name}: the source port`);
+        assert.is(s.dport, port);
+        assert.is(s.daddr, '127.10.0.2');
+        assert.is(s.protocol, 'IPPROTO_TCP');
+        assert.is(k.policy_name, 'connect');
+        assert.is(k.process.pod.name, 'xwing');
+      }
+      assert.is(mine[1].args[1].int_arg, 5, 'tcp_sendmsg: the bytes sent');
+      assert.is(mine[1].args[0].sock_arg.state, 'TCP_ESTABLISHED');
+      assert.is(mine[2].args[0].sock_arg.state, 'TCP_ESTABLISHED', 'tcp_close sees the state before the close');
+    } finally {
+      await talon(['tp', 'delete', 'connect', ...A]);
       await inside.close();
     }
   });
@@ -267,7 +380,7 @@ if (reason) {
     assert.is(events[0].process_kprobe.action, 'KPROBE_ACTION_SIGKILL', 'events show the configured action, as Tetragon');
     r = await talon(['tp', 'list', '-o', 'json', ...A]);
     const p = JSON.parse(r.stdout).policies.find((x: Json) => x.name === 'file-monitoring-enforce');
-    assert.is(p.mode, 'monitor');
+    assert.is(p.mode, 'TP_MODE_MONITOR');
     assert.ok(p.counters.monitor >= 1, JSON.stringify(p.counters));
     r = await talon(['tp', 'set-mode', 'file-monitoring-enforce', 'enforce', ...A]);
     assert.is(r.code, 0, r.stderr);
@@ -289,8 +402,8 @@ if (reason) {
     assert.equal(await livePrograms(), [], 'none of its programs is left after stop');
     await startAgent();
     const r = await talon(['tp', 'list', ...A]);
-    assert.match(r.stdout, /file-monitoring-enforce\s+api\s+enabled\s+\d+\s+default\s+tln_\w+\s+\d+(\.\d\d)? [kMG]?B\s+enforce/, 'with its run-time mode');
-    assert.match(r.stdout, /egress-cluster-enforce\s+api\s+enabled/);
+    assert.match(r.stdout, /file-monitoring-enforce\s+grpc\s+enabled\s+\d+\s+default\s+tln_\w+\s+\d+(\.\d\d)? [kMG]?B\s+enforce/, 'with its run-time mode');
+    assert.match(r.stdout, /egress-cluster-enforce\s+grpc\s+enabled/);
     assert.is((await exec('xwing', 'cat /etc/shadow')).code, 137, 'enforced again after the restart');
     await notePrograms();
     assert.is((await talon(['pod', 'delete', 'default/xwing', ...A])).code, 0);

@@ -79,7 +79,7 @@ test('tp list table: Tetragon columns and cells', () => {
     [
       'ID   NAME                  DOMAIN   STATE        FILTERID   NAMESPACE   SENSORS       KERNELMEMORY   MODE           NPOST   NENFORCE   NMONITOR',
       '2    trace-bash-readline   static   enabled      0          (global)    tln_tp_file   2.40 MB        monitor_only   5       0          0',
-      '3    read-etc-passwd       api      load_error   3          default                   0 B            enforce        0       0          0',
+      '3    read-etc-passwd       grpc     load_error   3          default                   0 B            enforce        0       0          0',
       '',
     ].join('\n'),
   );

@@ -5,11 +5,23 @@
 // beside the clone (they are, in CI); otherwise skipped with the reason.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { listen } from '../src/agent/quickstart.js';
-import { repoRoot, skipUnlessRoot, spawnAgent, talon, talonBackground, tempDir, terminate, waitFor, sleep, useTestCgroupParent } from './helpers/agent.js';
+import {
+  jsonLines,
+  repoRoot,
+  skipUnlessRoot,
+  spawnAgent,
+  talon,
+  talonBackground,
+  tempDir,
+  terminate,
+  waitFor,
+  sleep,
+  useTestCgroupParent,
+} from './helpers/agent.js';
 
 useTestCgroupParent();
 const SEEDS = resolve(repoRoot(), '../shared/seeds/policies');
@@ -104,12 +116,7 @@ if (reason) {
       assert.ok(listener.accepted() >= 1, 'observe only: the connect went through');
       const seen = await waitFor(() => /"\/etc\/shadow"/.test(ev.out()) && /127\.200\.0\.1/.test(ev.out()), 10_000, 100);
       assert.ok(seen, `events of both policies: ${ev.out().slice(0, 2000)}`);
-      const kprobes = ev
-        .out()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-        .filter((e) => e.process_kprobe);
+      const kprobes = jsonLines(ev.out()).filter((e) => e.process_kprobe);
       assert.ok(kprobes.some((e) => e.process_kprobe.policy_name === 'file-monitoring-filtered'));
       assert.ok(kprobes.some((e) => e.process_kprobe.policy_name === 'monitor-network-activity-outside-cluster-cidr-range'));
       assert.ok(kprobes.every((e) => e.process_kprobe.action !== 'KPROBE_ACTION_SIGKILL'));
@@ -119,6 +126,109 @@ if (reason) {
       await listener.close();
     }
   });
+  test('every tetra and kubectl exec command line of both seed documents, with talon typed for tetra', async () => {
+    const docs = readdirSync(resolve(SEEDS, '..')).filter((f) => f.endsWith('.txt'));
+    const lines = docs.flatMap((f) =>
+      readFileSync(resolve(SEEDS, '..', f), 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^(tetra |kubectl exec |docker exec )/.test(l)),
+    );
+    // the command a Tetragon user types, as talon spells it: tetra -> talon, and the tetra
+    // inside `kubectl exec ds/tetragon` / `docker exec tetragon-container` is run directly
+    const talonArgv = (l: string): string[] => {
+      const inner = /(?:-- |tetragon-container )tetra (.*)$/.exec(l);
+      if (inner) return words(inner[1]);
+      if (l.startsWith('tetra ')) return words(l.slice(6));
+      return words(l.replace(/^kubectl /, ''));
+    };
+    const cmds = [...new Set(lines)].map(talonArgv);
+    assert.equal(cmds, [
+      ['getevents', '-o', 'compact', '--pods', 'xwing'],
+      ['exec', '-ti', 'xwing', '--', 'bash', '-c', 'curl https://ebpf.io/applications/#tetragon'],
+      ['exec', '-ti', 'xwing', '--', 'bash', '-c', 'curl -s -XPOST deathstar.default.svc.cluster.local/v1/request-landing'],
+      ['getevents', '-o', 'compact'],
+      ['exec', '-ti', 'xwing', '--', 'bash', '-c', 'cat /etc/shadow'],
+      ['tracingpolicy', 'list'],
+      ['tracingpolicy', 'add', '--mode', 'monitor', 'policy.yaml'],
+      ['tp', 'set-mode', '--namespace', 'pizza', 'enforce-security', 'enforce'],
+    ]);
+    // clean slate: the policies of the tests above
+    for (const p of JSON.parse((await talon(['tp', 'list', '-o', 'json', ...A])).stdout).policies ?? [])
+      await talon(['tp', 'delete', p.name, ...(p.namespace ? ['-n', p.namespace] : []), ...A]);
+    const outside = await listen('127.200.0.1', 0, HTTP);
+    const inside = await listen('127.96.0.10', 0, HTTP);
+    const port = (l: Awaited<ReturnType<typeof listen>>) => (l.server.address() as { port: number }).port;
+    // the seed's names for outside and inside the cluster, on loopback (tests reach 127.0.0.0/8 only)
+    const local = (argv: string[]) =>
+      argv.map((a) =>
+        a
+          .replace('https://ebpf.io/applications/#tetragon', `--interface 127.10.0.5 http://127.200.0.1:${port(outside)}/`)
+          .replace('deathstar.default.svc.cluster.local/v1/request-landing', `--interface 127.10.0.5 http://127.96.0.10:${port(inside)}/v1/request-landing`),
+      );
+    // the connection flags go before a `--` (after it, everything is the command's)
+    const run = (argv: string[]) => {
+      const a = local(argv);
+      const end = a.indexOf('--');
+      return talon(end < 0 ? [...a, ...A] : [...a.slice(0, end), ...A, ...a.slice(end)]);
+    };
+    const watchers = cmds.filter((c) => c[0] === 'getevents').map((c) => talonBackground([...c, '--color', 'never', ...A]));
+    try {
+      for (const f of ['file_monitoring_enforce.yaml', 'network_egress_cluster_enforce.yaml']) {
+        const r = await talon(['tp', 'add', seed(f), ...A]);
+        assert.is(r.code, 0, r.stderr);
+      }
+      await sleep(300);
+      const code: Record<string, number> = {};
+      for (const c of cmds.filter((x) => x[0] === 'exec')) code[c[c.length - 1]] = (await run(c)).code;
+      assert.equal(code, {
+        'curl https://ebpf.io/applications/#tetragon': 137,
+        'curl -s -XPOST deathstar.default.svc.cluster.local/v1/request-landing': 0,
+        'cat /etc/shadow': 137,
+      });
+      assert.is(outside.accepted(), 0, 'the blocked connect sent nothing');
+      assert.ok(inside.accepted() >= 1, 'the connect inside the cluster went through');
+      // both getevents print the seed's lines (as compact)
+      for (const w of watchers) {
+        const ok = await waitFor(
+          () =>
+            /💥 exit {4}default\/xwing \/usr\/bin\/cat \/etc\/shadow SIGKILL/.test(w.out()) && /🔌 connect default\/xwing \/usr\/bin\/curl tcp /.test(w.out()),
+          10_000,
+          100,
+        );
+        assert.ok(ok, w.out());
+        assert.match(w.out(), /🚀 process default\/xwing \/usr\/bin\/bash -c "cat \/etc\/shadow"|🚀 process default\/xwing \/bin\/bash -c "cat \/etc\/shadow"/);
+      }
+      // the mode document: policy.yaml is a namespaced policy enforce-security in pizza, loaded in monitor mode, then set to enforce
+      const policyYaml = join(t.dir, 'policy.yaml');
+      writeFileSync(
+        policyYaml,
+        readFileSync(seed('file_monitoring_enforce.yaml'), 'utf8')
+          .replace(/^kind: .*$/m, 'kind: TracingPolicyNamespaced')
+          .replace(/^(\s*)name: .*$/m, '$1name: "enforce-security"\n$1namespace: "pizza"'),
+      );
+      const add = await talon([...cmds.find((c) => c[1] === 'add')!.slice(0, -1), policyYaml, ...A]);
+      assert.is(add.code, 0, add.stderr);
+      let list = await run(cmds.find((c) => c[0] === 'tracingpolicy' && c[1] === 'list')!);
+      assert.is(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^ID +NAME +DOMAIN +STATE +FILTERID +NAMESPACE +SENSORS +KERNELMEMORY +MODE +NPOST +NENFORCE +NMONITOR\n/);
+      assert.match(list.stdout, /\n\d+ +enforce-security +grpc +enabled +\d+ +pizza +\S+ +[\d.]+ [kMG]?B +monitor +/);
+      const set = await run(cmds.find((c) => c[1] === 'set-mode')!);
+      assert.is(set.code, 0, set.stderr);
+      list = await run(['tracingpolicy', 'list']);
+      assert.match(list.stdout, /\n\d+ +enforce-security +grpc +enabled +\d+ +pizza +\S+ +[\d.]+ [kMG]?B +enforce +/);
+    } finally {
+      for (const w of watchers) w.child.kill('SIGINT');
+      await Promise.all(watchers.map((w) => w.exited));
+      await outside.close();
+      await inside.close();
+    }
+  });
+}
+
+/** shell words: spaces split, single quotes group (all the seed lines use) */
+function words(s: string): string[] {
+  return [...s.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
 }
 
 test.run();

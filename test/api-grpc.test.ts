@@ -268,6 +268,10 @@ if (reason) {
     assert.is(p.kernel_memory_bytes, String(ws.kernelMemory));
     assert.ok(ws.kernelMemory > 0);
     assert.is(p.domain, 'grpc', 'Tetragon calls API-added policies grpc');
+    // tetra's `tp list -o json` is the gRPC answer in protojson: every Tetragon field the same
+    for (const [k, v] of Object.entries(p)) assert.equal(ws[k], v, `tp list -o json: ${k}`);
+    assert.is(ws.enabled, true);
+    assert.type(ws.kernel_memory_bytes, 'string', 'int64 as a string');
     assert.is(p.error, undefined, 'no error: the field is left out, as protobuf does');
     assert.equal(p.hook_statuses, [{ section: 'kprobes', state: 'STATUS_LOADED', hook_description: 'kprobe:security_file_permission' }]);
     assert.equal(p.stats, {
@@ -336,7 +340,7 @@ if (reason) {
     assert.equal(await g.call('ConfigureTracingPolicy', { name: 'file-monitoring-enforce', namespace: NS, mode: 'TP_MODE_MONITOR' }), {});
     let [p] = await grpcList();
     assert.is(p.mode, 'TP_MODE_MONITOR');
-    assert.is((await wsList())[0].mode, 'monitor');
+    assert.is((await wsList())[0].mode, 'TP_MODE_MONITOR', 'tp list -o json: the enum name, as tetra prints it');
     assert.is((await exec(`cat ${secret}`)).code, 0, 'monitor: not killed');
     [p] = await grpcList();
     const [ws] = await wsList();
@@ -362,7 +366,7 @@ if (reason) {
     assert.equal(await g.call('DisableTracingPolicy', name), {});
     let [p] = await grpcList();
     assert.equal([p.state, p.enabled, p.kernel_memory_bytes], ['TP_STATE_DISABLED', undefined, undefined], 'false and 0 are left out, as protobuf does');
-    assert.is((await wsList())[0].state, 'disabled');
+    assert.is((await wsList())[0].state, 'TP_STATE_DISABLED');
     assert.is((await exec(`cat ${secret}`)).code, 0, 'disabled: not enforced');
     await rejects(g.call('DisableTracingPolicy', name), grpc.status.INVALID_ARGUMENT, /disabled/);
     assert.equal(await g.call('EnableTracingPolicy', name), {});

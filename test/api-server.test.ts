@@ -154,6 +154,52 @@ test('TCP: refused without a token, with a wrong one; served with the right one'
   }
 });
 
+test('TCP limits: connections capped, silent clients cut off, requests in progress bounded', async () => {
+  let release: () => void = () => undefined;
+  const slow = () => new Promise<string>((r) => (release = () => r('done')));
+  const server = new ApiServer({
+    address: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+    token: 'tok',
+    handlers: { ...handlers, slow },
+    maxConnections: 8,
+    maxInFlight: 2,
+    headersTimeoutMs: 300,
+  });
+  await server.listen();
+  const { connect } = await import('node:net');
+  const socks: import('node:net').Socket[] = [];
+  const closed: boolean[] = [];
+  try {
+    // 20 clients that never speak: at most 8 stay open, and those are cut off after the timeout
+    for (let i = 0; i < 20; i++) {
+      const s = connect(server.port!, '127.0.0.1');
+      const n = i;
+      closed[n] = false;
+      s.on('close', () => (closed[n] = true));
+      s.on('error', () => undefined);
+      socks.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+    assert.ok(closed.filter(Boolean).length >= 12, `closed at once: ${closed.filter(Boolean).length} of 20`);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.is(closed.filter(Boolean).length, 20, 'every silent client is cut off');
+    // a real client gets in again, and may not pile up requests
+    const c = await ApiClient.connect({ address: `127.0.0.1:${server.port}`, token: 'tok' });
+    const pending = [c.call('slow'), c.call('slow')];
+    await c.call('slow').then(
+      () => assert.unreachable('a third request in progress must be refused'),
+      (e: Error) => assert.match(e.message, /more than 2 requests in progress/),
+    );
+    release();
+    release();
+    c.close();
+    await Promise.allSettled(pending);
+  } finally {
+    for (const s of socks) s.destroy();
+    await server.close();
+  }
+});
+
 test('client: a missing agent gives a clear message', async () => {
   await ApiClient.connect({ address: 'unix:///nonexistent/talon.sock' }).then(
     () => assert.unreachable(),

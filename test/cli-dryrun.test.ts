@@ -250,4 +250,36 @@ test('an input with no readable event says so and exits 1', async () => {
   assert.is((await runCli(['dry-run', '-p', 'examples/file-monitoring-enforce.yaml', '-e', empty])).code, 0);
 });
 
+const CORPUS = path.resolve(ROOT, '../shared/tetragon-corpus');
+const corpusTest = (name: string, fn: () => Promise<void>) => (existsSync(CORPUS) ? test(name, fn) : test.skip(`${name} (skipped: ${CORPUS} is absent)`, fn));
+
+corpusTest("Tetragon's namespace-access example: the setns event posts (arch prefix), the namespace selector says what the event lacks", async () => {
+  const ev = path.join(CORPUS, 'events/en__docs__use-cases__process-lifecycle__namespace-access__L118.json');
+  const plain = await runCli([
+    'dry-run',
+    '-p',
+    path.join(CORPUS, 'policies/docs-md__en__docs__use-cases__process-lifecycle__namespace-access__L60.yaml'),
+    '-e',
+    ev,
+  ]);
+  assert.is(plain.code, 0, plain.stderr);
+  // function_name __x64_sys_setns is the hook sys_setns (syscall: true)
+  assert.equal(
+    verdicts(plain.stdout).map((v) => v.verdict),
+    ['post'],
+  );
+  const pids = await runCli([
+    'dry-run',
+    '-p',
+    path.join(CORPUS, 'policies/docs-md__en__docs__use-cases__process-lifecycle__namespace-access__L222.yaml'),
+    '-e',
+    ev,
+  ]);
+  assert.is(pids.code, 0, pids.stderr);
+  const v = JSON.parse(pids.stdout.trim()) as { verdict: string; unknown?: string };
+  assert.is(v.verdict, 'none');
+  assert.match(v.unknown ?? '', /deny-namespace-access sys_setns selector 0: the event has no namespace pids of the ancestors/);
+  assert.match(pids.stderr, /1 with a selector it could not decide \("unknown"\)/);
+});
+
 test.run();

@@ -203,7 +203,10 @@ test('any kernel function compiles as a generic kprobe; list:NAME needs a define
     return inspectImage(r.image!)[0].hooks[0];
   };
   const h = hook({ call: 'fd_install' });
-  assert.equal([h.hookId, h.spec?.kind, h.spec?.needs], [102, 'kprobe', ['kprobe on fd_install']]);
+  // which mechanism serves a kprobe is the loader's question (its catalog), not the core's: no need
+  assert.equal([h.hookId, h.spec?.kind, h.spec?.needs], [102, 'kprobe', []]);
+  assert.equal(hook({ call: 'fd_install', syscall: true }).spec?.syscall, undefined, 'syscall: true (the CRD default) on a non-sys_ name is no syscall');
+  assert.equal(inspectImage(compile([policy({ fentries: [{ call: 'fd_install' }] })], OPTS).image!)[0].hooks[0].spec?.needs, []);
   // syscall: true normalises every arch spelling to one syscall name
   for (const c of ['sys_openat', '__x64_sys_openat', '__arm64_sys_openat']) assert.is(hook({ call: c, syscall: true }).spec?.syscall, 'openat', c);
   const l = hook({ call: 'list:files', syscall: true }, { lists: [{ name: 'files', type: 'syscalls', values: ['sys_openat', 'sys_read'] }] });

@@ -483,3 +483,29 @@ seedTest('evaluateEncoded agrees with evaluate and reports codes', () => {
 });
 
 test.run();
+
+test('a kprobe on a syscall matches the syscall under any entry-point name, and only that syscall', () => {
+  const sys = (call: string) =>
+    evaluator([
+      policy({
+        kprobes: [
+          {
+            call,
+            syscall: true,
+            args: [{ index: 0n, type: 'int' }],
+            selectors: [{ matchArgs: [{ index: 0n, operator: 'Equal', values: ['-1'] }], matchActions: [{ action: 'Sigkill' }] }],
+          },
+        ],
+      }),
+    ]);
+  for (const call of ['sys_lseek', '__x64_sys_lseek']) {
+    const ev = sys(call);
+    for (const name of ['sys_lseek', '__x64_sys_lseek', '__arm64_sys_lseek']) assert.is(verdictOf(ev, event(name, [int(-1n)])), 'kill', `${call} vs ${name}`);
+    assert.is(verdictOf(ev, event('__x64_sys_lseek', [int(3n)])), 'none', 'the selector still decides');
+    for (const name of ['__x64_sys_lseekx', 'sys_llseek', 'do_lseek']) assert.is(verdictOf(ev, event(name, [int(-1n)])), 'none', `${call} vs ${name}`);
+  }
+  // syscall: false keeps the name exact, as Tetragon attaches it as written
+  const exact = evaluator([policy({ kprobes: [{ call: 'sys_lseek', syscall: false, args: [{ index: 0n, type: 'int' }] }] })]);
+  assert.is(verdictOf(exact, event('sys_lseek', [int(1n)])), 'post');
+  assert.is(verdictOf(exact, event('__x64_sys_lseek', [int(1n)])), 'none');
+});

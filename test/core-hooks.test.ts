@@ -156,12 +156,12 @@ test('tracepoints: subsystem and event', () => {
     'subsystem "sys/calls" is not a tracepoint name (letters, digits and _, as under /sys/kernel/tracing/events)',
   );
   expectError(tpPolicy({ subsystem: 'syscalls', event: '' }), [...H, 'event'], /^event "" is not a tracepoint name/);
-  // raw: true compiles (issue 8); the image says so and the loader refuses it until BPF has it
+  // raw: true compiles (issue 8); the image says so and the loader serves it by a BTF tracepoint (issue 10)
   const raw = compile([tpPolicy(openat({ raw: true }))], OPTS);
   assert.equal(raw.diagnostics, []);
   const rh = inspectImage(raw.image!)[0].hooks[0];
   assert.equal(rh.spec?.tracepoint, { subsystem: 'syscalls', event: 'sys_enter_openat', raw: true });
-  assert.equal(rh.spec?.needs, ['raw tracepoint syscalls/sys_enter_openat']);
+  assert.equal(rh.spec?.needs, []);
   assert.equal(errs(tpPolicy(openat({ raw: false }))), []);
 });
 
@@ -234,7 +234,8 @@ test('uprobes: offsets, addrs, refCtrOffsets, btfPath, binaryDigests, data, retu
     ['/bin/bash:+0x10', '/bin/bash:+0x20'],
   );
   assert.equal(off[1].spec?.uprobe, { path: '/bin/bash', symbol: '', offset: '0x20', refCtrOffset: '0x2' });
-  assert.equal(off[0].spec?.needs, ['uprobe offsets', 'uprobe refCtrOffsets']);
+  // offsets, addrs, refCtrOffsets and binaryDigests are resolved at load (src/kernel/uprobes.ts): no needs
+  assert.equal(off[0].spec?.needs, []);
   assert.equal(hooksOf({ path: '/bin/bash', addrs: [4096n] })[0].name, '/bin/bash:@0x1000');
   const digest = 'sha256:' + 'ab'.repeat(32);
   const full = hooksOf(
@@ -247,7 +248,7 @@ test('uprobes: offsets, addrs, refCtrOffsets, btfPath, binaryDigests, data, retu
       ignore: { callNotFound: true },
     }),
   );
-  assert.equal(full[0].spec?.needs, ['uprobe binaryDigests', 'btfPath', 'uprobe return probes', 'data[]']);
+  assert.equal(full[0].spec?.needs, ['btfPath', 'data[]']);
   assert.is(full[0].return, true);
   // wrong values, each located
   expectError(upPolicy({ path: '/bin/bash', offsets: ['x'] }), [...H, 'offsets', 0], 'offsets value "x" is not a non-negative integer');

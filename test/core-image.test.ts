@@ -18,7 +18,7 @@ test('every policy has all nine maps with kernel types, sizes and flags', () => 
   assert.equal(got, [
     ['tln_policy', 2, 4, 8, 1, 0, 1],
     ['tln_hooks', 2, 4, 24, 1, 0, 1],
-    ['tln_sels', 2, 4, 648, 1, 0, 1],
+    ['tln_sels', 2, 4, 1032, 1, 0, 1],
     ['tln_str', 11, 12, 1, 1, 1, 1],
     ['tln_addr4', 11, 12, 1, 1, 1, 0],
     ['tln_addr6', 11, 24, 1, 1, 1, 0],
@@ -134,7 +134,10 @@ seedTest('inspectImage and Evaluator reject foreign or corrupt bytes', () => {
   assert.throws(() => inspectImage(new TextEncoder().encode('not an image at all')), /not a talon image/);
   const img = image(loadDocs(path.join(SEEDS, 'network_egress_cluster_enforce.yaml'), EGRESS_SUBST));
   assert.throws(() => inspectImage(img.slice(0, img.length - 40)), /truncated or corrupt/);
-  // a version from the future (the current one is 2, since the spec records of issue 8)
+  // a version from the future (the current one is 4, since the *Changes entries of the kernel's process filters) and one from the past
+  const v5 = img.slice();
+  v5[8] = 5;
+  assert.throws(() => new Evaluator(v5), /image version 5 is not supported/);
   const v3 = img.slice();
   v3[8] = 3;
   assert.throws(() => new Evaluator(v3), /image version 3 is not supported/);

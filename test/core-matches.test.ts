@@ -133,14 +133,15 @@ test('the match records: layout of docs/map-format.md §4.2', () => {
   const dv = new DataView(core.mem().buffer, ptr);
   assert.is(dv.getUint32(0, true), 3); // a/0/0, b/0/-1, c/1/0
   assert.is(dv.getUint32(4, true), 16);
+  assert.is(dv.getUint32(8, true), 0); // every selector decided
   const r = (i: number) => ({
-    policy: dv.getUint32(8 + i * 16, true),
-    hook: dv.getUint16(8 + i * 16 + 4, true),
-    selector: dv.getInt16(8 + i * 16 + 6, true),
-    actions: dv.getUint16(8 + i * 16 + 8, true),
-    mode: dv.getUint8(8 + i * 16 + 10),
-    flags: dv.getUint8(8 + i * 16 + 11),
-    pad: dv.getUint32(8 + i * 16 + 12, true),
+    policy: dv.getUint32(16 + i * 16, true),
+    hook: dv.getUint16(16 + i * 16 + 4, true),
+    selector: dv.getInt16(16 + i * 16 + 6, true),
+    actions: dv.getUint16(16 + i * 16 + 8, true),
+    mode: dv.getUint8(16 + i * 16 + 10),
+    flags: dv.getUint8(16 + i * 16 + 11),
+    pad: dv.getUint32(16 + i * 16 + 12, true),
   });
   const bit = (name: string) => 1 << abi[`TLN_ACT_${name}`];
   assert.equal(r(0), { policy: 0, hook: 0, selector: 0, actions: bit('POST') | bit('SIGKILL'), mode: abi.TLN_MODE_ENFORCE, flags: 3, pad: 0 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Verdict } from '../src/core/types.js';
-import { decideShape, documentBatches, DocumentSplitter, type InputShape } from '../src/events/documents.js';
+import { decideShape, documentBatches, DocumentSplitter, fencedDocuments, type InputShape } from '../src/events/documents.js';
 import { DryRunPipeline } from '../src/events/dryrun.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -96,9 +96,9 @@ test('an unterminated object is handed on whole, at its first line', async () =>
 
 const NONE = { verdict: 'none', matches: [] } as unknown as Verdict;
 
-// A docs fragment, not an event: markdown prose around a fence, `...` placeholders and a
-// trailing comma. No JSON parser (Tetragon's neither) reads it; it must stay unreadable here too.
-const NOT_JSON = new Set(['en__docs__concepts__tracing-policy__selectors__L1382.json']);
+// A docs fragment: markdown prose around a fence, `...` placeholders and a dangling comma.
+// It is read with the placeholders as absent fields, and says so (documents.ts readFragment).
+const FRAGMENTS = new Set(['en__docs__concepts__tracing-policy__selectors__L1382.json']);
 
 test("Tetragon's recorded event files all parse (../shared/tetragon-corpus/events)", async () => {
   if (!existsSync(CORPUS_EVENTS)) {
@@ -111,18 +111,50 @@ test("Tetragon's recorded event files all parse (../shared/tetragon-corpus/event
   for (const f of files) {
     const p = new DryRunPipeline(() => NONE, { format: 'compact' });
     const errors: string[] = [];
+    const frags: string[] = [];
     for await (const b of documentBatches(Readable.from([readFileSync(path.join(CORPUS_EVENTS, f))]))) {
-      for (let i = 0; i < b.docs.length; i++) if (p.line(b.docs[i], b.lines[i]) === null) errors.push(`${f}:${b.lines[i] + 1}: ${p.lastError}`);
-    }
-    if (NOT_JSON.has(f)) {
-      assert.ok(errors.length > 0 && p.counts.events === 0, `${f} is not JSON, yet it parsed`);
-      continue;
+      for (let i = 0; i < b.docs.length; i++) {
+        const fr = b.fragments?.[i];
+        if (fr !== undefined) frags.push(fr);
+        if (p.line(b.docs[i], b.lines[i], fr) === null) errors.push(`${f}:${b.lines[i] + 1}: ${p.lastError}`);
+      }
     }
     assert.equal(errors, [], f);
     assert.ok(p.counts.events > 0, `${f}: no events`);
+    if (FRAGMENTS.has(f)) assert.equal(frags, ['a docs fragment: 2 `...` placeholders read as absent fields, 1 dangling comma dropped'], f);
+    else assert.equal(frags, [], f);
     events += p.counts.events;
   }
   assert.ok(events >= files.length);
+});
+
+test('a docs fragment of an evaluated event kind: the verdict says fields were left out, never a silent no-match', () => {
+  const md = [
+    'An event:',
+    '',
+    '```json',
+    '{',
+    '  "process_kprobe": {',
+    '    "process": {',
+    '      ...',
+    '    },',
+    '    "function_name": "security_file_permission",',
+    '  },',
+    '}',
+    '```',
+    '',
+  ].join('\n');
+  const b = fencedDocuments(md);
+  assert.is(b.docs.length, 1);
+  assert.equal(JSON.parse(b.docs[0]), { process_kprobe: { process: {}, function_name: 'security_file_permission' } });
+  const p = new DryRunPipeline(() => NONE, { format: 'json' });
+  const out = p.line(b.docs[0], b.lines[0], b.fragments?.[0]);
+  assert.match(
+    out ?? '',
+    /"unknown":"a docs fragment: 1 `\.\.\.` placeholder read as absent fields, 2 dangling commas dropped: a selector may read what was left out"/,
+  );
+  // a whole event in a fence is not a fragment
+  assert.is(fencedDocuments('```json\n{"a": 1}\n```\n').fragments, undefined);
 });
 
 test.run();

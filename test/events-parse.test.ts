@@ -66,6 +66,10 @@ test('a file-permission kprobe event', () => {
       { kind: 'str', value: '/etc/shadow' },
       { kind: 'int', value: 4n },
     ],
+    // what the event says of its process beyond pid and binary: the parent, the pid in the
+    // container (pod.container.pid) and the file type from the permission string
+    process: { parent: { binary: '/usr/bin/containerd-shim-runc-v2', pid: 31338 }, nsPid: 42 },
+    fileTypes: [8, null],
     ret: { kind: 'int', value: 0n },
   });
 });
@@ -99,7 +103,18 @@ test('tracepoint and uprobe events pass through with their hook names', () => {
     args: [{ kind: 'int', value: 59n }],
   });
   same(viaScan(up), { kind: 'uprobe', hook: '/bin/bash:readline', timeNs: 0n, pid: 8, tid: 9, binary: '/bin/bash', pod: null, args: [] });
-  assert.is(viaScan('{"process_lsm":{"process":{"pid":1},"function_name":"file_open"}}'), null);
+  // LSM events are evaluated too (lsmhooks), by the hook name Tetragon prints
+  same(viaScan('{"process_lsm":{"process":{"pid":1},"function_name":"file_open"}}'), {
+    kind: 'lsm',
+    hook: 'file_open',
+    timeNs: 0n,
+    pid: 1,
+    tid: 1,
+    binary: '',
+    pod: null,
+    args: [],
+  });
+  assert.is(viaScan('{"process_exec":{"process":{"pid":1}}}'), null);
 });
 
 test('argument kinds: 64-bit values as strings, paths, strings, unknown kinds', () => {

@@ -149,7 +149,7 @@ test('DryRunPipeline: json lines, blanks, malformed lines and counts', () => {
     out[3],
     '{"index":3,"verdict":"kill","matches":[{"policy":"file-monitoring-enforce","namespace":"default","selector":0,"actions":["Sigkill"],"mode":"enforce","enforced":true}]}\n',
   );
-  assert.equal(p.counts, { events: 2, kill: 1, override: 0, signal: 0, post: 0, none: 1, malformed: 1, blank: 1 });
+  assert.equal(p.counts, { events: 2, kill: 1, override: 0, signal: 0, post: 0, none: 1, malformed: 1, blank: 1, unknown: 0 });
   assert.is(p.summary(), '2 events: 1 kill, 0 override, 0 signal, 0 post, 1 none; 1 malformed line skipped');
 });
 

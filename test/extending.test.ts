@@ -41,7 +41,8 @@ const PLACES = {
 
 const K = (evaluated: boolean, kernel: Where = 'kernel'): Row => ({ evaluated, kernel });
 const yes = K(true);
-const compiledOnly = K(false, 'refused');
+/** decided by the evaluator in dry-run (test/core-semantics), refused at load */
+const dryRunOnly = K(true, 'refused');
 
 /** Where each member is served. The first seed operators are in the kernel and the evaluator. */
 const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
@@ -79,15 +80,17 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
         'NOT_IN_RANGE',
       ].map((n) => [`TLN_OP_${n}`, yes]),
     ),
-    // In is matched through the value sets (Equal's and the port/int lists): no case of its own in BPF
-    TLN_OP_IN: K(true, 'refused'),
+    // In: matchArgs' In goes through the value sets (Equal's and the port/int lists); the kernel's
+    // process filters (matchPIDs, matchNamespaces, matchCapabilities) test In/NotIn themselves
+    TLN_OP_IN: yes,
     ...Object.fromEntries(
-      ['CAPABILITIES_GAINED', 'SUBSTRING', 'SUBSTRING_IGN_CASE', 'CEL_EXPR', 'FILE_TYPE', 'NOT_FILE_TYPE'].map((n) => [`TLN_OP_${n}`, compiledOnly]),
+      ['CAPABILITIES_GAINED', 'SUBSTRING', 'SUBSTRING_IGN_CASE', 'CEL_EXPR', 'FILE_TYPE', 'NOT_FILE_TYPE'].map((n) => [`TLN_OP_${n}`, dryRunOnly]),
     ),
   },
   tln_arg_type: Object.fromEntries(
     Object.keys(G.tln_arg_type).map((m) => {
-      const seed = ['INT', 'UINT32', 'SINT64', 'SINT8', 'UINT8', 'SINT16', 'UINT16', 'FILE', 'PATH', 'FD', 'STRING', 'FILENAME', 'SOCK', 'SOCKADDR'].map(
+      // NOP: a declared position the kernel marks empty (Tetragon leaves it out of the event)
+      const seed = ['INT', 'UINT32', 'SINT64', 'SINT8', 'UINT8', 'SINT16', 'UINT16', 'FILE', 'PATH', 'FD', 'STRING', 'FILENAME', 'SOCK', 'SOCKADDR', 'NOP'].map(
         (n) => `TLN_ARG_${n}`,
       );
       // every type is named for the evaluator's categories; the seed types are read by the BPF programs
@@ -97,7 +100,7 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
   tln_action_id: {
     ...Object.fromEntries(['POST', 'SIGKILL', 'OVERRIDE', 'NOPOST', 'SIGNAL'].map((n) => [`TLN_ACT_${n}`, yes])),
     ...Object.fromEntries(
-      ['GETURL', 'DNSLOOKUP', 'TRACKSOCK', 'UNTRACKSOCK', 'NOTIFY_ENFORCER', 'CLEANUP_ENFORCER_NOTIFICATION', 'SET'].map((n) => [`TLN_ACT_${n}`, compiledOnly]),
+      ['GETURL', 'DNSLOOKUP', 'TRACKSOCK', 'UNTRACKSOCK', 'NOTIFY_ENFORCER', 'CLEANUP_ENFORCER_NOTIFICATION', 'SET'].map((n) => [`TLN_ACT_${n}`, dryRunOnly]),
     ),
   },
   tln_hook_id: {
@@ -105,18 +108,19 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
     ...Object.fromEntries(['SECURITY_FILE_PERMISSION', 'SECURITY_MMAP_FILE', 'SECURITY_PATH_TRUNCATE', 'TCP_CONNECT'].map((n) => [`TLN_HOOK_${n}`, yes])),
     TLN_HOOK_GENERIC_TRACEPOINT: yes,
     TLN_HOOK_GENERIC_UPROBE: yes,
-    TLN_HOOK_GENERIC_KPROBE: K(true, 'refused'),
-    TLN_HOOK_GENERIC_FENTRY: compiledOnly,
-    TLN_HOOK_GENERIC_LSM: compiledOnly,
-    TLN_HOOK_GENERIC_USDT: compiledOnly,
+    // served where the kernel has kprobes / fentry / BPF LSM (and syscalls, fd_install, security_file_open here)
+    TLN_HOOK_GENERIC_KPROBE: yes,
+    TLN_HOOK_GENERIC_FENTRY: yes,
+    TLN_HOOK_GENERIC_LSM: yes,
+    TLN_HOOK_GENERIC_USDT: K(true, 'kernel'),
   },
   tln_hook_kind: {
     TLN_HOOK_KPROBE: K(true, 'refused'),
     TLN_HOOK_TRACEPOINT: K(true, 'refused'),
     TLN_HOOK_UPROBE: K(true, 'refused'),
-    TLN_HOOK_FENTRY: compiledOnly,
-    TLN_HOOK_LSM: compiledOnly,
-    TLN_HOOK_USDT: compiledOnly,
+    TLN_HOOK_FENTRY: K(true, 'refused'),
+    TLN_HOOK_LSM: K(true, 'refused'),
+    TLN_HOOK_USDT: K(true, 'refused'),
   },
 };
 

@@ -81,6 +81,7 @@ const WANT: Omit<HookRecord, 'raw'>[] = [
     mode: 'monitor',
     binary: '/usr/bin/cat',
     sensor: 'tln_lsm_file',
+    cookie: 0n,
     args: [
       { kind: 'str', value: '/etc/shadow' },
       { kind: 'int', value: 4n },
@@ -96,6 +97,7 @@ const WANT: Omit<HookRecord, 'raw'>[] = [
     mode: 'monitor',
     binary: '/usr/bin/curl',
     sensor: 'tln_cgroup_sock',
+    cookie: 0x8877665544332211n,
     args: [sock6, { kind: 'int', value: -5n }, { kind: 'none' }],
   },
   {
@@ -108,6 +110,7 @@ const WANT: Omit<HookRecord, 'raw'>[] = [
     mode: 'enforce',
     binary: '/bin/nc',
     sensor: 'tln_lsm_file',
+    cookie: 0n,
     args: [sock4, { kind: 'str', value: 'abc' }],
   },
 ];
@@ -124,7 +127,7 @@ if (!compiler) {
 } else {
   S('every size, offset and constant of LAYOUT matches the C compiler', () => {
     const lines = Object.keys(LAYOUT).map((k) => `  printf("%s=%lld\\n", ${JSON.stringify(k)}, (long long)(${k}));`);
-    const src = `#include <stdio.h>\n#include <stddef.h>\n#include "tln_abi.h"\n#include "tln_events.h"\n#include "tln_evrec.h"\nint main(void) {\n${lines.join('\n')}\n  return 0;\n}\n`;
+    const src = `#include <stdio.h>\n#include <stddef.h>\n#include "tln_abi.h"\n#include "tln_events.h"\n#include "tln_evrec.h"\n#include "tln_usdt.h"\nint main(void) {\n${lines.join('\n')}\n  return 0;\n}\n`;
     const got: Record<string, number> = {};
     for (const l of run(src, 'probe.c').toString('utf8').trim().split('\n')) {
       const i = l.lastIndexOf('=');

@@ -124,7 +124,7 @@ test('tracepointConf refuses what cannot be read, naming the field', () => {
     () => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 6, type: 1 }]), f),
     /field 6 "char child_comm\[16\]" is not an integer \(declare it as string/,
   );
-  assert.throws(() => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 5, type: 16 }]), f), /type #16 arguments cannot be read from a tracepoint/);
+  assert.throws(() => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 5, type: 16 }]), f), /file arguments cannot be read from a tracepoint/);
 });
 
 test('uprobeConf: registers 0-5, integers and user strings', () => {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { policySchema } from '../src/policy/schema.js';
-import { AJV_KEYWORDS, AJV_OPTIONS } from '../src/policy/ajv-options.js';
+import { AJV_KEYWORDS, AJV_OPTIONS, validatorSchema } from '../src/policy/ajv-options.js';
 
 const require = createRequire(import.meta.url);
 
@@ -33,7 +33,7 @@ test('the generated validator judges as the run-time compile: verdicts and error
   const gen = (require('../src/policy/schema-validator.gen.cjs') as { default: ValidateFunction }).default;
   const ajv = new Ajv(AJV_OPTIONS);
   for (const k of AJV_KEYWORDS) ajv.addKeyword(k);
-  const rt = ajv.compile(policySchema);
+  const rt = ajv.compile(validatorSchema(policySchema));
   let invalid = 0;
   for (const d of docs) {
     const a = gen(d),
@@ -45,6 +45,31 @@ test('the generated validator judges as the run-time compile: verdicts and error
     assert.is(strip(gen.errors), strip(rt.errors), JSON.stringify(d));
   }
   assert.ok(invalid >= 4, 'the invalid documents are refused');
+});
+
+test('the shared subschemas moved to $defs judge as the schema written inline', () => {
+  const compile = (schema: Record<string, unknown>) => {
+    const ajv = new Ajv({ ...AJV_OPTIONS, inlineRefs: true });
+    for (const k of AJV_KEYWORDS) ajv.addKeyword(k);
+    return ajv.compile(schema);
+  };
+  const hoisted = validatorSchema(policySchema);
+  assert.ok(Object.keys((hoisted.$defs ?? {}) as object).length > 0, 'some subschemas are shared');
+  const inline = compile(policySchema),
+    refs = compile(hoisted);
+  for (const d of docs) {
+    assert.is(refs(d), inline(d), JSON.stringify(d));
+    // the same errors at the same places; the path in the schema differs, and a parent's
+    // subschemas may be references: what validate.ts reads of it (field names, x-unsupported) may not
+    const strip = (es: typeof inline.errors) =>
+      JSON.stringify(
+        (es ?? []).map((e) => {
+          const p = (e.parentSchema ?? {}) as { properties?: object; 'x-unsupported'?: string[]; type?: unknown };
+          return { ...e, schemaPath: '', parentSchema: { fields: Object.keys(p.properties ?? {}), unsupported: p['x-unsupported'], type: p.type } };
+        }),
+      );
+    assert.is(strip(refs.errors), strip(inline.errors), JSON.stringify(d));
+  }
 });
 
 test.run();

@@ -51,7 +51,7 @@ export function compileAction(cx: Ctx, a: Node, p: Path): ActionM | null {
     if (t != null && signalValue(t) < 0) {
       cx.err(p.k("argSig"), M.badSignal(t));
       ok = false;
-    }
+    } else if (t != null) am.sig = signalValue(t);
   } else if (isPresent(sigN)) cx.warn(p.k("argSig"), M.argIgnored("argSig", name, "Signal"));
 
   // argError
@@ -161,6 +161,13 @@ export function actionIdOf(s: string): i32 {
   const lc = s.toLowerCase();
   for (let i = 0; i < ACTION_NAMES.length; i++) if (ACTION_NAMES[i].toLowerCase() == lc) return <i32>ACTION_IDS[i];
   return -1;
+}
+
+/** the actions as JSON [[name, id, served by the BPF programs], ...] */
+export function actionsJson(): string {
+  const o = new Array<string>();
+  for (let i = 0; i < ACTION_NAMES.length; i++) o.push('["' + ACTION_NAMES[i] + '",' + ACTION_IDS[i].toString() + "," + (isSeedAction(ACTION_IDS[i]) ? "true" : "false") + "]");
+  return "[" + o.join(",") + "]";
 }
 
 export function actionNames(): string {

@@ -57,6 +57,10 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
   }
   const bt = strOf(a.get("btfType"));
   if (bt != null && bt.length > 0) addNeed(hook.needs, "btfType casts");
+  // char_buf is read on syscall hooks (their entry tracepoint's buffer, the size from
+  // another argument or, returnCopy, the return value at the exit)
+  const buf = t == A.TLN_ARG_CHAR_BUF && hook.kind == A.TLN_HOOK_KPROBE && hook.syscall.length > 0 && !isData;
+  let sized = false;
   const sizeN = a.get("sizeArgIndex");
   if (isPresent(sizeN)) {
     const v = smallInt(sizeN);
@@ -64,11 +68,12 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
     if (v < 0 || v > A.TLN_MAX_ARGS) cx.err(p.k("sizeArgIndex"), M.sizeArgIndexRange(sizeN!.text));
     else if (v > 0) {
       if (t != 0 && t != A.TLN_ARG_CHAR_BUF && t != A.TLN_ARG_CHAR_IOVEC) cx.err(p.k("sizeArgIndex"), M.sizeArgIndexType(tn));
+      else if (buf) sized = true;
       else addNeed(hook.needs, "sizeArgIndex");
     }
   }
   const rc = boolTrue(a.get("returnCopy"));
-  if (rc) addNeed(hook.needs, "returnCopy");
+  if (rc && !buf) addNeed(hook.needs, "returnCopy");
   if (boolTrue(a.get("maxData"))) {
     if (t != 0 && t != A.TLN_ARG_CHAR_BUF && t != A.TLN_ARG_CHAR_IOVEC && t != A.TLN_ARG_IOV_ITER) cx.err(p.k("maxData"), M.maxDataType(tn));
     else if (rc) cx.err(p.k("maxData"), M.maxDataReturnCopy());
@@ -79,8 +84,15 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
     if (src != "current_task" && src != "pt_regs") cx.err(p.k("source"), M.badDataSource(src));
     else if (!isData) cx.warn(p.k("source"), M.argIgnored("source", "args[]", "data[]"));
   }
-  if (t != 0 && !isSeedType(t)) addNeed(hook.needs, "argument type " + tn);
-  else if (t != 0 && hook.kind != A.TLN_HOOK_KPROBE && !isIntType(t) && t != A.TLN_ARG_STRING) {
+  // nop: a declared position that is read by nothing (Tetragon leaves it out of the event)
+  if (t == A.TLN_ARG_NOP) {
+    // nothing to read
+  } else if (buf) {
+    if (!sized && !rc) addNeed(hook.needs, "char_buf without sizeArgIndex or returnCopy");
+  } else if (t == A.TLN_ARG_LINUX_BINPRM && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT && (hook.flags & A.TLN_HOOK_F_RAW) != 0) {
+    // a raw tracepoint's bprm: its file's path
+  } else if (t != 0 && !isSeedType(t)) addNeed(hook.needs, "argument type " + tn);
+  else if (t != 0 && (hook.kind == A.TLN_HOOK_TRACEPOINT || hook.kind == A.TLN_HOOK_UPROBE || hook.kind == A.TLN_HOOK_USDT) && !isIntType(t) && t != A.TLN_ARG_STRING) {
     // the seed's tracepoint and uprobe programs read integers and strings only
     addNeed(hook.needs, "argument type " + tn + " on a " + (hook.kind == A.TLN_HOOK_TRACEPOINT ? "tracepoint" : hook.kind == A.TLN_HOOK_UPROBE ? "uprobe" : "hook of this kind"));
   }

@@ -88,7 +88,6 @@ export function compileKprobe(cx: Ctx, h0: Node, hp: Path, kind: u8 = A.TLN_HOOK
   if (def != null) hook.id = def.id;
   else {
     hook.id = kind == A.TLN_HOOK_FENTRY ? A.TLN_HOOK_GENERIC_FENTRY : A.TLN_HOOK_GENERIC_KPROBE;
-    if (call != null && !call.startsWith("list:")) addNeed(hook.needs, (kind == A.TLN_HOOK_FENTRY ? "fentry on " : "kprobe on ") + call);
   }
 
   // syscall: true (the CRD's default): the name is normalised, as Tetragon adds the arch prefix
@@ -97,12 +96,16 @@ export function compileKprobe(cx: Ctx, h0: Node, hp: Path, kind: u8 = A.TLN_HOOK
       // a seed hook is no syscall: Tetragon warns and goes on, and so does talon
       if (!def.isSyscall) cx.warn(hp.k("syscall"), M.notASyscall(def.name));
       else hook.flags |= A.TLN_HOOK_F_SYSCALL;
-    } else {
+    } else if (looksLikeSyscall(call)) {
+      // only sys_-style names: the CRD defaults syscall to true on every kprobe (fd_install
+      // included), and Tetragon adds the arch prefix to sys_ names only
       hook.flags |= A.TLN_HOOK_F_SYSCALL;
       hook.syscall = syscallBase(call);
       if (hook.syscall.length == 0) cx.err(hp.k("call"), M.badSyscallName(call));
     }
   }
+  // which mechanism serves a kprobe, fentry or LSM hook on a function is the loader's
+  // question (its catalog, from the kernel's features), not a need of the policy
   const isReturn = compileReturn(cx, h, hp, hook);
   if (isPresent(h.get("ignore"))) {
     const ig = objOf(h.get("ignore"));
@@ -130,7 +133,9 @@ export function compileReturn(cx: Ctx, h: Node, hp: Path, hook: HookM): bool {
       if (t == 0) cx.err(rap.k("type"), M.unknownArgType(tn, argTypeNames()));
       else {
         hook.retType = t;
-        if (t > A.TLN_ARG_UINT16 && isReturn) addNeed(hook.needs, "returnArg of type " + tn);
+        // integers; strings where a return probe reads the pointer (uprobes: user memory)
+        const strRet = t == A.TLN_ARG_STRING && hook.kind == A.TLN_HOOK_UPROBE;
+        if (t > A.TLN_ARG_UINT16 && isReturn && !strRet) addNeed(hook.needs, "returnArg of type " + tn);
       }
     } else if (ra.get("type") == null) cx.missing(rap, "type", M.missingField("type", "int"));
   }
@@ -195,7 +200,17 @@ export function finishHook(cx: Ctx, h: Node, hook: HookM, attach: string = ""): 
   let s = '{"kind":' + jstr(kindName(hook.kind)) + ',"call":' + jstr(hook.call);
   if (hook.syscall.length > 0) s += ',"syscall":' + jstr(hook.syscall);
   if (attach.length > 0) s += "," + attach;
-  s += ',"spec":' + nodeJson(h) + ',"needs":' + needsJson(hook.needs) + "}";
+  s += ',"spec":' + nodeJson(h) + ',"needs":' + needsJson(hook.needs);
+  // the selectors the evaluator decides from the spec record (null: the selector struct says it all)
+  let anyEval = false;
+  const ev = new Array<string>();
+  for (let i = 0; i < hook.selectors.length; i++) {
+    const e = hook.selectors[i].evalJson;
+    if (e.length > 0) anyEval = true;
+    ev.push(e.length > 0 ? e : "null");
+  }
+  if (anyEval) s += ',"eval":[' + ev.join(",") + "]";
+  s += "}";
   hook.spec = s;
 }
 
@@ -225,7 +240,6 @@ export function compileLsmHook(cx: Ctx, h0: Node, hp: Path): void {
     if (name.startsWith("security_")) cx.err(hp.k("hook"), M.lsmHookPrefix(name));
     else if (!isSymbolName(name)) cx.err(hp.k("hook"), M.badLsmHook(name));
     hook.call = name;
-    addNeed(hook.needs, "lsmhook " + name);
   }
   compileHookBody(cx, h, hp, hook, null, false);
   finishHook(cx, h, hook);
@@ -245,8 +259,8 @@ export function compileTracepoint(cx: Ctx, h0: Node, hp: Path): void {
   const ev = tracefsName(cx, h, hp, "event", "the tracepoint's event, e.g. sys_enter_openat");
   hook.call = sub + "/" + ev;
   if (boolTrue(h.get("raw"))) {
+    // served by a BTF tracepoint where the kernel has them (the loader refuses it elsewhere)
     hook.flags |= A.TLN_HOOK_F_RAW;
-    addNeed(hook.needs, "raw tracepoint " + hook.call);
   }
   compileHookBody(cx, h, hp, hook, null, false);
   finishHook(cx, h, hook, '"tracepoint":{"subsystem":' + jstr(sub) + ',"event":' + jstr(ev) + ',"raw":' + (boolTrue(h.get("raw")) ? "true" : "false") + "}");

@@ -286,6 +286,9 @@ export function compileOptions(cx: Ctx, spec: Node, sp: Path): i32 {
   return mode;
 }
 
+/** the spec.options names talon reads (others warn, as Tetragon ignores them) */
+export const OPTION_NAMES: StaticArray<string> = ["policy-mode", "disable-kprobe-multi", "disable-uprobe-multi", "override-method", "sleepable-preload-size"];
+
 // ---- spec.lists ----
 
 /** spec.lists: named sets of functions (syscalls, generated_syscalls, generated_ftrace) for list:NAME */

@@ -10,10 +10,12 @@ import {
   opLookup, opName, opsFor, opIn, opList, allOpNames, isNegated, isSeedOp, OP_UNKNOWN, OP_UNSUPPORTED, BIN_OPS,
 } from "../operators";
 import { fileTypeValue } from "../names";
-import { compileNamespaces, compileNamespaceChanges, compileCapabilities } from "./filters";
+import { compileNamespaces, compileNamespaceChanges, compileCapabilities, nsEvalJson, nsChangesEvalJson, capsEvalJson, nsKernel, nsChangesKernel, capsKernel } from "./filters";
+import { SelEval } from "./seleval";
+import { CelParse } from "../cel";
 import { addNeed } from "./spec";
 import { dataType } from "./args";
-import { parseTyped } from "../parse";
+import { parseTyped, parseIntText } from "../parse";
 import { SelectorM, FilterM } from "../model";
 import { Ctx } from "./context";
 import { strOf, scalarOf, objOf, listOf, boolTrue, smallInt } from "./nodes";
@@ -26,6 +28,11 @@ function specOnly(cx: Ctx, sel: SelectorM, what: string): void {
   addNeed(cx.hook.needs, what);
 }
 
+/** a filter the kernel holds in the selector struct, but the evaluator decides from the spec record (with the rest of the selector) */
+function specEval(sel: SelectorM): void {
+  sel.flags |= A.TLN_SEL_F_SPEC_ONLY;
+}
+
 /** a filter BPF and the evaluator implement goes into the selector struct; any other only into the spec */
 function keepFilter(cx: Ctx, sel: SelectorM, fm: FilterM): void {
   if (fm.specOnly) specOnly(cx, sel, "list:NAME values");
@@ -36,6 +43,7 @@ function keepFilter(cx: Ctx, sel: SelectorM, fm: FilterM): void {
 
 export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndata: i32 = 0): SelectorM {
   const sel = new SelectorM();
+  const ev = new SelEval();
   const hook = cx.hook;
 
   const ma = listOf(s.get("matchArgs"));
@@ -49,7 +57,10 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndat
         break;
       }
       const fm = compileArgFilter(cx, f, mp.i(i), false);
-      if (fm != null) keepFilter(cx, sel, fm);
+      if (fm != null) {
+        keepFilter(cx, sel, fm);
+        ev.filters.push(fm);
+      }
     }
   }
   const md = listOf(s.get("matchData"));
@@ -63,6 +74,7 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndat
         break;
       }
       compileDataFilter(cx, f, mp.i(i), ndata);
+      ev.ndata++;
     }
     specOnly(cx, sel, "matchData");
   }
@@ -81,6 +93,7 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndat
         const fm = compileArgFilter(cx, f, mp.i(i), true);
         if (fm != null) {
           keepFilter(cx, sel, fm);
+          ev.filters.push(fm);
           hook.flags |= A.TLN_HOOK_F_RET_FILTERS;
         }
       }
@@ -98,6 +111,7 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndat
         break;
       }
       compileBinaries(cx, b, mp.i(i), sel);
+      ev.children = boolTrue(b.get("followChildren"));
     }
   }
   const mpb = listOf(s.get("matchParentBinaries"));
@@ -110,32 +124,58 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndat
         cx.err(mp.i(i), M.tooManyBinaryFilters(mpb.length));
         break;
       }
-      compileBinaries(cx, b, mp.i(i), new SelectorM()); // checked; its sets are kept for the loader
+      compileBinaries(cx, b, mp.i(i), ev.parent); // checked; its sets are kept for the loader and the evaluator
     }
     specOnly(cx, sel, "matchParentBinaries");
   }
   const nsl = listOf(s.get("matchNamespaces"));
   if (nsl != null && nsl.length > 0) {
     compileNamespaces(cx, nsl, p.k("matchNamespaces"));
-    specOnly(cx, sel, "matchNamespaces");
+    ev.ns = nsEvalJson(nsl);
+    const k = nsKernel(nsl);
+    if (k != null) {
+      sel.nsf = k;
+      specEval(sel);
+    } else specOnly(cx, sel, "matchNamespaces beyond " + A.TLN_MAX_NS_FILTERS.toString() + " entries of " + A.TLN_MAX_NS_VALUES.toString() + " values");
   }
   const nsc = listOf(s.get("matchNamespaceChanges"));
   if (nsc != null && nsc.length > 0) {
     compileNamespaceChanges(cx, nsc, p.k("matchNamespaceChanges"));
-    specOnly(cx, sel, "matchNamespaceChanges");
+    ev.nsch = nsChangesEvalJson(nsc);
+    const k = nsChangesKernel(nsc);
+    if (k != null && sel.nsf.length < A.TLN_MAX_NS_FILTERS) {
+      sel.nsf.push(k);
+      specEval(sel);
+    } else specOnly(cx, sel, "matchNamespaceChanges beside " + A.TLN_MAX_NS_FILTERS.toString() + " matchNamespaces entries");
   }
   const caps = listOf(s.get("matchCapabilities"));
   if (caps != null && caps.length > 0) {
     compileCapabilities(cx, caps, p.k("matchCapabilities"), "matchCapabilities");
-    specOnly(cx, sel, "matchCapabilities");
+    ev.caps = capsEvalJson(caps);
+    const k = capsKernel(caps);
+    if (k != null) {
+      sel.capf = k;
+      specEval(sel);
+    } else specOnly(cx, sel, "more than " + A.TLN_MAX_CAP_FILTERS.toString() + " matchCapabilities entries");
   }
   const capc = listOf(s.get("matchCapabilityChanges"));
   if (capc != null && capc.length > 0) {
     compileCapabilities(cx, capc, p.k("matchCapabilityChanges"), "matchCapabilityChanges");
-    specOnly(cx, sel, "matchCapabilityChanges");
+    ev.capch = capsEvalJson(capc);
+    const k = capsKernel(capc);
+    if (k != null && k.length + sel.capf.length <= A.TLN_MAX_CAP_FILTERS) {
+      for (let i = 0; i < k.length; i++) {
+        k[i].change = 1;
+        sel.capf.push(k[i]);
+      }
+      specEval(sel);
+    } else specOnly(cx, sel, "more than " + A.TLN_MAX_CAP_FILTERS.toString() + " matchCapabilities and matchCapabilityChanges entries");
   }
   const mw = s.get("matchWorkloads");
-  if (mw != null && !mw.isNull) specOnly(cx, sel, "matchWorkloads");
+  if (mw != null && !mw.isNull) {
+    specOnly(cx, sel, "matchWorkloads");
+    ev.workloads = true;
+  }
 
   const mpid = listOf(s.get("matchPIDs"));
   if (mpid != null) {
@@ -143,14 +183,18 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndat
     for (let i = 0; i < mpid.length; i++) {
       const b = objOf(mpid.at(i));
       if (b == null) continue;
-      // Tetragon ANDs several entries; the selector struct holds the first, the spec all
+      // Tetragon ANDs several entries; the selector struct holds the first in pid_op/pids, the next in pidx[], the spec all
+      const e = i >= 1 ? new SelectorM() : sel;
+      compilePids(cx, b, mp.i(i), e);
+      ev.pids.push(e);
       if (i >= 1) {
-        compilePids(cx, b, mp.i(i), new SelectorM());
-        specOnly(cx, sel, "several matchPIDs entries");
-        continue;
+        if (i < A.TLN_MAX_PID_ENTRIES) {
+          if (e.pidOp != 0) sel.pidx.push(e);
+          specEval(sel);
+        } else specOnly(cx, sel, "more than " + A.TLN_MAX_PID_ENTRIES.toString() + " matchPIDs entries");
       }
-      compilePids(cx, b, mp.i(i), sel);
-      if ((sel.pidFlags & A.TLN_PID_F_FOLLOW_FORKS) != 0) specOnly(cx, sel, "matchPIDs followForks");
+      // followForks reads the ancestors (and with isNamespacePID their namespace pids) the kernel puts in the record
+      if ((e.pidFlags & A.TLN_PID_F_FOLLOW_FORKS) != 0) specEval(sel);
     }
   }
 
@@ -180,6 +224,7 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndat
         continue;
       }
       mask |= bit;
+      ev.actions.push(am);
       if (isSeedAction(am.id)) sel.actions.push(am);
       else specOnly(cx, sel, "action " + actionName(am.id));
     }
@@ -196,11 +241,27 @@ export function compileSelector(cx: Ctx, s: Node, p: Path, canReturn: bool, ndat
         break;
       }
       const am = compileAction(cx, a, mp.i(i));
-      if (am != null) mask |= <u16>(1 << am.id);
+      if (am != null) {
+        mask |= <u16>(1 << am.id);
+        ev.retActions.push(am);
+      }
     }
-    specOnly(cx, sel, "matchReturnActions");
+    // kept in the selector struct after matchActions when they fit (the kernel and the
+    // evaluator run them when the record has the return value); else the spec record only
+    let fits = sel.actions.length + ev.retActions.length <= A.TLN_MAX_ACTIONS && ev.actions.length == sel.actions.length;
+    for (let i = 0; i < ev.retActions.length && fits; i++) if (!isSeedAction(ev.retActions[i].id)) fits = false;
+    if (fits) {
+      for (let i = 0; i < ev.retActions.length; i++) {
+        const ra = ev.retActions[i];
+        ra.flags |= A.TLN_ACTION_F_RETURN;
+        sel.actions.push(ra);
+      }
+    } else specOnly(cx, sel, "matchReturnActions");
   }
-  if (sel.actions.length == 0) mask |= 1 << A.TLN_ACT_POST;
+  if ((sel.flags & A.TLN_SEL_F_SPEC_ONLY) != 0) sel.evalJson = ev.json(sel);
+  let entryActs = 0;
+  for (let i = 0; i < sel.actions.length; i++) if ((sel.actions[i].flags & A.TLN_ACTION_F_RETURN) == 0) entryActs++;
+  if (entryActs == 0) mask |= 1 << A.TLN_ACT_POST;
   hook.actionsMask |= mask;
   return sel;
 }
@@ -233,6 +294,7 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
             cx.err(p.k("args").i(k), M.argsPositionOutOfRange(argsN.at(k).text, hook.args.length));
             ok = false;
           } else if (k == 0) slot = pos;
+          else fm.slot2 = <u8>pos;
         }
       }
     } else if (opPeek != null && opLookup(opPeek) == <i32>A.TLN_OP_CEL_EXPR) {
@@ -308,10 +370,17 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
   fm.type = type;
   if (opu == A.TLN_OP_CEL_EXPR) {
     if (!celValues(cx, f, p)) return null;
+    fm.strs.push(scalarOf(listOf(f.get("values"))!.at(0))!);
     return fm;
   }
   if (!ok || type == 0) return null; // slot problems already reported
-  const cat = category(type);
+  let cat = category(type);
+  if (type == A.TLN_ARG_AUTO && hook.kind == A.TLN_HOOK_TRACEPOINT && !ret) {
+    // Tetragon types an auto tracepoint field from the tracepoint's format at load: here the
+    // values say which comparison is meant (all integers: an integer field), checked again at load
+    cat = autoCategory(f);
+    addNeed(hook.needs, "filters on auto-typed tracepoint fields (typed from the tracepoint format at load)");
+  }
   const allowed = opsFor(cat, ret);
   if (!opIn(opu, allowed)) {
     cx.err(opp, M.operatorTypeMismatch(opName(opu), argDesc, argTypeName(type), opList(allowed)));
@@ -327,6 +396,7 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
     if (vl != null) for (let i = 0; i < vl.length; i++) {
       const t = scalarOf(vl.at(i));
       if (t != null && t.length >= 100) cx.err(p.k("values").i(i), M.substringTooLong(t));
+      if (t != null) fm.strs.push(t);
     }
     if (vl == null || vl.length == 0) cx.err(p.k("values"), M.opNeedsValues(opName(opu)));
     return fm; // the spec record carries the values (no BPF set for them)
@@ -336,6 +406,17 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
   else if (cat == CAT_FILE || (cat == CAT_SOCKADDR_UN && opu != A.TLN_OP_FAMILY)) vcat = CAT_STR;
   compileValues(cx, f, p, fm, vcat, argDesc);
   return fm;
+}
+
+/** the category an auto-typed tracepoint field is compared in: integers when every value is one */
+function autoCategory(f: Node): i32 {
+  const vl = listOf(f.get("values"));
+  if (vl == null || vl.length == 0) return CAT_INT;
+  for (let i = 0; i < vl.length; i++) {
+    const t = scalarOf(vl.at(i));
+    if (t == null || !parseIntText(t).ok) return CAT_STR;
+  }
+  return CAT_INT;
 }
 
 function fileTypes(cx: Ctx, f: Node, p: Path, fm: FilterM): void {
@@ -353,7 +434,7 @@ function fileTypes(cx: Ctx, f: Node, p: Path, fm: FilterM): void {
   }
 }
 
-/** CelExpr: one expression; a light syntax check (balanced parentheses, not empty) */
+/** CelExpr: one expression, parsed (assembly/cel.ts): outside the supported subset is an error at the value */
 function celValues(cx: Ctx, f: Node, p: Path): bool {
   const vl = listOf(f.get("values"));
   const n = vl == null ? 0 : vl.length;
@@ -363,17 +444,18 @@ function celValues(cx: Ctx, f: Node, p: Path): bool {
   }
   const e = scalarOf(vl!.at(0));
   if (e == null) return false;
-  let depth = 0;
-  for (let i = 0; i < e.length; i++) {
-    const c = e.charCodeAt(i);
-    if (c == 40) depth++;
-    else if (c == 41) {
-      depth--;
-      if (depth < 0) break;
-    }
+  if (e.trim().length == 0) {
+    cx.err(p.k("values").i(0), M.celSyntax(e, "the expression is empty"));
+    return false;
   }
-  if (e.trim().length == 0 || depth != 0) {
-    cx.err(p.k("values").i(0), M.celSyntax(e, e.trim().length == 0 ? "the expression is empty" : "unbalanced parentheses"));
+  const cp = new CelParse(e);
+  cp.parse();
+  if (cp.err.length > 0) {
+    cx.err(p.k("values").i(0), M.celSyntax(e, cp.err));
+    return false;
+  }
+  if (cp.maxArg >= cx.hook.args.length) {
+    cx.err(p.k("values").i(0), M.celSyntax(e, "arg" + cp.maxArg.toString() + " names no args[] entry (the hook has " + cx.hook.args.length.toString() + ")"));
     return false;
   }
   return true;

@@ -1,6 +1,8 @@
 // uprobes (symbols, offsets, addrs, refCtrOffsets, return probes, btfPath,
 // binaryDigests) and USDTs (path, provider, name). A uprobe makes one hook per
-// attach point, all sharing the compiled args and selectors.
+// attach point, all sharing the compiled args and selectors. Offsets, addrs,
+// semaphores, digests and the USDT note are resolved at load, against the
+// binary on the host (src/kernel/plan.ts, usdt.ts); btfPath stays a need.
 import * as A from "../abi";
 import * as M from "../messages";
 import { Node } from "../value";
@@ -89,12 +91,9 @@ export function compileUprobe(cx: Ctx, h0: Node, hp: Path): void {
     points.push("@" + addrs[i]);
     kinds.push("addr");
   }
-  if (offs.length > 0) addNeed(hook.needs, "uprobe offsets");
-  if (addrs.length > 0) addNeed(hook.needs, "uprobe addrs");
   const refs = u64List(cx, h, hp, "refCtrOffsets");
   if (refs.length > 0) {
     if (refs.length != points.length) cx.err(hp.k("refCtrOffsets"), M.refCtrCount(refs.length, points.length));
-    addNeed(hook.needs, "uprobe refCtrOffsets");
   }
   const dl = listOf(h.get("binaryDigests"));
   if (dl != null) {
@@ -104,12 +103,10 @@ export function compileUprobe(cx: Ctx, h0: Node, hp: Path): void {
       const hex = d.startsWith("sha256:") ? d.substring(7) : d;
       if (!isHex64(hex)) cx.err(hp.k("binaryDigests").i(i), M.badDigest(d));
     }
-    if (dl.length > 0) addNeed(hook.needs, "uprobe binaryDigests");
   }
   const btf = strOf(h.get("btfPath"));
   if (btf != null && btf.length > 0) addNeed(hook.needs, "btfPath");
   const isReturn = compileReturn(cx, h, hp, hook);
-  if (isReturn) addNeed(hook.needs, "uprobe return probes");
   compileHookBody(cx, h, hp, hook, null, isReturn);
 
   const pol = cx.pol;
@@ -162,7 +159,6 @@ export function compileUsdt(cx: Ctx, h0: Node, hp: Path): void {
     v.push(s == null ? "" : s);
   }
   hook.call = v[0] + ":" + v[1] + ":" + v[2];
-  addNeed(hook.needs, "usdt " + v[1] + ":" + v[2]);
   if (isPresent(h.get("btfPath"))) addNeed(hook.needs, "btfPath");
   compileHookBody(cx, h, hp, hook, null, false);
   finishHook(cx, h, hook, '"usdt":{"path":' + jstr(v[0]) + ',"provider":' + jstr(v[1]) + ',"name":' + jstr(v[2]) + "}");

@@ -166,8 +166,7 @@ export function compileValues(cx: Ctx, f: Node, p: Path, fm: FilterM, cat: i32, 
 
 export function intSet(cx: Ctx, fm: FilterM, texts: Array<string>, paths: Array<Path>, typeName: string): void {
   const sets = cx.pol.sets;
-  let canon = "U" + fm.type.toString();
-  for (let i = 0; i < texts.length; i++) canon += "\x00" + texts[i];
+  const canon = canonOf("U" + fm.type.toString(), texts);
   const have = sets.existing(canon);
   if (have > 0) {
     fm.set = <u8>have;
@@ -262,8 +261,7 @@ export function stringSet(cx: Ctx, fm: FilterM, op: u8, texts: Array<string>, pa
 /** builds (or reuses) a string set; returns its id or 0 */
 export function strSetOf(cx: Ctx, kind: string, max: i32, texts: Array<string>, paths: Array<Path>, name: string): i32 {
   const sets = cx.pol.sets;
-  let canon = kind;
-  for (let i = 0; i < texts.length; i++) canon += "\x00" + texts[i];
+  const canon = canonOf(kind, texts);
   const have = sets.existing(canon);
   if (have > 0) return have;
   const datas = new Array<ArrayBuffer>();
@@ -300,8 +298,7 @@ export function strSetOf(cx: Ctx, kind: string, max: i32, texts: Array<string>, 
 
 export function addrSet(cx: Ctx, fm: FilterM, texts: Array<string>, paths: Array<Path>, vp: Path): void {
   const sets = cx.pol.sets;
-  let canon = "A";
-  for (let i = 0; i < texts.length; i++) canon += "\x00" + texts[i];
+  const canon = canonOf("A", texts);
   const have = sets.existing(canon);
   if (have > 0) {
     fm.set = <u8>have;
@@ -328,6 +325,13 @@ export function addrSet(cx: Ctx, fm: FilterM, texts: Array<string>, paths: Array
   }
   fm.set = <u8>id;
   for (let i = 0; i < cidrs.length; i++) sets.addAddr(<u8>id, cidrs[i].family, cidrs[i].plen, cidrs[i].addr);
+}
+
+/** the dedupe key of a value set: kind, then each value after a NUL. Joined once,
+ *  because appending to a growing string copies it each time (quadratic in the list). */
+function canonOf(kind: string, texts: Array<string>): string {
+  if (texts.length == 0) return kind;
+  return kind + "\x00" + texts.join("\x00");
 }
 
 class Cidr2 {

@@ -5,14 +5,21 @@
 // OP: getppid  syscall(SYS_getppid), the cheapest syscall (no file hook runs)
 //     pread    pread(fd, 64 B) of FILE opened once (a read hook runs every time)
 //     orc      open + read 64 B + close of FILE (openat, read and close hooks)
+//     connect  socket + connect to a refusing 127.0.0.1 port + close (FILE unused)
+//     lseek    lseek(fd, 0, SEEK_SET) of FILE opened once (a syscall hook on lseek runs)
 //     probe    open + read of FILE once, no timing (is an enforcing rule live?)
+//     lseekbad lseek(-1, 0, SEEK_SET) once, no timing (is a rule on lseek(-1) live?)
 // CGROUP_DIR: joins that cgroup v2 directory before the loop (the bench pod).
 // The N iterations are timed in CHUNKS chunks, so that a chunk disturbed by
 // another process (a preemption, a page fault storm) can be told apart.
 // Output, one line: "OP N MEDIAN MIN MEAN", ns per call: the median chunk, the
 // fastest chunk, and the whole run. Exit 0, or 2 with a message on stderr.
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,12 +88,54 @@ static void loop_orc(long n, const char *file)
 	}
 }
 
+/* a bound, not listening TCP port on 127.0.0.1: connects to it are refused at once */
+static struct sockaddr_in refusing_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) || getsockname(s, (struct sockaddr *)&a, &len))
+		die("bind 127.0.0.1");
+	return a; /* s stays bound for the process's life */
+}
+
+static void loop_connect(long n)
+{
+	static struct sockaddr_in a;
+	static int have;
+
+	if (!have) {
+		a = refusing_port();
+		have = 1;
+	}
+	for (long i = 0; i < n; i++) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		if (s < 0)
+			die("socket");
+		if (connect(s, (struct sockaddr *)&a, sizeof a) == 0 || errno != ECONNREFUSED)
+			die("connect to a refusing port");
+		close(s);
+	}
+}
+
+static void loop_lseek(long n, int fd)
+{
+	for (long i = 0; i < n; i++)
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			die("lseek");
+}
+
 static void run(const char *op, long n, const char *file, int fd)
 {
-	if (!strcmp(op, "getppid"))
+	if (!strcmp(op, "lseek"))
+		loop_lseek(n, fd);
+	else if (!strcmp(op, "getppid"))
 		loop_getppid(n);
 	else if (!strcmp(op, "pread"))
 		loop_pread(n, fd);
+	else if (!strcmp(op, "connect"))
+		loop_connect(n);
 	else
 		loop_orc(n, file);
 }
@@ -94,12 +143,13 @@ static void run(const char *op, long n, const char *file, int fd)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s getppid|pread|orc|probe N FILE [CGROUP_DIR]\n", argv[0]);
+		fprintf(stderr, "usage: %s getppid|pread|orc|connect|lseek|probe|lseekbad N FILE [CGROUP_DIR]\n", argv[0]);
 		return 2;
 	}
 	const char *op = argv[1], *file = argv[3];
 	long n = atol(argv[2]);
-	if (strcmp(op, "getppid") && strcmp(op, "pread") && strcmp(op, "orc") && strcmp(op, "probe")) {
+	if (strcmp(op, "getppid") && strcmp(op, "pread") && strcmp(op, "orc") && strcmp(op, "probe") &&
+	    strcmp(op, "connect") && strcmp(op, "lseek") && strcmp(op, "lseekbad")) {
 		fprintf(stderr, "unknown op %s\n", op);
 		return 2;
 	}
@@ -118,8 +168,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	// lseekbad: one lseek of fd -1 (EBADF), a live rule on it kills us here
+	if (!strcmp(op, "lseekbad")) {
+		if (lseek(-1, 0, SEEK_SET) == 0)
+			return 2;
+		printf("lseekbad 1 0\n");
+		return 0;
+	}
+
 	int fd = -1;
-	if (!strcmp(op, "pread") && (fd = open(file, O_RDONLY)) < 0)
+	if ((!strcmp(op, "pread") || !strcmp(op, "lseek")) && (fd = open(file, O_RDONLY)) < 0)
 		die(file);
 
 	// warm up caches and the dentry, then time chunk by chunk

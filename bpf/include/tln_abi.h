@@ -25,7 +25,7 @@
 
 #define TLN_IMAGE_MAGIC_0 0x4f4c4154u /* "TALO" */
 #define TLN_IMAGE_MAGIC_1 0x474d494eu /* "NIMG" */
-#define TLN_IMAGE_VERSION 2
+#define TLN_IMAGE_VERSION 4
 
 /* limits (Tetragon's, or more: see README "Limits") */
 #define TLN_MAX_HOOKS 16        /* hooks (kprobes/tracepoints/...) per policy */
@@ -36,6 +36,11 @@
 #define TLN_MAX_VALUES 8        /* inline u64 values per filter (4 ranges = 8) */
 #define TLN_MAX_INLINE 4        /* inline values a user may list (ints, ports) */
 #define TLN_MAX_PIDS 4          /* matchPIDs values */
+#define TLN_MAX_PID_ENTRIES 4   /* matchPIDs entries per selector the kernel holds (ANDed) */
+#define TLN_MAX_PIDX 3          /* of which in tln_selector.pidx[] (the first is pid_op/pids) */
+#define TLN_MAX_NS_FILTERS 10   /* matchNamespaces entries per selector */
+#define TLN_MAX_NS_VALUES 4     /* values per matchNamespaces entry */
+#define TLN_MAX_CAP_FILTERS 4   /* matchCapabilities entries per selector the kernel holds */
 #define TLN_MAX_ACTIONS 3       /* matchActions per selector */
 #define TLN_MAX_SETS 255        /* string/addr/int value sets per policy (u8 id, 0 unused) */
 #define TLN_STR_DATA 255        /* bytes of string data in an LPM key */
@@ -262,12 +267,48 @@ struct tln_filter {
 	                             * port ranges as (lo, hi) pairs */
 };                        /* 72 bytes */
 
+/* action flags (tln_action.flags) */
+#define TLN_ACTION_F_RETURN 0x01 /* a matchReturnActions entry: carried out only when the record has the return value */
+
 struct tln_action {
 	__u8 id;          /* enum tln_action_id */
 	__u8 rl_scope;    /* enum tln_rl_scope (Post) */
-	__u8 pad0[2];
+	__u8 flags;       /* TLN_ACTION_F_* (image version 3) */
+	__u8 pad0;
 	__s32 arg;        /* Signal: signal number; Override: error (negative errno) */
 	__u64 rate_limit_ns; /* Post: 0 = none */
+};                        /* 16 bytes */
+
+/* one more matchPIDs entry (the first is in tln_selector.pid_op/pids) */
+struct tln_pid_entry {
+	__u8 op;          /* TLN_OP_IN or TLN_OP_NOT_IN */
+	__u8 flags;       /* TLN_PID_F_* */
+	__u8 npids;
+	__u8 pad0;
+	__u32 pids[TLN_MAX_PIDS];
+	__u32 pad1;
+};                        /* 24 bytes */
+
+/* one matchNamespaces entry: the task's namespace of type `ns` In/NotIn the values */
+struct tln_ns_filter {
+	__u8 ns;          /* Tetragon's namespace type id: Uts 0 .. User 9 */
+	__u8 op;          /* TLN_OP_IN or TLN_OP_NOT_IN */
+	__u8 host;        /* host_ns is listed: the host's namespace of that type counts (read at load) */
+	__u8 nvals;
+	__u32 vals[TLN_MAX_NS_VALUES]; /* inode numbers */
+	__u16 chmask;     /* v4, with change: matchNamespaceChanges' types (bit t); In: one of them changed since exec, NotIn: another one did */
+	__u8 change;      /* v4: 1 = a matchNamespaceChanges entry (ns, host, vals unused) */
+	__u8 pad0;
+};                        /* 24 bytes */
+
+/* one matchCapabilities entry: any capability of `mask` in the task's set (In) or none (NotIn) */
+struct tln_cap_filter {
+	__u8 set;         /* 0 permitted, 1 effective, 2 inheritable */
+	__u8 op;          /* TLN_OP_IN or TLN_OP_NOT_IN */
+	__u8 nscap;       /* isNamespaceCapability: never matches in the host's user namespace */
+	__u8 change;      /* v4: 1 = matchCapabilityChanges: In, a capability of mask changed since exec; NotIn, only others did */
+	__u8 pad0[4];
+	__u64 mask;       /* 1 << capability number, ORed */
 };                        /* 16 bytes */
 
 /* tln_sels: ARRAY indexed by global selector index (tln_hook.first_sel + i) */
@@ -283,7 +324,15 @@ struct tln_selector {
 	__u32 pids[TLN_MAX_PIDS];
 	struct tln_filter filters[TLN_MAX_FILTERS];
 	struct tln_action actions[TLN_MAX_ACTIONS];
-};                        /* 8 + 16 + 576 + 48 = 648 bytes */
+	/* v3: the process filters the kernel evaluates beyond the first matchPIDs entry */
+	__u8 npidx;       /* further matchPIDs entries in pidx[] */
+	__u8 nns;         /* matchNamespaces entries in ns[] */
+	__u8 ncaps;       /* matchCapabilities entries in caps[] */
+	__u8 pad1[5];
+	struct tln_cap_filter caps[TLN_MAX_CAP_FILTERS];
+	struct tln_pid_entry pidx[TLN_MAX_PIDX];
+	struct tln_ns_filter ns[TLN_MAX_NS_FILTERS];
+};                        /* 648 + 8 + 64 + 72 + 240 = 1032 bytes */
 
 /* tln_str: LPM_TRIE for string sets (Equal/Prefix/Postfix and binaries).
  * prefixlen counts bits from `set` on: 8 + 8 * bytes. Equal entries end

@@ -46,7 +46,35 @@ struct tln_evrec {
 	__u32 pod_len;
 	__u32 name_off;   /* the hook name: function, subsys/event or path:symbol */
 	__u32 name_len;
-};                        /* 48 bytes */
+	__u32 ext_off;    /* the process context block (struct tln_evx entries); 0 = none */
+	__u32 ext_len;
+};                        /* 56 bytes */
+
+/* The process context block: what a recorded event says about its process
+ * beyond pid and binary (parent, ancestors, namespaces, capabilities), for the
+ * selectors that read it. Entries one after another, each a struct tln_evx
+ * then len bytes; an absent entry means the event does not say (the verdict is
+ * then "unknown", never a no-match). Integers little-endian. */
+struct tln_evx {
+	__u8 key;         /* TLN_EVX_* */
+	__u8 index;       /* namespace type, capability set or argument slot, by key */
+	__u16 len;        /* bytes after this header */
+};                        /* 4 bytes */
+
+#define TLN_EVX_PARENT_BINARY 1   /* bytes: parent.binary */
+#define TLN_EVX_PARENT_PID 2      /* u32: parent.pid */
+#define TLN_EVX_ANCESTOR_BINARY 3 /* bytes: one ancestor's binary, parent's parent first */
+#define TLN_EVX_ANCESTOR_PID 4    /* u32: one ancestor's pid, same order */
+#define TLN_EVX_ANCESTORS_ALL 5   /* no data: the parent and ancestor entries are the whole chain */
+#define TLN_EVX_NS 6              /* index: namespace type (Uts 0 .. User 9); u32 inum, u8 is_host */
+#define TLN_EVX_CAPS 7            /* index: 0 permitted, 1 effective, 2 inheritable; u64 mask */
+#define TLN_EVX_NS_PID 8          /* u32: the pid in the process's pid namespace */
+#define TLN_EVX_FILE_TYPE 9       /* index: argument slot; u8 S_IFMT >> 12 of the file */
+#define TLN_EVX_NS_NOW 10         /* as TLN_EVX_NS, at the time of the call (when the producer knows it) */
+#define TLN_EVX_CAPS_NOW 11       /* as TLN_EVX_CAPS, at the time of the call */
+#define TLN_EVX_NS_EXEC 12        /* as TLN_EVX_NS, as the process table recorded it (at exec): the kernel's matchNamespaceChanges baseline; TLN_EVX_NS is then the call's */
+#define TLN_EVX_CAPS_EXEC 13      /* as TLN_EVX_CAPS, likewise for matchCapabilityChanges */
+#define TLN_EVX_ANCESTOR_NS_PID 14 /* index: 0 parent, 1 its parent ...; u32: that ancestor's pid in its pid namespace */
 
 /* a string argument: its bytes in the record */
 struct tln_evrec_str {
@@ -70,7 +98,7 @@ struct tln_evrec_slot {
 	__u32 pad1;
 	__u8 saddr[16];   /* socket: network byte order, IPv4 in the first 4 bytes */
 	__u8 daddr[16];
-	__u64 pad2;
+	__u64 orig_size;  /* char_buf, kernel records: the bytes the call had (str holds at most the first 4095); else 0 */
 };                        /* 64 bytes */
 
 /* ---- the host's part of a kernel hook record (evalHookRecord) ----------- */
@@ -98,7 +126,9 @@ struct tln_evctx {
 struct tln_evmatch_hdr {
 	__u32 count;
 	__u32 record_size;
-};                        /* 8 bytes */
+	__u32 unknown;    /* 1: a selector could not be decided on this event (the reason: evalUnknown) */
+	__u32 pad0;
+};                        /* 16 bytes */
 
 struct tln_evmatch {
 	__u32 policy;     /* policy index in the image */

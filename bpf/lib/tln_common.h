@@ -16,7 +16,14 @@
 #define TLN_AF_INET6 10
 #define TLN_SOCK_STREAM 1
 #define TLN_IPPROTO_TCP 6
+#define TLN_TCP_ESTABLISHED 1
 #define TLN_TCP_SYN_SENT 2
+#define TLN_TCP_SYN_RECV 3
+#define TLN_TCP_FIN_WAIT1 4
+#define TLN_TCP_CLOSE 7
+#define TLN_TCP_CLOSE_WAIT 8
+#define TLN_TCP_LAST_ACK 9
+#define TLN_TCP_LISTEN 10
 #define TLN_SIGKILL 9
 
 /* 0xff in a slot constant: the policy has no hook served by that program */

@@ -184,6 +184,22 @@ static __always_inline struct file *tln_fd_file(__s64 fd)
 	return f;
 }
 
+/* tln_fd_file for a task pointer from bpf_get_current_task_btf(): the table
+ * walk in direct loads, one helper call for the slot */
+static __always_inline struct file *tln_fd_file_btf(struct task_struct *task, __s64 fd)
+{
+	struct fdtable *fdt;
+	struct file *f = NULL;
+
+	if (fd < 0)
+		return NULL;
+	fdt = task->files->fdt;
+	if ((__u64)fd >= fdt->max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	return f;
+}
+
 /* the buffer that holds resolved paths */
 static __always_inline struct tln_pathbuf *tln_pathbuf_get(void)
 {

@@ -6,24 +6,32 @@
 //   stop:  API server (socket removed) -> policies unloaded -> kernel closed
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ApiServer, type Connection, type Handler } from '../api/server.js';
+import { ApiServer, prepareSocketPath, type Connection, type Handler } from '../api/server.js';
 import { GrpcServer } from '../api/grpc.js';
 import type { HookInfo } from '../api/tetragon-status.js';
 import { ApiError, PROTOCOL_VERSION } from '../api/protocol.js';
 import { parseServerAddress, formatServerAddress, DEFAULT_SERVER_ADDRESS } from '../api/address.js';
 import type { FilterSet } from '../events/filter.js';
 import { PodRegistry } from '../pods/registry.js';
-import { cgroup2Root, processCgroupId } from '../pods/cgroup.js';
+import { cgroup2Root, processCgroupId, talonCgroupParent } from '../pods/cgroup.js';
+import { CriPods, DEFAULT_POLL_MS } from '../pods/cri.js';
+import { InvalidName } from '../pods/pod.js';
 import type { Mode } from '../core/types.js';
 import { PolicyManager, qualified } from './policies.js';
+import { Compiler, DEFAULT_COMPILE_BUDGET } from './compiler.js';
 import { EventPipeline } from './pipeline.js';
 import { ExportFile, EXPORT_DEFAULTS } from './export.js';
 import { AgentMetrics } from './metrics.js';
 import { talonVersion } from './version.js';
 import { ProcessCache } from './process-cache.js';
+import { AgentLock } from './lock.js';
 import type { CorePort, KernelPort } from './ports.js';
+// the Kubernetes client is big: loaded only with --enable-k8s-api
+import type { K8sWatch } from './k8s.js';
+import { DEFAULT_TRACING_POLICY_DIR, type LogFormat, type LogLevel } from './options.js';
+import { HealthServer } from './health.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/talon';
 
@@ -34,7 +42,21 @@ export interface AgentOptions {
   serverAddress?: string;
   /** TCP only: the token clients must send; generated (and written to <state>/token) when absent */
   token?: string;
+  /** talon's --policy-dir: *.yaml under it, recursively (domain static) */
   policyDir?: string;
+  /** Tetragon's --tracing-policy-dir (read like policyDir); absent: /etc/tetragon/tetragon.tp.d when it exists */
+  tracingPolicyDir?: string;
+  /** Tetragon's --tracing-policy: single policy files loaded at start (domain static) */
+  tracingPolicies?: string[];
+  /** serve /healthz on this host:port (Tetragon's --health-server-address; off when absent) */
+  healthServerAddress?: string;
+  /** for the logger of run.ts (the agent itself logs through `log`) */
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
+  /** Tetragon's --enable-process-cred, --enable-process-ns, --enable-ancestors */
+  enableProcessCred?: boolean;
+  enableProcessNs?: boolean;
+  enableAncestors?: string[];
   /** namespace for namespaced policies of --policy-dir that name none */
   policyNamespace?: string;
   nodeName?: string;
@@ -55,10 +77,44 @@ export interface AgentOptions {
   grpcServerAddress?: string;
   /** TLS for a TCP gRPC address (PEM files) */
   grpcTls?: { certFile: string; keyFile: string };
+  /** pods of the container runtime over CRI (Tetragon's --enable-cri / --cri-endpoint) */
+  cri?: { endpoint: string; pollMs?: number };
+  /** the command line's parts of cri and k8s (config.ts turns them into those two) */
+  enableCri?: boolean;
+  criEndpoint?: string;
+  criPollMs?: number;
+  enableK8sApi?: boolean;
+  kubeconfig?: string;
+  /** policies and pod metadata from the Kubernetes API (--enable-k8s-api; --kubeconfig, else in-cluster) */
+  k8s?: { kubeconfig?: string };
   log?: (msg: string) => void;
+  /** time budget of one policy compile, seconds (default 30) */
+  policyCompileTimeout?: number;
+  /** memory budget of one policy compile, MiB (default 512) */
+  policyCompileMemory?: number;
+  /** on SIGTERM/SIGINT keep the pinned programs enforcing (Tetragon's --keep-sensors-on-exit) */
+  keepSensorsOnExit?: boolean;
+  /** `talon agent --cleanup`: remove this state dir's pins and exit */
+  cleanup?: boolean;
   /** the core and the kernel; the defaults are the real ones */
   core?: CorePort;
   kernel?: KernelPort | (() => Promise<KernelPort>);
+}
+
+/** where the cgroup-parent locks live (the cgroup file system holds no plain files) */
+const LOCK_DIR = '/run/talon/locks';
+
+/** The locks of the state dir and the cgroup parent; throws naming the agent that holds one. */
+function takeLocks(opts: AgentOptions, cgRoot: string): AgentLock[] {
+  const stateDir = resolve(opts.stateDir || process.env.TALON_STATE_DIR || DEFAULT_STATE_DIR);
+  const state = AgentLock.take(join(stateDir, 'agent.lock'), `state dir ${stateDir}`);
+  try {
+    const parent = join(cgRoot, talonCgroupParent(opts.cgroupParent));
+    return [state, AgentLock.take(join(LOCK_DIR, `cgroup${parent.replace(/\//g, '%')}.lock`), `cgroup parent ${parent}`)];
+  } catch (e) {
+    state.release();
+    throw e;
+  }
 }
 
 /** Why the agent cannot start here, or null. */
@@ -81,11 +137,19 @@ export class Agent {
   private grpc: GrpcServer | null = null;
   private exportFile: ExportFile | null = null;
   private metrics: AgentMetrics | null = null;
+  /** the container runtime's pods, when --enable-cri */
+  cri: CriPods | null = null;
+  /** the Kubernetes API watches, when --enable-k8s-api */
+  k8s: K8sWatch | null = null;
+  private health: HealthServer | null = null;
   /** where the metrics are served (host:port actually bound), '' when off */
   metricsAddress = '';
   private stopped = false;
   private readonly started = Date.now();
   private token: string | undefined;
+  private locks: AgentLock[] = [];
+  /** events sent and lost per live subscription of the ws API */
+  private readonly subCounts = new Map<number, { id: number; sent: number; lost: number }>();
 
   private constructor(
     private readonly opts: AgentOptions,
@@ -93,12 +157,21 @@ export class Agent {
     readonly kernel: KernelPort,
     readonly log: (msg: string) => void,
   ) {
-    this.node = opts.nodeName || hostname();
+    // NODE_NAME: what a DaemonSet passes from spec.nodeName (as for Tetragon)
+    this.node = opts.nodeName || process.env.NODE_NAME || hostname();
     this.stateDir = opts.stateDir || process.env.TALON_STATE_DIR || DEFAULT_STATE_DIR;
     this.pods = new PodRegistry(this.stateDir, { parent: opts.cgroupParent });
     this.policies = new PolicyManager(core, kernel, this.pods, this.stateDir, log);
+    // the real core compiles in a worker (a huge policy never blocks the API); a test's core in-line
+    if (!opts.core) {
+      this.policies.compiler = new Compiler({
+        timeoutMs: Math.round((opts.policyCompileTimeout ?? DEFAULT_COMPILE_BUDGET.timeoutMs / 1000) * 1000),
+        memoryMb: opts.policyCompileMemory ?? DEFAULT_COMPILE_BUDGET.memoryMb,
+      });
+    }
     this.procs = new ProcessCache(this.node);
     this.pipeline = new EventPipeline(this.node, this.procs, this.pods, this.policies);
+    this.pipeline.detail = { cred: opts.enableProcessCred, ns: opts.enableProcessNs, ancestors: opts.enableAncestors };
   }
 
   /** Starts an agent. Throws with a clear message when it cannot run here. */
@@ -109,13 +182,25 @@ export class Agent {
       const why = preflight();
       if (why) throw new Error(why);
     }
-    cgroup2Root(); // throws when there is no cgroup v2
-    const core = opts.core ?? (await import('./core.js')).corePort;
+    const cgRoot = cgroup2Root(); // throws when there is no cgroup v2
+    // one agent per state dir, cgroup parent and socket, decided before anything is loaded
+    const locks = takeLocks(opts, cgRoot);
     let kernel: KernelPort;
-    if (typeof opts.kernel === 'function') kernel = await opts.kernel();
-    else if (opts.kernel) kernel = opts.kernel;
-    else kernel = await (await import('./kernel.js')).KernelAdapter.open();
+    try {
+      if (address.kind === 'unix') await prepareSocketPath(address.path);
+      if (typeof opts.kernel === 'function') kernel = await opts.kernel();
+      else if (opts.kernel) kernel = opts.kernel;
+      else
+        kernel = await (
+          await import('./kernel.js')
+        ).KernelAdapter.open({ stateDir: resolve(opts.stateDir || process.env.TALON_STATE_DIR || DEFAULT_STATE_DIR) });
+    } catch (e) {
+      for (const l of locks) l.release();
+      throw e;
+    }
+    const core = opts.core ?? (await import('./core.js')).corePort;
     const agent = new Agent(opts, core, kernel, log);
+    agent.locks = locks;
     try {
       await agent.init(address);
     } catch (e) {
@@ -148,6 +233,7 @@ export class Agent {
         hooks: (id) => this.hookInfo(id),
         records: () => this.pipeline.stats.records,
         processCache: () => this.procs.size,
+        losses: () => this.losses(),
         labelFilter: this.opts.metricsLabelFilter,
       });
       this.metrics = m;
@@ -162,13 +248,33 @@ export class Agent {
       [],
     );
     this.pods.onChange((c) => this.policies.onPodChange(c));
+    // the API's pods first (labels, owners), so that the runtime's first list already carries them
+    if (this.opts.k8s) {
+      const { K8sWatch } = await import('./k8s.js');
+      this.k8s = new K8sWatch(this, this.opts.k8s);
+      await this.k8s.startPods();
+    }
+    if (this.opts.cri) {
+      this.cri = new CriPods(this.pods, { ...this.opts.cri, log: this.log, podMeta: (uid) => this.k8s?.podMeta(uid) });
+      const r = await this.cri.start();
+      this.log(
+        `CRI: ${r.runtime} (API ${r.version}) at ${this.opts.cri.endpoint}: ${r.pods} containers in pods, polled every ${this.opts.cri.pollMs ?? DEFAULT_POLL_MS} ms`,
+      );
+    }
     // processes already running (the kernel's process table has them too)
     const root = this.pods.cgroupRoot;
     this.procs.scan((pid) => processCgroupId(pid, root)?.toString() ?? null);
     this.kernel.onRecords((recs) => this.pipeline.handle(recs));
     // policies: the static ones, then those added through the API before a restart
-    if (this.opts.policyDir) await this.policies.loadDir(this.opts.policyDir, this.opts.policyNamespace ?? 'default');
+    const ns = this.opts.policyNamespace ?? 'default';
+    if (this.opts.tracingPolicyDir !== undefined) await this.policies.loadDir(this.opts.tracingPolicyDir, ns);
+    else if (await isDir(DEFAULT_TRACING_POLICY_DIR)) await this.policies.loadDir(DEFAULT_TRACING_POLICY_DIR, ns);
+    if (this.opts.policyDir && this.opts.policyDir !== this.opts.tracingPolicyDir) await this.policies.loadDir(this.opts.policyDir, ns);
+    for (const f of this.opts.tracingPolicies ?? []) await this.policies.loadFile(f, ns);
     await this.policies.loadPersisted();
+    if (this.k8s) await this.k8s.startPolicies();
+    // every policy is in this run's programs: an earlier run's pinned ones may go now
+    for (const m of this.kernel.handOver?.() ?? []) this.log(m);
     // the API last: when the socket exists, the agent is ready
     let token: string | undefined;
     const grpcAddress = this.grpcAddressOf(address);
@@ -191,6 +297,10 @@ export class Agent {
     }
     this.server = new ApiServer({ address, token, handlers: this.handlers() });
     await this.server.listen();
+    if (this.opts.healthServerAddress) {
+      this.health = new HealthServer(() => this.healthStatus());
+      this.log(`health endpoint on http://${await this.health.listen(this.opts.healthServerAddress)}/healthz`);
+    }
     this.log(`ready: node ${this.node}, API on ${this.serverAddress}, state in ${this.stateDir}, ${this.policies.all().length} policies, ${pods.length} pods`);
   }
 
@@ -241,6 +351,24 @@ export class Agent {
     }
   }
 
+  /** What /healthz answers: running while its API is up (policy states are listed, not judged). */
+  private healthStatus(): { ok: boolean; body: Record<string, unknown> } {
+    const states: Record<string, number> = {};
+    for (const p of this.policies.all()) states[p.state] = (states[p.state] ?? 0) + 1;
+    const ok = this.server !== null && !this.stopped;
+    return {
+      ok,
+      body: { status: ok ? 'HEALTH_STATUS_RUNNING' : 'HEALTH_STATUS_STOPPED', node: this.node, version: talonVersion(), policies: states },
+    };
+  }
+
+  /** Events lost, by where: the kernel's ring buffer (full), the agent's queue between the ring-buffer
+   *  thread and the pipeline (bounded: when full the thread waits and the ring buffer takes the
+   *  loss, so it stays 0), subscribers that fell behind (ws and gRPC). */
+  losses(): { ringbuf: number; queue: number; subscribers: number } {
+    return { ringbuf: this.lostRecords(), queue: 0, subscribers: (this.server?.dropped ?? 0) + (this.grpc?.dropped ?? 0) };
+  }
+
   /** Status as `status` reports it. */
   status(): Record<string, unknown> {
     const lost = this.lostRecords();
@@ -260,12 +388,21 @@ export class Agent {
       pods: this.pods.list().length,
       processes: this.procs.size,
       kernel: this.kernel.features(),
-      events: { ...this.pipeline.stats, lost, dropped: this.server?.dropped ?? 0 },
+      events: {
+        ...this.pipeline.stats,
+        lost,
+        dropped: this.server?.dropped ?? 0,
+        identityMissed: this.pipeline.identityMissed,
+        losses: this.losses(),
+        subscriberCounts: [...this.subCounts.values()],
+      },
       differential: this.pipeline.differential,
       export: this.exportFile
         ? { file: this.exportFile.path, lines: this.exportFile.lines, rotations: this.exportFile.rotations, error: this.exportFile.lastError }
         : null,
       metrics: this.metricsAddress || null,
+      cri: this.cri ? { endpoint: this.opts.cri!.endpoint, polls: this.cri.polls, containers: this.pods.listSource('cri').length } : null,
+      k8s: this.k8s ? { server: this.k8s.server, eventsPosted: this.k8s.eventsPosted } : null,
     };
   }
 
@@ -295,6 +432,7 @@ export class Agent {
       } catch (e) {
         if (e instanceof ApiError) throw e;
         const m = (e as Error).message;
+        if (e instanceof InvalidName) throw new ApiError('invalid', m);
         if (/already exists/.test(m)) throw new ApiError('exists', m);
         if (/not found/.test(m)) throw new ApiError('not_found', m);
         if (/^invalid /.test(m)) throw new ApiError('invalid', m);
@@ -327,6 +465,13 @@ export class Agent {
       },
       'policy.delete': async (p) => {
         const ns = str(p, 'namespace', false);
+        const k8s = this.policies.all().find((x) => x.unit.domain === 'k8s' && x.spec.name === p.name && (ns === undefined || x.spec.namespace === ns));
+        // the API would not learn of it, and the policy would stay gone until its spec changed there
+        if (k8s)
+          throw new ApiError(
+            'invalid',
+            `tracing policy ${qualified(k8s.spec)} comes from the Kubernetes API: delete it there (kubectl delete ${k8s.spec.kind.toLowerCase()} ...)`,
+          );
         const x = await this.policies.delete(str(p, 'name')!, ns);
         this.log(`deleted ${qualified(x.spec)}`);
         return { policy: this.policies.status(x) };
@@ -338,13 +483,22 @@ export class Agent {
         this.log(`${qualified(x.spec)} is now in ${x.mode} mode${x.loaded ? '' : ` (applied when enabled; it is ${x.state})`}`);
         return { policy: this.policies.status(x) };
       },
-      'policy.list': () => ({ policies: this.policies.list() }),
+      // hooks per policy id: what Tetragon's status (tp list -o json) names its counters by;
+      // API objects that did not compile are listed too (load_error)
+      'policy.list': () => {
+        const policies = this.policies.list();
+        return {
+          policies: [...policies, ...(this.k8s?.failedStatus() ?? [])],
+          hooks: Object.fromEntries(policies.map((p) => [p.id, this.hookInfo(p.id)])),
+          events_lost: this.losses(),
+        };
+      },
       'pod.add': (p) =>
         wrap(async () => {
           const labels = (p.labels ?? {}) as Record<string, string>;
-          if (typeof labels !== 'object' || Object.values(labels).some((v) => typeof v !== 'string'))
+          if (typeof labels !== 'object' || labels === null || Array.isArray(labels) || Object.values(labels).some((v) => typeof v !== 'string'))
             throw new ApiError('bad_request', 'labels must map strings to strings');
-          const c = (p.container ?? {}) as { name?: string; image?: string };
+          const c = (p.container ?? undefined) as { name?: string; image?: string } | undefined;
           const pod = await this.pods.add({ namespace: str(p, 'namespace')!, name: str(p, 'name')!, labels, container: c });
           this.log(`pod ${pod.namespace}/${pod.name} added (cgroup id ${pod.cgroupId})`);
           return { pod };
@@ -352,8 +506,16 @@ export class Agent {
       'pod.label': (p) =>
         wrap(async () => {
           const changes: Record<string, string | null> = {};
-          for (const [k, v] of Object.entries((p.set ?? {}) as Record<string, unknown>)) changes[k] = String(v);
-          for (const k of (p.remove ?? []) as unknown[]) changes[String(k)] = null;
+          const set = p.set ?? {};
+          const remove = p.remove ?? [];
+          if (typeof set !== 'object' || set === null || Array.isArray(set))
+            throw new ApiError('bad_request', 'set: expected an object of label keys to string values');
+          if (!Array.isArray(remove) || remove.some((k) => typeof k !== 'string')) throw new ApiError('bad_request', 'remove: expected a list of label keys');
+          for (const [k, v] of Object.entries(set as Record<string, unknown>)) {
+            if (typeof v !== 'string') throw new ApiError('bad_request', `set: the value of label ${JSON.stringify(k)} must be a string`);
+            changes[k] = v;
+          }
+          for (const k of remove as string[]) changes[k] = null;
           const pod = await this.pods.label(str(p, 'namespace')!, str(p, 'name')!, changes);
           return { pod };
         }),
@@ -367,12 +529,48 @@ export class Agent {
       'pod.list': () => ({ pods: this.pods.list() }),
       'events.subscribe': (p, conn: Connection) => {
         let id = 0;
+        // a subscriber that falls behind loses events (the agent's memory stays bounded) and is told
+        // how many before its next event; the counts show in status, tp list -o json and metrics
+        const counts = { id: 0, sent: 0, lost: 0 };
+        // batch: true (talon's client): many notifications per frame, in order (ApiServer.notify)
+        const batch = p.batch === true;
+        let untold = 0;
+        let retry: NodeJS.Timeout | null = null;
+        /** the loss notice, when the client has room again; retried until then (no event may come) */
+        const tell = (): boolean => {
+          if (untold === 0) return true;
+          if (!conn.notify({ subscription: id, lost: untold }, batch)) {
+            retry ??= setInterval(() => {
+              if (tell() && retry) {
+                clearInterval(retry);
+                retry = null;
+              }
+            }, 100);
+            return false;
+          }
+          untold = 0;
+          return true;
+        };
+        const deliver = (event: Record<string, unknown>): void => {
+          if (!tell() || !conn.notify({ subscription: id, event }, batch)) {
+            untold++;
+            counts.lost++;
+            return;
+          }
+          counts.sent++;
+        };
         try {
-          id = this.pipeline.subscribe((p.filter ?? {}) as FilterSet, (event) => conn.notify({ subscription: id, event }));
+          id = this.pipeline.subscribe((p.filter ?? {}) as FilterSet, deliver);
         } catch (e) {
           throw new ApiError('invalid', (e as Error).message);
         }
-        conn.onClose(() => this.pipeline.unsubscribe(id));
+        counts.id = id;
+        this.subCounts.set(id, counts);
+        conn.onClose(() => {
+          if (retry) clearInterval(retry);
+          this.pipeline.unsubscribe(id);
+          this.subCounts.delete(id);
+        });
         return { subscription: id };
       },
       'events.unsubscribe': (p) => {
@@ -383,8 +581,29 @@ export class Agent {
     };
   }
 
-  /** Stops: API closed (socket removed), policies unloaded, kernel closed. Pods stay (persisted). */
-  async stop(): Promise<void> {
+  /**
+   * `talon agent --cleanup`: removes the pins an agent of this state dir left (crash,
+   * --keep-sensors-on-exit); refused while that agent runs (its lock). The number of links unpinned.
+   */
+  static async cleanup(opts: AgentOptions): Promise<{ dir: string; links: number }> {
+    const why = preflight();
+    if (why) throw new Error(why);
+    const stateDir = resolve(opts.stateDir || process.env.TALON_STATE_DIR || DEFAULT_STATE_DIR);
+    const lock = AgentLock.take(join(stateDir, 'agent.lock'), `state dir ${stateDir}`);
+    try {
+      const { pinDirFor, removePins } = await import('../kernel/pins.js');
+      const dir = pinDirFor(stateDir);
+      return { dir, links: removePins(dir) };
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
+   * Stops: API closed (socket removed), policies unloaded, kernel closed (its pins removed).
+   * Pods stay (persisted). keep: the pinned programs stay attached and enforcing instead.
+   */
+  async stop(opts: { keep?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     const errors: string[] = [];
@@ -395,12 +614,29 @@ export class Agent {
         errors.push(`${what}: ${(e as Error).message}`);
       }
     };
+    await step('k8s', () => this.k8s?.stop());
+    await step('cri', () => this.cri?.stop());
     await step('api', () => this.server?.close());
     await step('grpc', () => this.grpc?.close());
     await step('metrics', () => this.metrics?.close());
-    await step('policies', () => this.policies.close());
-    await step('kernel', () => this.kernel.close());
+    await step('health', () => this.health?.close());
+    if (opts.keep && this.kernel.leave) {
+      await step('kernel', () => this.kernel.leave!());
+    } else {
+      await step('policies', () => this.policies.close());
+      await step('kernel', () => this.kernel.close());
+    }
     await step('export', () => this.exportFile?.close());
+    await step('compiler', () => this.policies.compiler?.close());
+    for (const l of this.locks) l.release();
     if (errors.length) throw new Error(`stop: ${errors.join('; ')}`);
+  }
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(p)).isDirectory();
+  } catch {
+    return false;
   }
 }

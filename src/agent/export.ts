@@ -4,7 +4,7 @@
 // FILE.2, ...). Lines are queued and written in one write per event-loop turn,
 // so a burst of ring-buffer records costs one syscall, and a line is never
 // split across two files.
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface ExportOptions {
@@ -37,7 +37,7 @@ export class ExportFile {
     private readonly opts: ExportOptions,
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    this.fd = openSync(path, 'a', opts.mode ?? 0o600);
+    this.fd = openExport(path, opts.mode ?? 0o600);
     this.size = fstatSync(this.fd).size;
   }
 
@@ -97,7 +97,7 @@ export class ExportFile {
     } else {
       rmSync(this.path, { force: true });
     }
-    this.fd = openSync(this.path, 'a', this.opts.mode ?? 0o600);
+    this.fd = openExport(this.path, this.opts.mode ?? 0o600);
     this.size = 0;
     this.rotations++;
   }
@@ -108,4 +108,24 @@ export class ExportFile {
     this.closed = true;
     closeSync(this.fd);
   }
+}
+
+/** Opens for append without following a symlink (an attacker's link to /etc/shadow stays a refusal)
+ *  and only as a regular file; a file created now gets `mode` whatever the umask. */
+function openExport(path: string, mode: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ELOOP') throw new Error(`export file ${path} is a symbolic link: refused (give the real path)`);
+    throw new Error(`export file ${path}: ${err.message}`);
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new Error(`export file ${path} is not a regular file`);
+  }
+  if (st.size === 0) fchmodSync(fd, mode);
+  return fd;
 }

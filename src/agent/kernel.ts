@@ -1,5 +1,5 @@
 // The kernel loader (src/kernel) behind the agent's KernelPort.
-import { Kernel, chooseImpl, type LoadedPolicy, type Shim, type TlnRecord } from '../kernel/index.js';
+import { ABI_TAG, pinDirFor, Kernel, chooseImpl, kernelCheck, type LoadedPolicy, type Shim, type TlnRecord } from '../kernel/index.js';
 import type { PolicySpec } from '../core/types.js';
 import type { KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from './ports.js';
 
@@ -12,10 +12,12 @@ class LoadedAdapter implements LoadedPolicyPort {
     return this.lp.sensors;
   }
   kernelMemory(): number {
-    // memoryBytes() counts maps and programs; Tetragon's KERNELMEMORY is the maps'
-    return Math.max(0, this.lp.memoryBytes() - this.programMemory());
+    // Tetragon's KERNELMEMORY is the maps': the policy's own (its image maps behind its
+    // units); the shared maps and programs serve every policy and are not counted here
+    return this.lp.mapBytes();
   }
   programMemory(): number {
+    // the programs serving the policy (the shared ones serve other policies too)
     let n = 0;
     for (const p of this.lp.programs()) n += this.shim.fdMemlock(p.fd);
     return n;
@@ -46,9 +48,29 @@ class LoadedAdapter implements LoadedPolicyPort {
 export class KernelAdapter implements KernelPort {
   private constructor(readonly kernel: Kernel) {}
 
-  /** Opens the kernel (throws NotSupportedError when not root or BPF is unavailable). */
-  static async open(): Promise<KernelAdapter> {
-    return new KernelAdapter(await Kernel.open());
+  /** Opens the kernel (throws NotSupportedError when not root or BPF is unavailable); pinDir: links pinned there. */
+  static async open(opts: { stateDir?: string } = {}): Promise<KernelAdapter> {
+    return new KernelAdapter(await Kernel.open(opts.stateDir ? { pinDir: pinDirFor(opts.stateDir) } : {}));
+  }
+
+  /** Ends the overlap with an earlier run's pinned programs (they go now); what happened, for the log. */
+  handOver(): string[] {
+    const pins = this.kernel.pins;
+    if (!pins) return [];
+    const out = pins.unpinnable.map((u) => `warning: link not pinned (its enforcement ends with the agent): ${u}`);
+    for (const g of this.kernel.handOver()) {
+      out.push(
+        g.abi === ABI_TAG
+          ? `took over from the pinned programs of an earlier agent (pid ${g.pid}, ${g.links} links): this agent's were attached first, then those removed`
+          : `pinned programs of another talon version (ABI ${g.abi}, this one ${ABI_TAG}; pid ${g.pid}, ${g.links} links): loaded fresh beside them, then removed them`,
+      );
+    }
+    return out;
+  }
+
+  /** Stops without detaching: pinned enforcement stays for the next agent. */
+  leave(): void {
+    this.kernel.leave();
   }
 
   /** Processes found in /proc when the kernel side was opened. */
@@ -69,6 +91,10 @@ export class KernelAdapter implements KernelPort {
       if (c.ok) out.add(c.impl.sensor);
     }
     return [...out];
+  }
+
+  loadWarnings(spec: PolicySpec): string[] {
+    return kernelCheck(spec, this.kernel.features).flatMap((h) => h.warnings);
   }
 
   async loadPolicy(_image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort> {

@@ -35,6 +35,8 @@ export interface MetricsSource {
   records?(): number;
   /** entries of the process cache */
   processCache?(): number;
+  /** events lost by where (see Agent.losses) */
+  losses?(): { ringbuf: number; queue: number; subscribers: number };
   /** Tetragon's --metrics-label-filter: the process labels kept (comma list or array) */
   labelFilter?: string | string[];
 }
@@ -162,6 +164,18 @@ export class AgentMetrics {
     counter('tetragon_notify_overflowed_events_total', 'The total number of events dropped because listener buffer was full', [], (c) => c.inc(src.dropped()));
     gauge('tetragon_process_cache_size', 'The size of the process cache', [], (g) => g.set(src.processCache?.() ?? 0));
     // talon only
+    counter(
+      'talon_events_lost_total',
+      'Events lost, by where: ringbuf (kernel ring buffer full), queue (agent queue), subscriber (a client that fell behind)',
+      ['where'],
+      (c) => {
+        const l = src.losses?.();
+        if (!l) return;
+        c.inc({ where: 'ringbuf' }, l.ringbuf);
+        c.inc({ where: 'queue' }, l.queue);
+        c.inc({ where: 'subscriber' }, l.subscribers);
+      },
+    );
     counter(
       'talon_policy_actions_total',
       'Kernel counters of each policy: post (events posted), enforce (Sigkill/Signal/Override carried out), monitor (enforcement skipped in monitor mode), nopost',

@@ -6,7 +6,8 @@ import { fastEvaluate, type Evaluate, type RecordEvaluator } from '../events/dry
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { EffectiveMode, EvalArg, HookContext, Match, Mode, PolicySpec } from '../core/types.js';
-import { checkPolicies, formatDiagnostic } from '../policy/index.js';
+import { checkPolicies, formatDiagnostic, type PolicyDiagnostic } from '../policy/index.js';
+import { CompileBudgetError, type Compiler } from './compiler.js';
 import { ApiError } from '../api/protocol.js';
 import { podInfo, type Pod } from '../pods/pod.js';
 import type { PodChange, PodRegistry } from '../pods/registry.js';
@@ -50,8 +51,12 @@ export interface AgentPolicy {
   state: PolicyState;
   /** why it is in load_error or error */
   error?: string;
+  /** the kind of load error (PolicyStatus.errorKind) */
+  errorKind?: PolicyStatus['errorKind'];
   /** the end of the verifier log of a failed load, when there was one */
   verifierLog?: string;
+  /** load-time warnings: what loads but differs from what the policy asks */
+  warnings?: string[];
   /** the sensors of its last load (still shown while it is disabled) */
   sensors: string[];
   /** cgroup id -> "ns/name" of the pods currently in the policy's filter */
@@ -81,6 +86,8 @@ export class PolicyManager {
   private nextId = 1;
   private nextSeq = 1;
   private queue: Promise<unknown> = Promise.resolve();
+  /** compiles off this thread with budgets (the agent sets it for the real core); null: in-line */
+  compiler: Compiler | null = null;
 
   constructor(
     private readonly core: CorePort,
@@ -112,9 +119,15 @@ export class PolicyManager {
     src: { text: string; file: string; namespace: string; mode?: Mode; domain: Domain },
     persisted: Persisted | null,
   ): Promise<{ policies: AgentPolicy[]; warnings: string[] }> {
-    const check = checkPolicies([{ name: src.file, text: src.text }], { defaultNamespace: src.namespace, mode: src.mode }, (docs, opts) =>
-      this.core.compile(docs, opts),
-    );
+    const inputs = [{ name: src.file, text: src.text }];
+    const copts = { defaultNamespace: src.namespace, mode: src.mode };
+    let check: { image: Uint8Array | null; diagnostics: PolicyDiagnostic[]; errors: number };
+    try {
+      check = this.compiler ? await this.compiler.check(inputs, copts) : checkPolicies(inputs, copts, (docs, opts) => this.core.compile(docs, opts));
+    } catch (e) {
+      if (e instanceof CompileBudgetError) throw new ApiError('invalid', '1 error in 1 file', [`${src.file}:1:1: ${e.message.slice(src.file.length + 2)}`]);
+      throw e;
+    }
     const rendered = check.diagnostics.map(formatDiagnostic);
     if (check.errors > 0 || check.image === null) {
       const n = check.errors;
@@ -187,6 +200,7 @@ export class PolicyManager {
   /** Loads a policy's programs (state enabled) or records why it cannot be (state load_error). */
   private async load(p: AgentPolicy): Promise<void> {
     p.error = undefined;
+    p.errorKind = undefined;
     p.verifierLog = undefined;
     p.cgroups = new Map();
     if (!this.kernel) {
@@ -197,6 +211,8 @@ export class PolicyManager {
     try {
       p.loaded = await this.kernel.loadPolicy(p.unit.image, p.spec, p.id);
       p.sensors = [...p.loaded.sensors];
+      p.warnings = this.kernel.loadWarnings?.(p.spec) ?? [];
+      for (const w of p.warnings) this.log(`${qualified(p.spec)}: warning: ${w}`);
       // the image holds the load-time mode; a run-time mode (set-mode) is written over it
       if (p.mode !== p.spec.mode && p.mode !== 'monitor_only') p.loaded.setMode(p.mode);
       this.rescope(p);
@@ -212,6 +228,8 @@ export class PolicyManager {
       }
       p.state = 'load_error';
       p.error = (e as Error).message;
+      const kind = (e as { kind?: unknown }).kind;
+      p.errorKind = kind === 'unsupported' || kind === 'limit' || kind === 'kernel' ? kind : 'other';
       const log = (e as { log?: unknown }).log;
       if (typeof log === 'string' && log.trim() !== '') p.verifierLog = logExcerpt(log);
     }
@@ -243,6 +261,7 @@ export class PolicyManager {
       await this.unloadPolicy(p);
       p.state = 'disabled';
       p.error = undefined;
+      p.errorKind = undefined;
       p.verifierLog = undefined;
       const q = qualified(p.spec);
       if (!p.unit.disabled.includes(q)) p.unit.disabled.push(q);
@@ -297,29 +316,40 @@ export class PolicyManager {
     return all[0];
   }
 
-  /** Loads every *.yaml / *.yml file of a directory (domain static); problems are logged, not fatal. */
+  /**
+   * Loads every *.yaml / *.yml file under a directory, recursively as Tetragon reads its
+   * tracing policy directory (domain static); a file's problems are logged, not fatal.
+   */
   async loadDir(dir: string, namespace = 'default'): Promise<number> {
     let names: string[];
     try {
-      names = (await fsp.readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
+      names = (await fsp.readdir(dir, { recursive: true, withFileTypes: true }))
+        .filter((d) => d.isFile() && /\.ya?ml$/.test(d.name))
+        .map((d) => join(d.parentPath ?? (d as unknown as { path: string }).path, d.name))
+        .sort();
     } catch (e) {
       throw new Error(`policy dir ${dir}: ${(e as Error).message}`);
     }
     let n = 0;
-    for (const name of names) {
-      const file = join(dir, name);
-      try {
-        const text = await fsp.readFile(file, 'utf8');
-        const r = await this.add({ text, file, namespace, domain: 'static' });
-        for (const w of r.warnings) this.log(w);
-        n += r.policies.length;
-        this.log(`loaded ${r.policies.map((p) => qualified(p.spec)).join(', ')} from ${file}`);
-      } catch (e) {
-        for (const d of e instanceof ApiError ? (e.diagnostics ?? []) : []) this.log(d);
-        this.log(`cannot load ${file}: ${(e as Error).message}`);
-      }
-    }
+    for (const file of names) n += await this.loadFile(file, namespace, false);
     return n;
+  }
+
+  /** Loads one policy file (domain static). `strict`: a problem is an error (--tracing-policy), else it is logged. */
+  async loadFile(file: string, namespace = 'default', strict = true): Promise<number> {
+    try {
+      const text = await fsp.readFile(file, 'utf8');
+      const r = await this.add({ text, file, namespace, domain: 'static' });
+      for (const w of r.warnings) this.log(w);
+      this.log(`loaded ${r.policies.map((p) => qualified(p.spec)).join(', ')} from ${file}`);
+      return r.policies.length;
+    } catch (e) {
+      const diags = e instanceof ApiError ? (e.diagnostics ?? []) : [];
+      if (strict) throw new Error([`cannot load ${file}: ${(e as Error).message}`, ...diags].join('\n'));
+      for (const d of diags) this.log(d);
+      this.log(`cannot load ${file}: ${(e as Error).message}`);
+      return 0;
+    }
   }
 
   /** Loads the API policies persisted by an earlier run. */
@@ -411,7 +441,9 @@ export class PolicyManager {
       file: p.unit.file,
       state: p.state,
       ...(p.error ? { error: p.error } : {}),
+      ...(p.errorKind ? { errorKind: p.errorKind } : {}),
       ...(p.verifierLog ? { verifierLog: p.verifierLog } : {}),
+      ...(p.warnings && p.warnings.length > 0 ? { warnings: p.warnings } : {}),
       mode: p.mode,
       filterId: p.spec.filtered ? p.id : 0,
       filtered: p.spec.filtered,
@@ -450,12 +482,13 @@ export class PolicyManager {
    * verdict): the policy's matches and the argument values the core decoded;
    * null when the unit's evaluator has no record path or rejects the record.
    */
-  evaluateHookRecordFor(p: AgentPolicy, raw: Uint8Array, ctx: HookContext): { matches: Match[]; args: EvalArg[] } | null {
+  evaluateHookRecordFor(p: AgentPolicy, raw: Uint8Array, ctx: HookContext): { matches: Match[]; args: EvalArg[]; ret?: EvalArg } | null {
     const e = p.unit.evaluator;
     if (typeof e.evaluateHookRecord !== 'function' || typeof e.lastVerdict !== 'function' || typeof e.lastHookArgs !== 'function') return null;
     const code = e.evaluateHookRecord(raw, ctx);
     if (code < 0) return null;
-    return { matches: e.lastVerdict(code).matches.filter((m) => m.policyIndex === p.index), args: e.lastHookArgs() };
+    const matches = e.lastVerdict(code).matches.filter((m) => m.policyIndex === p.index);
+    return { matches, args: e.lastHookArgs(), ...(e.lastHookReturn ? { ret: e.lastHookReturn() } : {}) };
   }
 
   /** per unit: its evaluate over the core's record path (see src/events/dryrun.ts) */

@@ -19,6 +19,7 @@ export interface EvaluatorPort {
   evaluateHookRecord?(raw: Uint8Array, ctx: HookContext): number;
   lastVerdict?(code: number): Verdict;
   lastHookArgs?(): EvalArg[];
+  lastHookReturn?(): EvalArg;
 }
 
 /** Per-selector counters of one loaded policy. */
@@ -60,6 +61,8 @@ export interface KernelPort {
   features(): KernelFeatures;
   /** the sensors that would serve the policy's hooks here (shown for a policy that is not loaded) */
   sensorsFor?(spec: PolicySpec): string[];
+  /** what loads but differs from what the policy asks, per hook (return: true without a return value) */
+  loadWarnings?(spec: PolicySpec): string[];
   /** loads one policy of an image under an agent-assigned id */
   loadPolicy(image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort>;
   /** the global set of pod cgroups (what "in no pod" means for host scoping) */
@@ -69,4 +72,8 @@ export interface KernelPort {
   /** records the kernel could not deliver (ring buffer full) */
   lost(): number;
   close(): Promise<void> | void;
+  /** ends the overlap with an earlier run's pinned programs (removes them); log lines */
+  handOver?(): string[];
+  /** stops without detaching what is pinned (enforcement stays on for the next agent) */
+  leave?(): void;
 }

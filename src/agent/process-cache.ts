@@ -22,6 +22,14 @@ export interface ProcEntry {
   cgroupId: string | null;
   /** time of exit (ms since epoch), for eviction */
   exitedAt?: number;
+  /** exec in place: the image this one replaced (Tetragon's parent of such an exec) */
+  image?: ProcEntry;
+  /** the parent's exec id when it is no longer the entry of ppid (a replaced image's own parent) */
+  parentExecId?: string;
+  /** --enable-process-cred / --enable-process-ns: read from /proc at exec (proc-identity.ts) */
+  cap?: Record<string, unknown>;
+  processCredentials?: Record<string, unknown>;
+  ns?: Record<string, unknown>;
 }
 
 /** Tetragon's exec id: base64 of "node:ktime:pid". */
@@ -93,6 +101,11 @@ export class ProcessCache {
 
   /** Records an exec (a new image in process `pid`). */
   exec(e: Omit<ProcEntry, 'execId' | 'startTime' | 'flags'> & { flags?: string }): ProcEntry {
+    // one level of replaced images is kept: the replaced one keeps its parent's exec id only
+    if (e.image) {
+      e.image.parentExecId = e.image.image?.execId ?? e.image.parentExecId ?? this.byPid.get(e.image.ppid)?.execId;
+      e.image.image = undefined;
+    }
     const entry: ProcEntry = {
       ...e,
       flags: e.flags ?? 'execve clone',

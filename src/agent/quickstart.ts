@@ -3,9 +3,13 @@
 // A temporary agent (own state dir and socket), pods default/xwing and
 // default/deathstar, the two example policies, a listener "outside the
 // cluster" (127.200.0.1) and one in the deathstar pod (127.10.0.2); then the
-// seed scenarios run in xwing with `talon exec` semantics while the events
-// stream as `talon getevents -o compact --pods xwing` shows them. Everything
-// is removed at the end, also on failure or Ctrl-C.
+// seed scenarios run in xwing while the events stream as `talon getevents -o
+// compact --pods xwing` shows them. The pods are real containerd pods made
+// over CRI as the kubelet makes them, commands exec'd as `kubectl exec` does
+// (src/pods/containerd.ts, the agent with --enable-cri) when containerd and
+// runc are installed; otherwise cgroup pods of `talon pod add`, commands run
+// as `talon exec` does. Everything is removed at the end, also on failure or
+// Ctrl-C.
 import { createServer, type Server, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { CompactRenderer } from '../events/compact.js';
 import type { TetragonEvent } from '../events/tetragon.js';
 import type { Pod } from '../pods/pod.js';
 import { exitStatus } from '../pods/exec.js';
+import { Containerd, containerdMissing } from '../pods/containerd.js';
 import { Agent, preflight } from './agent.js';
 
 export interface QuickstartOptions {
@@ -26,6 +31,18 @@ export interface QuickstartOptions {
   out?: NodeJS.WritableStream;
   /** repository root holding examples/ (default: found from this file) */
   root?: string;
+  /** pods: containerd's when it can run here ("auto", the default), or always cgroup pods */
+  pods?: 'auto' | 'cgroup';
+}
+
+/** Where the scenarios' pods come from, and how a command runs in one. */
+interface PodDriver {
+  /** what the summary says */
+  kind: string;
+  add(name: string, labels: Record<string, string>, listener?: string): Promise<string>;
+  exec(pod: string, argv: string[], cwd: string): Promise<{ status: number; output: string }>;
+  /** how the commands are shown */
+  prompt: string;
 }
 
 /** The loopback "cluster" of the examples. */
@@ -137,6 +154,19 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
     say(c.bold("talon quickstart: Tetragon's enforcement quickstart, in this kernel"));
     say(c.dim(`state ${tmp}; loopback cluster: pods ${NET.podCidr}, services ${NET.serviceCidr}, outside ${NET.outside.host}`));
     const socket = join(tmp, 'talon.sock');
+    const noCri = opts.pods === 'cgroup' ? 'asked for cgroup pods' : containerdMissing();
+    let ctrd: Containerd | null = null;
+    if (!noCri) {
+      ctrd = await step(Containerd.start());
+      const c2 = ctrd;
+      cleanups.push(['containerd', () => c2.stop()]);
+      const v = await step(ctrd.client.version());
+      say(
+        `${c.green('✔')} real pods: a private ${v.runtime_name} ${v.runtime_version} (runc, CRI ${v.runtime_api_version}), pods made over CRI as the kubelet does`,
+      );
+    } else {
+      say(`${c.yellow('!')} containerd cannot run here (${noCri}): pods are cgroups of talon pod add (scripts/setup.sh installs containerd and runc)`);
+    }
     const agent = await step(
       Agent.start({
         stateDir: join(tmp, 'state'),
@@ -144,6 +174,7 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
         nodeName: 'talon-quickstart',
         // its own cgroup parent: never the pods of an agent running on this machine
         cgroupParent: `talon-quickstart-${process.pid}`,
+        ...(ctrd ? { cri: { endpoint: ctrd.endpoint, pollMs: 100 } } : {}),
         log: () => undefined,
       }),
     );
@@ -158,36 +189,22 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
     cleanups.push(['client', () => client.close()]);
     say(`${c.green('✔')} agent started (API ${agent.serverAddress})`);
 
-    // pods
-    const xwing = (
-      await step(client.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing', class: 'xwing', org: 'alliance' } }))
-    ).pod;
-    const deathstar = (
-      await step(
-        client.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'deathstar', labels: { app: 'deathstar', class: 'deathstar', org: 'empire' } }),
-      )
-    ).pod;
-    say(`${c.green('✔')} pods default/xwing (app=xwing) and default/deathstar (org=empire)`);
-
-    // listeners: outside on the host, in-cluster inside the deathstar pod
-    const outside = await step(listen(NET.outside.host, NET.outside.port, HTTP_REPLY));
-    cleanups.push(['outside listener', () => outside.close()]);
+    // pods, and a listener in the deathstar pod ("in the cluster")
     const lscript = join(tmp, 'deathstar.cjs');
     writeFileSync(
       lscript,
       `require('net').createServer((s) => { s.on('error', () => {}); s.end(${JSON.stringify(HTTP_REPLY)}); })` +
         `.listen(${NET.deathstar.port}, ${JSON.stringify(NET.deathstar.host)}, () => process.stdout.write('ready\\n'));`,
     );
-    const ds = spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', join(deathstar.cgroupPath, 'cgroup.procs'), process.execPath, lscript], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    cleanups.push(['deathstar listener', () => ds.kill('SIGKILL')]);
-    await step(
-      new Promise<void>((res, rej) => {
-        ds.stdout!.once('data', () => res());
-        ds.once('exit', (code) => rej(new Error(`deathstar listener exited (${code})`)));
-      }),
-    );
+    const driver: PodDriver = ctrd ? criDriver(ctrd, agent, tmp, step) : cgroupDriver(client, cleanups, step);
+    const xwing = await step(driver.add('xwing', { app: 'xwing', class: 'xwing', org: 'alliance' }));
+    await step(driver.add('deathstar', { app: 'deathstar', class: 'deathstar', org: 'empire' }, lscript));
+    await step(waitListening(NET.deathstar.host, NET.deathstar.port, 10_000));
+    say(`${c.green('✔')} pods default/xwing (app=xwing) and default/deathstar (org=empire), ${driver.kind}`);
+
+    // the listener outside, on the host
+    const outside = await step(listen(NET.outside.host, NET.outside.port, HTTP_REPLY));
+    cleanups.push(['outside listener', () => outside.close()]);
     say(
       `${c.green('✔')} listeners: outside ${NET.outside.host}:${NET.outside.port} (host), in-cluster ${NET.deathstar.host}:${NET.deathstar.port} (deathstar pod)`,
     );
@@ -236,8 +253,8 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
     for (const s of scenarios) {
       say();
       const where = s.host ? 'host' : 'default/xwing';
-      say(c.bold(`$ ${s.host ? '' : 'talon exec xwing -- '}bash -c ${JSON.stringify(s.cmd)}`) + c.dim(`   # ${s.name}`));
-      const r = await step(runCaptured(s.host ? null : xwing.cgroupPath, ['bash', '-c', s.cmd], s.cwd));
+      say(c.bold(`$ ${s.host ? '' : driver.prompt}bash -c ${JSON.stringify(s.cmd)}`) + c.dim(`   # ${s.name}`));
+      const r = await step(s.host ? runCaptured(null, ['bash', '-c', s.cmd], s.cwd) : driver.exec(xwing, ['bash', '-c', s.cmd], s.cwd ?? '/'));
       for (const l of r.output.split('\n').filter(Boolean).slice(0, 5)) say(c.dim(`  | ${l}`));
       if (r.status !== 0) say(`  command terminated with exit code ${r.status}`);
       await step(flush());
@@ -275,7 +292,86 @@ export async function runQuickstart(opts: QuickstartOptions = {}): Promise<numbe
       }
     }
     rmSync(tmp, { recursive: true, force: true });
-    say(c.dim('cleaned up: pods, agent (programs detached), listeners, temporary files'));
+    say(c.dim('cleaned up: pods, agent (programs detached), listeners, containerd (when used), temporary files'));
   }
   return failed ? 1 : 0;
+}
+
+/** cgroup pods of `talon pod add`; commands run as `talon exec` runs them. */
+function cgroupDriver(client: ApiClient, cleanups: [string, () => unknown][], step: <T>(p: Promise<T>) => Promise<T>): PodDriver {
+  const paths = new Map<string, string>();
+  return {
+    kind: 'cgroups of talon pod add',
+    prompt: 'talon exec xwing -- ',
+    async add(name, labels, listener) {
+      const pod = (await step(client.call<{ pod: Pod }>('pod.add', { namespace: 'default', name, labels }))).pod;
+      paths.set(name, pod.cgroupPath);
+      if (listener) {
+        const ds = spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', join(pod.cgroupPath, 'cgroup.procs'), process.execPath, listener], {
+          stdio: 'ignore',
+        });
+        cleanups.push([`${name} listener`, () => ds.kill('SIGKILL')]);
+      }
+      return name;
+    },
+    exec: (pod, argv, cwd) => runCaptured(paths.get(pod)!, argv, cwd),
+  };
+}
+
+/** containerd pods over CRI; commands exec'd as `kubectl exec` reaches the runtime (ExecSync), in the container's /work. */
+function criDriver(ctrd: Containerd, agent: Agent, tmp: string, step: <T>(p: Promise<T>) => Promise<T>): PodDriver {
+  const ids = new Map<string, string>();
+  return {
+    kind: `containerd pods (${ctrd.endpoint})`,
+    prompt: 'kubectl exec xwing -- ',
+    async add(name, labels, listener) {
+      const pod = await step(ctrd.runPod('default', name, labels));
+      const id = await step(
+        ctrd.createContainer(
+          pod,
+          name,
+          listener ? { command: [process.execPath, `/quickstart/${listener.slice(tmp.length + 1)}`], mounts: listenerMounts(tmp) } : {},
+        ),
+      );
+      ids.set(name, id);
+      // the agent must know the container before a command runs in it
+      const end = Date.now() + 10_000;
+      while (!agent.pods.list().some((p) => p.container.id === `containerd://${id}`)) {
+        if (Date.now() > end) throw new Error(`the agent did not see container ${id} of pod default/${name}`);
+        await agent.cri?.sync();
+      }
+      return name;
+    },
+    async exec(pod, argv) {
+      const r = await ctrd.exec(ids.get(pod)!, argv);
+      return { status: r.code, output: r.stdout + r.stderr };
+    },
+  };
+}
+
+/** The listener's script, and node itself when it is not under /usr (which every container has). */
+function listenerMounts(tmp: string): { container_path: string; host_path: string; readonly: boolean }[] {
+  const m = [{ container_path: '/quickstart', host_path: tmp, readonly: true }];
+  const nodeDir = dirname(process.execPath);
+  if (!nodeDir.startsWith('/usr/')) m.push({ container_path: nodeDir, host_path: nodeDir, readonly: true });
+  return m;
+}
+
+/** Resolves once host:port accepts a connection. */
+async function waitListening(host: string, port: number, ms: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const end = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listens on ${host}:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -25,6 +25,10 @@ export function processJson(e: ProcEntry, pod: Pod | undefined, parentExecId: st
   if (pod) out.pod = podJson(pod);
   if (parentExecId) out.parent_exec_id = parentExecId;
   out.tid = tid ?? e.pid;
+  // Tetragon's field order: cap, ns, tid, process_credentials
+  if (e.cap) out.cap = e.cap;
+  if (e.ns) out.ns = e.ns;
+  if (e.processCredentials) out.process_credentials = e.processCredentials;
   return out;
 }
 
@@ -95,6 +99,16 @@ export function argJson(a: EvalArg, type: number | undefined): Json {
           return { file_arg: { path: a.value, permission: permissionString(a.value) } };
         case T.TLN_ARG_PATH:
           return { path_arg: { path: a.value, permission: permissionString(a.value) } };
+        case T.TLN_ARG_LINUX_BINPRM:
+          return { linux_binprm_arg: { path: a.value, permission: permissionString(a.value) } };
+        case T.TLN_ARG_CHAR_BUF: {
+          // protojson: bytes in base64; a buffer larger than the copy is truncated_bytes_arg with its size
+          const b = a.bytes ?? Buffer.from(a.value);
+          const size = a.origSize ?? BigInt(b.length);
+          if (size > BigInt(b.length))
+            return { truncated_bytes_arg: { ...(b.length ? { bytes_arg: Buffer.from(b).toString('base64') } : {}), orig_size: size.toString() } };
+          return { bytes_arg: Buffer.from(b).toString('base64') };
+        }
         default:
           return { string_arg: a.value };
       }

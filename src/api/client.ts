@@ -1,36 +1,17 @@
 // Client side of the agent API, used by the CLI commands and the tests.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { clientAddress, formatServerAddress, parseServerAddress, type ServerAddress } from './address.js';
-import { AUTH_HEADER, type ErrorBody, type ServerMessage } from './protocol.js';
+import { AUTH_HEADER, eventText, type ServerMessage } from './protocol.js';
+import { clientToken, connectError, RemoteError, type ConnectOptions } from './call.js';
 
-/** An error answer of the agent. */
-export class RemoteError extends Error {
-  constructor(readonly body: ErrorBody) {
-    super(body.message);
-  }
-  get code(): string {
-    return this.body.code;
-  }
-  get diagnostics(): string[] {
-    return this.body.diagnostics ?? [];
-  }
-}
-
-export interface ConnectOptions {
-  /** server address (flag); falls back to $TALON_SERVER_ADDRESS and the default */
-  address?: string;
-  /** token for TCP; falls back to $TALON_TOKEN, then <state dir>/token */
-  token?: string;
-  stateDir?: string;
-  timeoutMs?: number;
-}
+export { RemoteError, type ConnectOptions } from './call.js';
 
 export class ApiClient {
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private subs = new Map<number, (ev: Record<string, unknown>) => void>();
+  /** subscriptions that take each event as the agent's JSON text (subscribeText) */
+  private rawSubs = new Map<number, (json: string) => void>();
   private closedErr: Error | null = null;
   private closeHandlers: ((err: Error | null) => void)[] = [];
 
@@ -51,7 +32,7 @@ export class ApiClient {
       url = `ws+unix://${address.path}:/`;
     } else {
       url = `ws://${formatServerAddress(address)}/`;
-      const token = opts.token || process.env.TALON_TOKEN || readToken(opts.stateDir);
+      const token = clientToken(opts);
       if (token) headers[AUTH_HEADER] = `Bearer ${token}`;
     }
     const ws = new WebSocket(url, { headers, handshakeTimeout: opts.timeoutMs ?? 10_000 });
@@ -65,11 +46,7 @@ export class ApiClient {
         );
         ws.terminate();
       });
-      ws.once('error', (e: NodeJS.ErrnoException) => {
-        const hint =
-          e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? ' (is `talon agent` running?)' : e.code === 'EACCES' ? ' (the socket is for root only)' : '';
-        reject(new Error(`connect to agent at ${formatServerAddress(address)}: ${e.message}${hint}`));
-      });
+      ws.once('error', (e: NodeJS.ErrnoException) => reject(connectError(formatServerAddress(address), e)));
     });
     return new ApiClient(ws, address);
   }
@@ -85,17 +62,34 @@ export class ApiClient {
   }
 
   /** Subscribes to events; `onEvent` gets each Tetragon-shaped event. Returns the subscription id. */
-  async subscribe(filter: Record<string, unknown>, onEvent: (ev: Record<string, unknown>) => void): Promise<number> {
+  async subscribe(filter: Record<string, unknown>, onEvent: (ev: Record<string, unknown>) => void, onLost?: (n: number) => void): Promise<number> {
     // register before the answer arrives: events may follow it immediately
-    const r = await this.call<{ subscription: number }>('events.subscribe', { filter });
+    // batch: the agent sends its events in frames of many (protocol.ts)
+    const r = await this.call<{ subscription: number }>('events.subscribe', { filter, batch: true });
     this.subs.set(r.subscription, onEvent);
+    if (onLost) this.lostHandlers.set(r.subscription, onLost);
     for (const ev of this.early.get(r.subscription) ?? []) onEvent(ev);
     this.early.delete(r.subscription);
+    const lost = this.earlyLost.get(r.subscription);
+    this.earlyLost.delete(r.subscription);
+    if (lost) onLost?.(lost);
     return r.subscription;
+  }
+
+  /**
+   * Subscribes to events as the agent's JSON text of each (`getevents -o json` writes it as it
+   * is: parsing and writing it again cost more than the rest of its path). Events that arrive
+   * before the answer are parsed (the id is not known yet) and given as JSON.stringify's text.
+   */
+  async subscribeText(filter: Record<string, unknown>, onEvent: (json: string) => void, onLost?: (n: number) => void): Promise<number> {
+    const id = await this.subscribe(filter, (ev) => onEvent(JSON.stringify(ev)), onLost);
+    this.rawSubs.set(id, onEvent);
+    return id;
   }
 
   async unsubscribe(id: number): Promise<void> {
     this.subs.delete(id);
+    this.rawSubs.delete(id);
     await this.call('events.unsubscribe', { subscription: id });
   }
 
@@ -110,20 +104,45 @@ export class ApiClient {
   }
 
   private early = new Map<number, Record<string, unknown>[]>();
+  private earlyLost = new Map<number, number>();
+  private lostHandlers = new Map<number, (n: number) => void>();
 
   private onMessage(text: string): void {
+    // a batch of notifications (events.subscribe with batch: true) is one per line, in their order
+    for (let at = 0; at < text.length;) {
+      let end = text.indexOf('\n', at);
+      if (end < 0) end = text.length;
+      this.onLine(end === text.length && at === 0 ? text : text.slice(at, end));
+      at = end + 1;
+    }
+  }
+
+  private onLine(line: string): void {
+    if (this.rawSubs.size > 0 && line.startsWith('{"subscription":')) {
+      for (const [id, fn] of this.rawSubs) {
+        const ev = eventText(line, id);
+        if (ev !== null) return fn(ev);
+      }
+    }
     let msg: ServerMessage;
     try {
-      msg = JSON.parse(text);
+      msg = JSON.parse(line);
     } catch {
+      return;
+    }
+    if (!msg || typeof msg !== 'object') return;
+    if ('subscription' in msg && 'lost' in msg) {
+      this.lostHandlers.get(msg.subscription)?.(msg.lost);
       return;
     }
     if ('subscription' in msg) {
       const fn = this.subs.get(msg.subscription);
       if (fn) fn(msg.event);
       else {
+        // events before the subscribe answer: kept up to a bound, the rest counted and told as lost
         const q = this.early.get(msg.subscription) ?? [];
         if (q.length < 10_000) q.push(msg.event);
+        else this.earlyLost.set(msg.subscription, (this.earlyLost.get(msg.subscription) ?? 0) + 1);
         this.early.set(msg.subscription, q);
       }
       return;
@@ -141,14 +160,5 @@ export class ApiClient {
     for (const p of this.pending.values()) p.reject(this.closedErr);
     this.pending.clear();
     for (const fn of this.closeHandlers.splice(0)) fn(err);
-  }
-}
-
-function readToken(stateDir?: string): string | undefined {
-  const dir = stateDir || process.env.TALON_STATE_DIR || '/var/lib/talon';
-  try {
-    return readFileSync(join(dir, 'token'), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
   }
 }

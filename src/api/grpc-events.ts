@@ -17,6 +17,7 @@ const SUPPORTED: (keyof EventFilter)[] = [
   'policy_names',
   'container_name_regex',
   'namespace_regex',
+  'cel_expression',
 ];
 
 /** Filter fields of Tetragon's Filter talon cannot evaluate: a request using them is refused, never half applied. */
@@ -26,7 +27,6 @@ const UNSUPPORTED = [
   'labels',
   'capabilities',
   'parent_binary_regex',
-  'cel_expression',
   'parent_arguments_regex',
   'container_id',
   'in_init_tree',

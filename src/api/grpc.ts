@@ -286,7 +286,9 @@ export class GrpcServer {
           return false;
         }
         try {
-          call.write(fromProtoJson('GetEventsResponse', fields(n.event)));
+          // a loss notice is Tetragon's rate_limit_info event
+          const body = 'lost' in n ? { rate_limit_info: { number_of_dropped_process_events: String(n.lost) }, time: new Date().toISOString() } : n.event;
+          call.write(fromProtoJson('GetEventsResponse', fields(body)));
           return true;
         } catch {
           this.dropped++;

@@ -22,13 +22,23 @@ export type ErrorCode = 'bad_request' | 'unknown_method' | 'not_found' | 'exists
 
 export type Response = { id: number; result: unknown } | { id: number; error: ErrorBody };
 
-/** A pushed event of a subscription. */
-export interface Notification {
-  subscription: number;
-  event: Record<string, unknown>;
-}
+/** An event of a subscription, or (lost) how many of its events were dropped since the last notice
+ *  because the client did not read them fast enough. */
+export type Notification = { subscription: number; event: Record<string, unknown> } | { subscription: number; lost: number };
 
 export type ServerMessage = Response | Notification;
+
+/**
+ * A frame of a connection with a `batch: true` subscription holds one message as above, or
+ * several notifications, one per line, in the order they happened (one frame per event costs
+ * more than the event). Every message is JSON.stringify's text, which has no raw newline, and
+ * an event notification reads `{"subscription":N,"event":{...}}`: a client may take the event's
+ * text out as it is (`eventText`), without parsing it.
+ */
+export function eventText(line: string, subscription: number): string | null {
+  const pre = `{"subscription":${subscription},"event":`;
+  return line.startsWith(pre) && line.endsWith('}') ? line.slice(pre.length, -1) : null;
+}
 
 /** Thrown by method handlers to send a specific error code. */
 export class ApiError extends Error {
@@ -48,7 +58,8 @@ import type { EffectiveMode } from '../core/types.js';
 
 // ---- policy status: what `tp list` and ListTracingPolicies serve (built by src/agent/policies.ts) ----
 
-export type Domain = 'static' | 'api';
+/** static: --policy-dir; api: talon's and Tetragon's APIs (tp add); k8s: the Kubernetes API's TracingPolicy objects */
+export type Domain = 'static' | 'api' | 'k8s';
 export type PolicyState = 'enabled' | 'disabled' | 'load_error' | 'error';
 
 /** One BPF program and the kernel's run statistics for it (as `tetra debug progs` shows them). */
@@ -77,7 +88,11 @@ export interface PolicyStatus {
   file: string;
   state: PolicyState;
   error?: string;
+  /** why it did not load: unsupported (refused by the load plan), limit (talon's capacity), kernel (the kernel refused what the plan chose), other */
+  errorKind?: 'unsupported' | 'limit' | 'kernel' | 'other';
   verifierLog?: string;
+  /** load-time warnings (e.g. return: true on a hook whose implementation here sees no return value) */
+  warnings?: string[];
   mode: EffectiveMode;
   /** 0: no pod filter (the policy applies everywhere), else the policy id */
   filterId: number;

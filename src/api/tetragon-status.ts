@@ -9,7 +9,7 @@ type Json = Record<string, unknown>;
 export interface HookInfo {
   /** "security_file_permission", "syscalls/sys_enter_openat", "/bin/bash:readline" */
   name: string;
-  kind: 'kprobe' | 'tracepoint' | 'uprobe';
+  kind: 'kprobe' | 'tracepoint' | 'uprobe' | 'fentry' | 'lsmhook' | 'usdt';
   /** enforcement actions of its selectors (Sigkill, Signal, Override) */
   actions: string[];
 }

@@ -78,6 +78,11 @@ function cstring(m: LibbpfExports, s: string): number {
   return p;
 }
 
+/** sections of generic BTF programs (fentry, fmod_ret, lsm) whose attach target the loader sets per
+ * hook (bpf_program__set_attach_target): without a hook there is nothing to relocate them against,
+ * so the offline check leaves them out; a policy's load checks them on its kernel */
+const TARGET_AT_LOAD = new Set(['fentry', 'fmod_ret', 'lsm']);
+
 function programs(m: LibbpfExports, obj: number): number[] {
   const out: number[] = [];
   for (let p = m._bpf_object__next_program(obj, 0); p !== 0; p = m._bpf_object__next_program(obj, p)) out.push(p);
@@ -169,7 +174,7 @@ export async function relocateObjects(targetBtf: Uint8Array, objects: ObjectInpu
           name: m.UTF8ToString(m._bpf_program__name(p)),
           section: m.UTF8ToString(m._bpf_program__section_name(p)),
         }));
-        for (const x of progs) if (failed.has(x.name)) m._bpf_program__set_autoload(x.p, 0);
+        for (const x of progs) if (failed.has(x.name) || TARGET_AT_LOAD.has(x.section)) m._bpf_program__set_autoload(x.p, 0);
         const err = m._tln_obj_load(obj);
         if (err < 0) {
           const which = failedProgram(
@@ -192,6 +197,7 @@ export async function relocateObjects(targetBtf: Uint8Array, objects: ObjectInpu
           mapFds.set(m._bpf_map__fd(mp), m.UTF8ToString(m._bpf_map__name(mp)));
         }
         for (const x of progs) {
+          if (TARGET_AT_LOAD.has(x.section)) continue;
           const problem = failed.get(x.name);
           if (problem) {
             results.push({ object: o.name, program: x.name, section: x.section, problems: [problem], insns: null, mapFds });

@@ -5,6 +5,7 @@
 
 import type sade from 'sade';
 import type { Io } from '../agent/commands.js';
+import { AGENT_OPTION_BOOLEAN_FLAGS, AGENT_OPTION_VALUE_FLAGS } from '../agent/options.js';
 import { registerAgent, registerQuickstart } from './agent/agent.js';
 import { registerGetEvents } from './agent/getevents.js';
 import { registerInfo } from './agent/info.js';
@@ -14,25 +15,22 @@ import { registerTracingPolicy } from './agent/tracingpolicy.js';
 /** options of these commands that take a value (main.ts parses them as strings,
  * so "--token 007" stays "007" and "-i -" reaches us as stdin) */
 export const AGENT_VALUE_FLAGS: readonly string[] = [
+  ...AGENT_OPTION_VALUE_FLAGS,
   'server-address',
-  'state-dir',
-  'policy-dir',
   'token',
-  'node-name',
-  'export-file',
-  'export-filename',
-  'export-file-max-size-mb',
-  'export-file-rotation-max-backups',
-  'metrics-server',
-  'metrics-label-filter',
-  'grpc-server-address',
-  'server-tls-cert-file',
-  'server-tls-key-file',
   'label',
   'l',
   'container',
   'image',
   'pods',
+  'pod',
+  'namespace-regex',
+  'include-fields',
+  'f',
+  'exclude-fields',
+  'F',
+  'cel-expression',
+  'c',
   'process',
   'event-types',
   'e',
@@ -41,6 +39,41 @@ export const AGENT_VALUE_FLAGS: readonly string[] = [
   'i',
   'count',
 ];
+
+/** boolean options of these commands (a value after them is the next argument, never theirs) */
+export const AGENT_BOOLEAN_FLAGS: readonly string[] = [
+  ...AGENT_OPTION_BOOLEAN_FLAGS,
+  'reconnect',
+  'grpc',
+  'host',
+  'timestamps',
+  'tty',
+  'stdin',
+  'server',
+  's',
+  'build',
+  'b',
+];
+
+/**
+ * kubectl exec's `-ti` / `-it` / `-t` / `-i` spelled for `talon exec`: talon always runs the command
+ * with this terminal, so they are accepted and mean what talon does anyway. Rewritten before parsing
+ * because `-i` is also getevents' --input (a value flag) and would swallow the pod name.
+ */
+export function rewriteExecFlags(words: string[]): string[] {
+  if (words[0] !== 'exec') return words;
+  const end = words.indexOf('--');
+  const head = end < 0 ? words : words.slice(0, end);
+  const tail = end < 0 ? [] : words.slice(end);
+  const out: string[] = [];
+  for (const w of head) {
+    if (/^-[ti]+$/.test(w)) {
+      if (w.includes('t')) out.push('--tty');
+      if (w.includes('i')) out.push('--stdin');
+    } else out.push(w);
+  }
+  return [...out, ...tail];
+}
 
 /** Registers every agent command on `prog`; their output goes to `io`. The order is the order of `talon --help`. */
 export function registerAgentCommands(prog: sade.Sade, io: Io): void {

@@ -1,7 +1,7 @@
 // `talon compile`: check policies and write the image.
 
 import { createHash } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Mode, PolicySpec } from '../core/types.js';
@@ -22,6 +22,8 @@ export interface CompileFlags {
   namespace: string;
   mode?: Mode;
   check: boolean;
+  /** --kernel: features files (talon probe -o json) to check the policies against */
+  kernels?: string[];
 }
 
 export function plural(n: number, word: string, many = `${word}s`): string {
@@ -107,6 +109,43 @@ async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** --kernel: per kernel, per hook, the implementation or why it cannot load; 1 when some hook cannot load somewhere */
+async function kernelReport(specs: PolicySpec[], files: string[], io: Io): Promise<number> {
+  const { kernelCheck, readFeatures } = await import('../kernel/support.js');
+  let failed = 0;
+  for (const file of files) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(file, 'utf8'));
+    } catch (e) {
+      io.stderr.write(`talon compile: --kernel ${file}: ${e instanceof SyntaxError ? `not JSON: ${e.message}` : describeFsError(e)}\n`);
+      return EXIT_INPUT;
+    }
+    const f = readFeatures(json);
+    if (typeof f === 'string') {
+      io.stderr.write(`talon compile: --kernel ${file}: ${f}\n`);
+      return EXIT_INPUT;
+    }
+    io.stdout.write(`kernel ${f.release ?? 'unknown'} (${file}):\n`);
+    for (const p of specs) {
+      const who = p.namespace !== null ? `${p.namespace}/${p.name}` : p.name;
+      for (const h of kernelCheck(p, f)) {
+        if (h.ok) io.stdout.write(`  ok      ${who}: ${h.hook}: ${h.sensor} (${h.mechanism})\n`);
+        else {
+          failed++;
+          io.stdout.write(`  refused ${who}: ${h.hook}: ${h.reason}\n`);
+        }
+        for (const w of h.warnings) io.stdout.write(`  warning ${who}: ${w}\n`);
+      }
+    }
+  }
+  if (failed > 0) {
+    io.stderr.write(`talon compile: ${plural(failed, 'hook')} cannot load on ${files.length === 1 ? 'this kernel' : 'some of these kernels'}\n`);
+    return EXIT_INPUT;
+  }
+  return EXIT_OK;
+}
+
 export async function runCompile(files: string[], flags: CompileFlags, io: Io): Promise<number> {
   const check = await loadAndCheck(files, flags.namespace, flags.mode, io, 'compile');
   if (check === null || check.image === null) return EXIT_INPUT;
@@ -114,6 +153,7 @@ export async function runCompile(files: string[], flags: CompileFlags, io: Io): 
   const summary = describePolicies(core.inspectImage(check.image));
   if (flags.check) {
     io.stdout.write(`ok  ${plural(files.length, 'file')}, ${summary}\n`);
+    if (flags.kernels && flags.kernels.length > 0) return kernelReport(core.inspectImage(check.image), flags.kernels, io);
     return EXIT_OK;
   }
   const out = flags.output!;

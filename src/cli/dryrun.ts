@@ -138,9 +138,11 @@ export async function runDryRun(flags: DryRunFlags, io: DryRunIo): Promise<numbe
   const shape: { value?: InputShape } = {};
   try {
     for await (const batch of documentBatches(input, shape)) {
-      const { docs, lines } = batch;
+      const { docs, lines, fragments } = batch;
       for (let i = 0; i < docs.length; i++) {
-        const r = pipeline.line(docs[i], lines[i]);
+        const frag = fragments?.[i];
+        if (frag !== undefined) io.stderr.write(`${eventsName}:${lines[i] + 1}: ${frag}\n`);
+        const r = pipeline.line(docs[i], lines[i], frag);
         if (r === null) io.stderr.write(`${eventsName}:${lines[i] + 1}: skipped malformed event: ${pipeline.lastError}\n`);
         else if (r !== '') out.write(r);
       }

@@ -6,9 +6,10 @@ import sade from 'sade';
 import type { Mode } from '../core/types.js';
 import { COLOR_MODES, type ColorMode } from '../events/color.js';
 import type { DryRunFormat } from '../events/dryrun.js';
-import { AGENT_VALUE_FLAGS, registerAgentCommands } from './agent-commands.js';
+import { AGENT_BOOLEAN_FLAGS, AGENT_VALUE_FLAGS, registerAgentCommands, rewriteExecFlags } from './agent-commands.js';
 import { CoreUnavailable } from './core.js';
 import { EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, InputError, UsageError } from './errors.js';
+import { InvalidName } from '../pods/pod.js';
 import { STDIN_TOKEN } from './stdin-token.js';
 
 /**
@@ -39,7 +40,7 @@ export function processIo(): MainIo {
 }
 
 /** Flags that take a value: a lone "-" after one of them is that value (stdin/stdout). */
-const OWN_STRING_FLAGS = ['kernel-btf', 'output', 'o', 'namespace', 'n', 'mode', 'm', 'policy', 'p', 'events', 'e', 'color'];
+const OWN_STRING_FLAGS = ['kernel-btf', 'kernel', 'output', 'o', 'namespace', 'n', 'mode', 'm', 'policy', 'p', 'events', 'e', 'color'];
 const STRING_FLAGS = [...new Set([...OWN_STRING_FLAGS, ...AGENT_VALUE_FLAGS])];
 /** value flags that may be given "-" (stdin) as their value */
 const VALUE_FLAGS = new Set(STRING_FLAGS.map((f) => (f.length === 1 ? `-${f}` : `--${f}`)));
@@ -58,7 +59,8 @@ function version(): string {
   }
 }
 
-function preprocess(argv: string[]): string[] {
+function preprocess(raw: string[]): string[] {
+  const argv = [...raw.slice(0, 2), ...rewriteExecFlags(raw.slice(2))];
   const out = argv.slice(0, 2);
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
@@ -117,8 +119,13 @@ function build(io: MainIo): sade.Sade {
     .option('-m, --mode', 'Load-time mode, enforce or monitor (overrides spec.options policy-mode)')
     .option('--check', 'Only check the policies, write nothing')
     .option('--kernel-btf', 'With --check: also check that the programs the policies need relocate and load on the kernel of this BTF file (repeatable)')
+    .option(
+      '--kernel',
+      'With --check: say per hook which implementation it gets on the kernel whose features this file holds (talon probe -o json; repeatable); exit 1 when some hook cannot load on one of them',
+    )
     .example('compile examples/file-monitoring-enforce.yaml -o file.img')
     .example('compile --check examples/*.yaml')
+    .example('compile --check --kernel features-6.1.json --kernel features-6.8.json policy.yaml')
     .action(async (policy: unknown, opts: Opts) => {
       const cmd = 'compile';
       const files = [positional(policy), ...opts._.map(positional)];
@@ -130,6 +137,9 @@ function build(io: MainIo): sade.Sade {
       const mode = oneOf(single(opts, 'mode', '-m/--mode', cmd), MODES, '-m/--mode', cmd);
       if (files.filter((f) => f === '-').length > 1) throw new UsageError('stdin ("-") can be read only once', cmd);
       const kernelBtf = list(opts, 'kernel-btf', '--kernel-btf', cmd);
+      const kernels = list(opts, 'kernel', '--kernel', cmd);
+      if (kernels.length > 0 && !check) throw new UsageError('--kernel needs --check', cmd);
+      if (kernels.length > 0 && kernelBtf.length > 0) throw new UsageError('--kernel and --kernel-btf are separate checks: give one of them', cmd);
       if (kernelBtf.length > 0) {
         if (!check) throw new UsageError('--kernel-btf needs --check', cmd);
         const { runKernelBtfCheck } = await import('./kernel-btf.js');
@@ -137,7 +147,7 @@ function build(io: MainIo): sade.Sade {
       }
       // loaded here: --help and usage errors never load the policy loader (ajv, yaml) or the core
       const { runCompile } = await import('./compile.js');
-      return runCompile(files, { output, namespace, mode, check }, io);
+      return runCompile(files, { output, namespace, mode, check, kernels }, io);
     });
 
   prog
@@ -206,7 +216,7 @@ function parse(prog: sade.Sade, argv: string[], io: MainIo): Parsed {
       lazy: true,
       // a copy: mri appends the aliases to this array, which would grow with every call of main()
       string: [...STRING_FLAGS],
-      boolean: ['check'],
+      boolean: ['check', ...AGENT_BOOLEAN_FLAGS],
       unknown: (flag: string) => `unknown option ${flag.split('=')[0]}`,
     });
     if (r === undefined) return { kind: 'done' };
@@ -269,6 +279,7 @@ export async function main(argv: string[] = process.argv, io: MainIo = processIo
     return typeof code === 'number' ? code : EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) return usage(io, e.message, e.command);
+    if (e instanceof InvalidName) return usage(io, e.message, commandOf(build(io), argv));
     if (e instanceof InputError) {
       io.stderr.write(`talon: ${e.message}\n`);
       return EXIT_INPUT;

@@ -36,43 +36,52 @@ export function ipString(family: number, a: Uint8Array): string {
   return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
 }
 
+/** the value in the evaluator record slot at `s` */
+function slotValue(m: Uint8Array, dv: DataView, p: number, s: number): EvalArg {
+  switch (m[s + S.kind]) {
+    case G.TLN_EVREC_ARG_INT: {
+      const v = dv.getBigUint64(s + S.value, true);
+      return { kind: 'int', value: SIGNED.has(m[s + S.type]) ? BigInt.asIntN(64, v) : v };
+    }
+    case G.TLN_EVREC_ARG_STR: {
+      const off = p + dv.getUint32(s + S.str + G.tln_evrec_str.off, true);
+      const b = m.subarray(off, off + dv.getUint32(s + STR_LEN, true));
+      // char_buf: binary bytes (a copy: the core's memory is reused), as Tetragon's bytes_arg
+      if (m[s + S.type] === G.TLN_ARG_CHAR_BUF)
+        return { kind: 'str', value: utf8.decode(b), bytes: b.slice(), origSize: dv.getBigUint64(s + S.orig_size, true) };
+      return { kind: 'str', value: utf8.decode(b) };
+    }
+    case G.TLN_EVREC_ARG_SOCK: {
+      const family = dv.getUint16(s + S.family, true);
+      return {
+        kind: 'sock',
+        family,
+        protocol: dv.getUint16(s + S.protocol16, true) || m[s + S.protocol],
+        sport: dv.getUint16(s + S.sport, true),
+        dport: dv.getUint16(s + S.dport, true),
+        state: m[s + S.state],
+        saddr: ipString(family, m.subarray(s + S.saddr, s + S.saddr + 16)),
+        daddr: ipString(family, m.subarray(s + S.daddr, s + S.daddr + 16)),
+      };
+    }
+    default:
+      return NONE;
+  }
+}
+
 /** The argument values (not the return slot) of the record at `p` in `m`. */
 export function evrecArgs(m: Uint8Array, p: number): EvalArg[] {
   const dv = new DataView(m.buffer, m.byteOffset);
   const nargs = m[p + R.nargs];
   const out = new Array<EvalArg>(nargs);
-  for (let i = 0; i < nargs; i++) {
-    const s = p + R.sizeof + i * S.sizeof;
-    switch (m[s + S.kind]) {
-      case G.TLN_EVREC_ARG_INT: {
-        const v = dv.getBigUint64(s + S.value, true);
-        out[i] = { kind: 'int', value: SIGNED.has(m[s + S.type]) ? BigInt.asIntN(64, v) : v };
-        break;
-      }
-      case G.TLN_EVREC_ARG_STR: {
-        const off = p + dv.getUint32(s + S.str + G.tln_evrec_str.off, true);
-        out[i] = { kind: 'str', value: utf8.decode(m.subarray(off, off + dv.getUint32(s + STR_LEN, true))) };
-        break;
-      }
-      case G.TLN_EVREC_ARG_SOCK: {
-        const family = dv.getUint16(s + S.family, true);
-        out[i] = {
-          kind: 'sock',
-          family,
-          protocol: dv.getUint16(s + S.protocol16, true) || m[s + S.protocol],
-          sport: dv.getUint16(s + S.sport, true),
-          dport: dv.getUint16(s + S.dport, true),
-          state: m[s + S.state],
-          saddr: ipString(family, m.subarray(s + S.saddr, s + S.saddr + 16)),
-          daddr: ipString(family, m.subarray(s + S.daddr, s + S.daddr + 16)),
-        };
-        break;
-      }
-      default:
-        out[i] = NONE;
-    }
-  }
+  for (let i = 0; i < nargs; i++) out[i] = slotValue(m, dv, p, p + R.sizeof + i * S.sizeof);
   return out;
+}
+
+/** The return value slot (after the arguments) of the record at `p` in `m`: kind none when the record has none. */
+export function evrecReturn(m: Uint8Array, p: number): EvalArg {
+  const dv = new DataView(m.buffer, m.byteOffset);
+  return slotValue(m, dv, p, p + R.sizeof + m[p + R.nargs] * S.sizeof);
 }
 
 const utf8e = new TextEncoder();

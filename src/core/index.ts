@@ -1,9 +1,9 @@
 // The typed API of the Wasm policy core. This file only marshals: every
 // decision (selector semantics, scoping, modes, value parsing, limits) is made
 // inside assembly/. See docs/map-format.md for the formats crossing the boundary.
-import { Core, withShared, encodeTree } from './wasm.js';
+import { Core, CoreBudgetError, withShared, encodeTree } from './wasm.js';
 import * as G from '../abi/generated.js';
-import { evrecArgs, podBlock } from './evrec.js';
+import { evrecArgs, evrecReturn, podBlock } from './evrec.js';
 import type {
   EvalArg,
   HookContext,
@@ -76,13 +76,22 @@ interface MatchNames {
  * `image` is null when any diagnostic is an error.
  */
 export function compile(docs: unknown[], opts: CompileOptions): CompileResult {
-  return withShared((core) => {
-    const len = core.input(encodeTree([docs, { defaultNamespace: opts.defaultNamespace, mode: opts.mode ?? null }]));
-    const rc = core.x.compile(len);
-    if (rc < 0) throw new TypeError(core.text());
-    const diagnostics = JSON.parse(core.text()) as Diagnostic[];
-    return { image: rc === 1 ? core.out() : null, diagnostics };
-  });
+  try {
+    return withShared((core) => {
+      const len = core.input(encodeTree([docs, { defaultNamespace: opts.defaultNamespace, mode: opts.mode ?? null }]));
+      const rc = core.x.compile(len);
+      if (rc < 0) throw new TypeError(core.text());
+      const diagnostics = JSON.parse(core.text()) as Diagnostic[];
+      return { image: rc === 1 ? core.out() : null, diagnostics };
+    });
+  } catch (e) {
+    // too large to compile: an error of the input (its first document), never a trap or garbage
+    if (!(e instanceof CoreBudgetError)) throw e;
+    return {
+      image: null,
+      diagnostics: [{ doc: 0, path: [], message: `policy too large to compile: ${e.message} (split it, or shorten its value lists)`, severity: 'error' }],
+    };
+  }
 }
 
 interface RawMap extends Omit<MapSpec, 'entries'> {
@@ -114,6 +123,25 @@ export function podMatches(image: Uint8Array, policyIndex: number, pod: PodInfo 
     const rc = core.x.podMatches(core.input(buf), policyIndex);
     if (rc < 0) throw new Error(`podMatches: ${core.text()}`);
     return rc === 1;
+  });
+}
+
+/** One language element: its Tetragon name, its enum value, and whether talon's BPF programs serve it. */
+export type LanguageEntry = [name: string, id: number, kernel: boolean];
+
+/** The core's language tables: what the README's language table is generated from. */
+export interface LanguageTables {
+  hookKinds: [name: string, id: number][];
+  argTypes: LanguageEntry[];
+  operators: LanguageEntry[];
+  actions: LanguageEntry[];
+  options: string[];
+}
+
+export function languageTables(): LanguageTables {
+  return withShared((core) => {
+    core.x.language();
+    return JSON.parse(core.text()) as LanguageTables;
   });
 }
 
@@ -237,6 +265,8 @@ export class Evaluator {
   private readonly matchPtr: number;
   private readonly matchRec: number;
   private readonly names: Map<number, MatchNames>[] = [];
+  /** some selector reads what EvalEvent.process / fileTypes carry (else producers may leave them out) */
+  readonly readsContext: boolean;
 
   constructor(image: Uint8Array) {
     this.core = new Core();
@@ -245,6 +275,7 @@ export class Evaluator {
     this.matchPtr = this.core.x.evalMatchesPtr();
     const m = this.core.mem();
     this.matchRec = u16At(m, this.matchPtr + G.tln_evmatch_hdr.record_size);
+    this.readsContext = this.core.x.evalReadsContext() === 1;
     this.core.collect();
   }
 
@@ -321,7 +352,17 @@ export class Evaluator {
         post: (flags & G.TLN_EVMATCH_F_POST) !== 0,
       });
     }
+    if (u32At(m, this.matchPtr + G.tln_evmatch_hdr.unknown) !== 0) {
+      this.core.x.evalUnknown();
+      const why = this.core.text();
+      return { verdict, matches, unknown: why };
+    }
     return { verdict, matches };
+  }
+
+  /** did the last evaluateEncoded call reach a selector it could not decide */
+  lastUnknown(): boolean {
+    return u32At(this.core.mem(), this.matchPtr + G.tln_evmatch_hdr.unknown) !== 0;
   }
 
   /** how many selectors matched in the last evaluateEncoded call, silent ones (NoPost, rate limited) included */
@@ -368,6 +409,11 @@ export class Evaluator {
   /** The argument values the core decoded from the last evaluateHookRecord's record. */
   lastHookArgs(): EvalArg[] {
     return evrecArgs(this.core.mem(), this.core.x.hookEventPtr());
+  }
+
+  /** The return value the core decoded from the last evaluateHookRecord's record (kind none: the record has none). */
+  lastHookReturn(): EvalArg {
+    return evrecReturn(this.core.mem(), this.core.x.hookEventPtr());
   }
 
   /** caches the names of every match of the last evaluation: record i and the JSON's match i are the same match */

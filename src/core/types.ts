@@ -47,7 +47,7 @@ export interface HookSpec {
   /** kprobe call ("security_file_permission"), "subsystem/event" or "path:symbol" */
   name: string;
   /** also 'fentry', 'lsmhook', 'usdt' since image v2 (spec.kind says the same); such hooks have needs */
-  kind: 'kprobe' | 'tracepoint' | 'uprobe';
+  kind: 'kprobe' | 'tracepoint' | 'uprobe' | 'fentry' | 'lsmhook' | 'usdt';
   hookId: number; // enum tln_hook_id
   slot: number;
   selectors: number;
@@ -115,7 +115,13 @@ export interface PodInfo {
 /** An argument value, normalised from a Tetragon event or a kernel record. */
 export type EvalArg =
   | { kind: 'int'; value: bigint }
-  | { kind: 'str'; value: string }
+  | {
+      kind: 'str';
+      value: string;
+      /** char_buf from kernel records: the bytes as read, and the size the call had (more when truncated) */
+      bytes?: Uint8Array;
+      origSize?: bigint;
+    }
   | {
       kind: 'sock';
       family: number; // AF_INET 2, AF_INET6 10
@@ -130,8 +136,8 @@ export type EvalArg =
 
 /** An event as the evaluator sees it. */
 export interface EvalEvent {
-  kind: 'kprobe' | 'tracepoint' | 'uprobe';
-  /** function_name, "subsys/event" or "path:symbol" */
+  kind: 'kprobe' | 'tracepoint' | 'uprobe' | 'lsm' | 'fentry' | 'lsmhook' | 'usdt';
+  /** function_name, "subsys/event", "path:symbol", or the LSM hook (lsm: function_name, e.g. file_open) */
   hook: string;
   timeNs: bigint;
   pid: number;
@@ -142,6 +148,41 @@ export interface EvalEvent {
   /** in the order of the hook's spec args[] (as Tetragon exports them) */
   args: EvalArg[];
   ret?: EvalArg;
+  /** what the event says of its process beyond pid and binary; a field left out means the event does not say
+   * (one object per process and parent: the record writer caches its bytes by identity) */
+  process?: EvalProcess;
+  /** by argument position: the file's type (S_IFMT >> 12) where the event says it; null elsewhere */
+  fileTypes?: (number | null)[];
+}
+
+/** A namespace as Tetragon records it (process.ns.<type>). */
+export interface EvalNamespace {
+  inum: number;
+  isHost: boolean;
+}
+
+/** A process's capability sets as bit masks (bit n = capability n). */
+export interface EvalCaps {
+  permitted?: bigint;
+  effective?: bigint;
+  inheritable?: bigint;
+}
+
+/** The process context the selectors beyond matchPIDs/matchBinaries read (struct tln_evx, bpf/include/tln_evrec.h). */
+export interface EvalProcess {
+  parent?: { binary: string; pid: number };
+  /** the parent's parent first */
+  ancestors?: { binary: string; pid: number }[];
+  /** parent and ancestors are the whole chain up to init (followForks/followChildren can be decided) */
+  ancestorsAll?: boolean;
+  /** by Tetragon's namespace type id: Uts, Ipc, Mnt, Pid, PidForChildren, Net, Time, TimeForChildren, Cgroup, User; null where not recorded */
+  ns?: (EvalNamespace | null)[];
+  caps?: EvalCaps;
+  /** the pid inside the process's pid namespace */
+  nsPid?: number;
+  /** namespaces / capabilities at the time of the call, where the producer knows them (matchNamespaceChanges, matchCapabilityChanges) */
+  nsNow?: (EvalNamespace | null)[];
+  capsNow?: EvalCaps;
 }
 
 /** What the host knows of the process behind a kernel hook record (Evaluator.evaluateHookRecord). */
@@ -176,7 +217,7 @@ export interface Match {
 export interface Verdict {
   verdict: VerdictKind;
   matches: Match[];
-  /** set when a matching selector uses something the evaluator does not implement yet */
+  /** set when a selector could not be decided on this event, with why (e.g. "no process.ns in the event"); the verdict is then what the other selectors give */
   unknown?: string;
 }
 

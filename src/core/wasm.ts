@@ -26,6 +26,9 @@ export interface CoreExports extends Record<string, unknown> {
   evalEncode(len: number): number;
   evalEvent(len: number): number;
   evalVerdict(code: number): void;
+  evalUnknown(): void;
+  evalReadsContext(): number;
+  language(): void;
   evalMatchesPtr(): number;
   evalSetMode(index: number, len: number): void;
   evalHookRecord(recLen: number, ctxLen: number): number;
@@ -39,6 +42,45 @@ export interface CoreExports extends Record<string, unknown> {
 }
 
 let cachedModule: WebAssembly.Module | null = null;
+let initialPages = 0;
+
+function leb(b: Uint8Array, at: { p: number }): number {
+  let v = 0;
+  for (let shift = 0; ; shift += 7) {
+    const x = b[at.p++];
+    v += (x & 0x7f) * 2 ** shift;
+    if (!(x & 0x80)) return v;
+  }
+}
+
+/** the initial pages the module declares for its imported memory (asconfig.json: importMemory) */
+function importedMemoryPages(b: Uint8Array): number {
+  const at = { p: 8 };
+  while (at.p < b.length) {
+    const id = b[at.p++];
+    const size = leb(b, at);
+    const end = at.p + size;
+    if (id === 2) {
+      for (let n = leb(b, at); n > 0; n--) {
+        for (let k = 0; k < 2; k++) {
+          const len = leb(b, at); // module and field names
+          at.p += len;
+        }
+        const kind = b[at.p++];
+        if (kind === 0) leb(b, at);
+        else if (kind === 1 || kind === 2) {
+          if (kind === 1) at.p++; // reftype
+          const flags = b[at.p++];
+          const min = leb(b, at);
+          if (flags & 1) leb(b, at);
+          if (kind === 2) return min;
+        } else at.p += 2; // global: valtype, mutability
+      }
+    }
+    at.p = end;
+  }
+  throw new Error(`${wasmPath()}: the core imports no memory (build it with npm run build:wasm)`);
+}
 
 /** build/talon.wasm, or $TALON_WASM when set */
 export function wasmPath(): string {
@@ -46,7 +88,11 @@ export function wasmPath(): string {
 }
 
 function wasmModule(): WebAssembly.Module {
-  if (cachedModule === null) cachedModule = new WebAssembly.Module(readFileSync(wasmPath()));
+  if (cachedModule === null) {
+    const bytes = readFileSync(wasmPath());
+    initialPages = importedMemoryPages(bytes);
+    cachedModule = new WebAssembly.Module(bytes);
+  }
   return cachedModule;
 }
 
@@ -59,10 +105,15 @@ export class Core {
   /** the pinned ArrayBuffer that is the core's current input (0: none) */
   private pinned = 0;
 
-  constructor() {
+  /** budget: the most memory this instance may grow to (bytes; the engine refuses growth past it) */
+  constructor(readonly budget = coreMemoryBudget) {
     let self: Core | null = null;
-    const { exports } = instantiateSync<CoreExports>(wasmModule(), {
+    const module = wasmModule();
+    const pages = Math.max(initialPages, Math.min(MAX_PAGES, Math.floor(budget / 65536)));
+    const memory = new WebAssembly.Memory({ initial: initialPages, maximum: pages });
+    const { exports } = instantiateSync<CoreExports>(module, {
       env: {
+        memory,
         abort: (msg: number, file: number, line: number, col: number) => {
           const m = self && msg ? self.x.__getString(msg) : '?';
           const f = self && file ? self.x.__getString(file) : '?';
@@ -113,7 +164,36 @@ export class Core {
   }
 }
 
+/** The core's memory budget: asconfig.json's maximumMemory (8192 pages). A compile that needs more
+ *  is refused (CoreBudgetError) instead of trapping at the 4 GiB limit of wasm32. */
+export const CORE_MEMORY_BUDGET = 8192 * 65536;
+const MAX_PAGES = 8192;
+let coreMemoryBudget = CORE_MEMORY_BUDGET;
+
+/** Past this the shared instance is dropped after the call, so one large compile does not keep
+ *  its memory for the life of the process (Wasm memory never shrinks). */
+const RECYCLE_AT = 64 * 1048576;
+
+/** The core ran out of its memory budget: the input is too large, not a bug. */
+export class CoreBudgetError extends Error {}
+
+/** A trap at (or near) the memory maximum is the allocator failing to grow. */
+function budgetExceeded(core: Core, e: unknown): boolean {
+  return e instanceof WebAssembly.RuntimeError && core.x.memory.buffer.byteLength + Math.min(16 * 1048576, core.budget / 4) >= core.budget;
+}
+
 let shared: Core | null = null;
+/** Sets the memory budget of the instances created from now on (a compile worker's budget); the shared one is renewed. */
+export function setCoreMemoryBudget(bytes: number): void {
+  coreMemoryBudget = Math.min(CORE_MEMORY_BUDGET, bytes);
+  shared = null;
+}
+let lastBytes = 0;
+
+/** bytes of Wasm memory the shared instance had at the end of the last call (the bench and the bound test read it) */
+export function coreMemoryOfLastCall(): number {
+  return lastBytes;
+}
 
 /** the instance shared by compile, inspectImage, podMatches and abiTable */
 export function sharedCore(): Core {
@@ -128,9 +208,14 @@ export function withShared<T>(f: (core: Core) => T): T {
     return f(core);
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError || (e instanceof Error && e.message.startsWith('talon core aborted'))) shared = null;
+    if (budgetExceeded(core, e)) throw new CoreBudgetError(`the input needs more than ${Math.round(core.budget / 1048576)} MiB of policy-core memory`);
     throw e;
   } finally {
-    if (shared === core) core.collect();
+    lastBytes = core.x.memory.buffer.byteLength;
+    if (shared === core) {
+      if (core.x.memory.buffer.byteLength > RECYCLE_AT) shared = null;
+      else core.collect();
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 // Tetragon event JSON -> EvalEvent, the shape the Wasm evaluator reads.
 
-import type { EvalArg, EvalEvent, PodInfo } from '../core/types.js';
+import type { EvalArg, EvalCaps, EvalEvent, EvalNamespace, EvalProcess, PodInfo } from '../core/types.js';
 import type { TetragonArg, TetragonEvent, TetragonPod, TetragonProcess } from './tetragon.js';
 
 /** Socket families by the names Tetragon prints (AF_*). */
@@ -84,13 +84,23 @@ function sockOf(s: Record<string, unknown>, protocol: number): EvalArg {
 export function toEvalArg(a: TetragonArg | null | undefined): EvalArg {
   if (a === null || typeof a !== 'object') return NONE;
   let v: unknown;
-  if (present((v = a.file_arg)) || present((v = a.path_arg))) {
+  if (present((v = a.file_arg)) || present((v = a.path_arg)) || present((v = a.linux_binprm_arg))) {
     const p = (v as { path?: unknown }).path;
     return { kind: 'str', value: typeof p === 'string' ? p : '' };
   }
   if (present((v = a.string_arg))) return { kind: 'str', value: typeof v === 'string' ? v : '' };
+  // char_buf: protojson bytes are base64; a truncated one carries the first bytes and the size the call had
+  if (present((v = a.bytes_arg)) || present((v = a.truncated_bytes_arg?.bytes_arg)) || present(a.truncated_bytes_arg)) {
+    const b = Buffer.from(typeof v === 'string' ? v : '', 'base64');
+    const size = toBig(a.truncated_bytes_arg?.orig_size);
+    return { kind: 'str', value: b.toString('utf8'), bytes: b, origSize: size ?? BigInt(b.length) };
+  }
   if (present((v = a.int_arg)) || present((v = a.uint_arg)) || present((v = a.long_arg)) || present((v = a.size_arg))) {
     const n = toBig(v);
+    return n === null ? NONE : { kind: 'int', value: n };
+  }
+  if (present((v = a.capability_arg))) {
+    const n = toBig((v as { value?: unknown }).value);
     return n === null ? NONE : { kind: 'int', value: n };
   }
   if (present((v = a.sock_arg))) {
@@ -264,9 +274,170 @@ function toArgs(args: unknown): EvalArg[] {
   return out;
 }
 
-function base(kind: EvalEvent['kind'], hook: string, ev: TetragonEvent, proc: TetragonProcess | undefined, args: unknown): EvalEvent {
+/** Capability names as Tetragon prints them: its CapabilitiesType enum (proto/tetragon/capabilities.proto),
+ * linux/capability.h order, the position is the number; bit 1 is "DAC_OVERRIDE" there. */
+export const CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN',
+  'DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+];
+
+/** process.ns keys in Tetragon's namespace type order (matchNamespaces: Uts 0 .. User 9) */
+export const NAMESPACE_KEYS: readonly string[] = ['uts', 'ipc', 'mnt', 'pid', 'pid_for_children', 'net', 'time', 'time_for_children', 'cgroup', 'user'];
+
+/** the first character of ls -l's mode string -> S_IFMT >> 12 */
+const FILE_TYPES: Readonly<Record<string, number>> = { '-': 8, d: 4, l: 10, c: 2, b: 6, p: 1, s: 12 };
+
+function capMask(names: unknown): bigint | undefined {
+  if (!Array.isArray(names)) return undefined;
+  let m = 0n;
+  for (const n of names) {
+    // the kernel's spelling of bit 1 too (CAP_DAC_OVERRIDE), as policies write it
+    const i = typeof n === 'string' ? CAPABILITIES.indexOf(n === 'CAP_DAC_OVERRIDE' ? 'DAC_OVERRIDE' : n) : -1;
+    if (i >= 0) m |= 1n << BigInt(i);
+  }
+  return m;
+}
+
+function procRef(p: unknown): { binary: string; pid: number } | null {
+  if (p === null || typeof p !== 'object') return null;
+  const o = p as TetragonProcess;
+  return { binary: typeof o.binary === 'string' ? o.binary : '', pid: typeof o.pid === 'number' ? o.pid : 0 };
+}
+
+/** by argument position, the file type of file/path arguments that carry a permission string */
+function fileTypesOf(args: unknown): (number | null)[] | undefined {
+  if (!Array.isArray(args)) return undefined;
+  let types: (number | null)[] | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as TetragonArg | null;
+    if (a === null || typeof a !== 'object') continue;
+    const f = a.file_arg ?? a.path_arg;
+    const perm = f !== null && typeof f === 'object' ? (f as { permission?: unknown }).permission : undefined;
+    const t = typeof perm === 'string' ? FILE_TYPES[perm.charAt(0)] : undefined;
+    if (t === undefined) continue;
+    types ??= new Array<number | null>(args.length).fill(null);
+    types[i] = t;
+  }
+  return types;
+}
+
+// one context object per (process, parent) object pair: the scanner shares repeated
+// processes, and the record writer caches a context's bytes by its identity
+const contexts = new WeakMap<object, WeakMap<object, EvalProcess | null> | EvalProcess | null>();
+const NO_PARENT = {};
+
+/** What the event says of its process beyond pid and binary: only the fields it has. */
+function processContext(p: TetragonProcess, parent: unknown, ancestors: unknown): EvalProcess | undefined {
+  if (Array.isArray(ancestors)) return buildContext(p, parent, ancestors) ?? undefined; // rare: not cached
+  const pk = parent !== null && typeof parent === 'object' ? parent : NO_PARENT;
+  let byParent = contexts.get(p) as WeakMap<object, EvalProcess | null> | undefined;
+  if (byParent === undefined) contexts.set(p, (byParent = new WeakMap()));
+  let c = byParent.get(pk);
+  if (c === undefined) byParent.set(pk, (c = buildContext(p, parent, undefined)));
+  return c ?? undefined;
+}
+
+function buildContext(p: TetragonProcess, parent: unknown, ancestors: unknown): EvalProcess | null {
+  const out: EvalProcess = {};
+  let any = false;
+  const par = procRef(parent);
+  if (par !== null) {
+    out.parent = par;
+    any = true;
+  }
+  if (Array.isArray(ancestors)) {
+    out.ancestors = ancestors.map(procRef).filter((x): x is { binary: string; pid: number } => x !== null);
+    // Tetragon's ancestors list runs up to init
+    out.ancestorsAll = par !== null;
+    any = true;
+  } else if (par !== null && par.pid <= 1) out.ancestorsAll = true; // the parent is init: nothing above it
+  const ns = p.ns;
+  if (ns !== null && typeof ns === 'object') {
+    const l: (EvalNamespace | null)[] = NAMESPACE_KEYS.map((k) => {
+      const n = (ns as Record<string, unknown>)[k] as { inum?: unknown; is_host?: unknown } | undefined;
+      return n !== null && typeof n === 'object' && typeof n.inum === 'number' ? { inum: n.inum, isHost: n.is_host === true } : null;
+    });
+    if (l.some((x) => x !== null)) {
+      out.ns = l;
+      any = true;
+    }
+  }
+  const cap = p.cap;
+  if (cap !== null && typeof cap === 'object') {
+    const caps: EvalCaps = {};
+    const pm = capMask(cap.permitted);
+    const ef = capMask(cap.effective);
+    const ih = capMask(cap.inheritable);
+    if (pm !== undefined) caps.permitted = pm;
+    if (ef !== undefined) caps.effective = ef;
+    if (ih !== undefined) caps.inheritable = ih;
+    out.caps = caps;
+    any = true;
+  }
+  const cpid = p.pod?.container?.pid;
+  const pidNs = out.ns?.[3];
+  if (typeof cpid === 'number') {
+    out.nsPid = cpid;
+    any = true;
+  } else if (pidNs?.isHost === true && typeof p.pid === 'number') {
+    out.nsPid = p.pid;
+    any = true;
+  }
+  return any ? out : null;
+}
+
+function base(
+  kind: EvalEvent['kind'],
+  hook: string,
+  ev: TetragonEvent,
+  proc: TetragonProcess | undefined,
+  args: unknown,
+  parent: unknown,
+  ancestors: unknown,
+  context: boolean,
+): EvalEvent {
   const p = proc !== null && typeof proc === 'object' ? proc : ({} as TetragonProcess);
   const pid = typeof p.pid === 'number' ? p.pid : 0;
+  // one object shape for every event (no conditional spreads: they cost more than the rest of the conversion)
   return {
     kind,
     hook,
@@ -276,29 +447,42 @@ function base(kind: EvalEvent['kind'], hook: string, ev: TetragonEvent, proc: Te
     binary: typeof p.binary === 'string' ? p.binary : '',
     pod: toPodInfo(p.pod),
     args: toArgs(args),
+    process: context ? processContext(p, parent, ancestors) : undefined,
+    fileTypes: context ? fileTypesOf(args) : undefined,
   };
 }
 
 /**
  * The event the evaluator sees, for the event kinds it evaluates (kprobe,
- * tracepoint, uprobe); null for every other kind (exec, exit, lsm, ...).
+ * tracepoint, uprobe, lsm, usdt); null for every other kind (exec, exit, ...).
  * Args keep the order Tetragon exports them in, which is the order of the
- * hook's spec args[].
+ * hook's spec args[]. `context` false leaves out what only some selectors read
+ * (parent, namespaces, capabilities, file types): the caller's evaluator reads none of it.
  */
-export function toEvalEvent(ev: TetragonEvent): EvalEvent | null {
+export function toEvalEvent(ev: TetragonEvent, context = true): EvalEvent | null {
   const k = ev.process_kprobe;
   if (k !== undefined && k !== null) {
-    const out = base('kprobe', typeof k.function_name === 'string' ? k.function_name : '', ev, k.process, k.args);
+    const out = base('kprobe', typeof k.function_name === 'string' ? k.function_name : '', ev, k.process, k.args, k.parent, k.ancestors, context);
     if (k.return !== undefined && k.return !== null) out.ret = toEvalArg(k.return);
     return out;
   }
   const t = ev.process_tracepoint;
   if (t !== undefined && t !== null) {
-    return base('tracepoint', `${t.subsys ?? ''}/${t.event ?? ''}`, ev, t.process, t.args);
+    return base('tracepoint', `${t.subsys ?? ''}/${t.event ?? ''}`, ev, t.process, t.args, t.parent, t.ancestors, context);
+  }
+  const l = ev.process_lsm;
+  if (l !== undefined && l !== null) {
+    // Tetragon names the LSM hook without security_ (bprm_check_security, file_open), as lsmhooks do
+    return base('lsm', typeof l.function_name === 'string' ? l.function_name : '', ev, l.process, l.args, l.parent, l.ancestors, context);
   }
   const u = ev.process_uprobe;
   if (u !== undefined && u !== null) {
-    return base('uprobe', `${u.path ?? ''}:${u.symbol ?? ''}`, ev, u.process, u.args);
+    return base('uprobe', `${u.path ?? ''}:${u.symbol ?? ''}`, ev, u.process, u.args, u.parent, u.ancestors, context);
+  }
+  // a usdts[] hook is named path:provider:name, as the policy's
+  const d = ev.process_usdt;
+  if (d !== undefined && d !== null) {
+    return base('usdt', `${d.path ?? ''}:${d.provider ?? ''}:${d.name ?? ''}`, ev, d.process, d.args, d.parent, d.ancestors, context);
   }
   return null;
 }

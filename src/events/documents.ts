@@ -17,6 +17,27 @@ export interface DocBatch {
   docs: string[];
   /** 0-based input line where each text starts */
   lines: number[];
+  /** by index: set for a docs fragment read with its `...` elisions left out (what was left out) */
+  fragments?: (string | undefined)[];
+}
+
+const ELISION = /^\s*\.\.\.\s*,?\s*\r?$/;
+
+/**
+ * A docs fragment: a block whose lines `...` stand for fields the page left out. Read with
+ * those lines dropped and the commas they leave dangling removed; null when it has none.
+ */
+export function readFragment(block: string[]): { text: string; why: string } | null {
+  const n = block.filter((l) => ELISION.test(l)).length;
+  if (n === 0) return null;
+  let text = block.filter((l) => !ELISION.test(l)).join('\n');
+  let commas = 0;
+  text = text.replace(/,(\s*[}\]])/g, (_m, rest: string) => {
+    commas++;
+    return rest;
+  });
+  const why = `a docs fragment: ${n} \`...\` placeholder${n === 1 ? '' : 's'} read as absent fields${commas ? `, ${commas} dangling comma${commas === 1 ? '' : 's'} dropped` : ''}`;
+  return { text, why };
 }
 
 /** Yields the events of a stream in batches; `shape` (if given) learns which shape the input has. */
@@ -101,7 +122,13 @@ export function fencedDocuments(text: string): DocBatch {
     if (!/^```(json)?[ \t]*\r?$/.test(lines[i])) continue;
     let j = i + 1;
     while (j < lines.length && !/^```[ \t]*\r?$/.test(lines[j])) j++;
-    const block = new DocumentSplitter(true, i + 1).push(lines.slice(i + 1, j).join('\n'), true);
+    const body = lines.slice(i + 1, j);
+    const frag = readFragment(body);
+    const block = new DocumentSplitter(true, i + 1).push(frag ? frag.text : body.join('\n'), true);
+    if (frag) {
+      out.fragments ??= new Array<string | undefined>(out.docs.length).fill(undefined);
+      for (let k = 0; k < block.docs.length; k++) out.fragments.push(frag.why);
+    } else out.fragments?.push(...new Array<string | undefined>(block.docs.length).fill(undefined));
     out.docs.push(...block.docs);
     out.lines.push(...block.lines);
     i = j;

@@ -9,7 +9,8 @@ import { toEvalEvent } from './convert.js';
 import { parseEventLine, parseEventLineForEval } from './parse.js';
 import { coreHookLookup, RecordWriter } from './record.js';
 
-export type Evaluate = (ev: EvalEvent) => Verdict;
+/** `readsContext` false: no selector reads EvalEvent.process / fileTypes, so the conversion may skip them */
+export type Evaluate = ((ev: EvalEvent) => Verdict) & { readsContext?: boolean };
 export type DryRunFormat = 'json' | 'compact';
 
 export const VERDICTS: readonly VerdictKind[] = ['kill', 'override', 'signal', 'post', 'none'];
@@ -22,11 +23,13 @@ export function mergeVerdicts(verdicts: Verdict[]): Verdict {
   if (verdicts.length === 1) return verdicts[0];
   let verdict: VerdictKind = 'none';
   const matches: Match[] = [];
+  let unknown: string | undefined;
   for (const v of verdicts) {
     if (RANK[v.verdict] > RANK[verdict]) verdict = v.verdict;
     for (const m of v.matches) matches.push(m);
+    if (v.unknown !== undefined && unknown === undefined) unknown = v.unknown;
   }
-  return { verdict, matches };
+  return unknown === undefined ? { verdict, matches } : { verdict, matches, unknown };
 }
 
 /** What fastEvaluate needs of the core's Evaluator. */
@@ -36,6 +39,8 @@ export interface RecordEvaluator {
   evaluateEncoded(bytes: Uint8Array): number;
   lastVerdict?(code: number): Verdict;
   lastMatchCount?(): number;
+  lastUnknown?(): boolean;
+  readsContext?: boolean;
 }
 
 /**
@@ -47,21 +52,25 @@ export interface RecordEvaluator {
  */
 export function fastEvaluate(e: RecordEvaluator): Evaluate {
   const last = e.lastVerdict;
-  if (typeof last !== 'function' || typeof e.lastMatchCount !== 'function') return (ev) => e.evaluate(ev);
+  const reads = e.readsContext !== false;
+  if (typeof last !== 'function' || typeof e.lastMatchCount !== 'function') return Object.assign((ev: EvalEvent) => e.evaluate(ev), { readsContext: reads });
   const writer = new RecordWriter(coreHookLookup((ev) => e.encode(ev)));
-  return (ev) => {
+  const f: Evaluate = (ev) => {
     const code = e.evaluateEncoded(writer.write(ev));
     if (code < 0) return e.evaluate(ev);
-    if (code === 0 && e.lastMatchCount!() === 0) return NONE;
+    // only selectors decided from the spec record (readsContext) can leave a selector undecided
+    if (code === 0 && e.lastMatchCount!() === 0 && !(reads && e.lastUnknown?.() === true)) return NONE;
     return last.call(e, code);
   };
+  f.readsContext = reads;
+  return f;
 }
 
 /** Evaluates with every evaluator and merges the verdicts. */
 export function combineEvaluators(evaluators: Evaluate[]): Evaluate {
   if (evaluators.length === 1) return evaluators[0];
-  if (evaluators.length === 0) return () => NONE;
-  return (ev) => mergeVerdicts(evaluators.map((e) => e(ev)));
+  if (evaluators.length === 0) return Object.assign(() => NONE, { readsContext: false });
+  return Object.assign((ev: EvalEvent) => mergeVerdicts(evaluators.map((e) => e(ev))), { readsContext: evaluators.some((e) => e.readsContext !== false) });
 }
 
 const NONE: Verdict = Object.freeze({ verdict: 'none', matches: [] }) as unknown as Verdict;
@@ -76,6 +85,8 @@ export interface DryRunCounts {
   none: number;
   malformed: number;
   blank: number;
+  /** events with a selector the evaluator could not decide (the verdict's "unknown") */
+  unknown: number;
 }
 
 type ShownMatch = Pick<Match, 'policy' | 'namespace' | 'selector' | 'actions' | 'mode' | 'enforced'>;
@@ -113,8 +124,9 @@ function matchJson(m: Match): string {
 
 /** `{"index":N,"verdict":"...","matches":[...]}` */
 export function verdictJson(index: number, v: Verdict): string {
-  if (v.matches.length === 0) return `{"index":${index},"verdict":"${v.verdict}","matches":[]}`;
-  return `{"index":${index},"verdict":"${v.verdict}","matches":[${v.matches.map(matchJson).join(',')}]}`;
+  const unk = v.unknown !== undefined ? `,"unknown":${JSON.stringify(v.unknown)}` : '';
+  if (v.matches.length === 0) return `{"index":${index},"verdict":"${v.verdict}","matches":[]${unk}}`;
+  return `{"index":${index},"verdict":"${v.verdict}","matches":[${v.matches.map(matchJson).join(',')}]${unk}}`;
 }
 
 /** `➜ kill (file-monitoring-filtered/0 Sigkill)`; namespaced policies as ns/name/selector. */
@@ -130,6 +142,7 @@ export function verdictCompact(v: Verdict, c: Colorer = plainColorer): string {
     });
     out += ` (${parts.join('; ')})`;
   }
+  if (v.unknown !== undefined) out += ` ${c.yellow('unknown')}: ${v.unknown}`;
   return out;
 }
 
@@ -144,37 +157,47 @@ export interface DryRunOptions {
  * reason is in `lastError`). Verdicts recorded in the events are ignored.
  */
 export class DryRunPipeline {
-  readonly counts: DryRunCounts = { events: 0, kill: 0, override: 0, signal: 0, post: 0, none: 0, malformed: 0, blank: 0 };
+  readonly counts: DryRunCounts = { events: 0, kill: 0, override: 0, signal: 0, post: 0, none: 0, malformed: 0, blank: 0, unknown: 0 };
   lastError = '';
   readonly format: DryRunFormat;
   private readonly evaluate: Evaluate;
   private readonly colorer: Colorer;
   private readonly renderer: CompactRenderer | undefined;
+  private readonly context: boolean;
 
   constructor(evaluate: Evaluate, opts: DryRunOptions) {
     this.evaluate = evaluate;
+    this.context = evaluate.readsContext !== false;
     this.format = opts.format;
     this.colorer = opts.colorer ?? plainColorer;
     this.renderer = opts.format === 'compact' ? new CompactRenderer({ colorer: this.colorer }) : undefined;
   }
 
-  line(text: string, index: number): string | null {
+  /** `fragment`: the text is a docs fragment read with elided fields left out (documents.ts readFragment) */
+  line(text: string, index: number, fragment?: string): string | null {
     if (isBlank(text)) {
       this.counts.blank++;
       return '';
     }
-    const parsed = this.renderer === undefined ? parseEventLineForEval(text) : parseEventLine(text);
+    // one reader decides for every format: the verdict never depends on -o
+    const parsed = parseEventLineForEval(text, this.context);
     if (!parsed.ok) {
       this.counts.malformed++;
       this.lastError = parsed.error;
       return null;
     }
-    const ev = toEvalEvent(parsed.event);
-    const verdict = ev === null ? NONE : this.evaluate(ev);
+    const ev = toEvalEvent(parsed.event, this.context);
+    let verdict = ev === null ? NONE : this.evaluate(ev);
+    // fields the page left out may be what a selector reads: never a silent no-match
+    if (ev !== null && fragment !== undefined && verdict.unknown === undefined)
+      verdict = { ...verdict, unknown: `${fragment}: a selector may read what was left out` };
     this.counts.events++;
     this.counts[verdict.verdict]++;
+    if (verdict.unknown !== undefined) this.counts.unknown++;
     if (this.renderer === undefined) return verdictJson(index, verdict) + '\n';
-    const shown = this.renderer.render(parsed.event) ?? this.colorer.dim('(event of an unknown kind)');
+    // the compact line shows more fields than the evaluator reads: the whole line, when JSON.parse takes it
+    const whole = parseEventLine(text);
+    const shown = this.renderer.render(whole.ok ? whole.event : parsed.event) ?? this.colorer.dim('(event of an unknown kind)');
     return `${shown} ${verdictCompact(verdict, this.colorer)}\n`;
   }
 
@@ -182,6 +205,7 @@ export class DryRunPipeline {
   summary(): string {
     const c = this.counts;
     let s = `${c.events} event${c.events === 1 ? '' : 's'}: ${VERDICTS.map((v) => `${c[v]} ${v}`).join(', ')}`;
+    if (c.unknown > 0) s += `; ${c.unknown} with a selector it could not decide ("unknown")`;
     if (c.malformed > 0) s += `; ${c.malformed} malformed line${c.malformed === 1 ? '' : 's'} skipped`;
     return s;
   }

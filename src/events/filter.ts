@@ -4,6 +4,8 @@
 // passes when it matches any allow filter (or there are none) and no deny
 // filter. Used by the agent for subscriptions and offline on JSON streams.
 
+import { setFlagsFromString } from 'node:v8';
+
 /** One filter; all fields optional. Field names follow Tetragon's `Filter`. */
 export interface EventFilter {
   /** event kinds: PROCESS_EXEC, PROCESS_EXIT, PROCESS_KPROBE, PROCESS_TRACEPOINT, ... */
@@ -24,6 +26,13 @@ export interface EventFilter {
   pid?: number[];
   /** regexes over process.arguments */
   arguments_regex?: string[];
+  /** CEL expressions over the event (any true); compiled by the caller's `cel` (src/api/cel.ts) */
+  cel_expression?: string[];
+}
+
+/** Compilers a filter field needs from a layer above this one. */
+export interface FilterCompilers {
+  cel?: (exprs: string[]) => (ev: Record<string, unknown>) => boolean;
 }
 
 export interface FilterSet {
@@ -82,21 +91,39 @@ export function normaliseEventType(s: string): string {
   return v;
 }
 
+// Regex filters come from any API client and run on every event in the agent: they are matched
+// by V8's linear-time engine (the `l` flag; RE2's guarantee, and like Go's regexp, which Tetragon
+// uses, no backreferences or lookaround), so a pattern such as ^(a+)+$ cannot stall the agent.
+setFlagsFromString('--enable-experimental-regexp-engine');
+
+/** a filter regex, matched in linear time; throws with the reason when it cannot be */
+export function linearRegex(what: string, s: unknown): RegExp {
+  if (typeof s !== 'string') throw new Error(`invalid ${what} regex ${JSON.stringify(s)}: expected a string`);
+  try {
+    // eslint-disable-next-line no-invalid-regexp -- 'l' (linear) exists once the flag above is set
+    return new RegExp(s, 'l');
+  } catch (e) {
+    const m = (e as Error).message;
+    if (/linear time/.test(m))
+      throw new Error(
+        `invalid ${what} regex ${JSON.stringify(s)}: backreferences and lookaround are not supported (regexes are matched in linear time, as RE2 does)`,
+      );
+    if (/Invalid flags/.test(m))
+      throw new Error(`${what} regex ${JSON.stringify(s)}: this Node.js has no linear-time regexp engine, so regex filters are refused`);
+    throw new Error(`invalid ${what} regex ${JSON.stringify(s)}: ${m}`);
+  }
+}
+
 function regexes(what: string, list: string[] | undefined): RegExp[] | null {
   if (!list || list.length === 0) return null;
-  return list.map((s) => {
-    try {
-      return new RegExp(s);
-    } catch (e) {
-      throw new Error(`invalid ${what} regex ${JSON.stringify(s)}: ${(e as Error).message}`);
-    }
-  });
+  if (!Array.isArray(list)) throw new Error(`invalid ${what} regex filter: expected a list of strings`);
+  return list.map((s) => linearRegex(what, s));
 }
 
 const anyMatch = (res: RegExp[], s: string | undefined) => s !== undefined && res.some((r) => r.test(s));
 
 /** Compiles one filter into a predicate. Throws on an invalid regex or event type. */
-export function compileFilter(f: EventFilter): (ev: Json) => boolean {
+export function compileFilter(f: EventFilter, with_: FilterCompilers = {}): (ev: Json) => boolean {
   const types = f.event_set && f.event_set.length ? new Set(f.event_set.map(normaliseEventType)) : null;
   const namespaces = f.namespace && f.namespace.length ? new Set(f.namespace) : null;
   const pods = regexes('pod', f.pod_regex);
@@ -106,6 +133,13 @@ export function compileFilter(f: EventFilter): (ev: Json) => boolean {
   const argsRe = regexes('arguments', f.arguments_regex);
   const policies = f.policy_names && f.policy_names.length ? new Set(f.policy_names) : null;
   const pids = f.pid && f.pid.length ? new Set(f.pid.map(Number)) : null;
+  let cel: ((ev: Json) => boolean) | null = null;
+  if (f.cel_expression && f.cel_expression.length) {
+    if (!Array.isArray(f.cel_expression) || f.cel_expression.some((x) => typeof x !== 'string'))
+      throw new Error('invalid cel_expression filter: expected a list of strings');
+    if (!with_.cel) throw new Error('cel_expression: no CEL evaluator here');
+    cel = with_.cel(f.cel_expression);
+  }
   return (ev) => {
     if (types && !types.has(eventType(ev) ?? '')) return false;
     const proc = eventProcess(ev);
@@ -126,14 +160,16 @@ export function compileFilter(f: EventFilter): (ev: Json) => boolean {
       const name = k ? (ev[k] as Json).policy_name : undefined;
       if (typeof name !== 'string' || !policies.has(name)) return false;
     }
+    // last: the dearest test runs only on events the others let through
+    if (cel && !cel(ev)) return false;
     return true;
   };
 }
 
 /** Compiles allow/deny lists: allowed by any allow filter (or none given) and by no deny filter. */
-export function compileFilterSet(fs: FilterSet): (ev: Json) => boolean {
-  const allow = (fs.allow ?? []).map(compileFilter);
-  const deny = (fs.deny ?? []).map(compileFilter);
+export function compileFilterSet(fs: FilterSet, with_: FilterCompilers = {}): (ev: Json) => boolean {
+  const allow = (fs.allow ?? []).map((f) => compileFilter(f, with_));
+  const deny = (fs.deny ?? []).map((f) => compileFilter(f, with_));
   return (ev) => (allow.length === 0 || allow.some((f) => f(ev))) && !deny.some((f) => f(ev));
 }
 

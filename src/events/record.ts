@@ -10,7 +10,7 @@
 
 import * as G from '../abi/generated.js';
 import { parseIPv4, parseIPv6, podBlock } from '../core/evrec.js';
-import type { EvalArg, EvalEvent, PodInfo } from '../core/types.js';
+import type { EvalArg, EvalCaps, EvalEvent, EvalNamespace, EvalProcess, PodInfo } from '../core/types.js';
 
 // struct tln_evrec / tln_evrec_slot (bpf/include/tln_evrec.h, generated mirror)
 const HEADER = G.tln_evrec.sizeof;
@@ -31,6 +31,9 @@ const R_NAME_OFF = G.tln_evrec.name_off;
 const R_BIN_LEN = G.tln_evrec.binary_len;
 const R_POD_LEN = G.tln_evrec.pod_len;
 const R_NAME_LEN = G.tln_evrec.name_len;
+const R_EXT_OFF = G.tln_evrec.ext_off;
+const R_EXT_LEN = G.tln_evrec.ext_len;
+const CAP_SETS = ['permitted', 'effective', 'inheritable'] as const;
 
 // slot offsets
 const S_KIND = G.tln_evrec_slot.kind;
@@ -80,6 +83,7 @@ export function coreHookLookup(encode: (ev: EvalEvent) => Uint8Array): HookLooku
 }
 
 const utf8 = new TextEncoder();
+const extBlocks = new WeakMap<EvalProcess, Uint8Array>();
 
 const addrTmp = new Uint8Array(16);
 
@@ -180,6 +184,86 @@ export class RecordWriter {
     this.len += b.length;
   }
 
+  private extHead(key: number, index: number, len: number): void {
+    this.need(4 + len);
+    this.buf[this.len] = key;
+    this.buf[this.len + 1] = index;
+    this.dv.setUint16(this.len + 2, len, true);
+    this.len += 4;
+  }
+
+  private extStr(key: number, s: string): void {
+    const b = utf8.encode(s);
+    this.extHead(key, 0, b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  private extU32(key: number, index: number, v: number): void {
+    this.extHead(key, index, 4);
+    this.dv.setUint32(this.len, v >>> 0, true);
+    this.len += 4;
+  }
+
+  private extNs(key: number, l: (EvalNamespace | null)[] | undefined): void {
+    if (!Array.isArray(l)) return;
+    for (let i = 0; i < l.length && i < 10; i++) {
+      const n = l[i];
+      if (n === null || typeof n !== 'object') continue;
+      this.extHead(key, i, 5);
+      this.dv.setUint32(this.len, n.inum >>> 0, true);
+      this.buf[this.len + 4] = n.isHost === true ? 1 : 0;
+      this.len += 5;
+    }
+  }
+
+  private extCaps(key: number, c: EvalCaps | undefined): void {
+    if (c === undefined || c === null) return;
+    for (let i = 0; i < 3; i++) {
+      const v = c[CAP_SETS[i]];
+      if (v === undefined || v === null) continue;
+      this.extHead(key, i, 8);
+      this.dv.setBigUint64(this.len, BigInt.asUintN(64, v), true);
+      this.len += 8;
+    }
+  }
+
+  /** the block of a process context, written once per EvalProcess object (events of one process share it) */
+  private extCached(p: EvalProcess): void {
+    let b = extBlocks.get(p);
+    if (b === undefined) {
+      const at = this.len;
+      this.ext(p);
+      b = this.buf.slice(at, this.len);
+      this.len = at;
+      extBlocks.set(p, b);
+    }
+    this.need(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** the process context block (struct tln_evx entries), in the core encoder's order */
+  private ext(p: EvalProcess): void {
+    if (p.parent) {
+      this.extStr(G.TLN_EVX_PARENT_BINARY, p.parent.binary);
+      this.extU32(G.TLN_EVX_PARENT_PID, 0, p.parent.pid);
+    }
+    if (Array.isArray(p.ancestors)) {
+      for (const a of p.ancestors) {
+        if (a === null || typeof a !== 'object') continue;
+        this.extStr(G.TLN_EVX_ANCESTOR_BINARY, a.binary);
+        this.extU32(G.TLN_EVX_ANCESTOR_PID, 0, a.pid);
+      }
+    }
+    if (p.ancestorsAll === true) this.extHead(G.TLN_EVX_ANCESTORS_ALL, 0, 0);
+    this.extNs(G.TLN_EVX_NS, p.ns);
+    this.extCaps(G.TLN_EVX_CAPS, p.caps);
+    if (typeof p.nsPid === 'number') this.extU32(G.TLN_EVX_NS_PID, 0, p.nsPid);
+    this.extNs(G.TLN_EVX_NS_NOW, p.nsNow);
+    this.extCaps(G.TLN_EVX_CAPS_NOW, p.capsNow);
+  }
+
   /** The record of an event. The returned view is reused by the next call. */
   write(ev: EvalEvent): Uint8Array {
     const nargs = Math.min(ev.args.length, MAX_ARGS);
@@ -213,6 +297,23 @@ export class RecordWriter {
       this.pod(ev.pod);
       this.dv.setUint32(R_POD_OFF, at, true);
       this.dv.setUint32(R_POD_LEN, this.len - at, true);
+    }
+    const ft = ev.fileTypes;
+    if ((ev.process !== undefined && ev.process !== null) || Array.isArray(ft)) {
+      const at = this.len;
+      if (ev.process !== undefined && ev.process !== null) this.extCached(ev.process);
+      if (Array.isArray(ft)) {
+        for (let i = 0; i < ft.length; i++) {
+          const t = ft[i];
+          if (typeof t !== 'number') continue;
+          this.extHead(G.TLN_EVX_FILE_TYPE, i, 1);
+          this.buf[this.len++] = t & 0xff;
+        }
+      }
+      if (this.len > at) {
+        this.dv.setUint32(R_EXT_OFF, at, true);
+        this.dv.setUint32(R_EXT_LEN, this.len - at, true);
+      }
     }
     const aligned = (this.len + 7) & ~7;
     this.need(aligned - this.len);

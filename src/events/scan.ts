@@ -11,14 +11,50 @@
 // JSON.parse checks (escape sequences inside skipped strings, number syntax
 // inside skipped values). When it gives up, the caller falls back to JSON.parse,
 // which is then the judge of whether the line is JSON at all. Field names are
-// matched as written: a projected name spelled with escapes ("pi\u0064") is
-// not recognised (no JSON encoder writes plain ASCII names that way).
+// matched as written; a name spelled with escapes ("pi\u0064") sends the line to
+// JSON.parse too, so that it reads as JSON says.
 
 /**
- * `true`: keep the whole value; an object: keep only the named fields of an
- * object value; a prepared Projection (see `items`, `cached`).
+ * The JSON type a kept scalar field must have (null always reads as absent). A value of
+ * another type makes the scan give up, so that the caller's slow path (JSON.parse, then
+ * `wrongType`) names the field: the fast path pays one typeof per typed field, no walk.
  */
-export type ProjectionSpec = true | Projection | { readonly [field: string]: ProjectionSpec };
+export type Kind = 'string' | 'number' | 'string|number' | 'object';
+
+/**
+ * The one table of kinds: the code a projection keeps per field (0: any type) and how a
+ * message names the type. `fitsKind` tests a code; the scanner and the slow path's check
+ * (check.ts) both use it, so the two cannot disagree on what a kind allows.
+ */
+export const KINDS: Readonly<Record<Kind, { readonly code: number; readonly expected: string }>> = {
+  string: { code: 1, expected: 'a string' },
+  number: { code: 2, expected: 'a number' },
+  'string|number': { code: 3, expected: 'a string or a number' },
+  object: { code: 4, expected: 'an object' },
+};
+
+/** v has the type of kind code k (KINDS; null: absent, always fits) */
+export function fitsKind(k: number, v: unknown): boolean {
+  if (v === null) return true;
+  const t = typeof v;
+  switch (k) {
+    case 1:
+      return t === 'string';
+    case 2:
+      return t === 'number';
+    case 3:
+      return t === 'string' || t === 'number';
+    default:
+      return t === 'object' && !Array.isArray(v);
+  }
+}
+
+/**
+ * `true`: keep the whole value; a Kind: keep it, if of that type; an object: keep only
+ * the named fields of an object value; a prepared Projection (see `items`, `cached`).
+ * An object or list projection also requires an object or a list (or null).
+ */
+export type ProjectionSpec = true | Kind | Projection | { readonly [field: string]: ProjectionSpec };
 
 /** A projection prepared for scanning (see `projection`). */
 export class Projection {
@@ -26,6 +62,10 @@ export class Projection {
   readonly lengths: number[] = [];
   readonly firsts: number[] = [];
   readonly subs: (Projection | true)[] = [];
+  /** per field: 0 any type, else the code of its Kind (KINDS) */
+  readonly kinds: number[] = [];
+  /** per field: the Kind as written (for the slow path's message) */
+  readonly kindNames: (Kind | undefined)[] = [];
   /**
    * Builds the result object from the values found, by position. Generated once
    * per projection so that every result has the same shape: adding fields one by
@@ -84,7 +124,7 @@ class Memo {
 const SAFE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function prepare(v: ProjectionSpec): Projection | true {
-  if (v === true || v instanceof Projection) return v;
+  if (v === true || typeof v === 'string' || v instanceof Projection) return v === true || typeof v === 'string' ? true : v;
   return projection(v);
 }
 
@@ -95,7 +135,10 @@ export function projection(spec: { readonly [field: string]: ProjectionSpec }): 
     p.keys.push(key);
     p.lengths.push(key.length);
     p.firsts.push(key.charCodeAt(0));
-    p.subs.push(prepare(spec[key]));
+    const sub = spec[key];
+    p.subs.push(prepare(sub));
+    p.kinds.push(typeof sub === 'string' ? KINDS[sub].code : 0);
+    p.kindNames.push(typeof sub === 'string' ? sub : undefined);
     p.scratch.push(undefined);
   }
   if (p.keys.every((k) => SAFE_KEY.test(k) && k !== '__proto__')) {
@@ -318,6 +361,8 @@ function readAny(s: string): unknown {
   return scalar(s.slice(start, end));
 }
 
+const LOWER_N = 110;
+
 function readValue(s: string, proj: Projection | true): unknown {
   if (proj === true) {
     const c = s.charCodeAt(pos);
@@ -328,10 +373,13 @@ function readValue(s: string, proj: Projection | true): unknown {
     }
     return readAny(s);
   }
+  // an object or list projection: null reads as absent, another type is for the slow path
+  const c0 = s.charCodeAt(pos);
+  if (c0 === LOWER_N) return readAny(s);
   const memo = proj.memo;
   if (memo !== undefined) {
     const start = pos;
-    if (s.charCodeAt(start) !== LBRACE) return readAny(s);
+    if (c0 !== LBRACE) throw FAIL;
     const r = memo.find(s, start);
     if (r >= 0) {
       pos = start + memo.texts[r].length;
@@ -357,9 +405,8 @@ function readValue(s: string, proj: Projection | true): unknown {
     }
     return v;
   }
-  const c = s.charCodeAt(pos);
   if (proj.each !== undefined) {
-    if (c !== LBRACK) return readAny(s);
+    if (c0 !== LBRACK) throw FAIL;
     const out: unknown[] = [];
     pos = ws(s, pos + 1);
     if (s.charCodeAt(pos) === RBRACK) {
@@ -381,8 +428,8 @@ function readValue(s: string, proj: Projection | true): unknown {
       throw FAIL;
     }
   }
-  if (c === LBRACE) return readObject(s, proj);
-  return readAny(s);
+  if (c0 !== LBRACE) throw FAIL;
+  return readObject(s, proj);
 }
 
 /**
@@ -437,6 +484,8 @@ function readObject(s: string, proj: Projection): Record<string, unknown> {
         break;
       }
     }
+    // a key spelled with escapes may name a projected field ("pi\u0064"): JSON.parse reads that line
+    if (hit < 0) for (let q = i + 1; q < keyEnd - 1; q++) if (s.charCodeAt(q) === BACKSLASH) throw FAIL;
     i = keyEnd;
     if (s.charCodeAt(i) !== COLON) {
       i = ws(s, i);
@@ -448,7 +497,10 @@ function readObject(s: string, proj: Projection): Record<string, unknown> {
       i = s.charCodeAt(i) === LBRACE ? skipObject(s, i) : endOfValue(s, i);
     } else {
       pos = i;
-      vals[hit] = readValue(s, proj.subs[hit]);
+      const v = readValue(s, proj.subs[hit]);
+      const k = proj.kinds[hit];
+      if (k !== 0 && !fitsKind(k, v)) throw FAIL;
+      vals[hit] = v;
       i = pos;
     }
     let c = s.charCodeAt(i);

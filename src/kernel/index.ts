@@ -12,4 +12,8 @@ export type { Features, FeatureName } from './features.js';
 export { decodeRecord, decodeExec, decodeExit, decodeHook, LAYOUT, ACTION_NAMES } from './records.js';
 export type { TlnRecord, ExecRecord, ExitRecord, HookRecord, TaskInfo } from './records.js';
 export { loadShim } from './shim.js';
+export { ABI_TAG, BPFFS_TALON, pinDirFor, removePins } from './pins.js';
+export type { Generation } from './pins.js';
 export type { Shim, ProbeResult, ShimError } from './shim.js';
+export { kernelCheck, readFeatures, returnWarning, unsupportedReasons } from './support.js';
+export type { HookOnKernel } from './support.js';

@@ -7,13 +7,28 @@
 // (loader.ts) then only performs the plan through the shim. Like cilium/ebpf's
 // spec vs. collection: this half is the same on every host given the same
 // inputs, so tests feed it plain feature objects and need no root.
-import { unsupportedReasons } from './support.js';
+import { returnRefusal, unsupportedReasons } from './support.js';
 import { existsSync } from 'node:fs';
 import type { HookSpec, MapSpec, PolicySpec } from '../core/types.js';
 import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
 import { describeFeatures, type FeatureName, type Features } from './features.js';
 import { LAYOUT } from './records.js';
-import { readFormat, tracepointConf, uprobeConf, type FormatField } from './tracefs.js';
+import {
+  kprobeConf,
+  openExitConf,
+  readFormat,
+  sockCloseConf,
+  sockSendConf,
+  registerReturnConf,
+  syscallConf,
+  syscallReturnConf,
+  hasReturnCopy,
+  rawTpConf,
+  tracepointConf,
+  uprobeConf,
+  type FormatField,
+} from './tracefs.js';
+import { checkDigests, realUprobeHost, uprobeTarget, usdtInstances, type UprobeHost, type UsdtInstance } from './uprobes.js';
 
 /** BPF_MAP_TYPE_* (kernel UAPI) */
 export const MAP_TYPE = {
@@ -24,9 +39,16 @@ export const MAP_TYPE = {
   LRU_HASH: 9,
   LRU_PERCPU_HASH: 10,
   LPM_TRIE: 11,
+  ARRAY_OF_MAPS: 12,
   RINGBUF: 27,
 } as const;
 const BPF_F_NO_PREALLOC = 1;
+/** arrays in a map-in-map may differ in max_entries (kernel 5.10+) */
+const BPF_F_INNER_MAP = 1 << 12;
+/** units: one policy's hooks, at most one of each dispatch kind (bit n of the masks, index n of the outer maps) */
+export const MAX_UNITS = LAYOUT.TLN_MAX_UNITS;
+/** entries of the per-file verdict cache (an LRU: old files drop out) */
+const FCACHE_ENTRIES = 4096;
 
 /** A map the loader creates itself (not from an image). */
 export interface SharedMapDef {
@@ -51,10 +73,67 @@ export function sharedMaps(ringBytes: number): SharedMapDef[] {
       maxEntries: 65536,
       flags: BPF_F_NO_PREALLOC,
     },
-    { name: 'tln_pod_cgroups', type: MAP_TYPE.HASH, keySize: 8, valueSize: 1, maxEntries: 32768, flags: BPF_F_NO_PREALLOC },
     { name: 'tln_pending', type: MAP_TYPE.LRU_HASH, keySize: 8, valueSize: LAYOUT['sizeof(struct tln_pending)'], maxEntries: 4096, flags: 0 },
+    // dispatch: which units apply where (bpf/lib/tln_maps.h)
+    { name: 'tln_dispatch', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: LAYOUT['sizeof(struct tln_dispatch)'], maxEntries: 1, flags: 0 },
+    { name: 'tln_units', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: LAYOUT['sizeof(struct tln_unit)'], maxEntries: MAX_UNITS, flags: 0 },
+    {
+      name: 'tln_cgroups',
+      type: MAP_TYPE.HASH,
+      keySize: 8,
+      valueSize: LAYOUT['sizeof(struct tln_cgroup)'],
+      maxEntries: LAYOUT.TLN_POD_FILTER_MAX,
+      flags: BPF_F_NO_PREALLOC,
+    },
+    { name: 'tln_renames', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 },
+    { name: 'tln_fcache', type: MAP_TYPE.LRU_HASH, keySize: 8, valueSize: LAYOUT['sizeof(struct tln_fcache)'], maxEntries: FCACHE_ENTRIES, flags: 0 },
   ];
 }
+
+/**
+ * The one shape of every inner map of an image map kind (the kernel requires
+ * equal type, key/value sizes and flags in a map-in-map): arrays keep the
+ * image's max_entries (BPF_F_INNER_MAP), string keys take the full struct
+ * tln_str_key (image keys are zero-padded: an LPM key's bytes past its prefix
+ * are not compared). `outer` is the shared ARRAY_OF_MAPS indexed by unit
+ * (bpf/lib/tln_eval.h). The image's pod filter has none: the shared
+ * tln_cgroups replaces it.
+ */
+export interface InnerShape {
+  image: string;
+  outer: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  flags: number;
+}
+export const INNER_MAPS: InnerShape[] = [
+  { image: 'tln_policy', outer: 'tln_o_policy', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: LAYOUT['sizeof(struct tln_policy_conf)'], flags: BPF_F_INNER_MAP },
+  { image: 'tln_hooks', outer: 'tln_o_hooks', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: LAYOUT['sizeof(struct tln_hook)'], flags: BPF_F_INNER_MAP },
+  { image: 'tln_sels', outer: 'tln_o_sels', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: LAYOUT['sizeof(struct tln_selector)'], flags: BPF_F_INNER_MAP },
+  { image: 'tln_str', outer: 'tln_o_str', type: MAP_TYPE.LPM_TRIE, keySize: LAYOUT['sizeof(struct tln_str_key)'], valueSize: 1, flags: BPF_F_NO_PREALLOC },
+  {
+    image: 'tln_addr4',
+    outer: 'tln_o_addr4',
+    type: MAP_TYPE.LPM_TRIE,
+    keySize: LAYOUT['sizeof(struct tln_addr4_key)'],
+    valueSize: 1,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  {
+    image: 'tln_addr6',
+    outer: 'tln_o_addr6',
+    type: MAP_TYPE.LPM_TRIE,
+    keySize: LAYOUT['sizeof(struct tln_addr6_key)'],
+    valueSize: 1,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  { image: 'tln_u64set', outer: 'tln_o_u64set', type: MAP_TYPE.HASH, keySize: LAYOUT['sizeof(struct tln_u64set_key)'], valueSize: 1, flags: 0 },
+  { image: 'tln_stats', outer: 'tln_o_stats', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: LAYOUT['sizeof(struct tln_sel_stats)'], flags: BPF_F_INNER_MAP },
+  { image: 'tln_ratelimit', outer: 'tln_o_rl', type: MAP_TYPE.LRU_HASH, keySize: 16, valueSize: 8, flags: 0 },
+];
+/** image maps with no inner map: what replaces them */
+export const REPLACED_IMAGE_MAPS: Record<string, string> = { tln_pod_filter: 'tln_cgroups (shared cgroup -> units map)' };
 
 /**
  * The policy's rate-limit table (tln_ratelimit, bpf/lib/tln_eval.h), sized by
@@ -122,9 +201,11 @@ export function checkProcessSensor(f: Features): Refusal | null {
 
 /** Where one program of an instance is attached. */
 export type AttachPoint =
-  | { kind: 'tracepoint'; category: string; name: string }
+  | { kind: 'tracepoint'; category: string; name: string; optional?: boolean }
   | { kind: 'cgroup' } // the cgroup v2 root
-  | { kind: 'uprobe'; path: string; symbol: string }
+  // symbol "": `offset` is the file offset; refCtrOffset: a semaphore's file offset (0/absent: none)
+  | { kind: 'uprobe'; path: string; symbol: string; retprobe?: boolean; offset?: number; refCtrOffset?: number }
+  | { kind: 'kprobe'; function: string; retprobe?: boolean }
   | { kind: 'auto' }; // the program's section says where
 
 export interface PlannedAttach {
@@ -134,6 +215,18 @@ export interface PlannedAttach {
   at: AttachPoint;
 }
 
+/** A shared instance: the programs of one dispatch kind, loaded once for every policy with such a hook. */
+export interface SharedPlan {
+  /** `${object}#${dhook}`: one instance per key while any policy uses it */
+  key: string;
+  dhook: number;
+  object: string;
+  name: string;
+  programs: string[];
+  rodata: Record<string, number | Buffer>;
+  attach: PlannedAttach[];
+}
+
 /** One instance of a BPF object: the programs to load, their read-only config, their attach points. */
 export interface InstancePlan {
   /** file in the BPF directory, e.g. tln_file.bpf.o */
@@ -141,8 +234,10 @@ export interface InstancePlan {
   /** libbpf object name, e.g. tln_file */
   name: string;
   programs: string[];
-  /** `const volatile` globals; the loader adds tln_policy_id (agent-assigned, not part of the plan) */
+  /** `const volatile` globals; the loader adds tln_gen_unit (the policy's unit, assigned at load) */
   rodata: Record<string, number | Buffer>;
+  /** fentry/fmod_ret/lsm programs: program -> the function or LSM hook it attaches to */
+  attachTargets?: Record<string, string>;
   attach: PlannedAttach[];
 }
 
@@ -150,7 +245,12 @@ export interface LoadPlan {
   ok: true;
   /** the policy's maps, created from its image before any instance is loaded */
   maps: MapSpec[];
+  /** the shared programs its hooks need (loaded by the first policy that needs them) */
+  shared: SharedPlan[];
+  /** per-hook instances of its own (generic tracepoints/uprobes) */
   instances: InstancePlan[];
+  /** per unit the hook slot of each dispatch kind (0xff: none); at least one unit */
+  units: number[][];
   /** which sensor serves each hook */
   hooks: { slot: number; name: string; sensor: string; mechanism: HookImpl['mechanism'] }[];
 }
@@ -160,18 +260,45 @@ export interface PlanHost {
   /** the fields of a tracepoint's format, or why they cannot be read */
   tracepointFormat(subsystem: string, event: string): FormatField[] | string;
   fileExists(path: string): boolean;
+  /** ELF and digest reads of uprobe/usdt binaries (default: the real files) */
+  uprobe?: UprobeHost;
 }
 
 export const realHost: PlanHost = {
   tracepointFormat: (s, e) => readFormat(s, e),
   fileExists: (p) => existsSync(p),
+  uprobe: realUprobeHost,
 };
 
 /** maps of a policy image a program instance cannot run without */
 const REQUIRED_IMAGE_MAPS = ['tln_policy', 'tln_hooks', 'tln_stats'];
 
 /** struct tln_gen_conf of a tracepoint or uprobe hook; throws with the reason it cannot be served */
-function genericConf(h: HookSpec, host: PlanHost): Buffer {
+function genericConf(h: HookSpec, host: PlanHost, impl: HookImpl): Buffer {
+  if (impl.calls?.includes('tcp_close')) return sockCloseConf(h);
+  if (impl.calls?.includes('tcp_sendmsg')) return sockSendConf(h);
+  if (impl.calls) {
+    // a function mapped onto the open syscalls' exits: their formats are the same
+    const fields = host.tracepointFormat('syscalls', 'sys_exit_openat');
+    if (typeof fields === 'string') throw new Error(`${h.name} is served at syscalls/sys_exit_openat: ${fields}`);
+    return openExitConf(h, fields);
+  }
+  if (h.kind === 'kprobe' && h.spec?.syscall) {
+    const event = `sys_enter_${h.spec.syscall}`;
+    const fields = host.tracepointFormat('syscalls', event);
+    if (typeof fields === 'string') throw new Error(`syscall ${h.spec.syscall} is served by tracepoint syscalls/${event}: ${fields}`);
+    const conf = syscallConf(h, fields);
+    // returnCopy buffers are filled by the call: copied at its exit, as return: true is judged there
+    if ((!h.return && !hasReturnCopy(h)) || !impl.programs.some((p) => p.atReturn)) return conf;
+    const exit = `sys_exit_${h.spec.syscall}`;
+    const exitFields = host.tracepointFormat('syscalls', exit);
+    if (typeof exitFields === 'string') throw new Error(`the return value of syscall ${h.spec.syscall} is read at tracepoint syscalls/${exit}: ${exitFields}`);
+    return syscallReturnConf(conf, h, exitFields);
+  }
+  if (h.kind === 'tracepoint' && impl.btfTarget) return rawTpConf(h);
+  const ret = h.return === true && impl.programs.some((p) => p.atReturn);
+  // kprobes, fentries and LSM hooks read the function's arguments the same way
+  if (h.kind === 'kprobe' || impl.btfTarget) return ret ? registerReturnConf(kprobeConf(h), h, false) : kprobeConf(h);
   if (h.kind === 'tracepoint') {
     if (!h.tracepoint) throw new Error('the image names no tracepoint');
     const fields = host.tracepointFormat(h.tracepoint.subsystem, h.tracepoint.event);
@@ -182,18 +309,41 @@ function genericConf(h: HookSpec, host: PlanHost): Buffer {
   const { path } = h.uprobe;
   // libbpf looks bare library names up in the library path; a path must exist
   if (path.includes('/') && !host.fileExists(path)) throw new Error(`uprobe binary ${path} does not exist`);
-  return uprobeConf(h);
+  const uh = host.uprobe ?? realUprobeHost;
+  checkDigests(h, uh);
+  uprobeTarget(h, uh);
+  return ret ? registerReturnConf(uprobeConf(h), h, true) : uprobeConf(h);
+}
+
+/** the programs of `impl` hook `h` needs: those at the function's exit only for return: true */
+export function programsFor(impl: Pick<HookImpl, 'programs'>, h: Pick<HookSpec, 'return' | 'args' | 'spec'>): HookImpl['programs'] {
+  return impl.programs.filter((p) => !p.atReturn || h.return === true || hasReturnCopy(h));
 }
 
 /** The attach points of one program of `impl` serving hook `h`. */
-function attachPoints(impl: HookImpl, h: HookSpec): PlannedAttach[] {
+function attachPoints(impl: HookImpl, h: HookSpec, host: PlanHost): PlannedAttach[] {
   const out: PlannedAttach[] = [];
-  for (const prog of impl.programs) {
+  for (const prog of programsFor(impl, h)) {
     for (const at of prog.attach) {
+      // a syscall this kernel (or arch) does not have, e.g. open on arm64
+      if (at.kind === 'tracepoint' && at.optional && typeof host.tracepointFormat(at.category, at.name) === 'string') continue;
       let p: AttachPoint;
       if (at.kind === 'hook-tracepoint') p = { kind: 'tracepoint', category: h.tracepoint!.subsystem, name: h.tracepoint!.event };
-      else if (at.kind === 'hook-uprobe') p = { kind: 'uprobe', path: h.uprobe!.path, symbol: h.uprobe!.symbol };
-      else p = at;
+      else if (at.kind === 'hook-uprobe' || at.kind === 'hook-uretprobe') {
+        // resolved (and checked) by genericConf before
+        const t = uprobeTarget(h, host.uprobe ?? realUprobeHost);
+        p = { kind: 'uprobe', path: h.uprobe!.path, symbol: t.symbol };
+        if (t.offset) p.offset = t.offset;
+        if (t.refCtrOffset) p.refCtrOffset = t.refCtrOffset;
+        if (at.kind === 'hook-uretprobe') p.retprobe = true;
+      } else if (at.kind === 'hook-syscall') p = { kind: 'tracepoint', category: 'syscalls', name: `sys_enter_${h.spec!.syscall}` };
+      else if (at.kind === 'hook-syscall-exit') p = { kind: 'tracepoint', category: 'syscalls', name: `sys_exit_${h.spec!.syscall}` };
+      else if (at.kind === 'hook-kprobe') p = { kind: 'kprobe', function: h.name };
+      // the target was set before load (InstancePlan.attachTargets): libbpf attaches there
+      else if (at.kind === 'btf-target') p = { kind: 'auto' };
+      // its sites: planned per instance (usdtInstances)
+      else if (at.kind === 'hook-usdt') continue;
+      else p = at.kind === 'tracepoint' ? { kind: 'tracepoint', category: at.category, name: at.name } : at;
       out.push({ program: prog.name, hook: h.name, at: p });
     }
   }
@@ -215,18 +365,17 @@ export function planLoad(spec: PolicySpec, features: Features, host: PlanHost = 
   const reasons = unsupportedReasons(spec, features);
   if (reasons.length > 0) return unsupported(reasons.join('; '));
   // 1. an implementation per hook, and what it can enforce
-  const chosen: { impl: HookImpl; hook: HookSpec; conf?: Buffer }[] = [];
+  const chosen: { impl: HookImpl; hook: HookSpec; conf?: Buffer; usdt?: UsdtInstance[] }[] = [];
   for (const h of spec.hooks) {
-    const c = chooseImpl(h.hookId, h.name, features);
+    const c = chooseImpl(h.hookId, h.name, features, h);
     if (!c.ok) return unsupported(c.reason);
     const impl = c.impl;
-    if (h.returnFilters) {
-      return unsupported(`hook ${h.name}: matchReturnArgs needs the return value, which ${impl.sensor} (${impl.mechanism}) does not see on this kernel`);
-    }
+    const noReturn = returnRefusal(h, impl);
+    if (noReturn) return unsupported(`hook ${h.name}: ${noReturn}`);
     for (const a of h.actions) {
       if (a === 'Post' || a === 'NoPost') continue;
       if (!impl.actions.includes(a)) {
-        const why = whyNotAction(h.hookId, a, features);
+        const why = whyNotAction(h.hookId, a, features, h);
         const hint =
           a === 'Override'
             ? `an Override needs BPF LSM, fmod_ret or bpf_override_return, none of which this kernel offers${why ? ` (${why})` : ''}`
@@ -238,37 +387,99 @@ export function planLoad(spec: PolicySpec, features: Features, host: PlanHost = 
       return unsupported(`hook ${h.name}: Sigkill/Signal need bpf_send_signal, which this kernel lacks`, 'sendSignal');
     }
     let conf: Buffer | undefined;
+    let usdt: UsdtInstance[] | undefined;
     if (impl.confVar) {
       try {
-        conf = genericConf(h, host);
+        if (h.kind === 'usdt') usdt = usdtInstances(h, host.uprobe ?? realUprobeHost);
+        else conf = genericConf(h, host, impl);
       } catch (e) {
         return unsupported(`hook ${h.name}: ${(e as Error).message}`);
       }
     }
-    chosen.push({ impl, hook: h, conf });
+    chosen.push({ impl, hook: h, conf, usdt });
   }
   for (const m of spec.maps) if (!m.name.startsWith('tln_')) return invalid(`map ${m.name}: image map names start with tln_`);
   // 2. instances: one per object, a second one when a slot variable repeats
-  const str = spec.maps.find((m) => m.name === 'tln_str');
-  const strCap = str ? Math.max(1, Math.min(255, str.keySize - 5)) : 255;
-  const instances: InstancePlan[] = [];
-  for (const { impl, hook, conf } of chosen) {
-    const object = impl.object!;
-    let inst = instances.find((x) => x.object === object && !(impl.slotVar in x.rodata));
-    if (!inst) {
-      inst = { object, name: object.replace(/\.bpf\.o$/, ''), programs: [], rodata: { tln_str_cap: strCap }, attach: [] };
-      if (object === 'tln_sock.bpf.o') inst.rodata.tln_has_set_retval = features.setRetval ? 1 : 0;
-      instances.push(inst);
+  for (const m of spec.maps) {
+    if (REPLACED_IMAGE_MAPS[m.name]) continue;
+    const shape = INNER_MAPS.find((x) => x.image === m.name);
+    if (!shape) return invalid(`map ${m.name}: not a map talon's programs know`);
+    if (m.type !== shape.type || m.valueSize !== shape.valueSize || m.keySize > shape.keySize) {
+      return invalid(
+        `map ${m.name}: type ${m.type}, key ${m.keySize}, value ${m.valueSize} do not fit the programs' (type ${shape.type}, key <= ${shape.keySize}, value ${shape.valueSize})`,
+      );
     }
-    inst.rodata[impl.slotVar] = hook.slot;
-    if (impl.confVar && conf) inst.rodata[impl.confVar] = conf;
-    for (const prog of impl.programs) if (!inst.programs.includes(prog.name)) inst.programs.push(prog.name);
-    inst.attach.push(...attachPoints(impl, hook));
+  }
+  // 2. shared programs per dispatch kind; per-hook instances for generic hooks; units
+  const shared: SharedPlan[] = [];
+  const instances: InstancePlan[] = [];
+  const perKind = new Map<number, number[]>();
+  for (const { impl, hook, conf, usdt } of chosen) {
+    const object = impl.object!;
+    const name = object.replace(/\.bpf\.o$/, '');
+    // a USDT probe: an instance per group of its sites (each reads the arguments as its notes say)
+    for (const g of usdt ?? []) {
+      const path = hook.spec!.usdt!.path;
+      instances.push({
+        object,
+        name,
+        programs: impl.programs.map((p) => p.name),
+        rodata: { [impl.slotVar]: hook.slot, [impl.confVar!]: g.gen, tln_usdt: g.usdt },
+        attach: g.offsets.map((offset) => ({
+          program: impl.programs[0]!.name,
+          hook: hook.name,
+          at: { kind: 'uprobe', path, symbol: '', offset, ...(g.refCtrOffset ? { refCtrOffset: g.refCtrOffset } : {}) },
+        })),
+      });
+    }
+    if (usdt) continue;
+    if (impl.dhook === undefined) {
+      const inst: InstancePlan = {
+        object,
+        name,
+        programs: programsFor(impl, hook).map((p) => p.name),
+        rodata: { [impl.slotVar]: hook.slot },
+        attach: attachPoints(impl, hook, host),
+      };
+      // a BTF tracepoint's target is its event (libbpf finds btf_trace_<event>)
+      const target = hook.kind === 'tracepoint' && hook.tracepoint ? hook.tracepoint.event : hook.name;
+      if (impl.btfTarget) for (const prog of impl.programs) (inst.attachTargets ??= {})[prog.name] = target;
+      if (impl.confVar && conf) inst.rodata[impl.confVar] = conf;
+      if (inst.attach.length === 0) return unsupported(`hook ${hook.name}: none of the tracepoints ${impl.sensor} attaches to exists on this kernel`);
+      instances.push(inst);
+      continue;
+    }
+    const slots = perKind.get(impl.dhook) ?? [];
+    slots.push(hook.slot);
+    perKind.set(impl.dhook, slots);
+    const key = `${object}#${impl.dhook}`;
+    if (shared.some((x) => x.key === key)) continue;
+    const sp: SharedPlan = {
+      key,
+      dhook: impl.dhook,
+      object,
+      name,
+      programs: impl.programs.map((p) => p.name),
+      rodata: {},
+      attach: attachPoints(impl, hook, host),
+    };
+    if (object === 'tln_sock.bpf.o') sp.rodata.tln_has_set_retval = features.setRetval ? 1 : 0;
+    shared.push(sp);
+  }
+  const nunits = Math.max(1, ...[...perKind.values()].map((v) => v.length));
+  if (nunits > MAX_UNITS) return invalid(`${nunits} hooks of one kind: talon serves at most ${MAX_UNITS}`);
+  const units: number[][] = [];
+  for (let u = 0; u < nunits; u++) {
+    const row: number[] = [];
+    for (let dh = 0; dh < LAYOUT.TLN_DHOOKS; dh++) row.push(perKind.get(dh)?.[u] ?? 0xff);
+    units.push(row);
   }
   return {
     ok: true,
     maps: spec.maps,
+    shared,
     instances,
+    units,
     hooks: chosen.map(({ impl, hook }) => ({ slot: hook.slot, name: hook.name, sensor: impl.sensor, mechanism: impl.mechanism })),
   };
 }

@@ -1,9 +1,10 @@
-// One policy in the kernel (what Kernel.loadPolicy returns): its maps,
-// program instances and links. Changes that follow a core decision (run-time
-// mode, pod filter) arrive as the core's map updates and are applied by map
-// name (applyMapUpdates): nothing here knows a map's layout.
+// One policy in the kernel (what Kernel.loadPolicy returns): its image maps
+// (behind its units in the shared outer maps), the shared programs serving its
+// hooks, its own instances (generic hooks). A run-time mode change arrives as
+// the core's map updates, applied by map name (applyMapUpdates); the pods it
+// applies to go to the shared cgroup -> units map (dispatch.ts).
 import type { MapUpdate, PolicySpec } from '../core/types.js';
-import { modeUpdates, podFilterUpdates } from '../core/index.js';
+import { modeUpdates } from '../core/index.js';
 import type { Kernel } from './loader.js';
 import { MAP_TYPE } from './plan.js';
 import type { LoadedObject, Shim } from './shim.js';
@@ -80,6 +81,10 @@ export class LoadedPolicy {
     private readonly mapFds: Map<string, number>,
     private readonly instances: Instance[],
     readonly hookSensors: { slot: number; name: string; sensor: string }[],
+    /** its dispatch units (bits of the masks, indexes of the outer maps) */
+    readonly units: number[] = [],
+    /** the shared instances serving its hooks (Kernel groups) */
+    private readonly groups: string[] = [],
   ) {
     this.sensors = [...new Set(hookSensors.map((h) => h.sensor))];
   }
@@ -95,7 +100,21 @@ export class LoadedPolicy {
     return fd;
   }
 
-  /** kernel memory of its maps and programs (memlock), shared maps excluded */
+  /** kernel memory of its own maps (memlock): its image maps and those of its own instances */
+  mapBytes(): number {
+    const shim = this.kernel.shim;
+    let total = 0;
+    for (const fd of this.mapFds.values()) total += shim.fdMemlock(fd);
+    for (const inst of this.instances) {
+      for (const [name, fd] of Object.entries(inst.obj.maps)) {
+        if (this.mapFds.has(name) || this.kernel.isSharedMap(name) || fd < 0) continue;
+        total += shim.fdMemlock(fd);
+      }
+    }
+    return total;
+  }
+
+  /** kernel memory of its maps and its own programs (memlock); shared maps and shared programs excluded */
   memoryBytes(): number {
     const shim = this.kernel.shim;
     let total = 0;
@@ -136,20 +155,19 @@ export class LoadedPolicy {
     const name = mode === 0 ? 'enforce' : mode === 1 ? 'monitor' : mode;
     if (name !== 'enforce' && name !== 'monitor') throw new RangeError(`mode ${String(mode)}: expected 0 (enforce) or 1 (monitor)`);
     this.applyMapUpdates(modeUpdates(this.spec, name));
+    this.kernel.dispatcher.bump();
   }
 
-  /** adds/removes cgroup ids of the policy's pods (tln_pod_filter, updates from the core) */
+  /** adds/removes cgroup ids of the policy's pods (the core's scope decision) in the shared cgroup -> units map */
   setFilterCgroups(add: bigint[], remove: bigint[]): void {
-    this.applyMapUpdates(podFilterUpdates(add, remove));
+    if (this.closed) throw new Error(`policy ${this.spec.name} (id ${this.id}) is unloaded`);
+    this.kernel.dispatcher.setPolicyCgroups(this.units, add, remove);
   }
 
-  /** cgroup ids in the policy's filter */
+  /** cgroup ids the policy's pod filter holds */
   filterCgroups(): bigint[] {
-    const fd = this.fd('tln_pod_filter');
-    const out: bigint[] = [];
-    let k: Buffer | null = null;
-    while ((k = this.kernel.shim.mapNextKey(fd, k, 8))) out.push(k.readBigUInt64LE(0));
-    return out;
+    if (this.closed) throw new Error(`policy ${this.spec.name} (id ${this.id}) is unloaded`);
+    return this.kernel.dispatcher.cgroupsOf(this.units);
   }
 
   /** counters per global selector index; the last entry counts hooks without selectors */
@@ -177,22 +195,34 @@ export class LoadedPolicy {
     return out;
   }
 
-  /** program fd per instance, for inspection (bpftool, run counts) */
-  programs(): { object: string; name: string; fd: number }[] {
-    return this.instances.flatMap((i) => Object.entries(i.obj.progs).map(([name, fd]) => ({ object: i.object, name, fd })));
+  /** the programs serving it: the shared ones of its hook kinds (they serve other policies too), then its own */
+  programs(): { object: string; name: string; fd: number; shared: boolean }[] {
+    return [
+      ...this.groups.flatMap((g) => this.kernel.groupPrograms(g).map((p) => ({ ...p, shared: true }))),
+      ...this.instances.flatMap((i) => Object.entries(i.obj.progs).map(([name, fd]) => ({ object: i.object, name, fd, shared: false }))),
+    ];
   }
 
-  /** detaches and frees everything of this policy */
+  /** @internal its own instances (Kernel.leave releases their links without detaching) */
+  instancesForLeave(): Instance[] {
+    return this.instances;
+  }
+
+  /** leaves the masks, then frees its maps, its instances and its share of the shared programs */
   unload(): void {
     if (this.closed) return;
     this.closed = true;
-    releaseAll(this.kernel.shim, this.instances, this.mapFds);
-    this.kernel.forget(this);
+    this.kernel.unloadPolicy(this, this.units, this.groups, this.instances, this.mapFds);
   }
 }
 
-export function releaseAll(shim: Shim, instances: Instance[], mapFds: Map<string, number>): void {
-  for (const inst of instances) for (const l of inst.links) shim.linkDestroy(l);
+/** destroys the links (`unpin` first removes a link's pin, else it would stay attached), closes the objects and maps */
+export function releaseAll(shim: Shim, instances: Instance[], mapFds: Map<string, number>, unpin?: (link: number) => void): void {
+  for (const inst of instances)
+    for (const l of inst.links) {
+      unpin?.(l);
+      shim.linkDestroy(l);
+    }
   for (const inst of instances) shim.objClose(inst.obj.handle);
   for (const fd of mapFds.values()) shim.closeFd(fd);
   instances.length = 0;

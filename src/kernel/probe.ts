@@ -3,7 +3,7 @@
 // not chosen. The same probe and the same choice the loader makes.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CATALOG, chooseImpl } from './catalog.js';
+import { CATALOG, chooseImpl, entryShapes, implApplies } from './catalog.js';
 import { has, type FeatureName, type Features } from './features.js';
 
 export interface FeatureLine {
@@ -38,6 +38,8 @@ export interface HookLine {
 
 export interface ProbeReport {
   kernel: string;
+  /** the probed values themselves: what `talon compile --check --kernel` reads back */
+  probed: Features;
   features: FeatureLine[];
   hooks: HookLine[];
 }
@@ -81,42 +83,47 @@ export function probeReport(f: Features, bpfDir: string): ProbeReport {
   });
   features.push({ key: 'lockdown', label: 'lockdown', ok: true, detail: f.lockdown ?? 'unknown' });
 
-  const hooks: HookLine[] = CATALOG.map((entry) => {
-    const choice = chooseImpl(entry.hookId, entry.call, f);
-    const chosen = choice.ok ? choice.impl : null;
-    const built = (o: string | null) => o !== null && existsSync(join(bpfDir, o));
-    let passed = false;
-    const impls: ImplLine[] = entry.impls.map((impl) => {
-      const base = { sensor: impl.sensor, mechanism: impl.mechanism, actions: ['Post', 'NoPost', ...impl.actions] };
-      if (impl === chosen) {
-        passed = true;
-        const why = built(impl.object)
-          ? `the first implementation whose requirements (${impl.requires.join(', ')}) this kernel meets`
-          : `chosen, but bpf/.output/${impl.object} is not built (run: bash scripts/build-native.sh)`;
-        return { ...base, status: 'chosen', why };
-      }
-      if (passed) return { ...base, status: 'fallback', why: `not needed: ${chosen!.sensor} is preferred` };
-      const missing = impl.requires.filter((r) => !has(f, r as FeatureName));
-      if (missing.length) {
-        const why = missing.map((m) => {
-          const d = featureDetail(f, m);
-          return d ? `${m} (${d})` : m;
+  const hooks: HookLine[] = CATALOG.flatMap((entry) =>
+    entryShapes(entry).map(({ label, hook }, _, shapes) => {
+      const choice = chooseImpl(entry.hookId, label, f, hook);
+      const chosen = choice.ok ? choice.impl : null;
+      const built = (o: string | null) => o !== null && existsSync(join(bpfDir, o));
+      let passed = false;
+      const impls: ImplLine[] = entry.impls
+        .filter((impl) => implApplies(impl, hook))
+        .map((impl) => {
+          const base = { sensor: impl.sensor, mechanism: impl.mechanism, actions: ['Post', 'NoPost', ...impl.actions] };
+          if (impl === chosen) {
+            passed = true;
+            const why = built(impl.object)
+              ? `the first implementation whose requirements (${impl.requires.join(', ')}) this kernel meets`
+              : `chosen, but bpf/.output/${impl.object} is not built (run: bash scripts/build-native.sh)`;
+            return { ...base, status: 'chosen', why };
+          }
+          if (passed) return { ...base, status: 'fallback', why: `not needed: ${chosen!.sensor} is preferred` };
+          const missing = impl.requires.filter((r) => !has(f, r as FeatureName));
+          if (missing.length) {
+            const why = missing.map((m) => {
+              const d = featureDetail(f, m);
+              return d ? `${m} (${d})` : m;
+            });
+            return { ...base, status: 'unavailable', why: `needs ${why.join(', ')}${impl.object ? '' : '; not built yet'}` };
+          }
+          if (!impl.object) return { ...base, status: 'unavailable', why: 'designed, not built yet (no BPF object)' };
+          return { ...base, status: 'unavailable', why: `bpf/.output/${impl.object} is not built` };
         });
-        return { ...base, status: 'unavailable', why: `needs ${why.join(', ')}${impl.object ? '' : '; not built yet'}` };
-      }
-      if (!impl.object) return { ...base, status: 'unavailable', why: 'designed, not built yet (no BPF object)' };
-      return { ...base, status: 'unavailable', why: `bpf/.output/${impl.object} is not built` };
-    });
-    return {
-      hookId: entry.hookId,
-      hook: entry.call,
-      args: entry.args,
-      chosen: chosen?.sensor ?? null,
-      ...(choice.ok ? {} : { reason: choice.reason }),
-      impls,
-    };
-  });
-  return { kernel: f.release ?? 'unknown', features, hooks };
+      return {
+        hookId: entry.hookId,
+        hook: label,
+        // a split entry's label names the functions; its argument list is per policy
+        args: shapes.length > 1 ? '' : entry.args,
+        chosen: chosen?.sensor ?? null,
+        ...(choice.ok ? {} : { reason: choice.reason }),
+        impls,
+      };
+    }),
+  );
+  return { kernel: f.release ?? 'unknown', probed: f, features, hooks };
 }
 
 /** The text `talon probe` prints. */

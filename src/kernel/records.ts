@@ -7,13 +7,13 @@ import * as G from '../abi/generated.js';
 import { decodeHookArgs } from '../core/index.js';
 import type { EvalArg } from '../core/types.js';
 
-import { parseIPv4, parseIPv6 } from '../core/evrec.js';
+import { ipString, parseIPv4, parseIPv6 } from '../core/evrec.js';
 
-export { ipString } from '../core/evrec.js';
+export { ipString };
 
 export const TLN_EVENTS_VERSION = G.TLN_EVENTS_VERSION;
 
-export const REC = { EXEC: G.TLN_REC_EXEC, EXIT: G.TLN_REC_EXIT, HOOK: G.TLN_REC_HOOK } as const; // enum tln_rec_type
+export const REC = { EXEC: G.TLN_REC_EXEC, EXIT: G.TLN_REC_EXIT, HOOK: G.TLN_REC_HOOK, SOCK: G.TLN_REC_SOCK } as const; // enum tln_rec_type
 
 export const REC_F = {
   PROCFS: G.TLN_REC_F_PROCFS,
@@ -21,10 +21,12 @@ export const REC_F = {
   TRUNC_ARGS: G.TLN_REC_F_TRUNC_ARGS,
   TRUNC_CWD: G.TLN_REC_F_TRUNC_CWD,
   NO_PROC: G.TLN_REC_F_NO_PROC,
+  IDENTITY: G.TLN_REC_F_IDENTITY,
 } as const;
 export const ARG_F = { TRUNC: G.TLN_ARG_F_TRUNC, NONE: G.TLN_ARG_F_NONE } as const;
 export const SEL_NONE = G.TLN_SEL_NONE;
 export const PROC_F_PROCFS = G.TLN_PROC_F_PROCFS;
+export const PROC_F_EXEC = G.TLN_PROC_F_EXEC;
 
 /** every numeric size, offset and constant of the headers, keyed by its C spelling */
 export const LAYOUT: Readonly<Record<string, number>> = Object.freeze(
@@ -39,6 +41,12 @@ export const SENSOR_NAMES: Record<number, string> = {
   [G.TLN_SENSOR_LSM_SOCK]: 'tln_lsm_sock',
   [G.TLN_SENSOR_TP_GENERIC]: 'generic_tracepoint',
   [G.TLN_SENSOR_UPROBE]: 'generic_uprobe',
+  [G.TLN_SENSOR_KPROBE]: 'generic_kprobe',
+  [G.TLN_SENSOR_FENTRY]: 'generic_fentry',
+  [G.TLN_SENSOR_FMOD_RET]: 'generic_fmod_ret',
+  [G.TLN_SENSOR_LSM_HOOK]: 'generic_lsm',
+  [G.TLN_SENSOR_SOCK_STATE]: 'generic_kprobe_sockstate_tp',
+  [G.TLN_SENSOR_SOCK_SEND]: 'generic_kprobe_socksend_tp',
 };
 
 /** enum tln_action_id -> Tetragon action name */
@@ -81,6 +89,25 @@ export interface ExecRecord extends TaskInfo {
   binary: string;
   args: string[];
   cwd: string;
+  /** the task's credentials right after the exec (kernel records; not for processes found in /proc) */
+  cred?: ExecCred;
+  /** its namespace inode numbers by Tetragon's type id (0: none), with cred */
+  ns?: number[];
+}
+
+export interface ExecCred {
+  uid: number;
+  gid: number;
+  euid: number;
+  egid: number;
+  suid: number;
+  sgid: number;
+  fsuid: number;
+  fsgid: number;
+  securebits: number;
+  capPermitted: bigint;
+  capEffective: bigint;
+  capInheritable: bigint;
 }
 
 export interface ExitRecord extends TaskInfo {
@@ -118,9 +145,23 @@ export interface HookRecord extends TaskInfo {
   args: EvalArg[];
   /** the record's bytes as the kernel wrote them (struct tln_hook_rec + data); absent in records made by hand (tests) */
   raw?: Uint8Array;
+  /** socket cookie of a socket argument (tln_rec_sock.cookie); 0n or absent when none */
+  cookie?: bigint;
 }
 
-export type TlnRecord = ExecRecord | ExitRecord | HookRecord;
+/** TLN_REC_SOCK: the source of a tcp_connect record's socket, once the kernel chose it (cookie pairs them). */
+export interface SockRecord {
+  type: 'sock';
+  ktime: bigint;
+  cookie: bigint;
+  /** no port was chosen: the connect was refused or failed before its SYN */
+  noPort: boolean;
+  family: number;
+  sport: number;
+  saddr: string;
+}
+
+export type TlnRecord = ExecRecord | ExitRecord | HookRecord | SockRecord;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const str = (b: Buffer, off: number, len: number) => utf8.decode(b.subarray(off, Math.min(off + len, b.length)));
@@ -159,7 +200,34 @@ export function decodeExec(b: Buffer): ExecRecord {
     binary: str(b, d, pl),
     args: al ? rawArgs.split('\0') : [],
     cwd: str(b, d + pl + al, cl),
+    ...(flags & REC_F.IDENTITY ? { cred: decodeCred(b, EXEC.cred), ns: decodeNs(b, EXEC.ns) } : {}),
   };
+}
+
+const CRED = G.tln_rec_cred;
+
+function decodeCred(b: Buffer, at: number): ExecCred {
+  const u = (off: number) => b.readUInt32LE(at + off);
+  return {
+    uid: u(CRED.uid),
+    gid: u(CRED.gid),
+    euid: u(CRED.euid),
+    egid: u(CRED.egid),
+    suid: u(CRED.suid),
+    sgid: u(CRED.sgid),
+    fsuid: u(CRED.fsuid),
+    fsgid: u(CRED.fsgid),
+    securebits: u(CRED.securebits),
+    capPermitted: b.readBigUInt64LE(at + CRED.cap_permitted),
+    capEffective: b.readBigUInt64LE(at + CRED.cap_effective),
+    capInheritable: b.readBigUInt64LE(at + CRED.cap_inheritable),
+  };
+}
+
+function decodeNs(b: Buffer, at: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < G.TLN_NS_TYPES; i++) out.push(b.readUInt32LE(at + G.tln_rec_ns.inum + 4 * i));
+  return out;
 }
 
 export function decodeExit(b: Buffer): ExitRecord {
@@ -199,6 +267,22 @@ export function decodeHook(b: Buffer): HookRecord {
     sensor: SENSOR_NAMES[sensor] ?? `sensor#${sensor}`,
     args: decodeHookArgs(raw) ?? [],
     raw,
+    cookie: b.readBigUInt64LE(HOOK.sock + G.tln_rec_sock.cookie),
+  };
+}
+
+export function decodeSock(b: Buffer): SockRecord {
+  const S = G.tln_sock_rec;
+  const family = b.readUInt16LE(S.family);
+  const a = b.subarray(S.saddr, S.saddr + 16);
+  return {
+    type: 'sock',
+    ktime: b.readBigUInt64LE(HDR.ktime),
+    cookie: b.readBigUInt64LE(S.cookie),
+    noPort: (b.readUInt32LE(S.flags) & G.TLN_SOCK_F_NOPORT) !== 0,
+    family,
+    sport: b.readUInt16LE(S.sport),
+    saddr: family === 2 || family === 10 ? ipString(family, a) : '',
   };
 }
 
@@ -212,6 +296,8 @@ export function decodeRecord(b: Buffer): TlnRecord | null {
       return b.length >= EXIT.sizeof ? decodeExit(b) : null;
     case REC.HOOK:
       return b.length >= HOOK.sizeof ? decodeHook(b) : null;
+    case REC.SOCK:
+      return b.length >= G.tln_sock_rec.sizeof ? decodeSock(b) : null;
     default:
       return null;
   }
@@ -298,6 +384,7 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
       b.writeUInt16LE(a.sport, k + G.tln_rec_sock.sport);
       b.writeUInt16LE(a.dport, k + G.tln_rec_sock.dport);
       b.writeUInt8(a.state, k + G.tln_rec_sock.state);
+      b.writeBigUInt64LE(r.cookie ?? 0n, k + G.tln_rec_sock.cookie);
       writeAddr(b, k + G.tln_rec_sock.saddr, a.saddr);
       writeAddr(b, k + G.tln_rec_sock.daddr, a.daddr);
     } else {

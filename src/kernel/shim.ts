@@ -47,6 +47,8 @@ export interface ObjLoadOptions {
   reuse?: Record<string, number>;
   /** programs to load; the others get autoload off. Absent: all. */
   programs?: string[];
+  /** fentry/fmod_ret/lsm programs: program -> the kernel function (or LSM hook) it attaches to */
+  attachTargets?: Record<string, string>;
 }
 
 export interface MapInfo {
@@ -86,10 +88,22 @@ export interface Shim {
   attach(handle: number, prog: string): number;
   attachTracepoint(handle: number, prog: string, category: string, name: string): number;
   attachCgroup(handle: number, prog: string, cgroupPath: string): number;
-  /** a uprobe (or uretprobe) on `symbol` of the ELF file `path`; pid -1: every process */
-  attachUprobe(handle: number, prog: string, path: string, symbol: string, retprobe: boolean, pid: number): number;
+  /** a uprobe (or uretprobe) on `symbol` (+ `offset`; symbol "": at file offset `offset`) of the ELF file `path`;
+   * pid -1: every process; refCtrOffset: the file offset of a semaphore the kernel counts up while attached */
+  attachUprobe(handle: number, prog: string, path: string, symbol: string, retprobe: boolean, pid: number, offset?: number, refCtrOffset?: number): number;
+  /** a kprobe (or kretprobe) on a kernel function; throws ENOENT when there is no such function */
+  attachKprobe(handle: number, prog: string, fn: string, retprobe: boolean): number;
   linkDestroy(link: number): void;
-  mapCreate(type: number, name: string, keySize: number, valueSize: number, maxEntries: number, flags: number): number;
+  /** pins the link in bpffs: it stays attached when this process ends (until the pin is removed) */
+  linkPin(link: number, path: string): void;
+  /** forgets the link without detaching it (a pinned link keeps enforcing after this process) */
+  linkRelease(link: number): void;
+  /** pins a map (or program) fd in bpffs */
+  objPin(fd: number, path: string): void;
+  /** the fd of a pinned map, program or link */
+  objGet(path: string): number;
+  /** innerFd: for ARRAY_OF_MAPS/HASH_OF_MAPS, a map of the inner maps' shape */
+  mapCreate(type: number, name: string, keySize: number, valueSize: number, maxEntries: number, flags: number, innerFd?: number): number;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;
   mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number): number;
   mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | null;
@@ -100,7 +114,8 @@ export interface Shim {
   fdMemlock(fd: number): number;
   closeFd(fd: number): void;
   numPossibleCpus(): number;
-  ringbufOpen(fd: number, cb: (records: Buffer[]) => void): number;
+  /** a batch of records: one Buffer, record i ends at ends[i] and starts where i - 1 ends (recordsOf) */
+  ringbufOpen(fd: number, cb: (data: Buffer, ends: Uint32Array) => void): number;
   ringbufClose(id: number): void;
 }
 
@@ -128,4 +143,15 @@ export function loadShim(path = SHIM_PATH()): Shim {
   const require = createRequire(import.meta.url);
   cached = require(path) as Shim;
   return cached;
+}
+
+/** The records of a ring-buffer batch as views of its one Buffer (no copies). */
+export function recordsOf(data: Buffer, ends: Uint32Array): Buffer[] {
+  const out = new Array<Buffer>(ends.length);
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    out[i] = data.subarray(start, ends[i]);
+    start = ends[i];
+  }
+  return out;
 }

@@ -6,6 +6,8 @@
 // policy never loads partially.
 
 import type { HookSpec, PolicySpec } from '../core/types.js';
+import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
+import type { Features } from './features.js';
 import type { ProbeResult } from './shim.js';
 
 type Feat = Pick<ProbeResult, 'kprobes' | 'fentry' | 'lsm' | 'tracepoint' | 'uprobes'>;
@@ -40,7 +42,10 @@ export function unsupportedReasons(spec: PolicySpec, features: Partial<Feat>): s
     const needs = h.spec?.needs ?? [];
     if (needs.length === 0) continue;
     const m = mechanisms(h.kind, features);
-    if (!m.here) {
+    // a hook some catalog entry serves here (a syscall's tracepoint, fd_install at the open exits)
+    // lacks only the needs, whatever mechanisms the kernel misses
+    const served = chooseImpl(h.hookId, h.name, features as Features, h).ok;
+    if (!m.here && !served) {
       out.push(
         `${hookLabel(h)}: this kernel has no ${m.names}; it loads on kernels with ${m.names === 'kprobes or fentry' ? 'either' : 'them'}, once talon's BPF programs implement ${needs.join(', ')}`,
       );
@@ -49,4 +54,97 @@ export function unsupportedReasons(spec: PolicySpec, features: Partial<Feat>): s
     }
   }
   return out;
+}
+
+/** How one hook would load on a kernel of these features: the implementation, or why it cannot. */
+export interface HookOnKernel {
+  /** "kprobe on security_file_permission" */
+  hook: string;
+  ok: boolean;
+  sensor?: string;
+  mechanism?: string;
+  reason?: string;
+  /** what loads but differs from what the policy asks (return: true without a return value) */
+  warnings: string[];
+}
+
+/** does the implementation have a program at the function's exit (the return value)? */
+function seesReturn(impl: Pick<HookImpl, 'programs'>): boolean {
+  return impl.programs.some((p) => p.atReturn);
+}
+
+/** does some selector of the hook (as written) have matchReturnActions? */
+export function hasReturnActions(h: Pick<HookSpec, 'spec'>): boolean {
+  const sels = h.spec?.spec?.selectors;
+  return (
+    Array.isArray(sels) &&
+    sels.some((s) => {
+      const l = (s as Record<string, unknown> | null)?.matchReturnActions;
+      return Array.isArray(l) && l.length > 0;
+    })
+  );
+}
+
+/** why the hook's return selectors cannot be served by impl (null: they can, or it has none) */
+export function returnRefusal(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mechanism' | 'programs'>): string | null {
+  if (seesReturn(impl) && h.return === true) return null;
+  const what = h.returnFilters ? 'matchReturnArgs' : hasReturnActions(h) ? 'matchReturnActions' : null;
+  if (!what) return null;
+  return `${what} needs the return value, which ${impl.sensor} (${impl.mechanism}) does not see on this kernel`;
+}
+
+/** `return: true` on a hook whose implementation here has no program at the function's exit: events carry no return value */
+export function returnWarning(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mechanism' | 'programs'>): string | null {
+  if (h.return !== true) return null;
+  if (seesReturn(impl)) {
+    // the whole hook is judged at the exit, with the return value
+    if (!h.actions.some((a) => a === 'Sigkill' || a === 'Signal')) return null;
+    return `${hookLabel(h)}: return: true: ${impl.sensor} judges the selectors at the exit, so Sigkill/Signal reach the task after the call has run (Tetragon's kprobe sends matchActions' signals at entry)`;
+  }
+  return `${hookLabel(h)}: return: true, but ${impl.sensor} (${impl.mechanism}) does not see the return value: its events carry none`;
+}
+
+/**
+ * Per hook, the implementation it would get on a kernel with these features
+ * (the load plan's choice, src/kernel/plan.ts), or why it cannot load there.
+ * Offline: tracepoint formats, uprobe binaries (addrs, binaryDigests) and USDT notes
+ * are checked at load, on the host.
+ */
+export function kernelCheck(spec: PolicySpec, f: Features): HookOnKernel[] {
+  return spec.hooks.map((h) => {
+    const hook = hookLabel(h);
+    const refuse = (reason: string): HookOnKernel => ({ hook, ok: false, reason, warnings: [] });
+    const needs = unsupportedReasons({ ...spec, hooks: [h] }, f);
+    if (needs.length > 0) return refuse(needs.map((r) => (r.startsWith(`${hook}: `) ? r.slice(hook.length + 2) : r)).join('; '));
+    const c = chooseImpl(h.hookId, h.name, f, h);
+    if (!c.ok) return refuse(c.reason);
+    const impl = c.impl;
+    const noReturn = returnRefusal(h, impl);
+    if (noReturn) return refuse(noReturn);
+    for (const a of h.actions) {
+      if (a === 'Post' || a === 'NoPost' || impl.actions.includes(a)) continue;
+      const why = whyNotAction(h.hookId, a, f);
+      return refuse(`action ${a} cannot be carried out by ${impl.sensor} (${impl.mechanism})${why ? `: ${why}` : `: it supports ${impl.actions.join(', ')}`}`);
+    }
+    if (!f.sendSignal && h.actions.some((a) => a === 'Sigkill' || a === 'Signal'))
+      return refuse('Sigkill/Signal need bpf_send_signal, which this kernel lacks');
+    const w = returnWarning(h, impl);
+    return { hook, ok: true, sensor: impl.sensor, mechanism: impl.mechanism, warnings: w ? [w] : [] };
+  });
+}
+
+const FEATURE_KEYS = ['bpf', 'btf', 'kprobes', 'fentry', 'lsm', 'tracepoint', 'uprobes', 'sendSignal'] as const;
+
+/**
+ * Features from a file `talon probe -o json` wrote (its `probed` object), or a
+ * bare features object; an error message when it is neither.
+ */
+export function readFeatures(json: unknown): Features | string {
+  const o = json !== null && typeof json === 'object' && 'probed' in json ? (json as { probed: unknown }).probed : json;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return 'not the output of talon probe -o json (no "probed" object)';
+  const r = o as Record<string, unknown>;
+  const missing = FEATURE_KEYS.filter((k) => typeof r[k] !== 'boolean');
+  if (missing.length > 0)
+    return `not the output of talon probe -o json: ${missing.map((k) => `probed.${k}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not true/false`;
+  return o as Features;
 }

@@ -30,6 +30,15 @@ export const SRC = {
   ARRAY: LAYOUT.TLN_SRC_ARRAY,
   REG: LAYOUT.TLN_SRC_REG,
   REG_USTR: LAYOUT.TLN_SRC_REG_USTR,
+  REG_KSTR: LAYOUT.TLN_SRC_REG_KSTR,
+  REG_FILE: LAYOUT.TLN_SRC_REG_FILE,
+  REG_PATH: LAYOUT.TLN_SRC_REG_PATH,
+  REG_FD: LAYOUT.TLN_SRC_REG_FD,
+  FD: LAYOUT.TLN_SRC_FD,
+  SOCK: LAYOUT.TLN_SRC_SOCK,
+  UBUF: LAYOUT.TLN_SRC_UBUF,
+  KBUF: LAYOUT.TLN_SRC_KBUF,
+  BPRM: LAYOUT.TLN_SRC_BPRM,
 } as const;
 
 const GEN_CONF_SIZE = LAYOUT['sizeof(struct tln_gen_conf)'];
@@ -39,8 +48,32 @@ const GEN_ARGS_OFF = LAYOUT['offsetof(struct tln_gen_conf, args)'];
 export const UPROBE_MAX_ARG = 5;
 
 /** enum tln_arg_type values the generic programs read */
-const ARG_INT_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
-const ARG_STRING = 19;
+export const ARG_INT_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+export const ARG_STRING = 19;
+const ARG_FILE = 16;
+const ARG_PATH = 17;
+const ARG_FD = 18;
+const ARG_SOCK = LAYOUT.TLN_ARG_SOCK;
+/** a declared position nothing reads: its slot stays TLN_SRC_NONE (no value) */
+const ARG_NOP = LAYOUT.TLN_ARG_NOP;
+const ARG_CHAR_BUF = LAYOUT.TLN_ARG_CHAR_BUF;
+const ARG_LINUX_BINPRM = LAYOUT.TLN_ARG_LINUX_BINPRM;
+/** TP_PROTO arguments a raw tracepoint program reads (the kernel's limit is 12) */
+const RAW_TP_MAX_ARG = 11;
+const GEN_BUFS_OFF = LAYOUT['offsetof(struct tln_gen_conf, bufs)'];
+const GEN_BUF_SIZE = LAYOUT['sizeof(struct tln_gen_buf)'];
+
+/** args[i] as written in the policy: Tetragon's char_buf attributes */
+function writtenArg(hook: Pick<HookSpec, 'spec'>, i: number): { sizeArgIndex?: unknown; returnCopy?: unknown } {
+  const l = (hook.spec?.spec as { args?: unknown } | undefined)?.args;
+  const a = Array.isArray(l) ? (l[i] as Record<string, unknown> | null) : null;
+  return a && typeof a === 'object' ? a : {};
+}
+
+/** does a char_buf argument of the hook copy its bytes at the exit (returnCopy)? */
+export function hasReturnCopy(hook: Pick<HookSpec, 'args' | 'spec'>): boolean {
+  return (hook.args ?? []).some((a, i) => a.type === ARG_CHAR_BUF && writtenArg(hook, i).returnCopy === true);
+}
 
 const TRACEFS_DIRS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 
@@ -101,14 +134,15 @@ function put(buf: Buffer, i: number, off: number, size: number, src: number, sig
   buf.writeUInt8(signed ? 1 : 0, o + LAYOUT['offsetof(struct tln_gen_arg, is_signed)']);
 }
 
-const typeWord = (t: number) => (t === ARG_STRING ? 'string' : ARG_INT_TYPES.has(t) ? 'integer' : `type #${t}`);
+const TYPE_WORDS: Record<number, string> = { [ARG_STRING]: 'string', [ARG_FILE]: 'file', [ARG_PATH]: 'path', [ARG_FD]: 'fd' };
+export const typeWord = (t: number) => TYPE_WORDS[t] ?? (ARG_INT_TYPES.has(t) ? 'integer' : `type #${t}`);
 
 /**
  * struct tln_gen_conf of a tracepoint hook: each declared argument matched
  * with its format field. Throws an Error with the reason when an argument
  * cannot be read (index beyond the format, a string type on a non-string field ...).
  */
-export function tracepointConf(hook: HookSpec, fields: FormatField[]): Buffer {
+export function tracepointConf(hook: HookSpec, fields: FormatField[], bufFields?: FormatField[]): Buffer {
   const tp = hook.tracepoint!;
   const args = hook.args ?? [];
   const buf = Buffer.alloc(GEN_CONF_SIZE);
@@ -116,6 +150,7 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[]): Buffer {
   // syscall tracepoints get their pointers straight from user space
   const user = tp.subsystem === 'syscalls';
   args.forEach((a, i) => {
+    if (a.type === ARG_NOP) return;
     const f = fields[a.index];
     const where = `tracepoint ${tp.subsystem}/${tp.event} args[${i}] (index ${a.index})`;
     if (!f) throw new Error(`${where}: the tracepoint has ${fields.length} fields (0-${fields.length - 1}, common_* fields included), see its format file`);
@@ -127,6 +162,12 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[]): Buffer {
         return;
       }
       throw new Error(`${where}: ${field} is not an integer (declare it as string if it holds characters)`);
+    }
+    if (a.type === ARG_FD) {
+      // an fd of the calling task, judged by the path of its file
+      if (f.shape !== 'int' || f.size < 1 || f.size > 8) throw new Error(`${where}: ${field} is not an integer, so not an fd`);
+      put(buf, i, f.offset, f.size, SRC.FD, f.signed);
+      return;
     }
     if (a.type === ARG_STRING) {
       switch (f.shape) {
@@ -143,7 +184,217 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[]): Buffer {
           throw new Error(`${where}: ${field} is not a string (a char pointer, char array or __data_loc char[]); declare an integer type`);
       }
     }
+    if (a.type === ARG_CHAR_BUF && bufFields) {
+      // a syscall's buffer (write's buf, read's buf): user memory, the count in another argument or the return value
+      if (f.shape !== 'pointer' && f.shape !== 'char-pointer') throw new Error(`${where}: ${field} is not a pointer, so not a char_buf`);
+      const w = writtenArg(hook, i);
+      const o = GEN_BUFS_OFF + i * GEN_BUF_SIZE;
+      if (w.returnCopy === true) {
+        buf.writeUInt8(LAYOUT.TLN_GEN_B_RETCOPY, o + LAYOUT['offsetof(struct tln_gen_buf, flags)']);
+      } else {
+        const sz = typeof w.sizeArgIndex === 'number' ? w.sizeArgIndex : 0;
+        const lf = sz > 0 ? bufFields[sz - 1] : undefined;
+        if (!lf) throw new Error(`${where}: a char_buf needs sizeArgIndex (the argument holding its size) or returnCopy`);
+        if (lf.shape !== 'int' || lf.size < 1 || lf.size > 8) throw new Error(`${where}: sizeArgIndex ${sz} names "${lf.decl}", not an integer`);
+        buf.writeUInt16LE(lf.offset, o + LAYOUT['offsetof(struct tln_gen_buf, len_off)']);
+        buf.writeUInt8(lf.size, o + LAYOUT['offsetof(struct tln_gen_buf, len_size)']);
+      }
+      put(buf, i, f.offset, 8, SRC.UBUF, false);
+      return;
+    }
+    if (a.type === ARG_CHAR_BUF)
+      throw new Error(`${where}: char_buf arguments are read on syscall hooks only (sys_X with syscall: true), not from a tracepoint's fields yet`);
     throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read from a tracepoint`);
+  });
+  if (hasReturnCopy(hook)) {
+    const fo = LAYOUT['offsetof(struct tln_gen_conf, flags)'];
+    buf.writeUInt8(buf.readUInt8(fo) | LAYOUT.TLN_GEN_F_RETCOPY, fo);
+  }
+  return buf;
+}
+
+/**
+ * struct tln_gen_conf of a kprobe on a syscall served by its sys_enter_X
+ * tracepoint: function argument i is the format's field after __syscall_nr.
+ */
+export function syscallConf(hook: HookSpec, fields: FormatField[]): Buffer {
+  const sc = hook.spec?.syscall ?? hook.name;
+  const nr = fields.findIndex((f) => f.name === '__syscall_nr');
+  if (nr < 0) throw new Error(`tracepoint syscalls/sys_enter_${sc} has no __syscall_nr field: not a syscall entry tracepoint`);
+  const nargs = fields.length - nr - 1;
+  const args = hook.args ?? [];
+  for (const [i, a] of args.entries()) {
+    if (a.index >= nargs) {
+      throw new Error(`args[${i}] (index ${a.index}): syscall ${sc} has ${nargs} argument${nargs === 1 ? '' : 's'}${nargs ? ` (0-${nargs - 1})` : ''}`);
+    }
+  }
+  const mapped: HookSpec = {
+    ...hook,
+    tracepoint: { subsystem: 'syscalls', event: `sys_enter_${sc}` },
+    args: args.map((a) => ({ ...a, index: nr + 1 + a.index })),
+  };
+  try {
+    // a char_buf's sizeArgIndex counts the syscall's arguments from 1
+    return tracepointConf(mapped, fields, fields.slice(nr + 1));
+  } catch (e) {
+    // in the kprobe's terms: argument positions, not format fields
+    throw new Error(
+      `syscall ${sc} (tracepoint syscalls/sys_enter_${sc}): ${(e as Error).message.replace(/^tracepoint \S+ args\[(\d+)\] \(index \d+\)/, (_m, i) => `args[${i}] (index ${args[Number(i)].index})`)}`,
+    );
+  }
+}
+
+/**
+ * Adds the return value's source to the conf of a return: true syscall hook:
+ * the `ret` field of its syscalls/sys_exit_X tracepoint, read by the exit program.
+ */
+export function syscallReturnConf(conf: Buffer, hook: HookSpec, exitFields: FormatField[]): Buffer {
+  const sc = hook.spec?.syscall ?? hook.name;
+  const ret = exitFields.find((f) => f.name === 'ret');
+  if (!ret || ret.shape !== 'int' || ret.size < 1 || ret.size > 8)
+    throw new Error(`tracepoint syscalls/sys_exit_${sc} has no integer ret field: not a syscall exit tracepoint`);
+  const out = Buffer.from(conf);
+  const o = LAYOUT['offsetof(struct tln_gen_conf, ret)'];
+  out.writeUInt16LE(ret.offset, o + LAYOUT['offsetof(struct tln_gen_arg, off)']);
+  out.writeUInt16LE(ret.size, o + LAYOUT['offsetof(struct tln_gen_arg, size)']);
+  out.writeUInt8(SRC.INT, o + LAYOUT['offsetof(struct tln_gen_arg, src)']);
+  out.writeUInt8(1, o + LAYOUT['offsetof(struct tln_gen_arg, is_signed)']);
+  const fo = LAYOUT['offsetof(struct tln_gen_conf, flags)'];
+  out.writeUInt8(out.readUInt8(fo) | LAYOUT.TLN_GEN_F_RETURN, fo);
+  return out;
+}
+
+/**
+ * Adds the return value's source to the conf of a return: true uprobe or
+ * kprobe: the return register, an integer, or for returnArg type string a
+ * pointer to a string in user (uprobe) or kernel (kprobe) memory.
+ */
+export function registerReturnConf(conf: Buffer, hook: HookSpec, user: boolean): Buffer {
+  const t = hook.spec?.spec?.returnArg as { type?: unknown } | undefined;
+  const type = String(t?.type ?? 'int').toLowerCase();
+  const src = type === 'string' ? (user ? SRC.REG_USTR : SRC.REG_KSTR) : SRC.REG;
+  const out = Buffer.from(conf);
+  const o = LAYOUT['offsetof(struct tln_gen_conf, ret)'];
+  out.writeUInt16LE(0, o + LAYOUT['offsetof(struct tln_gen_arg, off)']);
+  out.writeUInt16LE(8, o + LAYOUT['offsetof(struct tln_gen_arg, size)']);
+  out.writeUInt8(src, o + LAYOUT['offsetof(struct tln_gen_arg, src)']);
+  const fo = LAYOUT['offsetof(struct tln_gen_conf, flags)'];
+  out.writeUInt8(out.readUInt8(fo) | LAYOUT.TLN_GEN_F_RETURN, fo);
+  return out;
+}
+
+/**
+ * struct tln_gen_conf of a kprobe on a kernel function: arguments 0-5 from the
+ * registers; strings are kernel memory; file, path and fd arguments are read
+ * as the file's full path.
+ */
+export function kprobeConf(hook: HookSpec): Buffer {
+  const args = hook.args ?? [];
+  const buf = Buffer.alloc(GEN_CONF_SIZE);
+  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
+  const srcs: Record<number, number> = { [ARG_STRING]: SRC.REG_KSTR, [ARG_FILE]: SRC.REG_FILE, [ARG_PATH]: SRC.REG_PATH, [ARG_FD]: SRC.REG_FD };
+  args.forEach((a, i) => {
+    if (a.type === ARG_NOP) return;
+    const where = `kprobe ${hook.name} args[${i}] (index ${a.index})`;
+    if (a.index > UPROBE_MAX_ARG) throw new Error(`${where}: only the first ${UPROBE_MAX_ARG + 1} arguments are in registers`);
+    if (ARG_INT_TYPES.has(a.type)) put(buf, i, a.index, 8, SRC.REG, false);
+    else if (srcs[a.type] !== undefined) put(buf, i, a.index, 8, srcs[a.type], false);
+    else throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, string, file, path, fd)`);
+  });
+  return buf;
+}
+
+/**
+ * struct tln_gen_conf of fd_install(fd, file) or security_file_open(file)
+ * served at an open syscall's exit: the return value is the new fd; a file
+ * argument is the file behind it. Failed opens (no file) give no event.
+ */
+export function openExitConf(hook: HookSpec, fields: FormatField[]): Buffer {
+  const ret = fields.find((f) => f.name === 'ret');
+  if (!ret) throw new Error('syscalls/sys_exit_openat has no ret field');
+  // the function's own argument positions: fd_install(unsigned int fd, struct file *file), security_file_open(struct file *file)
+  const fileIndex = hook.name === 'fd_install' ? 1 : 0;
+  const fdIndex = hook.name === 'fd_install' ? 0 : -1;
+  const args = hook.args ?? [];
+  const buf = Buffer.alloc(GEN_CONF_SIZE);
+  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
+  buf.writeUInt8(LAYOUT.TLN_GEN_F_NEED_FILE, LAYOUT['offsetof(struct tln_gen_conf, flags)']);
+  args.forEach((a, i) => {
+    if (a.type === ARG_NOP) return;
+    const where = `${hook.name} args[${i}] (index ${a.index})`;
+    if (a.index === fileIndex) {
+      if (a.type !== ARG_FILE && a.type !== ARG_FD) throw new Error(`${where}: argument ${fileIndex} is the struct file *; declare it as file`);
+      put(buf, i, ret.offset, ret.size, SRC.FD, true);
+    } else if (a.index === fdIndex) {
+      if (!ARG_INT_TYPES.has(a.type)) throw new Error(`${where}: argument ${fdIndex} is the fd; declare it as an integer type`);
+      put(buf, i, ret.offset, ret.size, SRC.INT, true);
+    } else {
+      throw new Error(`${where}: ${hook.name} has ${hook.name === 'fd_install' ? 'arguments 0 (fd) and 1 (file)' : 'argument 0 (file)'} only`);
+    }
+  });
+  return buf;
+}
+
+/**
+ * struct tln_gen_conf of tcp_close(struct sock *sk, long timeout) served by
+ * tp_btf/inet_sock_set_state: the program reads the socket itself; the
+ * timeout is not in the tracepoint, so a hook that declares it is refused.
+ */
+export function sockCloseConf(hook: HookSpec): Buffer {
+  const args = hook.args ?? [];
+  const buf = Buffer.alloc(GEN_CONF_SIZE);
+  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
+  args.forEach((a, i) => {
+    if (a.type === ARG_NOP) return;
+    const where = `${hook.name} args[${i}] (index ${a.index})`;
+    if (a.index !== 0) throw new Error(`${where}: sock/inet_sock_set_state gives the socket (argument 0) only, not tcp_close's timeout`);
+    if (a.type !== ARG_SOCK) throw new Error(`${where}: argument 0 is the struct sock *; declare it as sock`);
+    put(buf, i, 0, 8, SRC.SOCK, false);
+  });
+  return buf;
+}
+
+/**
+ * struct tln_gen_conf of tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+ * served by tp_btf/sock_send_length(sk, ret, flags): the socket, and for
+ * index 2 what the send returned (ctx[1], an int), not the size asked for.
+ */
+export function sockSendConf(hook: HookSpec): Buffer {
+  const args = hook.args ?? [];
+  const buf = Buffer.alloc(GEN_CONF_SIZE);
+  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
+  args.forEach((a, i) => {
+    if (a.type === ARG_NOP) return;
+    const where = `${hook.name} args[${i}] (index ${a.index})`;
+    if (a.index === 0) {
+      if (a.type !== ARG_SOCK) throw new Error(`${where}: argument 0 is the struct sock *; declare it as sock`);
+      put(buf, i, 0, 8, SRC.SOCK, false);
+    } else if (a.index === 2) {
+      if (!ARG_INT_TYPES.has(a.type)) throw new Error(`${where}: argument 2 is the size; declare it as an integer type`);
+      put(buf, i, 8, 4, SRC.INT, true);
+    } else {
+      throw new Error(`${where}: sock/sock_send_length gives the socket (argument 0) and the bytes sent (argument 2) only`);
+    }
+  });
+  return buf;
+}
+
+/**
+ * struct tln_gen_conf of a raw: true tracepoint served by a BTF tracepoint: the
+ * program's context is the TP_PROTO arguments, 8 bytes each; index is the position.
+ */
+export function rawTpConf(hook: HookSpec): Buffer {
+  const args = hook.args ?? [];
+  const buf = Buffer.alloc(GEN_CONF_SIZE);
+  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
+  args.forEach((a, i) => {
+    if (a.type === ARG_NOP) return;
+    const where = `raw tracepoint ${hook.name} args[${i}] (index ${a.index})`;
+    if (a.index > RAW_TP_MAX_ARG) throw new Error(`${where}: a tracepoint has at most ${RAW_TP_MAX_ARG + 1} arguments`);
+    if (ARG_INT_TYPES.has(a.type)) put(buf, i, a.index * 8, 8, SRC.INT, false);
+    else if (a.type === ARG_STRING) put(buf, i, a.index * 8, 8, SRC.KSTR, false);
+    else if (a.type === ARG_LINUX_BINPRM) put(buf, i, a.index * 8, 8, SRC.BPRM, false);
+    else throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read from a raw tracepoint yet (integers, string, linux_binprm)`);
   });
   return buf;
 }
@@ -154,6 +405,7 @@ export function uprobeConf(hook: HookSpec): Buffer {
   const buf = Buffer.alloc(GEN_CONF_SIZE);
   buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
   args.forEach((a, i) => {
+    if (a.type === ARG_NOP) return;
     const where = `uprobe ${hook.name} args[${i}] (index ${a.index})`;
     if (a.index > UPROBE_MAX_ARG) throw new Error(`${where}: only the first ${UPROBE_MAX_ARG + 1} arguments are in registers`);
     if (ARG_INT_TYPES.has(a.type)) put(buf, i, a.index, 8, SRC.REG, false);

@@ -1,12 +1,30 @@
-// A pod without Kubernetes: a cgroup v2 directory with a namespace, a name,
-// labels and one container (name + image), as policies' selectors see it.
+// A pod as policies' selectors see it: a namespace, a name, labels and one
+// container (name + image) in one cgroup v2 directory. `talon pod add` makes
+// such a pod itself (source "talon": a cgroup directory, no runtime); a pod
+// of the container runtime (source "cri") is one entry per container, each
+// with the container's own cgroup, as the kernel sees a Kubernetes pod.
 import type { PodInfo } from '../core/types.js';
+
+export type PodSource = 'talon' | 'cri';
 
 export interface Pod {
   namespace: string;
   name: string;
   labels: Record<string, string>;
-  container: { name: string; image: string };
+  container: {
+    name: string;
+    image: string;
+    /** the runtime's container id as Kubernetes writes it ("containerd://<id>"); CRI pods only */
+    id?: string;
+    /** the image the container runs, by digest or id (image_ref); CRI pods only */
+    imageId?: string;
+    /** RFC 3339; CRI pods only */
+    started?: string;
+  };
+  /** absent: "talon" (pods persisted before CRI pods existed) */
+  source?: PodSource;
+  /** the owner that made the pod (Deployment, DaemonSet, ...), else the pod itself */
+  workload?: { name: string; kind: string };
   /** random id, like a Kubernetes pod uid */
   uid: string;
   /** absolute cgroup v2 directory */
@@ -21,10 +39,13 @@ const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const LABEL_NAME_RE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
+/** A pod, namespace or label argument that is not valid: the user's input (exit 2 in the CLI), not a bug. */
+export class InvalidName extends Error {}
+
 /** Throws unless `s` is a valid pod or namespace name (DNS subdomain, as in Kubernetes). */
 export function checkName(what: string, s: string): void {
   if (!NAME_RE.test(s) || s.includes('..')) {
-    throw new Error(`invalid ${what} ${JSON.stringify(s)}: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`);
+    throw new InvalidName(`invalid ${what} ${JSON.stringify(s)}: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`);
   }
 }
 
@@ -34,16 +55,16 @@ export function checkLabel(key: string, value: string): void {
   const prefix = slash >= 0 ? key.slice(0, slash) : '';
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   if ((slash >= 0 && !NAME_RE.test(prefix)) || !LABEL_NAME_RE.test(name)) {
-    throw new Error(`invalid label key ${JSON.stringify(key)}`);
+    throw new InvalidName(`invalid label key ${JSON.stringify(key)}`);
   }
-  if (!LABEL_VALUE_RE.test(value)) throw new Error(`invalid label value ${JSON.stringify(value)} for ${key}`);
+  if (!LABEL_VALUE_RE.test(value)) throw new InvalidName(`invalid label value ${JSON.stringify(value)} for ${key}`);
 }
 
 /** "ns/name" or "name" (namespace from `defaultNs`). */
 export function parsePodRef(ref: string, defaultNs = 'default'): { namespace: string; name: string } {
   const parts = ref.split('/');
   if (parts.length > 2 || parts.some((p) => p === '')) {
-    throw new Error(`invalid pod ${JSON.stringify(ref)}: expected <namespace>/<name> or <name>`);
+    throw new InvalidName(`invalid pod ${JSON.stringify(ref)}: expected <namespace>/<name> or <name>`);
   }
   const [namespace, name] = parts.length === 2 ? parts : [defaultNs, parts[0]];
   checkName('namespace', namespace);
@@ -58,7 +79,7 @@ export function parseLabels(args: string | string[] | undefined): Record<string,
   for (const a of list) {
     const s = String(a);
     const eq = s.indexOf('=');
-    if (eq <= 0) throw new Error(`invalid label ${JSON.stringify(s)}: expected key=value`);
+    if (eq <= 0) throw new InvalidName(`invalid label ${JSON.stringify(s)}: expected key=value`);
     const k = s.slice(0, eq);
     const v = s.slice(eq + 1);
     checkLabel(k, v);
@@ -95,17 +116,24 @@ export function podInfo(p: Pod): PodInfo {
 
 /** Tetragon's `process.pod` object for events. */
 export function podJson(p: Pod): Record<string, unknown> {
+  const c = p.container;
   return {
     namespace: p.namespace,
     name: p.name,
     uid: p.uid,
     container: {
-      id: `talon://${p.cgroupId}`,
-      name: p.container.name,
-      image: { id: p.container.image, name: p.container.image },
+      id: c.id ?? `talon://${p.cgroupId}`,
+      name: c.name,
+      image: { id: c.imageId || c.image, name: c.image },
+      ...(c.started ? { start_time: c.started } : {}),
     },
     pod_labels: { ...p.labels },
-    workload: p.name,
-    workload_kind: 'Pod',
+    workload: p.workload?.name ?? p.name,
+    workload_kind: p.workload?.kind ?? 'Pod',
   };
+}
+
+/** Where a pod comes from ("talon" for pods of `talon pod add`). */
+export function podSource(p: Pod): PodSource {
+  return p.source ?? 'talon';
 }

@@ -7,12 +7,14 @@ import type { CompileOptions, CompileResult } from '../core/types.js';
 import { compareDiagnostics, formatPath, type PolicyDiagnostic } from './diagnostics.js';
 import { canonicalKeys, validateShape } from './validate.js';
 import { locate, position, readPolicySource, type PolicyDocument } from './yaml.js';
+import { describeFsError } from './fs-error.js';
 
 export { formatDiagnostic, formatPath, type PolicyDiagnostic, type Severity } from './diagnostics.js';
 export { policySchema } from './schema.js';
 export { validateShape, suggest, editDistance, type ShapeProblem, type Path, type Anchor } from './validate.js';
 export { readPolicySource, locate, type PolicyDocument, type PolicySource } from './yaml.js';
 export { normalizeDoc } from './normalize.js';
+export { describeFsError } from './fs-error.js';
 
 export type CompileFn = (docs: unknown[], opts: CompileOptions) => CompileResult;
 
@@ -202,21 +204,6 @@ export async function readPolicyInputs(
     }
   }
   return { inputs, unreadable };
-}
-
-export function describeFsError(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  switch (err?.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return err?.message ?? String(e);
-  }
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {

@@ -229,3 +229,6 @@ export const policySchema: Schema = closed(
   { apiVersion: string, kind: string, metadata, spec, status: anyObject },
   { required: ['apiVersion', 'kind', 'metadata', 'spec'] },
 );
+
+/** the fields of a selector, as the schema accepts them (tests check the evaluator covers each) */
+export const SELECTOR_FIELDS: readonly string[] = Object.keys(selectorFields);

@@ -2,9 +2,11 @@
 // written for people editing YAML.
 
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { policySchema } from './schema.js';
-import { AJV_KEYWORDS, AJV_OPTIONS } from './ajv-options.js';
+import { AJV_KEYWORDS, AJV_OPTIONS, validatorSchema } from './ajv-options.js';
+import { requireCached } from './code-cache.js';
 
 export type Path = (string | number)[];
 
@@ -26,7 +28,7 @@ const require = createRequire(import.meta.url);
 /** the validator generated at build time (scripts/gen-validator.mjs), when it is of this schema */
 function generated(): ValidateFunction | undefined {
   try {
-    const m = require('./schema-validator.gen.cjs') as { default?: ValidateFunction; schemaJson?: string };
+    const m = requireCached(fileURLToPath(new URL('./schema-validator.gen.cjs', import.meta.url))) as { default?: ValidateFunction; schemaJson?: string };
     if (m.default && m.schemaJson === JSON.stringify(policySchema)) return m.default;
   } catch {
     /* not generated (tsc without the generator): compile below */
@@ -42,7 +44,7 @@ function getValidator(): ValidateFunction {
       const { Ajv } = require('ajv') as typeof import('ajv');
       const ajv = new Ajv(AJV_OPTIONS);
       for (const k of AJV_KEYWORDS) ajv.addKeyword(k);
-      validator = ajv.compile(policySchema);
+      validator = ajv.compile(validatorSchema(policySchema));
     }
   }
   return validator;

@@ -1,9 +1,23 @@
 // Reading policy files: YAML streams of one or more documents, with the
 // positions needed to point every diagnostic at its line and column.
 
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type * as Yaml from 'yaml';
+import type { Document, LineCounter, Node, Pair } from 'yaml';
+import { requireCached } from './code-cache.js';
 import { normalizeDoc } from './normalize.js';
 import type { Anchor, Path } from './validate.js';
+
+/** the yaml package, from its one-file build (scripts/bundle-yaml.mjs: start-up time, with its code cache) when present */
+function loadYaml(): typeof Yaml {
+  try {
+    return requireCached(fileURLToPath(new URL('./yaml.gen.cjs', import.meta.url))) as typeof Yaml;
+  } catch {
+    return createRequire(import.meta.url)('yaml') as typeof Yaml;
+  }
+}
+const { isAlias, isMap, isPair, isScalar, isSeq, LineCounter: LineCounterClass, parseAllDocuments } = loadYaml();
 
 export interface PolicySource {
   /** the name diagnostics use (the path as given on the command line) */
@@ -20,6 +34,38 @@ export interface PolicyDocument {
   doc: Document.Parsed;
   /** the document as a plain JSON value (see normalize.ts) */
   value: unknown;
+}
+
+/** a policy nests about 10 levels; the core reads at most 256 */
+const MAX_DEPTH = 64;
+const MAX_ALIASES = 1000;
+
+/** the first node nested deeper than MAX_DEPTH (iterative: the input may nest thousands deep) */
+function tooDeep(root: unknown): Node | null {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [n, d] = stack.pop()!;
+    if (d > MAX_DEPTH) return n as Node;
+    if (isMap(n) || isSeq(n)) for (const it of n.items) stack.push([it, d + 1]);
+    else if (isPair(n)) {
+      stack.push([n.key, d]);
+      stack.push([n.value, d]);
+    }
+  }
+  return null;
+}
+
+/** the first alias node of a document, in document order */
+function firstAlias(root: unknown): Node | null {
+  let found: Node | null = null;
+  const stack: unknown[] = [root];
+  while (stack.length > 0 && found === null) {
+    const n = stack.pop();
+    if (isAlias(n)) found = n;
+    else if (isMap(n) || isSeq(n)) for (let i = n.items.length - 1; i >= 0; i--) stack.push(n.items[i]);
+    else if (isPair(n)) stack.push(n.value, n.key);
+  }
+  return found;
 }
 
 export interface Position {
@@ -44,7 +90,7 @@ export function position(source: PolicySource, offset: number): Position {
 
 /** Splits a policy file into documents. Documents with syntax errors are reported and left out. */
 export function readPolicySource(name: string, text: string): { docs: PolicyDocument[]; problems: SyntaxProblem[] } {
-  const lineCounter = new LineCounter();
+  const lineCounter = new LineCounterClass();
   const source: PolicySource = { name, text, lineCounter };
   const problems: SyntaxProblem[] = [];
   const docs: PolicyDocument[] = [];
@@ -76,7 +122,29 @@ export function readPolicySource(name: string, text: string): { docs: PolicyDocu
     }
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return; // empty document
     seen++;
-    docs.push({ source, index, doc, value: normalizeDoc(doc.toJS({ maxAliasCount: 1000 })) });
+    const deep = tooDeep(doc.contents);
+    if (deep) {
+      problems.push({
+        source,
+        pos: position(source, deep.range?.[0] ?? 0),
+        message: `the document nests deeper than ${MAX_DEPTH} levels here`,
+        severity: 'error',
+      });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = normalizeDoc(doc.toJS({ maxAliasCount: MAX_ALIASES }));
+    } catch (e) {
+      // yaml's resource checks (alias bombs) and an alias inside its own anchor: errors of the input
+      const alias = firstAlias(doc.contents);
+      const why = /alias count/i.test((e as Error).message)
+        ? `aliases expand to too much data (more than ${MAX_ALIASES} alias expansions): a YAML alias bomb?`
+        : `an alias refers to the node that contains it (or the aliases nest too deeply): ${(e as Error).message}`;
+      problems.push({ source, pos: position(source, alias?.range?.[0] ?? doc.range[0]), message: why, severity: 'error' });
+      return;
+    }
+    docs.push({ source, index, doc, value });
   });
   if (seen === 0 && problems.every((p) => p.severity !== 'error')) {
     problems.push({ source, pos: position(source, 0), message: 'no policy document in this file', severity: 'error' });

@@ -1,13 +1,14 @@
 // Helpers of the agent/pods/api test suites: skipping with a reason, leftover
 // checks, an agent started and stopped as a child process, its status and events.
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { cgroup2Root } from '../../src/pods/cgroup.js';
 import { talon, talonBackground, type Background } from './cli.js';
-import { sleep, waitFor } from './common.js';
+import { sleep, tempDir, waitFor } from './common.js';
 import { bpftoolTlnProgs } from './kernel.js';
 
 // the suites import these from here with the agent helpers
-export { repoRoot, sleep, tempDir, waitFor } from './common.js';
+export { jsonLines, repoRoot, sleep, tempDir, waitFor } from './common.js';
 export { talon, talonBackground, type Background, type CliResult } from './cli.js';
 
 /** Null when running as root, else prints why `what` is skipped and returns the reason. */
@@ -64,6 +65,46 @@ export async function terminate(a: Background): Promise<number> {
   const code = await Promise.race([a.exited, sleep(20_000).then(() => -1)]);
   if (code === -1) a.child.kill('SIGKILL');
   return code;
+}
+
+/**
+ * A suite's own agent: a temp dir holding its socket and state, a node name and
+ * one test pod. `start` runs the agent and adds the pod; `stop` deletes the pod,
+ * stops the agent and removes the dir (call it from `test.after`, so it runs
+ * when a test fails). Pass `A` to every CLI call that talks to it.
+ */
+export interface IsolatedAgent {
+  dir: string;
+  A: string[];
+  agent: Background | null;
+  start(extra?: string[]): Promise<Background>;
+  stop(): Promise<void>;
+}
+
+export function isolatedAgent(name: string, pod: string): IsolatedAgent {
+  useTestCgroupParent();
+  const t = tempDir(`talon-${name}-`);
+  const A = ['--server-address', `unix://${join(t.dir, 'talon.sock')}`];
+  const me: IsolatedAgent = {
+    dir: t.dir,
+    A,
+    agent: null,
+    async start(extra: string[] = []) {
+      me.agent = await spawnAgent(['--state-dir', join(t.dir, 'state'), ...A, '--node-name', `talon-${name}`, ...extra]);
+      const r = await talon(['pod', 'add', pod, ...A]);
+      if (r.code !== 0) throw new Error(`talon pod add ${pod}: ${r.stderr}`);
+      return me.agent;
+    },
+    async stop() {
+      if (me.agent) {
+        await talon(['pod', 'delete', pod, ...A]).catch(() => undefined);
+        await terminate(me.agent);
+        me.agent = null;
+      }
+      t.remove();
+    },
+  };
+  return me;
 }
 
 /** `talon status -o json` of the agent the client arguments (--server-address ...) name. */
@@ -144,4 +185,40 @@ export function fileReadPolicy(p: FileReadPolicy): string {
     ...(p.actions ? ['      matchActions:', ...p.actions.split('\n').map((l) => `      ${l}`)] : []),
     '',
   ].join('\n');
+}
+
+/**
+ * A TracingPolicyNamespaced with n CIDRs in DAddr matchArgs of tcp_connect, spread over `hooks`
+ * kprobes entries (the image keeps each hook's spec record under 64 KiB), scoped to no pod
+ * (app: nobody): it enforces nothing.
+ */
+export function cidrPolicy(n: number, name = 'many-cidrs', hooks = Math.ceil(n / 3000)): string {
+  const values = Array.from({ length: n }, (_, i) => `"10.${(i >> 8) & 255}.${i & 255}.0/24"`);
+  const per = Math.ceil(n / hooks);
+  const out = [
+    'apiVersion: cilium.io/v1alpha1',
+    'kind: TracingPolicyNamespaced',
+    'metadata:',
+    `  name: ${name}`,
+    'spec:',
+    '  podSelector:',
+    '    matchLabels:',
+    '      app: nobody',
+    '  kprobes:',
+  ];
+  for (let h = 0; h < hooks; h++) {
+    out.push(
+      '  - call: tcp_connect',
+      '    syscall: false',
+      '    args:',
+      '    - index: 0',
+      '      type: sock',
+      '    selectors:',
+      '    - matchArgs:',
+      '      - index: 0',
+      '        operator: DAddr',
+      `        values: [${values.slice(h * per, (h + 1) * per).join(', ')}]`,
+    );
+  }
+  return out.join('\n') + '\n';
 }

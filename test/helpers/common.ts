@@ -35,3 +35,14 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * The JSON values of the complete lines of text another process may still be
+ * writing (an export file, a running getevents): a last line without its
+ * newline is not read yet; every complete line must parse.
+ */
+export function jsonLines(text: string): any[] {
+  const lines = text.split('\n');
+  lines.pop();
+  return lines.filter(Boolean).map((l) => JSON.parse(l));
+}

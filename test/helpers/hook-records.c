@@ -73,8 +73,9 @@ int main(void)
 	r->sock.sport = 45200;
 	r->sock.dport = 443;
 	r->sock.state = 2;
-	r->sock.saddr[15] = 1;   /* ::1 */
-	r->sock.daddr[0] = 0x20; /* 2001:db8::1 */
+	r->sock.cookie = 0x8877665544332211ULL; /* all 64 bits */
+	r->sock.saddr[15] = 1;                  /* ::1 */
+	r->sock.daddr[0] = 0x20;                /* 2001:db8::1 */
 	r->sock.daddr[1] = 0x01;
 	r->sock.daddr[2] = 0x0d;
 	r->sock.daddr[3] = 0xb8;

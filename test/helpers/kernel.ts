@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import type { HookSpec, MapSpec, PolicySpec } from '../../src/core/types.js';
 import { BPF_DIR, SHIM_PATH } from '../../src/kernel/shim.js';
 import { findCgroup2 } from '../../src/kernel/features.js';
+import { LAYOUT } from '../../src/kernel/records.js';
+
+/** bytes of struct tln_selector (the generated layout: the image version's) */
+const SEL_SIZE = LAYOUT['sizeof(struct tln_selector)'];
 
 /** Why the kernel tests cannot run here, or null when they can. */
 export function kernelSkipReason(): string | null {
@@ -218,7 +222,7 @@ export function buildSpec(p: HPolicy): PolicySpec {
     hooks.push(hb);
     const actions = new Set<string>();
     for (const s of h.selectors) {
-      const sb = Buffer.alloc(648);
+      const sb = Buffer.alloc(SEL_SIZE);
       sb.writeUInt8(s.filters.length, 0);
       sb.writeUInt8(s.actions?.length ?? 0, 1);
       if (s.pids) {
@@ -320,7 +324,7 @@ export function buildSpec(p: HPolicy): PolicySpec {
         'tln_sels',
         2,
         4,
-        648,
+        SEL_SIZE,
         sels.length,
         0,
         sels.map((s, i) => Buffer.concat([k4(i), s])),

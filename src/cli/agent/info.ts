@@ -19,12 +19,18 @@ export function registerInfo(prog: sade.Sade, io: Io): void {
 
   prog
     .command('version', 'Print the version of talon, and of the agent when it answers')
+    .describe([
+      'Print the version of talon, and of the agent when it answers.',
+      'As tetra: -s/--server asks the agent and fails when it does not answer; -b/--build adds the build.',
+    ])
+    .option('-s, --server', 'Also the version of the agent; exit 1 when it does not answer', false)
+    .option('-b, --build', 'Also the build: Node.js, platform, the core and when it was built', false)
     .option(...SERVER)
     .option(...TOKEN)
     .action(async (opts: Opts) => {
       const cmd = 'version';
       const { talonVersion } = await import('../../agent/version.js');
-      return (await client()).version(conn(opts, cmd), talonVersion(), io);
+      return (await client()).version(conn(opts, cmd), talonVersion(), io, { server: opts.server === true, build: opts.build === true });
     });
 
   prog

@@ -82,14 +82,25 @@ export function registerExec(prog: sade.Sade, io: Io): void {
       '128+signal when it was killed (137: SIGKILL).',
     ])
     .option('-n, --namespace', 'Namespace when <pod> has no "<ns>/"', 'default')
+    .option('-c, --container', "Container name, as kubectl's -c (a talon pod has one; another name is refused)")
+    .option('--tty', 'Accepted (also -t, -ti, -it) as kubectl exec spells it: the command always gets this terminal')
+    .option('--stdin', 'Accepted (also -i) as kubectl exec spells it: the command always gets this stdin')
     .option(...SERVER)
     .option(...TOKEN)
     .example("exec xwing -- bash -c 'cat /etc/shadow'")
+    .example("exec -ti xwing -c xwing -- bash -c 'curl -s http://127.96.0.10/'")
     .example('exec -n empire deathstar -- curl -s http://127.96.0.10/')
     .action(async (pod: unknown, opts: Opts) => {
       const cmd = 'exec';
       const argv = opts._.map(arg);
       if (argv.length === 0) throw new UsageError('no command given: talon exec <pod> -- <command> [args...]', cmd);
-      return (await client()).execCommand(conn(opts, cmd), arg(pod), one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default', argv, io);
+      return (await client()).execCommand(
+        conn(opts, cmd),
+        arg(pod),
+        one(opts, 'namespace', '-n/--namespace', cmd) ?? 'default',
+        argv,
+        io,
+        one(opts, 'container', '-c/--container', cmd),
+      );
     });
 }

@@ -1,0 +1,333 @@
+// Argument types in the kernel (issue 10): `nop` positions (declared, never read,
+// left out of the event as Tetragon does) and `char_buf` buffers of syscall hooks,
+// sized by another argument (sizeArgIndex) or copied at the exit with as many
+// bytes as the call returned (returnCopy). An isolated agent on its own socket
+// and state dir loads the policies, a test pod writes, reads and maps files, and
+// the events are checked field by field against Tetragon's shapes (bytes_arg,
+// truncated_bytes_arg with orig_size); dry-run replays them with the kernel's
+// verdicts; the agent's differential check agrees with every kernel record.
+// Runs as root; skipped with a reason otherwise. The enforcing selector only
+// matches a write of exactly 4999 bytes in the test pod.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  agentStatus,
+  jsonEvents,
+  skipUnlessRoot,
+  spawnAgent,
+  talon,
+  talonBackground,
+  terminate,
+  talonCgroupLeftovers,
+  tempDir,
+  waitFor,
+  useTestCgroupParent,
+} from './helpers/agent.js';
+
+useTestCgroupParent();
+const reason = skipUnlessRoot('argument types in the kernel');
+const test = suite('agent-args');
+
+const t = tempDir('talon-args-');
+const sock = join(t.dir, 'talon.sock');
+const A = ['--server-address', `unix://${sock}`];
+let agent: ReturnType<typeof talonBackground> | null = null;
+const programs = new Set<number>();
+
+/** Tetragon's sys-write example (char_buf, sizeArgIndex 3), namespaced, on this test's write sizes; 4999 bytes are killed */
+const WRITE = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "args-write"
+  namespace: "default"
+spec:
+  kprobes:
+  - call: "sys_write"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "char_buf"
+      sizeArgIndex: 3
+    - index: 2
+      type: "size_t"
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: "Equal"
+        values:
+        - "4999"
+      matchActions:
+      - action: Sigkill
+    - matchArgs:
+      - index: 2
+        operator: "Equal"
+        values:
+        - "13"
+`;
+
+/** read() with returnCopy: the bytes the call filled, as many as it returned */
+const READ = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "args-read"
+  namespace: "default"
+spec:
+  kprobes:
+  - call: "sys_read"
+    syscall: true
+    args:
+    - index: 0
+      type: "fd"
+    - index: 1
+      type: "char_buf"
+      returnCopy: true
+    - index: 2
+      type: "size_t"
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: "Equal"
+        values:
+        - "7777"
+`;
+
+/** Tetragon's filename_monitoring mmap hook (file, uint32 prot, nop flags) on this test's directory */
+const MMAP = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "args-mmap-nop"
+  namespace: "default"
+spec:
+  kprobes:
+  - call: "security_mmap_file"
+    syscall: false
+    args:
+    - index: 0
+      type: "file"
+    - index: 1
+      type: "uint32"
+    - index: 2
+      type: "nop"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Prefix"
+        values:
+        - "${t.dir}/mm-"
+`;
+
+/** a syscall hook with a nop before the argument it filters on: the filter names the same argument in the kernel and in dry-run */
+const LSEEK = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "args-lseek-nop"
+  namespace: "default"
+spec:
+  kprobes:
+  - call: "sys_lseek"
+    syscall: true
+    args:
+    - index: 0
+      type: "nop"
+    - index: 2
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: "Equal"
+        values:
+        - "4242"
+`;
+
+/** Tetragon's rawtp example (a BTF tracepoint; bprm is TP_PROTO argument 2), namespaced */
+const RAWTP = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "args-rawtp"
+  namespace: "default"
+spec:
+  tracepoints:
+    - subsystem: "sched"
+      event: "sched_process_exec"
+      raw: true
+      args:
+        - index: 2
+          type: "linux_binprm"
+`;
+
+const py = (code: string) => ['python3', '-c', code];
+const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+
+if (reason) {
+  test.skip('argument types in the kernel');
+} else {
+  test.after(async () => {
+    if (agent) {
+      await talon(['pod', 'delete', 'default/argsk', ...A]).catch(() => undefined);
+      await terminate(agent);
+    }
+    t.remove();
+  });
+
+  test('tp add: nop and char_buf (sizeArgIndex, returnCopy) hooks load', async () => {
+    agent = await spawnAgent(['--state-dir', join(t.dir, 'state'), ...A, '--node-name', 'talon-args']);
+    let r = await talon(['pod', 'add', 'default/argsk', ...A]);
+    assert.is(r.code, 0, r.stderr);
+    for (const [name, text] of [
+      ['write.yaml', WRITE],
+      ['read.yaml', READ],
+      ['mmap.yaml', MMAP],
+      ['lseek.yaml', LSEEK],
+      ['rawtp.yaml', RAWTP],
+    ]) {
+      const f = join(t.dir, name);
+      writeFileSync(f, text);
+      r = await talon(['tp', 'add', f, ...A]);
+      assert.is(r.code, 0, `${name}: ${r.stderr}`);
+      if (name === 'rawtp.yaml') assert.match(r.stdout, /generic_rawtp/);
+    }
+    r = await talon(['tp', 'list', '-o', 'json', ...A]);
+    for (const p of JSON.parse(r.stdout).policies) for (const id of p.programs ?? []) programs.add(typeof id === 'number' ? id : id.id);
+    assert.ok(programs.size >= 4, `programs: ${[...programs].join(',')}`);
+  });
+
+  test('char_buf sizeArgIndex: the bytes written, as bytes_arg; 4999 bytes are truncated_bytes_arg (first 4095, orig_size) and killed in the pod only', async () => {
+    const g = await jsonEvents([], A);
+    let r = await talon(['exec', 'argsk', ...A, '--', ...py('import os\nos.write(1, b"hello, talon\\n")')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'hello, talon\n');
+    r = await talon(['exec', 'argsk', ...A, '--', ...py('import os\nos.write(2, bytes(range(256)) * 19 + b"x" * 135)')]);
+    assert.is(r.code, 137, `killed in the pod: ${r.stderr.slice(0, 200)}`);
+    const host = spawnSync('python3', ['-c', 'import os\nos.write(2, b"y" * 4999)'], { encoding: 'utf8' });
+    assert.is(host.status, 0, 'the namespaced policy does not cover the host');
+    const events = await g.stop();
+    const kp = events.filter((e) => e.process_kprobe?.policy_name === 'args-write').map((e) => e.process_kprobe);
+    assert.is(kp.length, 2, JSON.stringify(kp).slice(0, 3000));
+    const [small, big] = kp[0].args[2].size_arg === '13' ? kp : [kp[1], kp[0]];
+    assert.is(small.function_name, '__x64_sys_write');
+    assert.equal(small.args, [{ int_arg: 1 }, { bytes_arg: b64('hello, talon\n') }, { size_arg: '13' }]);
+    assert.is(small.action, 'KPROBE_ACTION_POST');
+    const data = Buffer.concat([Buffer.from(Array.from({ length: 19 }, () => [...Array(256).keys()]).flat()), Buffer.from('x'.repeat(135))]);
+    assert.is(data.length, 4999);
+    assert.equal(big.args, [{ int_arg: 2 }, { truncated_bytes_arg: { bytes_arg: b64(data.subarray(0, 4095)), orig_size: '4999' } }, { size_arg: '4999' }]);
+    assert.is(big.action, 'KPROBE_ACTION_SIGKILL');
+    assert.is(big.process.pod?.name, 'argsk');
+    // dry-run replays both with the kernel's selectors
+    const f = join(t.dir, 'write.jsonl');
+    writeFileSync(f, [small, big].map((e) => JSON.stringify({ process_kprobe: e })).join('\n') + '\n');
+    const dr = await talon(['dry-run', '-n', 'default', '-p', join(t.dir, 'write.yaml'), '-e', f, '-o', 'compact', '--color', 'never']);
+    assert.is(dr.code, 0, dr.stderr);
+    const out = dr.stdout.split('\n').filter(Boolean);
+    assert.match(out[0], /default\/args-write\/1 Post/);
+    assert.match(out[1], /default\/args-write\/0 Sigkill/);
+  });
+
+  test('char_buf returnCopy: the bytes read() filled, as many as it returned, at the exit', async () => {
+    const content = 'talon read me\n';
+    writeFileSync(join(t.dir, 'rd-file'), content);
+    const g = await jsonEvents([], A);
+    const r = await talon([
+      'exec',
+      'argsk',
+      ...A,
+      '--',
+      ...py(`import os\nfd = os.open(${JSON.stringify(join(t.dir, 'rd-file'))}, os.O_RDONLY)\nprint(len(os.read(fd, 7777)))`),
+    ]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.trim(), String(content.length));
+    const events = await g.stop();
+    const kp = events.filter((e) => e.process_kprobe?.policy_name === 'args-read').map((e) => e.process_kprobe);
+    assert.is(kp.length, 1, JSON.stringify(kp).slice(0, 3000));
+    assert.is(kp[0].function_name, '__x64_sys_read');
+    assert.equal(kp[0].args[1], { bytes_arg: b64(content) });
+    assert.equal(kp[0].args[2], { size_arg: '7777' });
+    assert.is(kp[0].args[0].file_arg?.path, join(t.dir, 'rd-file'));
+    assert.is(kp[0].return, undefined, 'return: false: no return value in the event');
+  });
+
+  test('nop: declared, not read, left out of the event; a filter after it names the same argument in the kernel and dry-run', async () => {
+    writeFileSync(join(t.dir, 'mm-file'), 'mapped\n');
+    const g = await jsonEvents([], A);
+    let r = await talon([
+      'exec',
+      'argsk',
+      ...A,
+      '--',
+      ...py(
+        `import mmap, os\nfd = os.open(${JSON.stringify(join(t.dir, 'mm-file'))}, os.O_RDONLY)\nm = mmap.mmap(fd, 0, prot=mmap.PROT_READ)\nprint(m[:6].decode())`,
+      ),
+    ]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout.trim(), 'mapped');
+    r = await talon(['exec', 'argsk', ...A, '--', ...py('import os\ntry:\n  os.lseek(-1, 0, 4242)\nexcept OSError:\n  pass')]);
+    assert.is(r.code, 0, r.stderr);
+    const events = await g.stop();
+    const mm = events.filter((e) => e.process_kprobe?.policy_name === 'args-mmap-nop').map((e) => e.process_kprobe);
+    assert.ok(mm.length >= 1, JSON.stringify(events).slice(0, 2000));
+    assert.is(mm[0].function_name, 'security_mmap_file');
+    assert.is(mm[0].args.length, 2, `the nop is left out: ${JSON.stringify(mm[0].args)}`);
+    assert.is(mm[0].args[0].file_arg?.path, join(t.dir, 'mm-file'));
+    assert.is(mm[0].args[1].uint_arg & 1, 1, 'PROT_READ');
+    const ls = events.filter((e) => e.process_kprobe?.policy_name === 'args-lseek-nop').map((e) => e.process_kprobe);
+    assert.is(ls.length, 1, JSON.stringify(ls).slice(0, 2000));
+    assert.equal(ls[0].args, [{ int_arg: 4242 }]);
+    // Tetragon's shape (no nop entry) is judged on the same argument by dry-run
+    const f = join(t.dir, 'lseek.jsonl');
+    const other = { ...ls[0], args: [{ int_arg: 1 }] };
+    writeFileSync(f, [ls[0], other].map((e) => JSON.stringify({ process_kprobe: e })).join('\n') + '\n');
+    const dr = await talon(['dry-run', '-n', 'default', '-p', join(t.dir, 'lseek.yaml'), '-e', f, '-o', 'compact', '--color', 'never']);
+    assert.is(dr.code, 0, dr.stderr);
+    const out = dr.stdout.split('\n').filter(Boolean);
+    assert.match(out[0], /default\/args-lseek-nop\/0 Post/);
+    assert.not.match(out[1], /args-lseek-nop/);
+  });
+
+  test('raw: true tracepoint (tp_btf): sched_process_exec with its linux_binprm as the executed file, in the pod only', async () => {
+    const bin = join(t.dir, 'tln-true');
+    copyFileSync('/usr/bin/true', bin);
+    chmodSync(bin, 0o755);
+    const g = await jsonEvents([], A);
+    const r = await talon(['exec', 'argsk', ...A, '--', bin]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(spawnSync(bin).status, 0);
+    const events = await g.stop();
+    const tp = events.filter((e) => e.process_tracepoint?.policy_name === 'args-rawtp').map((e) => e.process_tracepoint);
+    const mine = tp.filter((e) => e.args[0]?.linux_binprm_arg?.path === bin);
+    assert.is(mine.length, 1, `one exec in the pod, the host's not: ${JSON.stringify(tp).slice(0, 2000)}`);
+    assert.equal(
+      [mine[0].subsys, mine[0].event, mine[0].args],
+      ['sched', 'sched_process_exec', [{ linux_binprm_arg: { path: bin, permission: '-rwxr-xr-x' } }]],
+    );
+    assert.is(mine[0].process.pod?.name, 'argsk');
+    assert.is(mine[0].action, 'KPROBE_ACTION_POST');
+  });
+
+  test('differential check: the evaluator agrees with every kernel record', async () => {
+    const st = await agentStatus(A);
+    assert.ok(st.differential.checked >= 4, JSON.stringify(st.differential));
+    assert.is(st.differential.disagreed, 0, JSON.stringify(st.differential.samples, null, 2));
+  });
+
+  test('stop: no program of the agent is left; pods removed', async () => {
+    assert.is((await talon(['pod', 'delete', 'default/argsk', ...A])).code, 0);
+    const a = agent!;
+    agent = null;
+    a.child.kill('SIGTERM');
+    assert.is(await a.exited, 0);
+    const live = () => {
+      const ids = new Set((JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
+      return [...programs].filter((id) => ids.has(id));
+    };
+    assert.ok(programs.size >= 1);
+    await waitFor(() => live().length === 0, 5000, 100);
+    assert.equal(live(), []);
+    assert.equal(talonCgroupLeftovers(), []);
+  });
+}
+
+test.run();

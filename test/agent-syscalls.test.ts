@@ -1,0 +1,237 @@
+// Kprobes on syscalls on a kernel without kprobes: Tetragon's own
+// lseek-namespaced policy (docs, k8s-filtering) and a `__x64_sys_openat`
+// kprobe with a string argument, served by the syscall tracepoints
+// (sensor generic_kprobe_syscall_tp). lseek(-1) is killed in a test pod and
+// not on the host; the openat event is a process_kprobe as Tetragon writes it;
+// dry-run replays the agent's events with the same verdicts.
+// Runs as root; skipped with a reason otherwise. The enforcing selector only
+// matches lseek on fd -1, which no real program does, and only in the test pod.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { agentStatus, isolatedAgent, jsonEvents, skipUnlessRoot, talon, talonCgroupLeftovers, useTestCgroupParent, waitFor } from './helpers/agent.js';
+
+useTestCgroupParent();
+const reason = skipUnlessRoot('kprobes on syscalls in the kernel');
+const test = suite('agent-syscalls');
+
+const t = isolatedAgent('sys', 'default/sysk');
+const A = t.A;
+const programs = new Set<number>();
+
+const CORPUS_LSEEK = join(
+  process.cwd(),
+  '..',
+  'shared',
+  'tetragon-corpus',
+  'policies',
+  'docs-md__en__docs__concepts__tracing-policy__k8s-filtering__L307.yaml',
+);
+/** Tetragon's lseek-namespaced policy, as its docs give it */
+const LSEEK = existsSync(CORPUS_LSEEK)
+  ? readFileSync(CORPUS_LSEEK, 'utf8')
+  : `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "lseek-namespaced"
+spec:
+  kprobes:
+  - call: "sys_lseek"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "-1"
+      matchActions:
+      - action: Sigkill
+`;
+
+const OPENAT = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "openat-kprobe"
+  namespace: "default"
+spec:
+  kprobes:
+  - call: "__x64_sys_openat"
+    syscall: true
+    args:
+    - index: 1
+      type: "string"
+    - index: 2
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values: ["${t.dir}/sc-"]
+`;
+
+/** Tetragon's fd-install example (docs, tracing-policy/example), namespaced and aimed at this test's files */
+const FD_INSTALL = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "fd-install"
+  namespace: "default"
+spec:
+  kprobes:
+  - call: "fd_install"
+    syscall: false
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "file"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "${t.dir}/fd-kill"
+      matchActions:
+      - action: Sigkill
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "${t.dir}/fd-seen"
+`;
+
+/** lseek(-1, 0, SEEK_SET) from python: exit 1 with EBADF unless killed */
+const LSEEK_M1 = ['python3', '-c', 'import os\ntry:\n  os.lseek(-1, 0, 0)\nexcept OSError as e:\n  print(e.errno)\n  raise SystemExit(1)'];
+
+if (reason) {
+  test.skip('kprobes on syscalls in the kernel');
+} else {
+  test.after(async () => {
+    await t.stop();
+  });
+
+  test('tp add: Tetragon lseek-namespaced and an __x64_sys_openat kprobe load, served by the syscall tracepoints', async () => {
+    await t.start();
+    let r;
+    for (const [name, text] of [
+      ['lseek.yaml', LSEEK],
+      ['openat.yaml', OPENAT],
+      ['fd-install.yaml', FD_INSTALL],
+    ]) {
+      const f = join(t.dir, name);
+      writeFileSync(f, text);
+      r = await talon(['tp', 'add', f, ...A]);
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stdout, name === 'fd-install.yaml' ? /generic_kprobe_open_tp/ : /generic_kprobe_syscall_tp/);
+    }
+    r = await talon(['tp', 'list', ...A]);
+    assert.match(r.stdout, /lseek-namespaced\s+\S+\s+enabled\s+\d+\s+default\s+generic_kprobe_syscall_tp\s/);
+    r = await talon(['tp', 'list', '-o', 'json', ...A]);
+    for (const p of JSON.parse(r.stdout).policies) for (const id of p.programs ?? []) programs.add(typeof id === 'number' ? id : id.id);
+  });
+
+  test('lseek(-1) is killed in the pod (137), fails with EBADF on the host; openat events are process_kprobe', async () => {
+    writeFileSync(join(t.dir, 'sc-file'), 'talon\n');
+    const g = await jsonEvents([], A);
+    let r = await talon(['exec', 'sysk', ...A, '--', ...LSEEK_M1]);
+    assert.is(r.code, 137, `killed in the pod: ${r.stdout} ${r.stderr}`);
+    const host = spawnSync(LSEEK_M1[0], LSEEK_M1.slice(1), { encoding: 'utf8' });
+    assert.is(host.status, 1, 'the namespaced policy does not cover the host');
+    assert.is(host.stdout.trim(), '9', 'EBADF on the host');
+    r = await talon(['exec', 'sysk', ...A, '--', 'cat', join(t.dir, 'sc-file')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'talon\n');
+    const events = await g.stop();
+    const kp = events.filter((e) => e.process_kprobe).map((e) => e.process_kprobe);
+    const kill = kp.find((k) => k.policy_name === 'lseek-namespaced');
+    assert.ok(kill, JSON.stringify(kp).slice(0, 2000));
+    assert.equal([kill.function_name, kill.action, kill.args], ['__x64_sys_lseek', 'KPROBE_ACTION_SIGKILL', [{ int_arg: -1 }]]);
+    assert.is(kill.process.pod?.name, 'sysk');
+    assert.ok(
+      events.some((e) => e.process_exit?.process.pid === kill.process.pid && e.process_exit.signal === 'SIGKILL'),
+      'the exit shows SIGKILL',
+    );
+    const open = kp.find((k) => k.policy_name === 'openat-kprobe' && k.args[0]?.string_arg === join(t.dir, 'sc-file'));
+    assert.ok(open, 'the openat of sc-file');
+    assert.equal([open.function_name, open.action], ['__x64_sys_openat', 'KPROBE_ACTION_POST']);
+    assert.type(open.args[1].int_arg, 'number');
+
+    // dry-run replays them: kill for the lseek, post for the open
+    const f = join(t.dir, 'replay.jsonl');
+    writeFileSync(f, [{ process_kprobe: kill }, { process_kprobe: open }].map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const dr = await talon([
+      'dry-run',
+      '-n',
+      'default',
+      '-p',
+      join(t.dir, 'lseek.yaml'),
+      join(t.dir, 'openat.yaml'),
+      '-e',
+      f,
+      '-o',
+      'compact',
+      '--color',
+      'never',
+    ]);
+    assert.is(dr.code, 0, dr.stderr);
+    const out = dr.stdout.split('\n').filter(Boolean);
+    assert.match(out[0], /➜ kill \(default\/lseek-namespaced\/0 Sigkill\)$/);
+    assert.match(out[1], /➜ post \(default\/openat-kprobe\/0 Post \[monitor_only\]\)$/);
+  });
+
+  test('fd_install without kprobes: the file opened in the pod is killed before the task uses it; events carry fd and file', async () => {
+    writeFileSync(join(t.dir, 'fd-kill'), 'secret\n');
+    writeFileSync(join(t.dir, 'fd-seen'), 'seen\n');
+    const g = await jsonEvents([], A);
+    let r = await talon(['exec', 'sysk', ...A, '--', 'cat', join(t.dir, 'fd-kill')]);
+    assert.is(r.code, 137, `killed in the pod: ${r.stderr}`);
+    assert.is(r.stdout, '', 'nothing read');
+    const host = spawnSync('cat', [join(t.dir, 'fd-kill')], { encoding: 'utf8' });
+    assert.is(host.status, 0, 'the host is not in scope');
+    r = await talon(['exec', 'sysk', ...A, '--', 'cat', join(t.dir, 'fd-seen')]);
+    assert.is(r.code, 0, r.stderr);
+    // a failed open installs no fd: no event
+    r = await talon(['exec', 'sysk', ...A, '--', 'cat', join(t.dir, 'fd-seen-missing')]);
+    assert.is(r.code, 1);
+    const events = await g.stop();
+    const fds = events.filter((e) => e.process_kprobe?.function_name === 'fd_install').map((e) => e.process_kprobe);
+    const kill = fds.find((k) => k.args[1]?.file_arg?.path === join(t.dir, 'fd-kill'));
+    assert.ok(kill, JSON.stringify(fds).slice(0, 1500));
+    assert.is(kill.action, 'KPROBE_ACTION_SIGKILL');
+    assert.ok(kill.args[0].int_arg >= 3, `the fd: ${JSON.stringify(kill.args[0])}`);
+    const seen = fds.find((k) => k.args[1]?.file_arg?.path === join(t.dir, 'fd-seen'));
+    assert.is(seen?.action, 'KPROBE_ACTION_POST');
+    assert.not.ok(
+      fds.some((k) => String(k.args[1]?.file_arg?.path ?? '').includes('missing') || k.args[0]?.int_arg < 0),
+      'no event for the failed open',
+    );
+  });
+
+  test('differential check: the evaluator agrees with every kernel record', async () => {
+    const st = await agentStatus(A);
+    assert.ok(st.differential.checked >= 2, JSON.stringify(st.differential));
+    assert.is(st.differential.disagreed, 0, JSON.stringify(st.differential.samples, null, 2));
+  });
+
+  test('stop: no program of the agent is left; pods removed', async () => {
+    assert.is((await talon(['pod', 'delete', 'default/sysk', ...A])).code, 0);
+    const a = t.agent!;
+    t.agent = null;
+    a.child.kill('SIGTERM');
+    assert.is(await a.exited, 0);
+    const live = () => {
+      const ids = new Set((JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
+      return [...programs].filter((id) => ids.has(id));
+    };
+    assert.ok(programs.size >= 1);
+    await waitFor(() => live().length === 0, 5000, 100);
+    assert.equal(live(), []);
+    assert.equal(talonCgroupLeftovers(), []);
+  });
+}
+
+test.run();

@@ -1,0 +1,181 @@
+// Argument types the kernel reads since issue 10, compiler and loader side: `nop`
+// is no longer a need (and a Tetragon event, which leaves nop out, is judged on
+// the same arguments as the kernel's record, which keeps its empty slot);
+// `char_buf` on syscall hooks with sizeArgIndex or returnCopy loads, everything
+// else about it stays a need with its reason; the generic program's
+// configuration says where the buffer, its size, or its exit copy are.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compile, inspectImage, Evaluator } from '../src/core/index.js';
+import type { EvalArg } from '../src/core/types.js';
+import { LAYOUT } from '../src/kernel/records.js';
+import { hasReturnCopy, parseFormat, rawTpConf, syscallConf, syscallReturnConf } from '../src/kernel/tracefs.js';
+import { OPTS, policy, int, event } from './helpers/core.js';
+
+const needsOf = (kprobe: Record<string, unknown>) => {
+  const r = compile([policy({ kprobes: [kprobe] })], OPTS);
+  assert.ok(r.image, JSON.stringify(r.diagnostics));
+  return inspectImage(r.image!)[0].hooks[0].spec?.needs;
+};
+const hookOf = (kprobe: Record<string, unknown>) => inspectImage(compile([policy({ kprobes: [kprobe] })], OPTS).image!)[0].hooks[0];
+
+const write = (buf: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  call: 'sys_write',
+  syscall: true,
+  args: [
+    { index: 0n, type: 'int' },
+    { index: 1n, type: 'char_buf', ...buf },
+    { index: 2n, type: 'size_t' },
+  ],
+  ...extra,
+});
+
+test('nop: declared positions are no need on any hook kind', () => {
+  assert.equal(
+    needsOf({
+      call: 'security_mmap_file',
+      args: [
+        { index: 0n, type: 'file' },
+        { index: 1n, type: 'uint32' },
+        { index: 2n, type: 'nop' },
+      ],
+    }),
+    [],
+  );
+  assert.equal(
+    needsOf({
+      call: 'sys_lseek',
+      syscall: true,
+      args: [
+        { index: 0n, type: 'nop' },
+        { index: 2n, type: 'int' },
+      ],
+    }),
+    [],
+  );
+  const r = compile([policy({ tracepoints: [{ subsystem: 'syscalls', event: 'sys_enter_lseek', args: [{ index: 5n, type: 'nop' }] }] })], OPTS);
+  assert.equal(inspectImage(r.image!)[0].hooks[0].spec?.needs, []);
+});
+
+test('nop: a filter after a nop names the same argument in a Tetragon event (nop left out) and in a kernel-shaped one (empty slot)', () => {
+  const doc = policy({
+    kprobes: [
+      {
+        call: 'sys_lseek',
+        syscall: true,
+        args: [
+          { index: 0n, type: 'nop' },
+          { index: 2n, type: 'int' },
+        ],
+        selectors: [{ matchArgs: [{ index: 2n, operator: 'Equal', values: ['4242'] }] }],
+      },
+    ],
+  });
+  const ev = new Evaluator(compile([doc], OPTS).image!);
+  const none: EvalArg = { kind: 'none' } as EvalArg;
+  const v = (args: EvalArg[]) => ev.evaluate(event('__x64_sys_lseek', args)).verdict;
+  assert.is(v([int(4242)]), 'post', 'Tetragon shape: the nop is not in args');
+  assert.is(v([none, int(4242)]), 'post', 'kernel shape: the nop slot is empty');
+  assert.is(v([int(1)]), 'none');
+  assert.is(v([none, int(1)]), 'none');
+  // an event that has the nop position filled is read by position: the value at slot 1 decides
+  assert.is(v([int(4242), int(1)]), 'none');
+});
+
+test('char_buf on syscall hooks: sizeArgIndex and returnCopy load; maxData, a missing size and other hook kinds stay needs', () => {
+  assert.equal(needsOf(write({ sizeArgIndex: 3n })), []);
+  assert.equal(needsOf(write({ returnCopy: true })), []);
+  assert.equal(needsOf(write({})), ['char_buf without sizeArgIndex or returnCopy']);
+  assert.equal(needsOf(write({ sizeArgIndex: 3n, maxData: true })), ['maxData']);
+  // a kernel function's buffer: read by no program yet
+  assert.equal(
+    needsOf({
+      call: 'tty_write',
+      args: [
+        { index: 1n, type: 'char_buf', sizeArgIndex: 3n },
+        { index: 2n, type: 'size_t' },
+      ],
+    }),
+    ['sizeArgIndex', 'argument type char_buf'],
+  );
+  // a filter on the buffer itself: refused at load, decided by dry-run
+  const sel = [{ matchArgs: [{ index: 1n, operator: 'Prefix', values: ['GET'] }] }];
+  assert.equal(needsOf(write({ sizeArgIndex: 3n }, { selectors: sel })), ['filters on char_buf arguments']);
+});
+
+const WRITE_FORMAT = `name: sys_enter_write
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+	field:int __syscall_nr;	offset:8;	size:4;	signed:1;
+	field:unsigned int fd;	offset:16;	size:8;	signed:0;
+	field:const char * buf;	offset:24;	size:8;	signed:0;
+	field:size_t count;	offset:32;	size:8;	signed:0;
+`;
+const EXIT_FORMAT = `name: sys_exit_write
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+	field:int __syscall_nr;	offset:8;	size:4;	signed:1;
+	field:long ret;	offset:16;	size:8;	signed:1;
+`;
+
+const argAt = (conf: Buffer, i: number, field: string) =>
+  conf.readUIntLE(
+    LAYOUT['offsetof(struct tln_gen_conf, args)'] + i * LAYOUT['sizeof(struct tln_gen_arg)'] + LAYOUT[`offsetof(struct tln_gen_arg, ${field})`],
+    field === 'off' || field === 'size' ? 2 : 1,
+  );
+const bufAt = (conf: Buffer, i: number, field: string) =>
+  conf.readUIntLE(
+    LAYOUT['offsetof(struct tln_gen_conf, bufs)'] + i * LAYOUT['sizeof(struct tln_gen_buf)'] + LAYOUT[`offsetof(struct tln_gen_buf, ${field})`],
+    field === 'len_off' ? 2 : 1,
+  );
+const flagsOf = (conf: Buffer) => conf.readUInt8(LAYOUT['offsetof(struct tln_gen_conf, flags)']);
+
+test('char_buf sizeArgIndex: the buffer pointer is user memory at the buf field, its size the count field (sizeArgIndex counts from 1)', () => {
+  const h = hookOf(write({ sizeArgIndex: 3n }));
+  const conf = syscallConf(h, parseFormat(WRITE_FORMAT));
+  assert.equal([argAt(conf, 1, 'src'), argAt(conf, 1, 'off')], [LAYOUT.TLN_SRC_UBUF, 24]);
+  assert.equal([bufAt(conf, 1, 'len_off'), bufAt(conf, 1, 'len_size'), bufAt(conf, 1, 'flags')], [32, 8, 0]);
+  assert.is(flagsOf(conf) & LAYOUT.TLN_GEN_F_RETCOPY, 0);
+  assert.not.ok(hasReturnCopy(h));
+  // sizeArgIndex naming the pointer itself is refused with the reason
+  assert.throws(() => syscallConf(hookOf(write({ sizeArgIndex: 2n })), parseFormat(WRITE_FORMAT)), /sizeArgIndex 2 names "const char \* buf", not an integer/);
+});
+
+test('char_buf returnCopy: the exit copies as many bytes as the call returned (the exit program is attached though return: false)', () => {
+  const h = hookOf(write({ returnCopy: true }));
+  assert.ok(hasReturnCopy(h));
+  const conf = syscallReturnConf(syscallConf(h, parseFormat(WRITE_FORMAT)), h, parseFormat(EXIT_FORMAT));
+  assert.is(argAt(conf, 1, 'src'), LAYOUT.TLN_SRC_UBUF);
+  assert.is(bufAt(conf, 1, 'flags'), LAYOUT.TLN_GEN_B_RETCOPY);
+  assert.is(flagsOf(conf) & (LAYOUT.TLN_GEN_F_RETCOPY | LAYOUT.TLN_GEN_F_RETURN), LAYOUT.TLN_GEN_F_RETCOPY | LAYOUT.TLN_GEN_F_RETURN);
+});
+
+test('raw: true tracepoints: linux_binprm is no need; the BTF tracepoint reads TP_PROTO argument i at ctx[i]', () => {
+  const tp = (args: unknown[]) => {
+    const r = compile([policy({ tracepoints: [{ subsystem: 'sched', event: 'sched_process_exec', raw: true, args }] })], OPTS);
+    assert.ok(r.image, JSON.stringify(r.diagnostics));
+    return inspectImage(r.image!)[0].hooks[0];
+  };
+  const h = tp([
+    { index: 2n, type: 'linux_binprm' },
+    { index: 1n, type: 'int' },
+  ]);
+  assert.equal(h.spec?.needs, []);
+  const conf = rawTpConf(h);
+  assert.equal([argAt(conf, 0, 'src'), argAt(conf, 0, 'off'), argAt(conf, 1, 'src'), argAt(conf, 1, 'off')], [LAYOUT.TLN_SRC_BPRM, 16, LAYOUT.TLN_SRC_INT, 8]);
+  // a type the program does not read there is refused at load with the reason
+  assert.throws(() => rawTpConf(tp([{ index: 0n, type: 'file' }])), /file arguments cannot be read from a raw tracepoint yet/);
+  // linux_binprm on a tracefs tracepoint stays a need
+  const r = compile([policy({ tracepoints: [{ subsystem: 'sched', event: 'sched_process_exec', args: [{ index: 2n, type: 'linux_binprm' }] }] })], OPTS);
+  assert.equal(inspectImage(r.image!)[0].hooks[0].spec?.needs, ['argument type linux_binprm']);
+});
+
+test.run();

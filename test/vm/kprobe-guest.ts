@@ -1,0 +1,269 @@
+// Runs INSIDE the QEMU guest of scripts/vm.sh (a kernel with kprobes), started
+// by test/vm-kprobe.test.ts: kprobes on kernel functions the seeds do not use,
+// through the agent and the CLI as a user drives them. A namespaced policy
+// hooks security_file_open (Sigkill on a test path) and fd_install (Post on
+// another), served by the generic kprobe (sensor generic_kprobe); the guest
+// checks the kill in a test pod only and the events in the export file.
+// Prints one "ok - name" / "not ok - name: why" line per check, then
+// "TALON-VM-RESULT {json}"; exits 0 when every check passed.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { talon, talonBackground, type Background } from '../helpers/cli.js';
+import { jsonLines, sleep } from '../helpers/common.js';
+
+const t0 = performance.now();
+const results: { name: string; ok: boolean; why?: string; ms: number }[] = [];
+const notes: string[] = [];
+
+async function check(name: string, f: () => Promise<void> | void): Promise<boolean> {
+  const s = performance.now();
+  try {
+    await f();
+    results.push({ name, ok: true, ms: Math.round(performance.now() - s) });
+    console.log(`ok - ${name}`);
+    return true;
+  } catch (e) {
+    const why = (e as Error).message.split('\n').slice(0, 6).join(' | ');
+    results.push({ name, ok: false, why, ms: Math.round(performance.now() - s) });
+    console.log(`not ok - ${name}: ${why}`);
+    return false;
+  }
+}
+
+function expect(cond: unknown, what: string): asserts cond {
+  if (!cond) throw new Error(what);
+}
+
+const D = '/tmp/vmkp';
+const SOCK = join(D, 'talon.sock');
+const EXPORT = join(D, 'events.jsonl');
+const A = ['--server-address', `unix://${SOCK}`];
+process.env.TALON_CGROUP_PARENT = 'talon-vm-kprobe';
+
+const POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-kprobe
+  namespace: default
+spec:
+  kprobes:
+  - call: security_file_open
+    syscall: false
+    args:
+    - index: 0
+      type: file
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["${D}/kill-"]
+      matchActions:
+      - action: Sigkill
+  - call: fd_install
+    args:
+    - index: 0
+      type: int
+    - index: 1
+      type: file
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: Prefix
+        values: ["${D}/seen-"]
+`;
+
+/** BTF programs: an LSM hook (Override = the hook's verdict), an fentry (Sigkill) and a kprobe that Overrides (fmod_ret) */
+const BTF_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-lsm
+  namespace: default
+spec:
+  lsmhooks:
+  - hook: file_open
+    args:
+    - index: 0
+      type: file
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["${D}/lsm-"]
+      matchActions:
+      - action: Override
+        argError: -13
+---
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-fentry
+  namespace: default
+spec:
+  fentries:
+  - call: security_file_open
+    args:
+    - index: 0
+      type: file
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["${D}/fe-"]
+      matchActions:
+      - action: Sigkill
+---
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-fmod
+  namespace: default
+spec:
+  kprobes:
+  - call: security_file_open
+    syscall: false
+    args:
+    - index: 0
+      type: file
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["${D}/ovr-"]
+      matchActions:
+      - action: Override
+        argError: -1
+`;
+
+type Json = Record<string, any>;
+const events = (): Json[] => (existsSync(EXPORT) ? jsonLines(readFileSync(EXPORT, 'utf8')) : []);
+async function eventWhere(pred: (e: Json) => boolean, ms = 20_000): Promise<Json | undefined> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {
+    const e = events().find(pred);
+    if (e) return e;
+  }
+  return undefined;
+}
+
+const tlnProgs = (): string[] =>
+  (JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name?: string }[])
+    .map((p) => p.name ?? '')
+    .filter((n) => n.startsWith('tln_'));
+
+/**
+ * Runs argv in pod default/kp and returns its exit status and output. The guest runs chrooted
+ * (scripts/vm.sh), where the kernel refuses new user namespaces, so `talon exec`'s container
+ * confinement cannot be set up here; the command joins the pod's cgroup directly, which is all
+ * the policies' scope looks at (the confinement has its own suite on the host, fault-pods).
+ */
+let podCgroup = '';
+async function inPod(argv: string[]): Promise<{ code: number; stdout: string; stderr: string; raw: Buffer }> {
+  if (!podCgroup) {
+    const r = await talon(['pod', 'list', '-o', 'json', ...A], { timeoutMs: 120_000 });
+    const j = JSON.parse(r.stdout) as Json;
+    const pods = (Array.isArray(j) ? j : j.pods) as Json[];
+    podCgroup = pods.find((p) => p.namespace === 'default' && p.name === 'kp')?.cgroupPath ?? '';
+    expect(podCgroup, `pod default/kp in: ${r.stdout}`);
+  }
+  const r = spawnSync('sh', ['-c', `echo $$ > "$0/cgroup.procs" && exec "$@"`, podCgroup, ...argv], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status ?? 128 + (r.signal === 'SIGKILL' ? 9 : 15), stdout: r.stdout, stderr: r.stderr, raw: Buffer.from(r.stdout) };
+}
+
+async function main(): Promise<void> {
+  mkdirSync(D, { recursive: true });
+  writeFileSync(join(D, 'kill-x'), 'secret\n');
+  writeFileSync(join(D, 'seen-y'), 'talon\n');
+  for (const f of ['lsm-a', 'fe-b', 'ovr-c']) writeFileSync(join(D, f), 'secret\n');
+  let agent: Background | undefined;
+  const up = await check('the agent starts (process sensor, APIs)', async () => {
+    agent = talonBackground(['agent', '--state-dir', join(D, 'state'), ...A, '--export-filename', EXPORT, '--node-name', 'vm-kprobe']);
+    for (let i = 0; i < 1200 && !/ready:/.test(agent.err()); i++) await sleep(100);
+    expect(/ready:/.test(agent.err()), `no ready line: ${agent.err().slice(-800)}`);
+  });
+  if (!up || !agent) return;
+  try {
+    await check('tp add: security_file_open and fd_install load as generic_kprobe', async () => {
+      let r = await talon(['pod', 'add', 'default/kp', ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0, `pod add: ${r.stderr}`);
+      writeFileSync(join(D, 'policy.yaml'), POLICY);
+      r = await talon(['tp', 'add', join(D, 'policy.yaml'), ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0, `tp add: ${r.stderr}`);
+      expect(/generic_kprobe/.test(r.stdout), `sensors: ${r.stdout}`);
+      r = await talon(['tp', 'list', ...A], { timeoutMs: 120_000 });
+      expect(/vm-kprobe\s+\S+\s+enabled\s+\d+\s+default\s+generic_kprobe\s/.test(r.stdout), r.stdout);
+    });
+    await check('Sigkill at security_file_open: cat in the pod is killed (137), outside untouched', async () => {
+      let r = await inPod(['cat', join(D, 'kill-x')]);
+      expect(r.code === 137, `in the pod: ${r.code} ${r.stdout} ${r.stderr}`);
+      expect(!/secret/.test(r.stdout), 'nothing read');
+      const host = spawnSync('cat', [join(D, 'kill-x')], { encoding: 'utf8' });
+      expect(host.status === 0 && host.stdout === 'secret\n', `outside the pod: ${host.status}`);
+      r = await inPod(['cat', join(D, 'seen-y')]);
+      expect(r.code === 0 && r.stdout === 'talon\n', `unmatched file in the pod: ${r.code} ${r.stderr}`);
+      const kill = await eventWhere((e) => e.process_kprobe?.function_name === 'security_file_open' && e.process_kprobe.action === 'KPROBE_ACTION_SIGKILL');
+      expect(kill, 'a process_kprobe security_file_open event with KPROBE_ACTION_SIGKILL');
+      const k = kill.process_kprobe;
+      expect(k.args?.[0]?.file_arg?.path === join(D, 'kill-x'), `its file argument: ${JSON.stringify(k.args)}`);
+      expect(k.process?.pod?.name === 'kp', `its pod: ${JSON.stringify(k.process?.pod)}`);
+    });
+    await check('fd_install events: the fd and the file as Tetragon writes them', async () => {
+      const ev = await eventWhere((e) => e.process_kprobe?.function_name === 'fd_install' && e.process_kprobe.args?.[1]?.file_arg?.path === join(D, 'seen-y'));
+      expect(
+        ev,
+        `a process_kprobe fd_install event for seen-y; kprobe events: ${JSON.stringify(
+          events()
+            .filter((e) => e.process_kprobe)
+            .slice(0, 3),
+        )}`,
+      );
+      const k = ev.process_kprobe;
+      expect(typeof k.args[0].int_arg === 'number' && k.args[0].int_arg >= 0, `the fd: ${JSON.stringify(k.args[0])}`);
+      expect(k.policy_name === 'vm-kprobe' && k.action === 'KPROBE_ACTION_POST', `${k.policy_name} ${k.action}`);
+    });
+    await check('BTF programs: lsmhooks Override (EACCES), fentry Sigkill, a kprobe Override through fmod_ret (EPERM), in the pod only', async () => {
+      writeFileSync(join(D, 'btf.yaml'), BTF_POLICY);
+      let r = await talon(['tp', 'add', join(D, 'btf.yaml'), ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0, `tp add: ${r.stderr}`);
+      for (const s of ['generic_lsm', 'generic_fentry', 'generic_fmod_ret']) expect(r.stdout.includes(s), `sensor ${s}: ${r.stdout}`);
+      r = await inPod(['cat', join(D, 'lsm-a')]);
+      expect(r.code === 1 && /Permission denied/.test(r.stderr) && r.stdout === '', `lsm Override: ${r.code} ${r.stderr}`);
+      r = await inPod(['cat', join(D, 'fe-b')]);
+      expect(r.code === 137 && r.stdout === '', `fentry Sigkill: ${r.code} ${r.stderr}`);
+      r = await inPod(['cat', join(D, 'ovr-c')]);
+      expect(r.code === 1 && /Operation not permitted/.test(r.stderr) && r.stdout === '', `fmod_ret Override: ${r.code} ${r.stderr}`);
+      for (const f of ['lsm-a', 'fe-b', 'ovr-c']) {
+        const host = spawnSync('cat', [join(D, f)], { encoding: 'utf8' });
+        expect(host.status === 0 && host.stdout === 'secret\n', `outside the pod ${f}: ${host.status} ${host.stderr}`);
+      }
+      const lsm = await eventWhere((e) => e.process_lsm?.function_name === 'file_open' && e.process_lsm.args?.[0]?.file_arg?.path === join(D, 'lsm-a'));
+      expect(lsm?.process_lsm.action === 'KPROBE_ACTION_OVERRIDE', `process_lsm event: ${JSON.stringify(lsm)}`);
+      const fe = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-fentry' && e.process_kprobe.args?.[0]?.file_arg?.path === join(D, 'fe-b'));
+      expect(fe?.process_kprobe.action === 'KPROBE_ACTION_SIGKILL', `fentry event: ${JSON.stringify(fe)}`);
+      for (const n of ['vm-lsm', 'vm-fentry', 'vm-fmod']) await talon(['tp', 'delete', n, '-n', 'default', ...A], { timeoutMs: 120_000 });
+    });
+    await check('status: the evaluator agrees with every kernel record', async () => {
+      const r = await talon(['status', '-o', 'json', ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0, r.stderr);
+      const d = JSON.parse(r.stdout).differential;
+      expect(d.checked >= 2 && d.disagreed === 0, JSON.stringify(d));
+    });
+  } finally {
+    await check('stop: tp delete, pod delete, SIGTERM; no tln_ program left', async () => {
+      await talon(['tp', 'delete', 'vm-kprobe', '-n', 'default', ...A], { timeoutMs: 120_000 });
+      await talon(['pod', 'delete', 'default/kp', ...A], { timeoutMs: 120_000 });
+      agent!.child.kill('SIGTERM');
+      const code = await agent!.exited;
+      expect(code === 0, `agent exit ${code}: ${agent!.err().slice(-500)}`);
+      expect(tlnProgs().length === 0, `left: ${tlnProgs().join(', ')}`);
+    });
+  }
+}
+
+main()
+  .catch((e) => results.push({ name: 'guest script', ok: false, why: String((e as Error).stack ?? e), ms: 0 }))
+  .finally(() => {
+    const out = { kernel: release(), results, notes, ms: Math.round(performance.now() - t0) };
+    console.log(`TALON-VM-RESULT ${JSON.stringify(out)}`);
+    process.exit(results.every((r) => r.ok) ? 0 : 1);
+  });
