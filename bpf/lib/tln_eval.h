@@ -663,23 +663,40 @@ static __always_inline void tln_proc_rebase(struct tln_hook_rec *rec, int what)
 		bpf_probe_read_kernel(e->ns, sizeof(e->ns), rec->proc.ns);
 }
 
+/* matchPIDs entry j of the selector (0: pid_op/pids, else pidx[j - 1]). Global, so that the
+ * verifier walks the ancestor loop once: inlined once per entry, the four copies took the 6.1
+ * verifier past its million instructions in the file and socket programs. */
+__noinline int tln_pid_entry(__u32 unit, __u32 sel_idx, __u32 j)
+{
+	struct tln_selector *sel = tln_unit_lookup(&tln_o_sels, unit, &sel_idx);
+	struct tln_hook_rec *rec = tln_rec();
+	struct tln_pid_entry *e;
+	__u32 x = j - 1; /* bounded on its own: the verifier keeps no bound of j - 1 from j != 0 */
+
+	if (!sel || !rec)
+		return 0;
+	if (j == 0)
+		return tln_pid_entry_match(rec, sel->pid_op, sel->pid_flags, sel->npids, sel->pids);
+	if (x >= TLN_MAX_PIDX)
+		return 0;
+	e = &sel->pidx[x];
+	return tln_pid_entry_match(rec, e->op, e->flags, e->npids, e->pids);
+}
+
 /* every matchPIDs entry of the selector, ANDed; global for the same reason as tln_proc_match */
 __noinline int tln_pid_match(__u32 unit, __u32 sel_idx)
 {
 	struct tln_selector *sel = tln_unit_lookup(&tln_o_sels, unit, &sel_idx);
-	struct tln_hook_rec *rec = tln_rec();
 	__u32 j;
 
-	if (!sel || !rec)
+	if (!sel)
 		return 0;
-	if (sel->pid_op &&
-	    !tln_pid_entry_match(rec, sel->pid_op, sel->pid_flags, sel->npids, sel->pids))
+	if (sel->pid_op && !tln_pid_entry(unit, sel_idx, 0))
 		return 0;
 	for (j = 0; j < TLN_MAX_PIDX; j++) {
 		if (j >= sel->npidx)
 			break;
-		if (!tln_pid_entry_match(rec, sel->pidx[j].op, sel->pidx[j].flags,
-					 sel->pidx[j].npids, sel->pidx[j].pids))
+		if (!tln_pid_entry(unit, sel_idx, j + 1))
 			return 0;
 	}
 	return 1;

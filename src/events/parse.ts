@@ -15,6 +15,8 @@ const ARG = {
   capability_arg: { value: true },
   linux_binprm_arg: { path: true },
   string_arg: 'string',
+  bytes_arg: 'string',
+  truncated_bytes_arg: { bytes_arg: 'string', orig_size: 'string|number' },
   int_arg: 'number',
   uint_arg: 'number',
   long_arg: 'string|number',
