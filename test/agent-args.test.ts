@@ -11,9 +11,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  assertStopLeavesNothing,
   agentStatus,
   jsonEvents,
   skipUnlessRoot,
@@ -21,9 +22,7 @@ import {
   talon,
   talonBackground,
   terminate,
-  talonCgroupLeftovers,
   tempDir,
-  waitFor,
   useTestCgroupParent,
 } from './helpers/agent.js';
 
@@ -317,16 +316,7 @@ if (reason) {
     assert.is((await talon(['pod', 'delete', 'default/argsk', ...A])).code, 0);
     const a = agent!;
     agent = null;
-    a.child.kill('SIGTERM');
-    assert.is(await a.exited, 0);
-    const live = () => {
-      const ids = new Set((JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
-      return [...programs].filter((id) => ids.has(id));
-    };
-    assert.ok(programs.size >= 1);
-    await waitFor(() => live().length === 0, 5000, 100);
-    assert.equal(live(), []);
-    assert.equal(talonCgroupLeftovers(), []);
+    await assertStopLeavesNothing(a, programs);
   });
 }
 

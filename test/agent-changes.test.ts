@@ -13,6 +13,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  assertStopLeavesNothing,
   agentStatus,
   jsonEvents,
   skipUnlessRoot,
@@ -20,9 +21,7 @@ import {
   talon,
   talonBackground,
   terminate,
-  talonCgroupLeftovers,
   tempDir,
-  waitFor,
   useTestCgroupParent,
 } from './helpers/agent.js';
 
@@ -249,16 +248,7 @@ if (reason) {
   test('stop: no program of the agent is left', async () => {
     const a = agent!;
     agent = null;
-    a.child.kill('SIGTERM');
-    assert.is(await a.exited, 0);
-    const live = () => {
-      const ids = new Set((JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
-      return [...programs].filter((id) => ids.has(id));
-    };
-    assert.ok(programs.size >= 1);
-    await waitFor(() => live().length === 0, 5000, 100);
-    assert.equal(live(), []);
-    assert.equal(talonCgroupLeftovers(), []);
+    await assertStopLeavesNothing(a, programs);
   });
 }
 

@@ -11,6 +11,7 @@ import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  assertStopLeavesNothing,
   agentStatus,
   jsonEvents,
   repoRoot,
@@ -19,9 +20,7 @@ import {
   talon,
   talonBackground,
   terminate,
-  talonCgroupLeftovers,
   tempDir,
-  waitFor,
   useTestCgroupParent,
 } from './helpers/agent.js';
 
@@ -189,17 +188,8 @@ if (reason) {
     assert.is((await talon(['pod', 'delete', 'default/hooks', ...A])).code, 0);
     const a = agent!;
     agent = null;
-    a.child.kill('SIGTERM');
-    assert.is(await a.exited, 0);
+    await assertStopLeavesNothing(a, programs, 2);
     assert.not.ok(existsSync(sock));
-    const live = () => {
-      const ids = new Set((JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
-      return [...programs].filter((id) => ids.has(id));
-    };
-    assert.ok(programs.size >= 2);
-    await waitFor(() => live().length === 0, 5000, 100);
-    assert.equal(live(), []);
-    assert.equal(talonCgroupLeftovers(), []);
   });
 }
 

@@ -14,13 +14,13 @@ import { readdirSync, readFileSync, readlinkSync, writeFileSync, existsSync } fr
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  assertStopLeavesNothing,
   agentStatus,
   isolatedAgent,
   jsonEvents,
   skipUnlessRoot,
   talon,
   talonBackground,
-  talonCgroupLeftovers,
   useTestCgroupParent,
   waitFor,
 } from './helpers/agent.js';
@@ -347,16 +347,7 @@ if (reason) {
     assert.is((await talon(['pod', 'delete', 'default/selk', ...A])).code, 0);
     const a = t.agent!;
     t.agent = null;
-    a.child.kill('SIGTERM');
-    assert.is(await a.exited, 0);
-    const live = () => {
-      const ids = new Set((JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
-      return [...programs].filter((id) => ids.has(id));
-    };
-    assert.ok(programs.size >= 1);
-    await waitFor(() => live().length === 0, 5000, 100);
-    assert.equal(live(), []);
-    assert.equal(talonCgroupLeftovers(), []);
+    await assertStopLeavesNothing(a, programs);
   });
 }
 

@@ -9,9 +9,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { agentStatus, isolatedAgent, jsonEvents, skipUnlessRoot, talon, talonCgroupLeftovers, useTestCgroupParent, waitFor } from './helpers/agent.js';
+import { assertStopLeavesNothing, agentStatus, isolatedAgent, jsonEvents, skipUnlessRoot, talon, useTestCgroupParent } from './helpers/agent.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('kprobes on syscalls in the kernel');
@@ -221,16 +221,7 @@ if (reason) {
     assert.is((await talon(['pod', 'delete', 'default/sysk', ...A])).code, 0);
     const a = t.agent!;
     t.agent = null;
-    a.child.kill('SIGTERM');
-    assert.is(await a.exited, 0);
-    const live = () => {
-      const ids = new Set((JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
-      return [...programs].filter((id) => ids.has(id));
-    };
-    assert.ok(programs.size >= 1);
-    await waitFor(() => live().length === 0, 5000, 100);
-    assert.equal(live(), []);
-    assert.equal(talonCgroupLeftovers(), []);
+    await assertStopLeavesNothing(a, programs);
   });
 }
 

@@ -15,6 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
+  assertStopLeavesNothing,
   agentStatus,
   jsonEvents,
   repoRoot,
@@ -22,11 +23,9 @@ import {
   spawnAgent,
   talon,
   talonBackground,
-  talonCgroupLeftovers,
   tempDir,
   terminate,
   useTestCgroupParent,
-  waitFor,
 } from './helpers/agent.js';
 
 useTestCgroupParent();
@@ -263,17 +262,8 @@ if (reason) {
   test('stop: no program of the agent is left', async () => {
     const a = agent!;
     agent = null;
-    a.child.kill('SIGTERM');
-    assert.is(await a.exited, 0);
+    await assertStopLeavesNothing(a, programs, 2);
     assert.not.ok(existsSync(sock));
-    const live = () => {
-      const ids = new Set((JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { id: number }[]).map((p) => p.id));
-      return [...programs].filter((id) => ids.has(id));
-    };
-    assert.ok(programs.size >= 2);
-    await waitFor(() => live().length === 0, 5000, 100);
-    assert.equal(live(), []);
-    assert.equal(talonCgroupLeftovers(), []);
   });
 }
 

@@ -1,5 +1,6 @@
 // Helpers of the agent/pods/api test suites: skipping with a reason, leftover
 // checks, an agent started and stopped as a child process, its status and events.
+import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroup2Root } from '../../src/pods/cgroup.js';
@@ -65,6 +66,24 @@ export async function terminate(a: Background): Promise<number> {
   const code = await Promise.race([a.exited, sleep(20_000).then(() => -1)]);
   if (code === -1) a.child.kill('SIGKILL');
   return code;
+}
+
+/**
+ * SIGTERM, then what a user checks after stopping the agent: exit 0, none of the
+ * programs it had loaded (ids from `tp list -o json`, at least `atLeast` of them)
+ * left in the kernel, no talon cgroup left.
+ */
+export async function assertStopLeavesNothing(a: Background, programs: Set<number>, atLeast = 1): Promise<void> {
+  a.child.kill('SIGTERM');
+  assert.is(await a.exited, 0, a.err());
+  const live = () => {
+    const ids = new Set(bpftoolTlnProgs().map((p) => p.id));
+    return [...programs].filter((id) => ids.has(id));
+  };
+  assert.ok(programs.size >= atLeast, `the agent listed ${programs.size} programs, fewer than ${atLeast}`);
+  await waitFor(() => live().length === 0, 5000, 100);
+  assert.equal(live(), []);
+  assert.equal(talonCgroupLeftovers(), []);
 }
 
 /**
