@@ -13,27 +13,13 @@ import * as assert from 'uvu/assert';
 import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import {
-  assertStopLeavesNothing,
-  agentStatus,
-  jsonEvents,
-  skipUnlessRoot,
-  spawnAgent,
-  talon,
-  talonBackground,
-  terminate,
-  tempDir,
-  useTestCgroupParent,
-} from './helpers/agent.js';
+import { isolatedAgent, assertStopLeavesNothing, agentStatus, jsonEvents, skipUnlessRoot, talon } from './helpers/agent.js';
 
-useTestCgroupParent();
 const reason = skipUnlessRoot('argument types in the kernel');
 const test = suite('agent-args');
 
-const t = tempDir('talon-args-');
-const sock = join(t.dir, 'talon.sock');
-const A = ['--server-address', `unix://${sock}`];
-let agent: ReturnType<typeof talonBackground> | null = null;
+const t = isolatedAgent('args', 'default/argsk');
+const A = t.A;
 const programs = new Set<number>();
 
 /** Tetragon's sys-write example (char_buf, sizeArgIndex 3), namespaced, on this test's write sizes; 4999 bytes are killed */
@@ -165,18 +151,11 @@ const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 if (reason) {
   test.skip('argument types in the kernel');
 } else {
-  test.after(async () => {
-    if (agent) {
-      await talon(['pod', 'delete', 'default/argsk', ...A]).catch(() => undefined);
-      await terminate(agent);
-    }
-    t.remove();
-  });
+  test.after(() => t.stop());
 
   test('tp add: nop and char_buf (sizeArgIndex, returnCopy) hooks load', async () => {
-    agent = await spawnAgent(['--state-dir', join(t.dir, 'state'), ...A, '--node-name', 'talon-args']);
-    let r = await talon(['pod', 'add', 'default/argsk', ...A]);
-    assert.is(r.code, 0, r.stderr);
+    await t.start();
+    let r;
     for (const [name, text] of [
       ['write.yaml', WRITE],
       ['read.yaml', READ],
@@ -314,8 +293,8 @@ if (reason) {
 
   test('stop: no program of the agent is left; pods removed', async () => {
     assert.is((await talon(['pod', 'delete', 'default/argsk', ...A])).code, 0);
-    const a = agent!;
-    agent = null;
+    const a = t.agent!;
+    t.agent = null;
     await assertStopLeavesNothing(a, programs);
   });
 }

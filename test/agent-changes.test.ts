@@ -12,28 +12,14 @@ import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import {
-  assertStopLeavesNothing,
-  agentStatus,
-  jsonEvents,
-  skipUnlessRoot,
-  spawnAgent,
-  talon,
-  talonBackground,
-  terminate,
-  tempDir,
-  useTestCgroupParent,
-} from './helpers/agent.js';
+import { isolatedAgent, assertStopLeavesNothing, agentStatus, jsonEvents, skipUnlessRoot, talon } from './helpers/agent.js';
 
-useTestCgroupParent();
 const reason = skipUnlessRoot('capability, namespace and namespace-pid filters in the kernel');
 const test = suite('agent-changes');
 
-const t = tempDir('talon-chg-');
-const sock = join(t.dir, 'talon.sock');
-const A = ['--server-address', `unix://${sock}`];
+const t = isolatedAgent('chg');
+const A = t.A;
 const PROBE = join(t.dir, 'chgprobe');
-let agent: ReturnType<typeof talonBackground> | null = null;
 const programs = new Set<number>();
 
 /** chgprobe MODE FD [N]: after 200 ms (the agent reads the new process), changes itself
@@ -128,17 +114,14 @@ const kprobes = (events: Record<string, any>[], policy: string) => events.filter
 if (reason) {
   test.skip('capability, namespace and namespace-pid filters in the kernel');
 } else {
-  test.after(async () => {
-    if (agent) await terminate(agent);
-    t.remove();
-  });
+  test.after(() => t.stop());
 
   test('an isolated agent loads the *Changes and namespace-pid policies (no need left for the kernel)', async () => {
     writeFileSync(join(t.dir, 'chgprobe.c'), PROBE_C);
     execFileSync('cc', ['-O2', '-o', PROBE, join(t.dir, 'chgprobe.c')]);
     writeFileSync(join(t.dir, 'ns-outer.sh'), NS_OUTER);
     writeFileSync(join(t.dir, 'ns-inner.sh'), NS_INNER);
-    agent = await spawnAgent(['--state-dir', join(t.dir, 'state'), ...A, '--node-name', 'talon-chg', '--enable-process-ns']);
+    await t.start(['--enable-process-ns']);
     const capch = `      matchCapabilityChanges:
       - type: Effective
         operator: In
@@ -246,8 +229,8 @@ if (reason) {
   });
 
   test('stop: no program of the agent is left', async () => {
-    const a = agent!;
-    agent = null;
+    const a = t.agent!;
+    t.agent = null;
     await assertStopLeavesNothing(a, programs);
   });
 }

@@ -66,6 +66,16 @@ until [ -e "$d/go" ]; do sleep 0.05; done
 sh -c '"$0/selprobe" -101; echo $? > "$0/q-101"; "$0/selprobe" -102; echo $? > "$0/q-102"' "$d"
 `;
 
+/** the start of every selector here: the probe binary's lseek on the policy's own fd */
+const PROBE_SEL = `    - matchBinaries:
+      - operator: In
+        values: ["@BIN@"]
+      matchArgs:
+      - index: 0
+        operator: Equal
+        values: ["@FD@"]
+`;
+
 function kprobe(name: string, kind: 'TracingPolicy' | 'TracingPolicyNamespaced', fd: number, selectors: string): string {
   return `apiVersion: cilium.io/v1alpha1
 kind: ${kind}
@@ -131,27 +141,13 @@ if (reason) {
         'sel-ns',
         'TracingPolicy',
         -103,
-        `    - matchBinaries:
-      - operator: In
-        values: ["@BIN@"]
-      matchArgs:
-      - index: 0
-        operator: Equal
-        values: ["@FD@"]
-      matchNamespaces:
+        `${PROBE_SEL}      matchNamespaces:
       - namespace: Mnt
         operator: NotIn
         values: [host_ns]
       matchActions:
       - action: Sigkill
-    - matchBinaries:
-      - operator: In
-        values: ["@BIN@"]
-      matchArgs:
-      - index: 0
-        operator: Equal
-        values: ["@FD@"]
-      matchNamespaces:
+${PROBE_SEL}      matchNamespaces:
       - namespace: Mnt
         operator: In
         values: [host_ns]
@@ -165,27 +161,13 @@ if (reason) {
         'sel-caps',
         'TracingPolicy',
         -104,
-        `    - matchBinaries:
-      - operator: In
-        values: ["@BIN@"]
-      matchArgs:
-      - index: 0
-        operator: Equal
-        values: ["@FD@"]
-      matchCapabilities:
+        `${PROBE_SEL}      matchCapabilities:
       - type: Effective
         operator: In
         values: [CAP_SYS_ADMIN]
       matchActions:
       - action: Sigkill
-    - matchBinaries:
-      - operator: In
-        values: ["@BIN@"]
-      matchArgs:
-      - index: 0
-        operator: Equal
-        values: ["@FD@"]
-      matchCapabilities:
+${PROBE_SEL}      matchCapabilities:
       - type: Effective
         operator: NotIn
         values: [CAP_SYS_ADMIN]
@@ -199,14 +181,7 @@ if (reason) {
         'sel-capns',
         'TracingPolicy',
         -105,
-        `    - matchBinaries:
-      - operator: In
-        values: ["@BIN@"]
-      matchArgs:
-      - index: 0
-        operator: Equal
-        values: ["@FD@"]
-      matchCapabilities:
+        `${PROBE_SEL}      matchCapabilities:
       - type: Effective
         operator: In
         isNamespaceCapability: true

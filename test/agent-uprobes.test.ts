@@ -14,31 +14,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import {
-  assertStopLeavesNothing,
-  agentStatus,
-  jsonEvents,
-  repoRoot,
-  skipUnlessRoot,
-  spawnAgent,
-  talon,
-  talonBackground,
-  tempDir,
-  terminate,
-  useTestCgroupParent,
-} from './helpers/agent.js';
+import { isolatedAgent, assertStopLeavesNothing, agentStatus, jsonEvents, repoRoot, skipUnlessRoot, talon } from './helpers/agent.js';
 
-useTestCgroupParent();
 const hasSdt = spawnSync('sh', ['-c', 'echo "#include <sys/sdt.h>" | cc -E -x c - >/dev/null 2>&1']).status === 0;
 const reason =
   skipUnlessRoot('uprobes and USDTs in the kernel') ?? (hasSdt ? null : 'sys/sdt.h missing (Debian: systemtap-sdt-dev, installed by scripts/setup.sh)');
 const test = suite('agent-uprobes');
 
-const t = tempDir('talon-uprobes-');
-const sock = join(t.dir, 'talon.sock');
-const A = ['--server-address', `unix://${sock}`];
+const t = isolatedAgent('uprobes');
+const A = t.A;
 const bin = join(t.dir, 'uprobe-target');
-let agent: ReturnType<typeof talonBackground> | null = null;
 const programs = new Set<number>();
 const pols = new Set<string>();
 
@@ -98,17 +83,14 @@ if (reason) {
   test.skip(`agent-uprobes: ${reason}`);
 } else {
   test.after(async () => {
-    if (agent) {
-      for (const p of pols) await talon(['tp', 'delete', p, ...A]).catch(() => undefined);
-      await terminate(agent);
-    }
-    t.remove();
+    if (t.agent) for (const p of pols) await talon(['tp', 'delete', p, ...A]).catch(() => undefined);
+    await t.stop();
   });
 
   test('the agent; the test binary with its USDT probe and semaphore (0: nothing attached)', async () => {
     execFileSync('cc', ['-O0', '-g', '-o', bin, join(repoRoot(), 'test', 'fixtures', 'uprobe-target.c')]);
     assert.is(sema(), 0);
-    agent = await spawnAgent(['--state-dir', join(t.dir, 'state'), ...A, '--node-name', 'talon-uprobes']);
+    await t.start();
   });
 
   let fn: bigint[] = [];
@@ -260,10 +242,10 @@ if (reason) {
   });
 
   test('stop: no program of the agent is left', async () => {
-    const a = agent!;
-    agent = null;
+    const a = t.agent!;
+    t.agent = null;
     await assertStopLeavesNothing(a, programs, 2);
-    assert.not.ok(existsSync(sock));
+    assert.not.ok(existsSync(t.sock));
   });
 }
 

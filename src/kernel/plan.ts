@@ -17,8 +17,6 @@ import {
   kprobeConf,
   openExitConf,
   readFormat,
-  sockCloseConf,
-  sockSendConf,
   registerReturnConf,
   syscallConf,
   syscallReturnConf,
@@ -28,6 +26,7 @@ import {
   uprobeConf,
   type FormatField,
 } from './tracefs.js';
+import { sockCloseConf, sockSendConf } from './sockconf.js';
 import { checkDigests, realUprobeHost, uprobeTarget, usdtInstances, type UprobeHost, type UsdtInstance } from './uprobes.js';
 
 /** BPF_MAP_TYPE_* (kernel UAPI) */

@@ -53,7 +53,7 @@ export const ARG_STRING = 19;
 const ARG_FILE = 16;
 const ARG_PATH = 17;
 const ARG_FD = 18;
-const ARG_SOCK = LAYOUT.TLN_ARG_SOCK;
+export const ARG_SOCK = LAYOUT.TLN_ARG_SOCK;
 /** a declared position nothing reads: its slot stays TLN_SRC_NONE (no value) */
 const ARG_NOP = LAYOUT.TLN_ARG_NOP;
 const ARG_CHAR_BUF = LAYOUT.TLN_ARG_CHAR_BUF;
@@ -283,25 +283,39 @@ export function registerReturnConf(conf: Buffer, hook: HookSpec, user: boolean):
   return out;
 }
 
+/** how one declared argument of a hook is read; `where` names it for errors */
+export type ArgReader = (put: (off: number, size: number, src: number, signed: boolean) => void, a: { index: number; type: number }, where: string) => void;
+
+/**
+ * struct tln_gen_conf of a hook whose arguments are read one by one:
+ * nargs, flags, and each declared argument through `read` (positions that
+ * nothing reads, type nop, stay TLN_SRC_NONE). `label` prefixes the errors.
+ */
+export function genConf(hook: HookSpec, label: string, read: ArgReader, flags = 0): Buffer {
+  const args = hook.args ?? [];
+  const buf = Buffer.alloc(GEN_CONF_SIZE);
+  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
+  buf.writeUInt8(flags, LAYOUT['offsetof(struct tln_gen_conf, flags)']);
+  args.forEach((a, i) => {
+    if (a.type === ARG_NOP) return;
+    read((off, size, src, signed) => put(buf, i, off, size, src, signed), a, `${label}${hook.name} args[${i}] (index ${a.index})`);
+  });
+  return buf;
+}
+
 /**
  * struct tln_gen_conf of a kprobe on a kernel function: arguments 0-5 from the
  * registers; strings are kernel memory; file, path and fd arguments are read
  * as the file's full path.
  */
 export function kprobeConf(hook: HookSpec): Buffer {
-  const args = hook.args ?? [];
-  const buf = Buffer.alloc(GEN_CONF_SIZE);
-  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
   const srcs: Record<number, number> = { [ARG_STRING]: SRC.REG_KSTR, [ARG_FILE]: SRC.REG_FILE, [ARG_PATH]: SRC.REG_PATH, [ARG_FD]: SRC.REG_FD };
-  args.forEach((a, i) => {
-    if (a.type === ARG_NOP) return;
-    const where = `kprobe ${hook.name} args[${i}] (index ${a.index})`;
+  return genConf(hook, 'kprobe ', (put, a, where) => {
     if (a.index > UPROBE_MAX_ARG) throw new Error(`${where}: only the first ${UPROBE_MAX_ARG + 1} arguments are in registers`);
-    if (ARG_INT_TYPES.has(a.type)) put(buf, i, a.index, 8, SRC.REG, false);
-    else if (srcs[a.type] !== undefined) put(buf, i, a.index, 8, srcs[a.type], false);
+    if (ARG_INT_TYPES.has(a.type)) put(a.index, 8, SRC.REG, false);
+    else if (srcs[a.type] !== undefined) put(a.index, 8, srcs[a.type], false);
     else throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, string, file, path, fd)`);
   });
-  return buf;
 }
 
 /**
@@ -315,68 +329,22 @@ export function openExitConf(hook: HookSpec, fields: FormatField[]): Buffer {
   // the function's own argument positions: fd_install(unsigned int fd, struct file *file), security_file_open(struct file *file)
   const fileIndex = hook.name === 'fd_install' ? 1 : 0;
   const fdIndex = hook.name === 'fd_install' ? 0 : -1;
-  const args = hook.args ?? [];
-  const buf = Buffer.alloc(GEN_CONF_SIZE);
-  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
-  buf.writeUInt8(LAYOUT.TLN_GEN_F_NEED_FILE, LAYOUT['offsetof(struct tln_gen_conf, flags)']);
-  args.forEach((a, i) => {
-    if (a.type === ARG_NOP) return;
-    const where = `${hook.name} args[${i}] (index ${a.index})`;
-    if (a.index === fileIndex) {
-      if (a.type !== ARG_FILE && a.type !== ARG_FD) throw new Error(`${where}: argument ${fileIndex} is the struct file *; declare it as file`);
-      put(buf, i, ret.offset, ret.size, SRC.FD, true);
-    } else if (a.index === fdIndex) {
-      if (!ARG_INT_TYPES.has(a.type)) throw new Error(`${where}: argument ${fdIndex} is the fd; declare it as an integer type`);
-      put(buf, i, ret.offset, ret.size, SRC.INT, true);
-    } else {
-      throw new Error(`${where}: ${hook.name} has ${hook.name === 'fd_install' ? 'arguments 0 (fd) and 1 (file)' : 'argument 0 (file)'} only`);
-    }
-  });
-  return buf;
-}
-
-/**
- * struct tln_gen_conf of tcp_close(struct sock *sk, long timeout) served by
- * tp_btf/inet_sock_set_state: the program reads the socket itself; the
- * timeout is not in the tracepoint, so a hook that declares it is refused.
- */
-export function sockCloseConf(hook: HookSpec): Buffer {
-  const args = hook.args ?? [];
-  const buf = Buffer.alloc(GEN_CONF_SIZE);
-  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
-  args.forEach((a, i) => {
-    if (a.type === ARG_NOP) return;
-    const where = `${hook.name} args[${i}] (index ${a.index})`;
-    if (a.index !== 0) throw new Error(`${where}: sock/inet_sock_set_state gives the socket (argument 0) only, not tcp_close's timeout`);
-    if (a.type !== ARG_SOCK) throw new Error(`${where}: argument 0 is the struct sock *; declare it as sock`);
-    put(buf, i, 0, 8, SRC.SOCK, false);
-  });
-  return buf;
-}
-
-/**
- * struct tln_gen_conf of tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
- * served by tp_btf/sock_send_length(sk, ret, flags): the socket, and for
- * index 2 what the send returned (ctx[1], an int), not the size asked for.
- */
-export function sockSendConf(hook: HookSpec): Buffer {
-  const args = hook.args ?? [];
-  const buf = Buffer.alloc(GEN_CONF_SIZE);
-  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
-  args.forEach((a, i) => {
-    if (a.type === ARG_NOP) return;
-    const where = `${hook.name} args[${i}] (index ${a.index})`;
-    if (a.index === 0) {
-      if (a.type !== ARG_SOCK) throw new Error(`${where}: argument 0 is the struct sock *; declare it as sock`);
-      put(buf, i, 0, 8, SRC.SOCK, false);
-    } else if (a.index === 2) {
-      if (!ARG_INT_TYPES.has(a.type)) throw new Error(`${where}: argument 2 is the size; declare it as an integer type`);
-      put(buf, i, 8, 4, SRC.INT, true);
-    } else {
-      throw new Error(`${where}: sock/sock_send_length gives the socket (argument 0) and the bytes sent (argument 2) only`);
-    }
-  });
-  return buf;
+  return genConf(
+    hook,
+    '',
+    (put, a, where) => {
+      if (a.index === fileIndex) {
+        if (a.type !== ARG_FILE && a.type !== ARG_FD) throw new Error(`${where}: argument ${fileIndex} is the struct file *; declare it as file`);
+        put(ret.offset, ret.size, SRC.FD, true);
+      } else if (a.index === fdIndex) {
+        if (!ARG_INT_TYPES.has(a.type)) throw new Error(`${where}: argument ${fdIndex} is the fd; declare it as an integer type`);
+        put(ret.offset, ret.size, SRC.INT, true);
+      } else {
+        throw new Error(`${where}: ${hook.name} has ${hook.name === 'fd_install' ? 'arguments 0 (fd) and 1 (file)' : 'argument 0 (file)'} only`);
+      }
+    },
+    LAYOUT.TLN_GEN_F_NEED_FILE,
+  );
 }
 
 /**
@@ -384,33 +352,21 @@ export function sockSendConf(hook: HookSpec): Buffer {
  * program's context is the TP_PROTO arguments, 8 bytes each; index is the position.
  */
 export function rawTpConf(hook: HookSpec): Buffer {
-  const args = hook.args ?? [];
-  const buf = Buffer.alloc(GEN_CONF_SIZE);
-  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
-  args.forEach((a, i) => {
-    if (a.type === ARG_NOP) return;
-    const where = `raw tracepoint ${hook.name} args[${i}] (index ${a.index})`;
+  return genConf(hook, 'raw tracepoint ', (put, a, where) => {
     if (a.index > RAW_TP_MAX_ARG) throw new Error(`${where}: a tracepoint has at most ${RAW_TP_MAX_ARG + 1} arguments`);
-    if (ARG_INT_TYPES.has(a.type)) put(buf, i, a.index * 8, 8, SRC.INT, false);
-    else if (a.type === ARG_STRING) put(buf, i, a.index * 8, 8, SRC.KSTR, false);
-    else if (a.type === ARG_LINUX_BINPRM) put(buf, i, a.index * 8, 8, SRC.BPRM, false);
+    if (ARG_INT_TYPES.has(a.type)) put(a.index * 8, 8, SRC.INT, false);
+    else if (a.type === ARG_STRING) put(a.index * 8, 8, SRC.KSTR, false);
+    else if (a.type === ARG_LINUX_BINPRM) put(a.index * 8, 8, SRC.BPRM, false);
     else throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read from a raw tracepoint yet (integers, string, linux_binprm)`);
   });
-  return buf;
 }
 
 /** struct tln_gen_conf of a uprobe hook: arguments from the registers. */
 export function uprobeConf(hook: HookSpec): Buffer {
-  const args = hook.args ?? [];
-  const buf = Buffer.alloc(GEN_CONF_SIZE);
-  buf.writeUInt8(args.length, LAYOUT['offsetof(struct tln_gen_conf, nargs)']);
-  args.forEach((a, i) => {
-    if (a.type === ARG_NOP) return;
-    const where = `uprobe ${hook.name} args[${i}] (index ${a.index})`;
+  return genConf(hook, 'uprobe ', (put, a, where) => {
     if (a.index > UPROBE_MAX_ARG) throw new Error(`${where}: only the first ${UPROBE_MAX_ARG + 1} arguments are in registers`);
-    if (ARG_INT_TYPES.has(a.type)) put(buf, i, a.index, 8, SRC.REG, false);
-    else if (a.type === ARG_STRING) put(buf, i, a.index, 8, SRC.REG_USTR, false);
+    if (ARG_INT_TYPES.has(a.type)) put(a.index, 8, SRC.REG, false);
+    else if (a.type === ARG_STRING) put(a.index, 8, SRC.REG_USTR, false);
     else throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read from a uprobe`);
   });
-  return buf;
 }

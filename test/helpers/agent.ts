@@ -88,35 +88,39 @@ export async function assertStopLeavesNothing(a: Background, programs: Set<numbe
 
 /**
  * A suite's own agent: a temp dir holding its socket and state, a node name and
- * one test pod. `start` runs the agent and adds the pod; `stop` deletes the pod,
+ * (if given) one test pod. `start` runs the agent and adds the pod; `stop` deletes the pod,
  * stops the agent and removes the dir (call it from `test.after`, so it runs
  * when a test fails). Pass `A` to every CLI call that talks to it.
  */
 export interface IsolatedAgent {
   dir: string;
   A: string[];
+  /** the agent's unix socket (gone once it stopped) */
+  sock: string;
   agent: Background | null;
   start(extra?: string[]): Promise<Background>;
   stop(): Promise<void>;
 }
 
-export function isolatedAgent(name: string, pod: string): IsolatedAgent {
+export function isolatedAgent(name: string, pod?: string): IsolatedAgent {
   useTestCgroupParent();
   const t = tempDir(`talon-${name}-`);
-  const A = ['--server-address', `unix://${join(t.dir, 'talon.sock')}`];
+  const sock = join(t.dir, 'talon.sock');
+  const A = ['--server-address', `unix://${sock}`];
   const me: IsolatedAgent = {
     dir: t.dir,
     A,
+    sock,
     agent: null,
     async start(extra: string[] = []) {
       me.agent = await spawnAgent(['--state-dir', join(t.dir, 'state'), ...A, '--node-name', `talon-${name}`, ...extra]);
-      const r = await talon(['pod', 'add', pod, ...A]);
-      if (r.code !== 0) throw new Error(`talon pod add ${pod}: ${r.stderr}`);
+      const r = pod ? await talon(['pod', 'add', pod, ...A]) : null;
+      if (r && r.code !== 0) throw new Error(`talon pod add ${pod}: ${r.stderr}`);
       return me.agent;
     },
     async stop() {
       if (me.agent) {
-        await talon(['pod', 'delete', pod, ...A]).catch(() => undefined);
+        if (pod) await talon(['pod', 'delete', pod, ...A]).catch(() => undefined);
         await terminate(me.agent);
         me.agent = null;
       }

@@ -42,15 +42,15 @@ const EXPORT = join(D, 'events.jsonl');
 const A = ['--server-address', `unix://${SOCK}`];
 process.env.TALON_CGROUP_PARENT = 'talon-vm-kprobe';
 
-const POLICY = `apiVersion: cilium.io/v1alpha1
+/** a policy with one hook on opening a file: argument 0 (the file) under D/<prefix> gets the action */
+function openPolicy(name: string, hook: string, prefix: string, action: string): string {
+  return `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicyNamespaced
 metadata:
-  name: vm-kprobe
+  name: ${name}
   namespace: default
 spec:
-  kprobes:
-  - call: security_file_open
-    syscall: false
+  ${hook}
     args:
     - index: 0
       type: file
@@ -58,10 +58,16 @@ spec:
     - matchArgs:
       - index: 0
         operator: Prefix
-        values: ["${D}/kill-"]
+        values: ["${D}/${prefix}"]
       matchActions:
-      - action: Sigkill
-  - call: fd_install
+      - action: ${action}
+`;
+}
+const KPROBE_OPEN = 'kprobes:\n  - call: security_file_open\n    syscall: false';
+
+const POLICY =
+  openPolicy('vm-kprobe', KPROBE_OPEN, 'kill-', 'Sigkill') +
+  `  - call: fd_install
     args:
     - index: 0
       type: int
@@ -75,66 +81,11 @@ spec:
 `;
 
 /** BTF programs: an LSM hook (Override = the hook's verdict), an fentry (Sigkill) and a kprobe that Overrides (fmod_ret) */
-const BTF_POLICY = `apiVersion: cilium.io/v1alpha1
-kind: TracingPolicyNamespaced
-metadata:
-  name: vm-lsm
-  namespace: default
-spec:
-  lsmhooks:
-  - hook: file_open
-    args:
-    - index: 0
-      type: file
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: Prefix
-        values: ["${D}/lsm-"]
-      matchActions:
-      - action: Override
-        argError: -13
----
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicyNamespaced
-metadata:
-  name: vm-fentry
-  namespace: default
-spec:
-  fentries:
-  - call: security_file_open
-    args:
-    - index: 0
-      type: file
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: Prefix
-        values: ["${D}/fe-"]
-      matchActions:
-      - action: Sigkill
----
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicyNamespaced
-metadata:
-  name: vm-fmod
-  namespace: default
-spec:
-  kprobes:
-  - call: security_file_open
-    syscall: false
-    args:
-    - index: 0
-      type: file
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: Prefix
-        values: ["${D}/ovr-"]
-      matchActions:
-      - action: Override
-        argError: -1
-`;
+const BTF_POLICY = [
+  openPolicy('vm-lsm', 'lsmhooks:\n  - hook: file_open', 'lsm-', 'Override\n        argError: -13'),
+  openPolicy('vm-fentry', 'fentries:\n  - call: security_file_open', 'fe-', 'Sigkill'),
+  openPolicy('vm-fmod', KPROBE_OPEN, 'ovr-', 'Override\n        argError: -1'),
+].join('---\n');
 
 type Json = Record<string, any>;
 const events = (): Json[] => (existsSync(EXPORT) ? jsonLines(readFileSync(EXPORT, 'utf8')) : []);
