@@ -371,6 +371,7 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 	if (!conf || !hook || !u || !rec)
 		return 0;
 	cur = tln_rec_task(rec, sensor, tln_ns_pid());
+	rec->member = tln_gen.member;
 	tln_rec_unit(rec, u, s, hook);
 	/* argument values in the order of the hook's args[] */
 	for (a = 0; a < TLN_MAX_ARGS; a++) {

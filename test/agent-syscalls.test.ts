@@ -104,6 +104,40 @@ spec:
         - "${t.dir}/fd-seen"
 `;
 
+/** Tetragon's list-syscalls example (one hook on a list of syscalls), namespaced, killing dup/dup2 of fd -7 */
+const DUPS = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "list-dups"
+  namespace: "default"
+spec:
+  lists:
+  - name: "dups"
+    type: "syscalls"
+    values:
+    - "sys_dup"
+    - "__x64_sys_dup2"
+  kprobes:
+  - call: "list:dups"
+    args:
+    - index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["-7"]
+      matchActions:
+      - action: Sigkill
+`;
+
+/** libc's dup(-7) or dup2(-7, 9) through python's ctypes (os.dup uses fcntl): exit 1 with the errno unless killed */
+const dupM7 = (call: string) => [
+  'python3',
+  '-c',
+  `import ctypes\nc = ctypes.CDLL(None, use_errno=True)\nc.${call}\nprint(ctypes.get_errno())\nraise SystemExit(1)`,
+];
+
 /** lseek(-1, 0, SEEK_SET) from python: exit 1 with EBADF unless killed */
 const LSEEK_M1 = ['python3', '-c', 'import os\ntry:\n  os.lseek(-1, 0, 0)\nexcept OSError as e:\n  print(e.errno)\n  raise SystemExit(1)'];
 
@@ -121,6 +155,7 @@ if (reason) {
       ['lseek.yaml', LSEEK],
       ['openat.yaml', OPENAT],
       ['fd-install.yaml', FD_INSTALL],
+      ['dups.yaml', DUPS],
     ]) {
       const f = join(t.dir, name);
       writeFileSync(f, text);
@@ -129,6 +164,8 @@ if (reason) {
       assert.match(r.stdout, name === 'fd-install.yaml' ? /generic_kprobe_open_tp/ : /generic_kprobe_syscall_tp/);
     }
     r = await talon(['tp', 'list', ...A]);
+    // a list hook: one instance per syscall of the list, all on the syscall tracepoints
+    assert.match(r.stdout, /list-dups\s+\S+\s+enabled\s+\d+\s+default\s+generic_kprobe_syscall_tp\s/);
     assert.match(r.stdout, /lseek-namespaced\s+\S+\s+enabled\s+\d+\s+default\s+generic_kprobe_syscall_tp\s/);
     r = await talon(['tp', 'list', '-o', 'json', ...A]);
     for (const p of JSON.parse(r.stdout).policies) for (const id of p.programs ?? []) programs.add(typeof id === 'number' ? id : id.id);
@@ -208,6 +245,28 @@ if (reason) {
     assert.not.ok(
       fds.some((k) => String(k.args[1]?.file_arg?.path ?? '').includes('missing') || k.args[0]?.int_arg < 0),
       'no event for the failed open',
+    );
+  });
+
+  test('list:dups: dup(-7) and dup2(-7, 9) are killed in the pod, EBADF on the host; each event names its syscall', async () => {
+    const g = await jsonEvents([], A);
+    for (const call of ['dup(-7)', 'dup2(-7, 9)']) {
+      const r = await talon(['exec', 'sysk', ...A, '--', ...dupM7(call)]);
+      assert.is(r.code, 137, `${call} killed in the pod: ${r.stdout} ${r.stderr}`);
+      const host = spawnSync('python3', dupM7(call).slice(1), { encoding: 'utf8' });
+      assert.is(host.status, 1, `${call}: the namespaced policy does not cover the host`);
+      assert.is(host.stdout.trim(), '9', `${call}: EBADF on the host`);
+    }
+    // dup of a valid fd in the pod: not matched, not killed
+    const ok = await talon(['exec', 'sysk', ...A, '--', 'python3', '-c', 'import ctypes; assert ctypes.CDLL(None).dup(1) > 2']);
+    assert.is(ok.code, 0, ok.stderr);
+    const kills = (await g.stop()).filter((e) => e.process_kprobe?.policy_name === 'list-dups').map((e) => e.process_kprobe);
+    assert.equal(
+      kills.filter((k) => k.action === 'KPROBE_ACTION_SIGKILL').map((k) => [k.function_name, k.args]),
+      [
+        ['__x64_sys_dup', [{ int_arg: -7 }]],
+        ['__x64_sys_dup2', [{ int_arg: -7 }]],
+      ],
     );
   });
 

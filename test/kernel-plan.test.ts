@@ -422,6 +422,33 @@ test('a kprobe on a syscall: served by its sys_enter tracepoint, arguments after
   assert.match(here.reason, 'generic_kprobe_syscall_tp (tracepoint) serves syscalls only');
 });
 
+test('a kprobe on a list of syscalls: one instance per value, each told its member number; a value the kernel lacks refuses all', () => {
+  const listed = (values: string[]) =>
+    spec(policy({ lists: [{ name: 'l', type: 'syscalls', values }], kprobes: [{ call: 'list:l', selectors: [{ matchActions: [{ action: 'Sigkill' }] }] }] }));
+  const p = ok(planLoad(listed(['sys_openat', '__x64_sys_renameat2']), NO_LSM, fakeHost()));
+  assert.equal(
+    p.hooks.map((h) => [h.slot, h.name, h.sensor]),
+    [
+      [0, 'sys_openat', 'generic_kprobe_syscall_tp'],
+      [0, '__x64_sys_renameat2', 'generic_kprobe_syscall_tp'],
+    ],
+  );
+  assert.equal(
+    p.instances.map((i) => [
+      i.attach.map((a) => (a.at as { name: string }).name),
+      (i.rodata.tln_gen as Buffer).readUInt16LE(LAYOUT['offsetof(struct tln_gen_conf, member)']),
+    ]),
+    [
+      [['sys_enter_openat'], 1],
+      [['sys_enter_renameat2'], 2],
+    ],
+  );
+  assert.match(
+    refused(planLoad(listed(['sys_openat', 'sys_nothing']), NO_LSM, fakeHost())).reason,
+    /hook sys_nothing: syscall nothing is served by tracepoint syscalls\/sys_enter_nothing/,
+  );
+});
+
 test("fd_install and security_file_open without kprobes: at the open syscalls' exits, the returned fd and its file", () => {
   const host = fakeHost();
   const fdi = (

@@ -351,18 +351,18 @@ export const TLN_REC_HOOK: u8 = 3;
 export const TLN_REC_SOCK: u8 = 4;
 
 // enum tln_sensor
-export const TLN_SENSOR_TP_FILE: u32 = 1;
-export const TLN_SENSOR_CGROUP_SOCK: u32 = 2;
-export const TLN_SENSOR_LSM_FILE: u32 = 3;
-export const TLN_SENSOR_LSM_SOCK: u32 = 4;
-export const TLN_SENSOR_TP_GENERIC: u32 = 5;
-export const TLN_SENSOR_UPROBE: u32 = 6;
-export const TLN_SENSOR_KPROBE: u32 = 7;
-export const TLN_SENSOR_FENTRY: u32 = 8;
-export const TLN_SENSOR_FMOD_RET: u32 = 9;
-export const TLN_SENSOR_LSM_HOOK: u32 = 10;
-export const TLN_SENSOR_SOCK_STATE: u32 = 11;
-export const TLN_SENSOR_SOCK_SEND: u32 = 12;
+export const TLN_SENSOR_TP_FILE: u16 = 1;
+export const TLN_SENSOR_CGROUP_SOCK: u16 = 2;
+export const TLN_SENSOR_LSM_FILE: u16 = 3;
+export const TLN_SENSOR_LSM_SOCK: u16 = 4;
+export const TLN_SENSOR_TP_GENERIC: u16 = 5;
+export const TLN_SENSOR_UPROBE: u16 = 6;
+export const TLN_SENSOR_KPROBE: u16 = 7;
+export const TLN_SENSOR_FENTRY: u16 = 8;
+export const TLN_SENSOR_FMOD_RET: u16 = 9;
+export const TLN_SENSOR_LSM_HOOK: u16 = 10;
+export const TLN_SENSOR_SOCK_STATE: u16 = 11;
+export const TLN_SENSOR_SOCK_SEND: u16 = 12;
 
 // enum tln_src
 export const TLN_SRC_NONE: u8 = 0;
@@ -499,6 +499,7 @@ export const TLN_HOOK_REC_OFF_NARGS: i32 = 69;
 export const TLN_HOOK_REC_OFF_BIN_LEN: i32 = 70;
 export const TLN_HOOK_REC_OFF_ERROR: i32 = 72;
 export const TLN_HOOK_REC_OFF_SENSOR: i32 = 76;
+export const TLN_HOOK_REC_OFF_MEMBER: i32 = 78;
 export const TLN_HOOK_REC_OFF_ARGS: i32 = 80;
 export const TLN_HOOK_REC_OFF_SOCK: i32 = 160;
 export const TLN_HOOK_REC_OFF_RET: i32 = 216;
@@ -533,7 +534,8 @@ export const TLN_GEN_BUF_OFF_PAD0: i32 = 4;
 export const TLN_GEN_CONF_SIZEOF: i32 = 96;
 export const TLN_GEN_CONF_OFF_NARGS: i32 = 0;
 export const TLN_GEN_CONF_OFF_FLAGS: i32 = 1;
-export const TLN_GEN_CONF_OFF_PAD0: i32 = 2;
+export const TLN_GEN_CONF_OFF_MEMBER: i32 = 2;
+export const TLN_GEN_CONF_OFF_PAD0: i32 = 4;
 export const TLN_GEN_CONF_OFF_ARGS: i32 = 8;
 export const TLN_GEN_CONF_OFF_RET: i32 = 48;
 export const TLN_GEN_CONF_OFF_BUFS: i32 = 56;
@@ -1203,6 +1205,7 @@ export function abiTableJson(): string {
   o.push('"offsetof(struct tln_hook_rec, bin_len)":' + TLN_HOOK_REC_OFF_BIN_LEN.toString());
   o.push('"offsetof(struct tln_hook_rec, error)":' + TLN_HOOK_REC_OFF_ERROR.toString());
   o.push('"offsetof(struct tln_hook_rec, sensor)":' + TLN_HOOK_REC_OFF_SENSOR.toString());
+  o.push('"offsetof(struct tln_hook_rec, member)":' + TLN_HOOK_REC_OFF_MEMBER.toString());
   o.push('"offsetof(struct tln_hook_rec, args)":' + TLN_HOOK_REC_OFF_ARGS.toString());
   o.push('"offsetof(struct tln_hook_rec, sock)":' + TLN_HOOK_REC_OFF_SOCK.toString());
   o.push('"offsetof(struct tln_hook_rec, ret)":' + TLN_HOOK_REC_OFF_RET.toString());
@@ -1229,6 +1232,7 @@ export function abiTableJson(): string {
   o.push('"sizeof(struct tln_gen_conf)":' + TLN_GEN_CONF_SIZEOF.toString());
   o.push('"offsetof(struct tln_gen_conf, nargs)":' + TLN_GEN_CONF_OFF_NARGS.toString());
   o.push('"offsetof(struct tln_gen_conf, flags)":' + TLN_GEN_CONF_OFF_FLAGS.toString());
+  o.push('"offsetof(struct tln_gen_conf, member)":' + TLN_GEN_CONF_OFF_MEMBER.toString());
   o.push('"offsetof(struct tln_gen_conf, pad0)":' + TLN_GEN_CONF_OFF_PAD0.toString());
   o.push('"offsetof(struct tln_gen_conf, args)":' + TLN_GEN_CONF_OFF_ARGS.toString());
   o.push('"offsetof(struct tln_gen_conf, ret)":' + TLN_GEN_CONF_OFF_RET.toString());

@@ -77,8 +77,12 @@ export function compileKprobe(cx: Ctx, h0: Node, hp: Path, kind: u8 = A.TLN_HOOK
       const name = call.substring(5);
       const l = cx.pol.list(name);
       if (l == null) cx.err(hp.k("call"), M.unknownList(name, listNames(cx)));
-      else if (l.type == "syscalls" || l.type == "generated_syscalls") hook.flags |= A.TLN_HOOK_F_SYSCALL;
-      addNeed(hook.needs, "a list of functions in call (" + call + ")");
+      else {
+        if (l.type == "syscalls" || l.type == "generated_syscalls") hook.flags |= A.TLN_HOOK_F_SYSCALL;
+        // a list of named functions: the loader attaches the hook to each (one instance per
+        // member); a generated list would be every syscall or function of the kernel at once
+        if (l.type.startsWith("generated_")) addNeed(hook.needs, "a generated list (" + l.type + ") in call (" + call + ")");
+      }
     } else {
       if (kind == A.TLN_HOOK_KPROBE) def = findHook(call);
       if (def == null && !isSymbolName(call)) cx.err(hp.k("call"), M.badFunctionName(call));

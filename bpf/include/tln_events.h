@@ -187,7 +187,8 @@ struct tln_hook_rec {
 	__u8 nargs;
 	__u16 bin_len;    /* binary path bytes at data[0] */
 	__s32 error;      /* Override: error returned to the caller, else 0 */
-	__u32 sensor;     /* enum tln_sensor: the implementation that saw it */
+	__u16 sensor;     /* enum tln_sensor: the implementation that saw it */
+	__u16 member;     /* a call: "list:NAME" hook: 1 + the index of the list value this instance serves; else 0 */
 	struct tln_rec_arg args[5]; /* TLN_MAX_ARGS */
 	struct tln_rec_sock sock;   /* valid when an argument has type TLN_ARG_SOCK */
 	struct tln_rec_arg ret;     /* return value (return: true hooks; type 0 = none): as an argument of type returnArg */
@@ -279,7 +280,8 @@ struct tln_gen_buf {
 struct tln_gen_conf {
 	__u8 nargs;       /* entries of args[] used (the hook's nargs) */
 	__u8 flags;       /* TLN_GEN_F_* */
-	__u8 pad0[6];
+	__u16 member;     /* copied into tln_hook_rec.member: which list value this instance serves */
+	__u8 pad0[4];
 	struct tln_gen_arg args[5]; /* TLN_MAX_ARGS, in the order of the hook's args[] */
 	struct tln_gen_arg ret;     /* TLN_GEN_F_RETURN: where the exit program reads the return value (TLN_SRC_INT: the exit tracepoint's ret field) */
 	struct tln_gen_buf bufs[5]; /* TLN_MAX_ARGS: TLN_SRC_UBUF/KBUF arguments: how many bytes to copy */

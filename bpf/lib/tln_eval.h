@@ -215,6 +215,7 @@ static __always_inline __u32 tln_rec_task(struct tln_hook_rec *rec, __u32 sensor
 	rec->task.ns_pid = ns_pid;
 	rec->task.pad0 = 0;
 	rec->sensor = sensor;
+	rec->member = 0;
 	/* the task's namespaces, capabilities and ancestors: read when a selector needs them */
 	rec->proc.have = 0;
 	rec->proc.nanc = 0;

@@ -1,6 +1,7 @@
 // The kernel loader (src/kernel) behind the agent's KernelPort.
 import { ABI_TAG, pinDirFor, Kernel, chooseImpl, kernelCheck, type LoadedPolicy, type Shim, type TlnRecord } from '../kernel/index.js';
 import type { PolicySpec } from '../core/types.js';
+import { expandListHooks } from '../kernel/lists.js';
 import type { KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from './ports.js';
 
 class LoadedAdapter implements LoadedPolicyPort {
@@ -86,8 +87,8 @@ export class KernelAdapter implements KernelPort {
 
   sensorsFor(spec: PolicySpec): string[] {
     const out = new Set<string>();
-    for (const h of spec.hooks) {
-      const c = chooseImpl(h.hookId, h.name, this.kernel.features);
+    for (const h of expandListHooks(spec)) {
+      const c = chooseImpl(h.hookId, h.name, this.kernel.features, h);
       if (c.ok) out.add(c.impl.sensor);
     }
     return [...out];

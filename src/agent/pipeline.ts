@@ -8,6 +8,7 @@ import { compileFilterSet, type FilterSet } from '../events/filter.js';
 import { compileCel, type CelStats } from '../api/cel.js';
 import type { EvalArg, EvalEvent, HookContext, Match } from '../core/types.js';
 import { podInfo } from '../pods/pod.js';
+import { listMember } from '../kernel/lists.js';
 import type { PodRegistry } from '../pods/registry.js';
 import type { PolicyManager, AgentPolicy } from './policies.js';
 import { isoFromKtime, ProcessCache, type ProcEntry } from './process-cache.js';
@@ -346,7 +347,9 @@ export class EventPipeline {
       Object.assign(body, { path: u?.path ?? '', provider: u?.provider ?? '', name: u?.name ?? '', args });
     } else {
       // a syscall hook is named as Tetragon attaches it: the arch's entry point
-      Object.assign(body, { function_name: hook?.spec?.syscall ? syscallSymbol(hook.spec.syscall) : name, args });
+      const lm = hook ? listMember(p.spec, hook, r.member) : undefined;
+      const sys = lm ? lm.syscall : hook?.spec?.syscall;
+      Object.assign(body, { function_name: sys ? syscallSymbol(sys) : (lm?.call ?? name), args });
     }
     if (ret) body.return = ret;
     body.policy_name = p.spec.name;

@@ -2,6 +2,7 @@
 // (what the loader would probe on it), and the programs a policy needs there,
 // chosen by the loader's own catalog (src/kernel/catalog.ts chooseImpl).
 import { chooseImpl, type HookImpl } from '../kernel/catalog.js';
+import { expandListHooks } from '../kernel/lists.js';
 import type { Features } from '../kernel/features.js';
 import type { PolicySpec } from '../core/types.js';
 import { enumValue, type BtfInfo } from './btf.js';
@@ -64,8 +65,8 @@ export function programsFor(spec: PolicySpec, features: Features): PolicyNeeds {
   const needs: NeededPrograms[] = [
     { hook: 'process sensor', sensor: PROCESS_SENSOR.name, object: PROCESS_SENSOR.object, programs: [...PROCESS_SENSOR.programs] },
   ];
-  for (const h of spec.hooks) {
-    const c = chooseImpl(h.hookId, h.name, features);
+  for (const h of expandListHooks(spec)) {
+    const c = chooseImpl(h.hookId, h.name, features, h);
     if (!c.ok) return { ok: false, reason: c.reason };
     const impl: HookImpl = c.impl;
     needs.push({ hook: h.name, sensor: impl.sensor, object: impl.object!, programs: impl.programs.map((p) => p.name) });

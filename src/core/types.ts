@@ -72,6 +72,8 @@ export interface HookSpec {
   /** the hook's spec record (docs/map-format.md §2.3): everything the document says about it,
    * and `needs`, the features it uses that talon's BPF programs do not implement yet */
   spec?: HookSpecRecord | null;
+  /** set by the loader for one value of a call: "list:NAME" hook (src/kernel/lists.ts): 1 + its index */
+  member?: number;
 }
 
 export interface HookSpecRecord {

@@ -27,6 +27,7 @@ import {
   type FormatField,
 } from './tracefs.js';
 import { sockCloseConf, sockSendConf } from './sockconf.js';
+import { expandListHooks } from './lists.js';
 import { checkDigests, realUprobeHost, uprobeTarget, usdtInstances, type UprobeHost, type UsdtInstance } from './uprobes.js';
 
 /** BPF_MAP_TYPE_* (kernel UAPI) */
@@ -365,7 +366,8 @@ export function planLoad(spec: PolicySpec, features: Features, host: PlanHost = 
   if (reasons.length > 0) return unsupported(reasons.join('; '));
   // 1. an implementation per hook, and what it can enforce
   const chosen: { impl: HookImpl; hook: HookSpec; conf?: Buffer; usdt?: UsdtInstance[] }[] = [];
-  for (const h of spec.hooks) {
+  // a list hook is served as one hook per list value (lists.ts)
+  for (const h of expandListHooks(spec)) {
     const c = chooseImpl(h.hookId, h.name, features, h);
     if (!c.ok) return unsupported(c.reason);
     const impl = c.impl;
@@ -391,6 +393,7 @@ export function planLoad(spec: PolicySpec, features: Features, host: PlanHost = 
       try {
         if (h.kind === 'usdt') usdt = usdtInstances(h, host.uprobe ?? realUprobeHost);
         else conf = genericConf(h, host, impl);
+        if (conf && h.member) conf.writeUInt16LE(h.member, LAYOUT['offsetof(struct tln_gen_conf, member)']);
       } catch (e) {
         return unsupported(`hook ${h.name}: ${(e as Error).message}`);
       }

@@ -141,6 +141,8 @@ export interface HookRecord extends TaskInfo {
   /** Override error returned to the caller (0: none) */
   error: number;
   sensor: string;
+  /** call: "list:NAME" hooks: 1 + the index of the list value whose instance saw it (0: not a list hook) */
+  member?: number;
   /** argument values in the order of the hook's args[] */
   args: EvalArg[];
   /** the record's bytes as the kernel wrote them (struct tln_hook_rec + data); absent in records made by hand (tests) */
@@ -248,7 +250,8 @@ export function decodeExit(b: Buffer): ExitRecord {
 /** A hook record: its fixed fields here, its arguments decoded by the core; `raw` keeps the bytes for the evaluator. */
 export function decodeHook(b: Buffer): HookRecord {
   const sel = b.readUInt8(HOOK.selector);
-  const sensor = b.readUInt32LE(HOOK.sensor);
+  const sensor = b.readUInt16LE(HOOK.sensor);
+  const member = b.readUInt16LE(HOOK.member);
   const raw = new Uint8Array(b.buffer, b.byteOffset, b.length);
   return {
     type: 'hook',
@@ -265,6 +268,7 @@ export function decodeHook(b: Buffer): HookRecord {
     binary: str(b, HOOK.data, b.readUInt16LE(HOOK.bin_len)),
     error: b.readInt32LE(HOOK.error),
     sensor: SENSOR_NAMES[sensor] ?? `sensor#${sensor}`,
+    ...(member ? { member } : {}),
     args: decodeHookArgs(raw) ?? [],
     raw,
     cookie: b.readBigUInt64LE(HOOK.sock + G.tln_rec_sock.cookie),
@@ -359,7 +363,8 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
   b.writeUInt16LE(bin.length, HOOK.bin_len);
   b.writeInt32LE(r.error, HOOK.error);
   const sensor = Object.entries(SENSOR_NAMES).find(([, n]) => n === r.sensor);
-  b.writeUInt32LE(sensor ? Number(sensor[0]) : 0, HOOK.sensor);
+  b.writeUInt16LE(sensor ? Number(sensor[0]) : 0, HOOK.sensor);
+  b.writeUInt16LE(r.member ?? 0, HOOK.member);
   bin.copy(b, HOOK.data);
   let off = bin.length;
   for (let i = 0; i < nargs; i++) {

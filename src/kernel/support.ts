@@ -7,6 +7,7 @@
 
 import type { HookSpec, PolicySpec } from '../core/types.js';
 import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
+import { expandListHooks } from './lists.js';
 import type { Features } from './features.js';
 import type { ProbeResult } from './shim.js';
 
@@ -38,7 +39,7 @@ function hookLabel(h: HookSpec): string {
 /** Reasons this policy cannot load here; empty when nothing stands in the way. */
 export function unsupportedReasons(spec: PolicySpec, features: Partial<Feat>): string[] {
   const out: string[] = [];
-  for (const h of spec.hooks) {
+  for (const h of expandListHooks(spec)) {
     const needs = h.spec?.needs ?? [];
     if (needs.length === 0) continue;
     const m = mechanisms(h.kind, features);
@@ -111,7 +112,7 @@ export function returnWarning(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mech
  * are checked at load, on the host.
  */
 export function kernelCheck(spec: PolicySpec, f: Features): HookOnKernel[] {
-  return spec.hooks.map((h) => {
+  return expandListHooks(spec).map((h) => {
     const hook = hookLabel(h);
     const refuse = (reason: string): HookOnKernel => ({ hook, ok: false, reason, warnings: [] });
     const needs = unsupportedReasons({ ...spec, hooks: [h] }, f);

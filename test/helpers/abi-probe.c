@@ -489,6 +489,7 @@ int main(void)
 	P("offsetof(struct tln_hook_rec, bin_len)", offsetof(struct tln_hook_rec, bin_len));
 	P("offsetof(struct tln_hook_rec, error)", offsetof(struct tln_hook_rec, error));
 	P("offsetof(struct tln_hook_rec, sensor)", offsetof(struct tln_hook_rec, sensor));
+	P("offsetof(struct tln_hook_rec, member)", offsetof(struct tln_hook_rec, member));
 	P("offsetof(struct tln_hook_rec, args)", offsetof(struct tln_hook_rec, args));
 	P("offsetof(struct tln_hook_rec, sock)", offsetof(struct tln_hook_rec, sock));
 	P("offsetof(struct tln_hook_rec, ret)", offsetof(struct tln_hook_rec, ret));
@@ -515,6 +516,7 @@ int main(void)
 	P("sizeof(struct tln_gen_conf)", sizeof(struct tln_gen_conf));
 	P("offsetof(struct tln_gen_conf, nargs)", offsetof(struct tln_gen_conf, nargs));
 	P("offsetof(struct tln_gen_conf, flags)", offsetof(struct tln_gen_conf, flags));
+	P("offsetof(struct tln_gen_conf, member)", offsetof(struct tln_gen_conf, member));
 	P("offsetof(struct tln_gen_conf, pad0)", offsetof(struct tln_gen_conf, pad0));
 	P("offsetof(struct tln_gen_conf, args)", offsetof(struct tln_gen_conf, args));
 	P("offsetof(struct tln_gen_conf, ret)", offsetof(struct tln_gen_conf, ret));
