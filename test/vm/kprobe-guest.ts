@@ -80,6 +80,29 @@ const POLICY =
         values: ["${D}/seen-"]
 `;
 
+/** Tetragon's list form on kernel functions: one hook, a kprobe per function of the list */
+const LIST_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-list
+  namespace: default
+spec:
+  lists:
+  - name: rw
+    values: [vfs_read, vfs_write]
+  kprobes:
+  - call: "list:rw"
+    syscall: false
+    args:
+    - index: 0
+      type: file
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["${D}/lst-"]
+`;
+
 /** BTF programs: an LSM hook (Override = the hook's verdict), an fentry (Sigkill) and a kprobe that Overrides (fmod_ret) */
 const BTF_POLICY = [
   openPolicy('vm-lsm', 'lsmhooks:\n  - hook: file_open', 'lsm-', 'Override\n        argError: -13'),
@@ -171,6 +194,21 @@ async function main(): Promise<void> {
       const k = ev.process_kprobe;
       expect(typeof k.args[0].int_arg === 'number' && k.args[0].int_arg >= 0, `the fd: ${JSON.stringify(k.args[0])}`);
       expect(k.policy_name === 'vm-kprobe' && k.action === 'KPROBE_ACTION_POST', `${k.policy_name} ${k.action}`);
+    });
+    await check('a kprobe on a list of functions: a kprobe on each; each event names the function that ran', async () => {
+      writeFileSync(join(D, 'lst-a'), 'talon\n');
+      writeFileSync(join(D, 'list.yaml'), LIST_POLICY);
+      let r = await talon(['tp', 'add', join(D, 'list.yaml'), ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0 && r.stdout.includes('generic_kprobe'), `tp add: ${r.code} ${r.stdout} ${r.stderr}`);
+      // the shell's read and echo builtins: vfs_read on lst-a, vfs_write on lst-b (cat would use copy_file_range)
+      r = await inPod(['sh', '-c', `read x < ${D}/lst-a; echo "$x" > ${D}/lst-b`]);
+      expect(r.code === 0, `in the pod: ${r.code} ${r.stderr}`);
+      const on = (fn: string, f: string) => (e: Json) =>
+        e.process_kprobe?.policy_name === 'vm-list' && e.process_kprobe.function_name === fn && e.process_kprobe.args?.[0]?.file_arg?.path === join(D, f);
+      expect(await eventWhere(on('vfs_read', 'lst-a')), 'a vfs_read event on lst-a');
+      expect(await eventWhere(on('vfs_write', 'lst-b')), 'a vfs_write event on lst-b');
+      expect(!events().some(on('vfs_read', 'lst-b')) && !events().some(on('vfs_write', 'lst-a')), 'no event under the other function name');
+      await talon(['tp', 'delete', 'vm-list', '-n', 'default', ...A], { timeoutMs: 120_000 });
     });
     await check('BTF programs: lsmhooks Override (EACCES), fentry Sigkill, a kprobe Override through fmod_ret (EPERM), in the pod only', async () => {
       writeFileSync(join(D, 'btf.yaml'), BTF_POLICY);
