@@ -456,6 +456,9 @@ export function lsmHookPrefix(h: string): string {
 export function unknownList(name: string, known: string): string {
   return "list " + q(name) + " is not defined in spec.lists (defined: " + known + ")";
 }
+export function notASyscallName(list: string, value: string): string {
+  return "list " + q(list) + ": " + q(value) + " is not an x86_64 syscall (talon's BPF programs are built for x86_64)";
+}
 export function listOnlyForCall(name: string): string {
   return q(name) + ": a list of type generated_syscalls/generated_ftrace has no values to match; use it in call";
 }

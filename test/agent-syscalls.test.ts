@@ -131,6 +131,30 @@ spec:
       - action: Sigkill
 `;
 
+/** Tetragon's list-syscalls-tracepoint example, namespaced: raw_syscalls/sys_enter whose id is in a list of syscalls */
+const RAW_IDS = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "list-raw-ids"
+  namespace: "default"
+spec:
+  lists:
+  - name: "ids"
+    type: "syscalls"
+    values: ["sys_dup3"]
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+      type: "uint64"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "InMap"
+        values: ["list:ids"]
+`;
+
 /** libc's dup(-7) or dup2(-7, 9) through python's ctypes (os.dup uses fcntl): exit 1 with the errno unless killed */
 const dupM7 = (call: string) => [
   'python3',
@@ -156,12 +180,16 @@ if (reason) {
       ['openat.yaml', OPENAT],
       ['fd-install.yaml', FD_INSTALL],
       ['dups.yaml', DUPS],
+      ['raw-ids.yaml', RAW_IDS],
     ]) {
       const f = join(t.dir, name);
       writeFileSync(f, text);
       r = await talon(['tp', 'add', f, ...A]);
       assert.is(r.code, 0, r.stderr);
-      assert.match(r.stdout, name === 'fd-install.yaml' ? /generic_kprobe_open_tp/ : /generic_kprobe_syscall_tp/);
+      assert.match(
+        r.stdout,
+        name === 'fd-install.yaml' ? /generic_kprobe_open_tp/ : name === 'raw-ids.yaml' ? /generic_tracepoint/ : /generic_kprobe_syscall_tp/,
+      );
     }
     r = await talon(['tp', 'list', ...A]);
     // a list hook: one instance per syscall of the list, all on the syscall tracepoints
@@ -257,10 +285,14 @@ if (reason) {
       assert.is(host.status, 1, `${call}: the namespaced policy does not cover the host`);
       assert.is(host.stdout.trim(), '9', `${call}: EBADF on the host`);
     }
-    // dup of a valid fd in the pod: not matched, not killed
-    const ok = await talon(['exec', 'sysk', ...A, '--', 'python3', '-c', 'import ctypes; assert ctypes.CDLL(None).dup(1) > 2']);
+    // dup of a valid fd in the pod: not matched, not killed; dup3 is in list-raw-ids' list (x86_64 id 292)
+    const ok = await talon(['exec', 'sysk', ...A, '--', 'python3', '-c', 'import ctypes; c = ctypes.CDLL(None); assert c.dup(1) > 2; c.dup3(-7, 9, 0)']);
     assert.is(ok.code, 0, ok.stderr);
-    const kills = (await g.stop()).filter((e) => e.process_kprobe?.policy_name === 'list-dups').map((e) => e.process_kprobe);
+    const events = await g.stop();
+    const raw = events.filter((e) => e.process_tracepoint?.policy_name === 'list-raw-ids').map((e) => e.process_tracepoint);
+    assert.ok(raw.length >= 1, 'the dup3 in the pod is seen at raw_syscalls/sys_enter');
+    assert.equal([...new Set(raw.map((r) => JSON.stringify(r.args)))], [JSON.stringify([{ size_arg: '292' }])], 'only the listed syscall, by its id');
+    const kills = events.filter((e) => e.process_kprobe?.policy_name === 'list-dups').map((e) => e.process_kprobe);
     assert.equal(
       kills.filter((k) => k.action === 'KPROBE_ACTION_SIGKILL').map((k) => [k.function_name, k.args]),
       [

@@ -95,6 +95,55 @@ test('scoping: a namespaced policy leaves host processes alone; a cluster policy
   if (existsSync(path.join(SEEDS, 'file_monitoring_enforce.yaml'))) assert.equal(kinds(other.stdout), Array(6).fill('none'));
 });
 
+test('list:NAME of syscalls in InMap: the x86_64 ids of the list (dup 32, dup2 33), not others; an unknown name is an error', async () => {
+  const pol = (values: string[]) => `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "list-ids"
+spec:
+  lists:
+  - name: "dups"
+    type: "syscalls"
+    values: ${JSON.stringify(values)}
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+      type: "uint64"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "InMap"
+        values: ["list:dups"]
+`;
+  const f = path.join(tmp, 'list-ids.yaml');
+  writeFileSync(f, pol(['sys_dup', '__x64_sys_dup2']));
+  const ev = path.join(tmp, 'raw-ids.jsonl');
+  const line = (id: number) =>
+    JSON.stringify({
+      process_tracepoint: {
+        process: { binary: '/usr/bin/python3', pid: 10, exec_id: 'x' },
+        subsys: 'raw_syscalls',
+        event: 'sys_enter',
+        args: [{ size_arg: String(id) }],
+      },
+      node_name: 'n',
+      time: '2026-12-02T00:00:00Z',
+    });
+  writeFileSync(ev, [32, 33, 292].map(line).join('\n') + '\n');
+  const r = await runCli(['dry-run', '-p', f, '-e', ev]);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(kinds(r.stdout), ['post', 'post', 'none']);
+  writeFileSync(f, pol(['sys_dup', 'sys_nosuch']));
+  const bad = await runCli(['compile', '--check', f]);
+  assert.is(bad.code, 1);
+  assert.match(
+    bad.stderr,
+    /list-ids\.yaml:\d+:\d+: spec\.tracepoints\[0\]\.selectors\[0\]\.matchArgs\[0\]\.values\[0\]: list "dups": "sys_nosuch" is not an x86_64 syscall/,
+  );
+});
+
 test('--mode monitor turns kill into post, not enforced', async () => {
   const r = await runCli(['dry-run', '--mode', 'monitor', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(r.code, 0, r.stderr);

@@ -12,6 +12,8 @@ import { parseIntText, parseTyped, normalize, lessEq, rangeColon, parseCidr } fr
 import { FilterM } from "../model";
 import { protocolValue, familyValue, stateValue } from "../names";
 import { Ctx } from "./context";
+import { SYSCALLS_X86_64 } from "../syscalls";
+import { syscallBase } from "./hooks";
 import { scalarOf, listOf } from "./nodes";
 
 export const MAX_U64_ENTRIES: i32 = 65536; // InMap/NotInMap values per policy (ranges expanded)
@@ -180,12 +182,32 @@ export function intSet(cx: Ctx, fm: FilterM, texts: Array<string>, paths: Array<
   for (let i = 0; i < texts.length; i++) {
     const t = texts[i];
     if (t.startsWith("list:")) {
-      // the list's syscall names become ids at load (they depend on the arch): spec record only
       const l = cx.pol.list(t.substring(5));
       if (l == null) {
         cx.err(paths[i], M.unknownList(t.substring(5), "see spec.lists"));
         bad = true;
-      } else fm.specOnly = true;
+      } else if (l.type == "syscalls" || l.type == "generated_syscalls") {
+        // syscall names become their x86_64 ids (talon's BPF objects are built for x86_64);
+        // a generated list is every syscall
+        const names = l.type == "syscalls" ? l.values : SYSCALLS_X86_64.filter((n: string) => n.length > 0);
+        for (let j = 0; j < names.length; j++) {
+          const nr = SYSCALLS_X86_64.indexOf(syscallBase(names[j]));
+          if (nr < 0 || names[j].length == 0) {
+            cx.err(paths[i], M.notASyscallName(l.name, names[j]));
+            bad = true;
+            continue;
+          }
+          const v = normalize(<u64>nr, fm.type);
+          if (total + 1 + <i64>cx.u64Count > <i64>MAX_U64_ENTRIES) {
+            cx.err(paths[i], M.mapTooLarge(t, MAX_U64_ENTRIES));
+            bad = true;
+            break;
+          }
+          total += 1;
+          los.push(v);
+          his.push(v);
+        }
+      } else fm.specOnly = true; // a generated_ftrace list: the kernel's functions, not values
       continue;
     }
     const c = rangeColon(t);

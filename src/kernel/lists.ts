@@ -22,7 +22,9 @@ const listOf = (spec: Pick<PolicySpec, 'spec'>, hook: Pick<HookSpec, 'spec'>): L
 
 /** a syscall list's value without the arch prefix, as syscall: true names it (sys_dup, __x64_sys_dup -> dup) */
 export function syscallOf(value: string): string {
-  return value.replace(/^__(x64|arm64|ia32|x32)_/, '').replace(/^sys_/, '');
+  // the prefixes the core's syscallBase strips (assembly/compile/hooks.ts)
+  const p = ['__x64_sys_', '__arm64_sys_', '__ia32_sys_', '__se_sys_', 'sys_'].find((x) => value.startsWith(x));
+  return p ? value.slice(p.length) : value;
 }
 
 /** the hooks the loader serves: each list hook replaced by its members, in list order */
