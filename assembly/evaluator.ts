@@ -13,6 +13,7 @@ import { jstr, jbool } from "./json";
 import { decideRuntimeMode } from "./updates";
 import { actionName } from "./compile/actions";
 import { SpecSel, SpecFilter, SpecCap, SpecAct, specSelectors } from "./speceval";
+import { readJson } from "./jsonread";
 import { CelEval, CelArgs, C_INT, C_STR } from "./cel";
 import { namespaceName } from "./names";
 import { CAT_CAPS, CAT_SOCKADDR_UN } from "./argtypes";
@@ -83,7 +84,8 @@ class PolicyE {
   runMode: u8;
   hookPtrs: StaticArray<usize>;
   /** UTF-8 of each hook's name (slot order): generic hooks match events by it */
-  hookNames: Array<ArrayBuffer>;
+  /** by hook: the function names it serves (a list:NAME hook: every value of the list) */
+  hookNames: Array<Array<ArrayBuffer>>;
   /** by hook slot: a syscall hook (its name is compared without the arch prefix) */
   hookSyscall: Array<bool>;
   selPtrs: StaticArray<usize>;
@@ -119,14 +121,18 @@ class PolicyE {
     this.scope = new ScopeB(p);
     this.runMode = p.mode;
     this.hookPtrs = valuePtrs(base, p.map(A.TLN_MAP_HOOKS), A.HOOK_SIZE);
-    const names = new Array<ArrayBuffer>();
+    const names = new Array<Array<ArrayBuffer>>();
     const sys = new Array<bool>();
     for (let i = 0; i < p.hooks.length; i++) {
       const h = p.hooks[i];
       const isSys = (h.flags & A.TLN_HOOK_F_SYSCALL) != 0;
       sys.push(isSys);
+      // a list hook's events carry the function of the list that ran (the kernel serves each value)
+      const calls = h.call.startsWith("list:") ? listValues(p.spec, h.call.substring(5)) : [h.call];
+      const ns = new Array<ArrayBuffer>();
       // a syscall hook matches the event's function whatever arch prefix it carries
-      names.push(String.UTF8.encode(isSys ? h.call.substring(syscallPrefix(h.call)) : h.call));
+      for (let j = 0; j < calls.length; j++) ns.push(String.UTF8.encode(isSys ? calls[j].substring(syscallPrefix(calls[j])) : calls[j]));
+      names.push(ns);
     }
     this.hookNames = names;
     this.hookSyscall = sys;
@@ -345,7 +351,7 @@ export class Evaluator {
   /** is the event's hook name that of hook hi ("subsystem/event", "path:symbol")? */
   private sameName(pol: PolicyE, hi: i32): bool {
     if (hi >= pol.hookNames.length) return false;
-    const n = pol.hookNames[hi];
+    const ns = pol.hookNames[hi];
     let p = this.namePtr;
     let len = this.nameLen;
     if (pol.hookSyscall[hi]) {
@@ -353,7 +359,11 @@ export class Evaluator {
       p += <usize>skip;
       len -= skip;
     }
-    return n.byteLength == len && memory.compare(changetype<usize>(n), p, <usize>len) == 0;
+    for (let i = 0; i < ns.length; i++) {
+      const n = ns[i];
+      if (n.byteLength == len && memory.compare(changetype<usize>(n), p, <usize>len) == 0) return true;
+    }
+    return false;
   }
 
   private evalHook(pol: PolicyE, pi: i32, hi: i32, h: usize): i32 {
@@ -1051,4 +1061,21 @@ class RecordArgs extends CelArgs {
     const s = this.slot(i);
     return String.UTF8.decodeUnsafe(this.e.rp + <usize>load<u32>(s + S_VALUE), <usize>load<u32>(s + S_STR_LEN));
   }
+}
+
+/** the values of list `name` in the policy's spec record ([] when it has none: generated lists) */
+function listValues(spec: string, name: string): Array<string> {
+  const out = new Array<string>();
+  const root = readJson(spec);
+  if (root == null) return out;
+  const lists = root.get("lists");
+  if (lists == null || !lists.isArray) return out;
+  for (let i = 0; i < lists.length; i++) {
+    const l = lists.at(i);
+    const n = l.get("name");
+    if (n == null || !n.isString || n.text != name) continue;
+    const vs = l.get("values");
+    if (vs != null && vs.isArray) for (let j = 0; j < vs.length; j++) if (vs.at(j).isString) out.push(vs.at(j).text);
+  }
+  return out;
 }

@@ -144,6 +144,46 @@ spec:
   );
 });
 
+test('a kprobe on list:NAME decides the events of every function of the list, whatever its arch prefix, and no other', async () => {
+  const f = path.join(tmp, 'list-dups.yaml');
+  writeFileSync(
+    f,
+    `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "list-dups"
+spec:
+  lists:
+  - name: "dups"
+    type: "syscalls"
+    values: ["sys_dup", "__x64_sys_dup2"]
+  kprobes:
+  - call: "list:dups"
+    args:
+    - index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["-7"]
+      matchActions:
+      - action: Sigkill
+`,
+  );
+  const ev = path.join(tmp, 'list-dups.jsonl');
+  const line = (fn: string) =>
+    JSON.stringify({
+      process_kprobe: { process: { binary: '/usr/bin/python3', pid: 10, exec_id: 'x' }, function_name: fn, args: [{ int_arg: -7 }] },
+      node_name: 'n',
+      time: '2026-12-02T00:00:00Z',
+    });
+  writeFileSync(ev, ['__x64_sys_dup2', '__x64_sys_dup', '__x64_sys_dup3', 'sys_dup'].map(line).join('\n') + '\n');
+  const r = await runCli(['dry-run', '-p', f, '-e', ev]);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(kinds(r.stdout), ['kill', 'kill', 'none', 'kill']);
+});
+
 test('--mode monitor turns kill into post, not enforced', async () => {
   const r = await runCli(['dry-run', '--mode', 'monitor', '-p', 'examples/file-monitoring-enforce.yaml', '-e', `${EV}/cat-shadow.jsonl`]);
   assert.is(r.code, 0, r.stderr);

@@ -307,7 +307,9 @@ export class EventPipeline {
       return null;
     }
     const hook = p.spec.hooks.find((h) => h.slot === r.slot) ?? p.spec.hooks[r.slot];
-    const name = hook?.name ?? `hook#${r.hookId}`;
+    // a list hook's record names the list value its instance serves: the function that ran
+    const lm = hook ? listMember(p.spec, hook, r.member) : undefined;
+    const name = lm?.call ?? hook?.name ?? `hook#${r.hookId}`;
     const e = this.procs.lookup(r.pid) ?? this.missed(r);
     if (r.binary && e.binary !== r.binary && e.flags.includes('procFS')) e.binary = r.binary;
     e.cgroupId = this.cgroupOf(r.cgroupId);
@@ -347,7 +349,6 @@ export class EventPipeline {
       Object.assign(body, { path: u?.path ?? '', provider: u?.provider ?? '', name: u?.name ?? '', args });
     } else {
       // a syscall hook is named as Tetragon attaches it: the arch's entry point
-      const lm = hook ? listMember(p.spec, hook, r.member) : undefined;
       const sys = lm ? lm.syscall : hook?.spec?.syscall;
       Object.assign(body, { function_name: sys ? syscallSymbol(sys) : (lm?.call ?? name), args });
     }
