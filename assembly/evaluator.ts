@@ -128,10 +128,10 @@ class PolicyE {
       const isSys = (h.flags & A.TLN_HOOK_F_SYSCALL) != 0;
       sys.push(isSys);
       // a list hook's events carry the function of the list that ran (the kernel serves each value)
-      const calls = h.call.startsWith("list:") ? listValues(p.spec, h.call.substring(5)) : [h.call];
-      const ns = new Array<ArrayBuffer>();
       // a syscall hook matches the event's function whatever arch prefix it carries
-      for (let j = 0; j < calls.length; j++) ns.push(String.UTF8.encode(isSys ? calls[j].substring(syscallPrefix(calls[j])) : calls[j]));
+      const calls = h.call.startsWith("list:") ? listMembers(h.spec, isSys) : [isSys ? h.call.substring(syscallPrefix(h.call)) : h.call];
+      const ns = new Array<ArrayBuffer>();
+      for (let j = 0; j < calls.length; j++) ns.push(String.UTF8.encode(calls[j]));
       names.push(ns);
     }
     this.hookNames = names;
@@ -1063,19 +1063,17 @@ class RecordArgs extends CelArgs {
   }
 }
 
-/** the values of list `name` in the policy's spec record ([] when it has none: generated lists) */
-function listValues(spec: string, name: string): Array<string> {
+/** a list hook's members from its spec record (compile/hooks.ts membersJson): each value's
+ * call, or for a syscall list its name without arch prefix ([] for a generated list) */
+function listMembers(spec: string, isSys: bool): Array<string> {
   const out = new Array<string>();
   const root = readJson(spec);
   if (root == null) return out;
-  const lists = root.get("lists");
-  if (lists == null || !lists.isArray) return out;
-  for (let i = 0; i < lists.length; i++) {
-    const l = lists.at(i);
-    const n = l.get("name");
-    if (n == null || !n.isString || n.text != name) continue;
-    const vs = l.get("values");
-    if (vs != null && vs.isArray) for (let j = 0; j < vs.length; j++) if (vs.at(j).isString) out.push(vs.at(j).text);
+  const ms = root.get("members");
+  if (ms == null || !ms.isArray) return out;
+  for (let i = 0; i < ms.length; i++) {
+    const v = ms.at(i).get(isSys ? "syscall" : "call");
+    if (v != null && v.isString) out.push(v.text);
   }
   return out;
 }

@@ -92,6 +92,8 @@ export class HookM {
   actionsMask: u16 = 0;
   /** syscall: true: the syscall name without arch prefix (sys_openat, __x64_sys_openat -> openat) */
   syscall: string = "";
+  /** call: "list:NAME": the list's values (each a call the loader attaches an instance to) */
+  members: Array<string> = new Array<string>();
   /** the spec record: canonical JSON of the hook (docs/map-format.md §2.3) */
   spec: string = "";
   /** features used that the BPF programs / evaluator do not implement (spec record "needs") */

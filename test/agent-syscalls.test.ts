@@ -12,6 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { assertStopLeavesNothing, agentStatus, isolatedAgent, jsonEvents, skipUnlessRoot, talon, useTestCgroupParent } from './helpers/agent.js';
+import { listDupsPolicy, listIdsPolicy } from './helpers/core.js';
 
 useTestCgroupParent();
 const reason = skipUnlessRoot('kprobes on syscalls in the kernel');
@@ -104,56 +105,9 @@ spec:
         - "${t.dir}/fd-seen"
 `;
 
-/** Tetragon's list-syscalls example (one hook on a list of syscalls), namespaced, killing dup/dup2 of fd -7 */
-const DUPS = `apiVersion: cilium.io/v1alpha1
-kind: TracingPolicyNamespaced
-metadata:
-  name: "list-dups"
-  namespace: "default"
-spec:
-  lists:
-  - name: "dups"
-    type: "syscalls"
-    values:
-    - "sys_dup"
-    - "__x64_sys_dup2"
-  kprobes:
-  - call: "list:dups"
-    args:
-    - index: 0
-      type: "int"
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: "Equal"
-        values: ["-7"]
-      matchActions:
-      - action: Sigkill
-`;
-
-/** Tetragon's list-syscalls-tracepoint example, namespaced: raw_syscalls/sys_enter whose id is in a list of syscalls */
-const RAW_IDS = `apiVersion: cilium.io/v1alpha1
-kind: TracingPolicyNamespaced
-metadata:
-  name: "list-raw-ids"
-  namespace: "default"
-spec:
-  lists:
-  - name: "ids"
-    type: "syscalls"
-    values: ["sys_dup3"]
-  tracepoints:
-  - subsystem: "raw_syscalls"
-    event: "sys_enter"
-    args:
-    - index: 4
-      type: "uint64"
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: "InMap"
-        values: ["list:ids"]
-`;
+/** Tetragon's list-syscalls examples, namespaced: dup/dup2 of fd -7 killed; raw_syscalls with dup3's id (292) seen */
+const DUPS = listDupsPolicy('default');
+const RAW_IDS = listIdsPolicy('list-raw-ids', ['sys_dup3'], 'default');
 
 /** libc's dup(-7) or dup2(-7, 9) through python's ctypes (os.dup uses fcntl): exit 1 with the errno unless killed */
 const dupM7 = (call: string) => [

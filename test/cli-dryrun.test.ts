@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, runCli, talon, verdicts } from './helpers/cli.js';
+import { listDupsPolicy, listIdsPolicy } from './helpers/core.js';
 
 const SEEDS = path.resolve(ROOT, '../shared/seeds/policies');
 const EV = 'examples/events';
@@ -96,27 +97,7 @@ test('scoping: a namespaced policy leaves host processes alone; a cluster policy
 });
 
 test('list:NAME of syscalls in InMap: the x86_64 ids of the list (dup 32, dup2 33), not others; an unknown name is an error', async () => {
-  const pol = (values: string[]) => `apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "list-ids"
-spec:
-  lists:
-  - name: "dups"
-    type: "syscalls"
-    values: ${JSON.stringify(values)}
-  tracepoints:
-  - subsystem: "raw_syscalls"
-    event: "sys_enter"
-    args:
-    - index: 4
-      type: "uint64"
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: "InMap"
-        values: ["list:dups"]
-`;
+  const pol = (values: string[]) => listIdsPolicy('list-ids', values);
   const f = path.join(tmp, 'list-ids.yaml');
   writeFileSync(f, pol(['sys_dup', '__x64_sys_dup2']));
   const ev = path.join(tmp, 'raw-ids.jsonl');
@@ -140,37 +121,13 @@ spec:
   assert.is(bad.code, 1);
   assert.match(
     bad.stderr,
-    /list-ids\.yaml:\d+:\d+: spec\.tracepoints\[0\]\.selectors\[0\]\.matchArgs\[0\]\.values\[0\]: list "dups": "sys_nosuch" is not an x86_64 syscall/,
+    /list-ids\.yaml:\d+:\d+: spec\.tracepoints\[0\]\.selectors\[0\]\.matchArgs\[0\]\.values\[0\]: list "ids": "sys_nosuch" is not an x86_64 syscall/,
   );
 });
 
 test('a kprobe on list:NAME decides the events of every function of the list, whatever its arch prefix, and no other', async () => {
   const f = path.join(tmp, 'list-dups.yaml');
-  writeFileSync(
-    f,
-    `apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: "list-dups"
-spec:
-  lists:
-  - name: "dups"
-    type: "syscalls"
-    values: ["sys_dup", "__x64_sys_dup2"]
-  kprobes:
-  - call: "list:dups"
-    args:
-    - index: 0
-      type: "int"
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: "Equal"
-        values: ["-7"]
-      matchActions:
-      - action: Sigkill
-`,
-  );
+  writeFileSync(f, listDupsPolicy());
   const ev = path.join(tmp, 'list-dups.jsonl');
   const line = (fn: string) =>
     JSON.stringify({

@@ -213,8 +213,17 @@ test('any kernel function compiles as a generic kprobe; list:NAME needs a define
   // a list of named syscalls: served one instance per value by the loader (src/kernel/lists.ts), no need
   assert.equal(l.spec?.needs, []);
   assert.is(l.syscall, true);
+  // the core resolves the members once: the loader attaches to them, events and dry-run name them
+  const members = [
+    { call: 'sys_openat', syscall: 'openat' },
+    { call: 'sys_read', syscall: 'read' },
+  ];
+  assert.equal(l.spec?.members, members);
+  // a list without type is a syscall list, its members syscalls too
+  assert.equal(hook({ call: 'list:files' }, { lists: [{ name: 'files', values: ['sys_openat', 'sys_read'] }] }).spec?.members, members);
   const g = hook({ call: 'list:all', syscall: true }, { lists: [{ name: 'all', type: 'generated_syscalls' }] });
   assert.equal(g.spec?.needs, ['a generated list (generated_syscalls) in call (list:all)']);
+  assert.is(g.spec?.members, undefined);
   expectError(policy({ kprobes: [{ call: 'list:files' }] }), [...HOOK, 'call'], 'list "files" is not defined in spec.lists (defined: none)');
   expectError(policy({ kprobes: [{ call: 'bad name' }] }), [...HOOK, 'call'], '"bad name" is not a kernel function name ([A-Za-z0-9_.] only)');
   expectError(

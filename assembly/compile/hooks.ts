@@ -82,6 +82,7 @@ export function compileKprobe(cx: Ctx, h0: Node, hp: Path, kind: u8 = A.TLN_HOOK
         // a list of named functions: the loader attaches the hook to each (one instance per
         // member); a generated list would be every syscall or function of the kernel at once
         if (l.type.startsWith("generated_")) addNeed(hook.needs, "a generated list (" + l.type + ") in call (" + call + ")");
+        else hook.members = l.values;
       }
     } else {
       if (kind == A.TLN_HOOK_KPROBE) def = findHook(call);
@@ -203,6 +204,7 @@ export function compileHookBody(cx: Ctx, h: Node, hp: Path, hook: HookM, def: Ho
 export function finishHook(cx: Ctx, h: Node, hook: HookM, attach: string = ""): void {
   let s = '{"kind":' + jstr(kindName(hook.kind)) + ',"call":' + jstr(hook.call);
   if (hook.syscall.length > 0) s += ',"syscall":' + jstr(hook.syscall);
+  if (hook.members.length > 0) s += ',"members":' + membersJson(hook);
   if (attach.length > 0) s += "," + attach;
   s += ',"spec":' + nodeJson(h) + ',"needs":' + needsJson(hook.needs);
   // the selectors the evaluator decides from the spec record (null: the selector struct says it all)
@@ -216,6 +218,18 @@ export function finishHook(cx: Ctx, h: Node, hook: HookM, attach: string = ""): 
   if (anyEval) s += ',"eval":[' + ev.join(",") + "]";
   s += "}";
   hook.spec = s;
+}
+
+/** a list hook's members, resolved once for the loader and the evaluator: each value as its
+ * call, and for a syscall list its name without arch prefix (as syscall: true gives a call) */
+function membersJson(hook: HookM): string {
+  const sys = (hook.flags & A.TLN_HOOK_F_SYSCALL) != 0;
+  const out = new Array<string>();
+  for (let i = 0; i < hook.members.length; i++) {
+    const v = hook.members[i];
+    out.push('{"call":' + jstr(v) + (sys ? ',"syscall":' + jstr(syscallBase(v)) : "") + "}");
+  }
+  return "[" + out.join(",") + "]";
 }
 
 export function kindName(kind: u8): string {

@@ -308,7 +308,7 @@ export class EventPipeline {
     }
     const hook = p.spec.hooks.find((h) => h.slot === r.slot) ?? p.spec.hooks[r.slot];
     // a list hook's record names the list value its instance serves: the function that ran
-    const lm = hook ? listMember(p.spec, hook, r.member) : undefined;
+    const lm = hook ? listMember(hook, r.member) : undefined;
     const name = lm?.call ?? hook?.name ?? `hook#${r.hookId}`;
     const e = this.procs.lookup(r.pid) ?? this.missed(r);
     if (r.binary && e.binary !== r.binary && e.flags.includes('procFS')) e.binary = r.binary;

@@ -81,6 +81,8 @@ export interface HookSpecRecord {
   call: string;
   /** syscall: true: the syscall name without arch prefix */
   syscall?: string;
+  /** call: "list:NAME" (not generated): the list's values, each as a call (syscall lists: and its name without arch prefix) */
+  members?: { call: string; syscall?: string }[];
   tracepoint?: { subsystem: string; event: string; raw: boolean };
   uprobe?: { path: string; symbol: string; offset?: string; addr?: string; refCtrOffset?: string };
   usdt?: { path: string; provider: string; name: string };

@@ -41,6 +41,50 @@ export function policy(spec: Record<string, unknown>, meta: Record<string, unkno
   return { apiVersion: 'cilium.io/v1alpha1', kind, metadata: { name: 'p', ...meta }, spec };
 }
 
+/** a policy document as YAML text; namespaced (TracingPolicyNamespaced) when a namespace is given */
+export function policyYaml(name: string, spec: Record<string, unknown>, namespace?: string): string {
+  const meta = namespace ? { name, namespace } : { name };
+  return YAML.stringify(policy(spec, meta, namespace ? 'TracingPolicyNamespaced' : 'TracingPolicy'));
+}
+
+/** Tetragon's list-syscalls example: one kprobe on a list of syscalls (dup, dup2 with an arch
+ * prefix), killing a call on fd -7 */
+export function listDupsPolicy(namespace?: string): string {
+  return policyYaml(
+    'list-dups',
+    {
+      lists: [{ name: 'dups', type: 'syscalls', values: ['sys_dup', '__x64_sys_dup2'] }],
+      kprobes: [
+        {
+          call: 'list:dups',
+          args: [{ index: 0, type: 'int' }],
+          selectors: [{ matchArgs: [{ index: 0, operator: 'Equal', values: ['-7'] }], matchActions: [{ action: 'Sigkill' }] }],
+        },
+      ],
+    },
+    namespace,
+  );
+}
+
+/** Tetragon's list-syscalls-tracepoint example: raw_syscalls/sys_enter whose syscall id is in a list */
+export function listIdsPolicy(name: string, values: string[], namespace?: string): string {
+  return policyYaml(
+    name,
+    {
+      lists: [{ name: 'ids', type: 'syscalls', values }],
+      tracepoints: [
+        {
+          subsystem: 'raw_syscalls',
+          event: 'sys_enter',
+          args: [{ index: 4, type: 'uint64' }],
+          selectors: [{ matchArgs: [{ index: 0, operator: 'InMap', values: ['list:ids'] }] }],
+        },
+      ],
+    },
+    namespace,
+  );
+}
+
 /** a one-hook policy: security_file_permission(file, int) with these selectors */
 export function filePolicy(selectors: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return policy({
