@@ -465,8 +465,11 @@ export function listOnlyForCall(name: string): string {
 export function duplicateList(name: string): string {
   return "list " + q(name) + " is defined twice";
 }
-export function listNeedsValues(name: string): string {
-  return "list " + q(name) + " of type syscalls needs values";
+export function listNeedsValues(name: string, type: string): string {
+  return "list " + q(name) + (type.length > 0 ? " of type " + type : " (no type: function names)") + " needs values";
+}
+export function listNotValues(name: string): string {
+  return "list " + q(name) + " has no type: it names functions; as values it needs type syscalls or generated_syscalls (syscall ids)";
 }
 export function listInKprobeOnly(): string {
   return "list:NAME in call is only for kprobes and fentries";

@@ -219,8 +219,26 @@ test('any kernel function compiles as a generic kprobe; list:NAME needs a define
     { call: 'sys_read', syscall: 'read' },
   ];
   assert.equal(l.spec?.members, members);
-  // a list without type is a syscall list, its members syscalls too
-  assert.equal(hook({ call: 'list:files' }, { lists: [{ name: 'files', values: ['sys_openat', 'sys_read'] }] }).spec?.members, members);
+  // a list without type names kernel functions (Tetragon's ListTypeNone): no syscall, even with
+  // syscall: true (the CRD default), as Tetragon decides a list hook by the list's type alone
+  const fl = hook({ call: 'list:rw', syscall: true }, { lists: [{ name: 'rw', values: ['vfs_read', 'vfs_write'] }] });
+  assert.equal([fl.syscall, fl.spec?.members], [false, [{ call: 'vfs_read' }, { call: 'vfs_write' }]]);
+  expectError(policy({ kprobes: [], lists: [{ name: 'rw' }] }), ['spec', 'lists', 0], 'list "rw" (no type: function names) needs values');
+  expectError(
+    policy({
+      lists: [{ name: 'rw', values: ['vfs_read'] }],
+      tracepoints: [
+        {
+          subsystem: 'raw_syscalls',
+          event: 'sys_enter',
+          args: [{ index: 4, type: 'uint64' }],
+          selectors: [{ matchArgs: [{ index: 4, operator: 'InMap', values: ['list:rw'] }] }],
+        },
+      ],
+    }),
+    ['spec', 'tracepoints', 0, 'selectors', 0, 'matchArgs', 0, 'values', 0],
+    'list "rw" has no type: it names functions; as values it needs type syscalls or generated_syscalls (syscall ids)',
+  );
   const g = hook({ call: 'list:all', syscall: true }, { lists: [{ name: 'all', type: 'generated_syscalls' }] });
   assert.equal(g.spec?.needs, ['a generated list (generated_syscalls) in call (list:all)']);
   assert.is(g.spec?.members, undefined);

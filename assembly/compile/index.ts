@@ -305,7 +305,8 @@ export function compileLists(cx: Ctx, spec: Node, sp: Path): void {
     if (name == null) continue;
     if (cx.pol.list(name) != null) cx.err(p.k("name"), M.duplicateList(name));
     const tn = strOf(l.get("type"));
-    let type = tn == null ? "syscalls" : tn.toLowerCase();
+    // no type: a list of function names (Tetragon's ListTypeNone), not of syscalls
+    let type = tn == null ? "" : tn.toLowerCase();
     if (tn != null && type != "syscalls" && type != "generated_syscalls" && type != "generated_ftrace") {
       cx.err(p.k("type"), M.unknownFieldValue("list type", tn, "syscalls, generated_syscalls, generated_ftrace"));
     }
@@ -315,7 +316,7 @@ export function compileLists(cx: Ctx, spec: Node, sp: Path): void {
       const v = strOf(vl.at(j));
       if (v != null) vals.push(v);
     }
-    if (type == "syscalls" && vals.length == 0) cx.err(p, M.listNeedsValues(name));
+    if ((type == "syscalls" || type == "") && vals.length == 0) cx.err(p, M.listNeedsValues(name, type));
     cx.pol.lists.push(new ListM(name, type, vals));
   }
 }

@@ -207,6 +207,9 @@ export function intSet(cx: Ctx, fm: FilterM, texts: Array<string>, paths: Array<
           los.push(v);
           his.push(v);
         }
+      } else if (l.type.length == 0) {
+        cx.err(paths[i], M.listNotValues(l.name));
+        bad = true;
       } else fm.specOnly = true; // a generated_ftrace list: the kernel's functions, not values
       continue;
     }
