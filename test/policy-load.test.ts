@@ -31,6 +31,18 @@ test('YAML syntax error in a flow sequence', () => {
   assert.match(r[0], /^x\.yaml:\d+:\d+: /);
 });
 
+test("deep nesting: a clear error at its position, never the engine's stack message", () => {
+  const doc = (n: number) => ({
+    name: 'd.yaml',
+    text: `apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: d\nspec:\n  options: ${'['.repeat(n)}${']'.repeat(n)}\n`,
+  });
+  assert.equal(lines([doc(100)]), ['d.yaml:6:75: the document nests deeper than 64 levels here']);
+  // deep enough that the YAML parser's recursion gives up before talon's own depth check
+  const r = lines([doc(50_000)]);
+  assert.is(r.length, 1);
+  assert.match(r[0], /^d\.yaml:6:\d+: the document nests too deeply to parse here \(at most 64 levels\)$/);
+});
+
 test('unknown field with a did-you-mean suggestion, pointing at the key', () => {
   assert.equal(lines([`${FIX}/unknown-field.yaml`]), [
     `${FIX}/unknown-field.yaml:13:7: spec.kprobes[0].selectors[0].matchArg: unknown field "matchArg" (did you mean "matchArgs"?)`,

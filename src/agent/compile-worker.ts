@@ -29,6 +29,17 @@ parentPort!.on('message', (job: { id: number; inputs: PolicyInput[]; opts: Compi
     const c = checkPolicies(job.inputs, job.opts, compile);
     parentPort!.postMessage({ id: job.id, image: c.image, diagnostics: c.diagnostics, errors: c.errors, coreBytes: coreMemoryOfLastCall() });
   } catch (e) {
-    parentPort!.postMessage({ id: job.id, failed: (e as Error).message });
+    // an engine error (a stack overflow, say) is no diagnostic of the input: where it happened
+    // goes with it, so the agent log and the client name the place instead of a bare message
+    const err = e as Error;
+    const where =
+      err instanceof RangeError
+        ? (err.stack ?? '')
+            .split('\n')
+            .slice(1, 4)
+            .map((l) => l.trim())
+            .join('; ')
+        : '';
+    parentPort!.postMessage({ id: job.id, failed: where ? `${err.message} (${where})` : err.message });
   }
 });

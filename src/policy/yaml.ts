@@ -113,8 +113,16 @@ export function readPolicySource(name: string, text: string): { docs: PolicyDocu
   const list: Document.Parsed[] = [...parsed];
   let seen = 0;
   list.forEach((doc, index) => {
-    for (const e of doc.errors)
-      problems.push({ source, pos: position(source, errorOffset(text, e.code, e.message, e.pos[0])), message: e.message, severity: 'error' });
+    let tooDeepToParse = false;
+    for (const e of doc.errors) {
+      // the YAML parser's own stack ran out (once per level it unwinds): the input nests far past
+      // what a policy needs; said once, at the first place
+      const deepParse = /Maximum call stack size exceeded/.test(e.message);
+      if (deepParse && tooDeepToParse) continue;
+      tooDeepToParse ||= deepParse;
+      const message = deepParse ? `the document nests too deeply to parse here (at most ${MAX_DEPTH} levels)` : e.message;
+      problems.push({ source, pos: position(source, errorOffset(text, e.code, e.message, e.pos[0])), message, severity: 'error' });
+    }
     for (const w of doc.warnings) problems.push({ source, pos: position(source, w.pos[0]), message: w.message, severity: 'warning' });
     if (doc.errors.length > 0) {
       seen++;
