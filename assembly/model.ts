@@ -103,12 +103,21 @@ export class HookM {
 /** one entry of spec.lists */
 export class ListM {
   name: string;
+  /** "" (no type: function names, Tetragon's ListTypeNone), syscalls, generated_syscalls or generated_ftrace */
   type: string;
   values: Array<string>;
   constructor(name: string, type: string, values: Array<string>) {
     this.name = name;
     this.type = type;
     this.values = values;
+  }
+  /** its members are syscalls (named or every one) */
+  get syscalls(): bool {
+    return this.type == "syscalls" || this.type == "generated_syscalls";
+  }
+  /** the kernel generates its members; it has no values of its own */
+  get generated(): bool {
+    return this.type.startsWith("generated_");
   }
 }
 

@@ -78,10 +78,10 @@ export function compileKprobe(cx: Ctx, h0: Node, hp: Path, kind: u8 = A.TLN_HOOK
       const l = cx.pol.list(name);
       if (l == null) cx.err(hp.k("call"), M.unknownList(name, listNames(cx)));
       else {
-        if (l.type == "syscalls" || l.type == "generated_syscalls") hook.flags |= A.TLN_HOOK_F_SYSCALL;
+        if (l.syscalls) hook.flags |= A.TLN_HOOK_F_SYSCALL;
         // a list of named functions: the loader attaches the hook to each (one instance per
         // member); a generated list would be every syscall or function of the kernel at once
-        if (l.type.startsWith("generated_")) addNeed(hook.needs, "a generated list (" + l.type + ") in call (" + call + ")");
+        if (l.generated) addNeed(hook.needs, "a generated list (" + l.type + ") in call (" + call + ")");
         else hook.members = l.values;
       }
     } else {

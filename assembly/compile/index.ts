@@ -307,17 +307,18 @@ export function compileLists(cx: Ctx, spec: Node, sp: Path): void {
     const tn = strOf(l.get("type"));
     // no type: a list of function names (Tetragon's ListTypeNone), not of syscalls
     let type = tn == null ? "" : tn.toLowerCase();
-    if (tn != null && type != "syscalls" && type != "generated_syscalls" && type != "generated_ftrace") {
-      cx.err(p.k("type"), M.unknownFieldValue("list type", tn, "syscalls, generated_syscalls, generated_ftrace"));
-    }
+    const known = type == "" || type == "syscalls" || type == "generated_syscalls" || type == "generated_ftrace";
+    if (!known) cx.err(p.k("type"), M.unknownFieldValue("list type", tn!, "syscalls, generated_syscalls, generated_ftrace"));
     const vals = new Array<string>();
     const vl = listOf(l.get("values"));
     if (vl != null) for (let j = 0; j < vl.length; j++) {
       const v = strOf(vl.at(j));
       if (v != null) vals.push(v);
     }
-    if ((type == "syscalls" || type == "") && vals.length == 0) cx.err(p, M.listNeedsValues(name, type));
-    cx.pol.lists.push(new ListM(name, type, vals));
+    const lm = new ListM(name, type, vals);
+    // no follow-on error for a type already refused
+    if (known && !lm.generated && vals.length == 0) cx.err(p, M.listNeedsValues(name, type));
+    cx.pol.lists.push(lm);
   }
 }
 

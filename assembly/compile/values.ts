@@ -186,10 +186,10 @@ export function intSet(cx: Ctx, fm: FilterM, texts: Array<string>, paths: Array<
       if (l == null) {
         cx.err(paths[i], M.unknownList(t.substring(5), "see spec.lists"));
         bad = true;
-      } else if (l.type == "syscalls" || l.type == "generated_syscalls") {
+      } else if (l.syscalls) {
         // syscall names become their x86_64 ids (talon's BPF objects are built for x86_64);
         // a generated list is every syscall
-        const names = l.type == "syscalls" ? l.values : SYSCALLS_X86_64.filter((n: string) => n.length > 0);
+        const names = l.generated ? SYSCALLS_X86_64.filter((n: string) => n.length > 0) : l.values;
         for (let j = 0; j < names.length; j++) {
           const nr = SYSCALLS_X86_64.indexOf(syscallBase(names[j]));
           if (nr < 0 || names[j].length == 0) {
@@ -207,7 +207,8 @@ export function intSet(cx: Ctx, fm: FilterM, texts: Array<string>, paths: Array<
           los.push(v);
           his.push(v);
         }
-      } else if (l.type.length == 0) {
+      } else if (!l.generated) {
+        // a list of function names (no type) has no ids to match
         cx.err(paths[i], M.listNotValues(l.name));
         bad = true;
       } else fm.specOnly = true; // a generated_ftrace list: the kernel's functions, not values
