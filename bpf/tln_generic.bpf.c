@@ -228,11 +228,11 @@ static __always_inline long tln_gen_copy_buf(struct tln_hook_rec *rec, __u32 cur
 		n = TLN_GEN_BUF_MAX;
 	if (n > room)
 		n = room;
-	n &= 0xfff;
 	if (!n)
 		return 0;
-	if (user ? bpf_probe_read_user(&rec->data[cur], n, (const void *)ptr) :
-		   bpf_probe_read_kernel(&rec->data[cur], n, (const void *)ptr))
+	barrier_var(n); /* keep the masks: 6.1's verifier loses the bounds through the copies */
+	if (user ? bpf_probe_read_user(&rec->data[cur], n & 0xfff, (const void *)ptr) :
+		   bpf_probe_read_kernel(&rec->data[cur], n & 0xfff, (const void *)ptr))
 		return -1;
 	return n;
 }

@@ -80,6 +80,44 @@ const POLICY =
         values: ["${D}/seen-"]
 `;
 
+/** the corpus' capchanges sys_write hook (returnCopy char_buf, matchPIDs followForks, matchCapabilityChanges), which 6.1's verifier once refused, with a second selector that posts writes to D/rc-w */
+const RETCOPY_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-retcopy
+  namespace: default
+spec:
+  kprobes:
+  - call: sys_write
+    syscall: true
+    args:
+    - index: 0
+      type: fd
+    - index: 1
+      type: char_buf
+      returnCopy: true
+    - index: 2
+      type: size_t
+    selectors:
+    - matchPIDs:
+      - operator: In
+        followForks: true
+        isNamespacePID: false
+        values: [4242]
+      matchCapabilityChanges:
+      - type: Effective
+        operator: In
+        values: [CAP_MKNOD]
+      matchArgs:
+      - index: 0
+        operator: Postfix
+        values: [strange.txt]
+    - matchArgs:
+      - index: 0
+        operator: Postfix
+        values: [/rc-w]
+`;
+
 /** Tetragon's list form on kernel functions: one hook, a kprobe per function of the list */
 const LIST_POLICY = `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicyNamespaced
@@ -210,6 +248,21 @@ async function main(): Promise<void> {
       expect(!events().some(on('vfs_read', 'lst-b')) && !events().some(on('vfs_write', 'lst-a')), 'no event under the other function name');
       await talon(['tp', 'delete', 'vm-list', '-n', 'default', ...A], { timeoutMs: 120_000 });
     });
+    await check(
+      'sys_write with returnCopy, matchPIDs followForks and matchCapabilityChanges (the corpus capchanges shape) loads; its Post selector gives the bytes written',
+      async () => {
+        writeFileSync(join(D, 'retcopy.yaml'), RETCOPY_POLICY);
+        let r = await talon(['tp', 'add', join(D, 'retcopy.yaml'), ...A], { timeoutMs: 120_000 });
+        expect(r.code === 0, `tp add: ${r.code} ${r.stdout} ${r.stderr}`);
+        r = await inPod(['sh', '-c', `echo retcopy > ${D}/rc-w`]);
+        expect(r.code === 0, `in the pod: ${r.code} ${r.stderr}`);
+        const ev = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-retcopy');
+        expect(ev, 'a vm-retcopy event');
+        const a1 = ev.process_kprobe.args?.[1];
+        expect(a1?.bytes_arg === Buffer.from('retcopy\n').toString('base64'), `the bytes written: ${JSON.stringify(ev.process_kprobe.args)}`);
+        await talon(['tp', 'delete', 'vm-retcopy', '-n', 'default', ...A], { timeoutMs: 120_000 });
+      },
+    );
     await check('BTF programs: lsmhooks Override (EACCES), fentry Sigkill, a kprobe Override through fmod_ret (EPERM), in the pod only', async () => {
       writeFileSync(join(D, 'btf.yaml'), BTF_POLICY);
       let r = await talon(['tp', 'add', join(D, 'btf.yaml'), ...A], { timeoutMs: 120_000 });
@@ -243,6 +296,8 @@ async function main(): Promise<void> {
       await talon(['pod', 'delete', 'default/kp', ...A], { timeoutMs: 120_000 });
       agent!.child.kill('SIGTERM');
       const code = await agent!.exited;
+      // the whole agent log on the console when anything failed: the check's line keeps only its start
+      if (results.some((x) => !x.ok) || code !== 0) console.log(`agent stderr (last 6000 bytes):\n${agent!.err().slice(-6000)}`);
       expect(code === 0, `agent exit ${code}: ${agent!.err().slice(-500)}`);
       expect(tlnProgs().length === 0, `left: ${tlnProgs().join(', ')}`);
     });
