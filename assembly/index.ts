@@ -161,7 +161,8 @@ export function inspect(len: i32): i32 {
       '{"index":' + i.toString() + ',"name":' + jstr(p.name) + ',"namespace":' + (namespaced ? jstr(p.namespace) : "null") +
         ',"kind":"' + (namespaced ? "TracingPolicyNamespaced" : "TracingPolicy") + '","mode":"' + modeName(p.mode) +
         '","filtered":' + jbool((p.scope & A.TLN_SCOPE_F_FILTERED) != 0) + ',"host":' +
-        jbool((p.scope & A.TLN_SCOPE_F_FILTERED) == 0 || (p.scope & A.TLN_SCOPE_F_HOST) != 0) + ',"hooks":[' +
+        jbool((p.scope & A.TLN_SCOPE_F_FILTERED) == 0 || (p.scope & A.TLN_SCOPE_F_HOST) != 0) + ',"containers":' +
+        jbool(p.contSel != null && p.contSel!.length > 0) + ',"hooks":[' +
         hooks.join(",") + '],"spec":' + (p.spec.length > 0 ? p.spec : "null") + ',"maps":[' + maps.join(",") + "]}",
     );
   }

@@ -231,8 +231,8 @@ static __always_inline long tln_gen_copy_buf(struct tln_hook_rec *rec, __u32 cur
 	if (!n)
 		return 0;
 	barrier_var(n); /* keep the masks: 6.1's verifier loses the bounds through the copies */
-	if (user ? bpf_probe_read_user(&rec->data[cur], n & 0xfff, (const void *)ptr) :
-		   bpf_probe_read_kernel(&rec->data[cur], n & 0xfff, (const void *)ptr))
+	if (user ? bpf_probe_read_user(&rec->data[cur], n & TLN_GEN_BUF_MAX, (const void *)ptr) :
+		   bpf_probe_read_kernel(&rec->data[cur], n & TLN_GEN_BUF_MAX, (const void *)ptr))
 		return -1;
 	return n;
 }

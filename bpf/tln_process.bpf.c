@@ -261,3 +261,64 @@ int BPF_PROG(tln_exit, struct task_struct *task)
 	tln_output(rec, sizeof(*rec) + len);
 	return 0;
 }
+
+/* ---- cgroups of new containers -------------------------------------------- */
+
+/* cgroup v2 only: a v1 hierarchy numbers its cgroups apart (the same id can name another cgroup) */
+static __always_inline int tln_cg_v2(struct cgroup *cgrp)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(cgrp, root) == BPF_CORE_READ(task, cgroups, dfl_cgrp, root);
+}
+
+/* A container's cgroup is made in its pod's (runc create, well before the
+ * entrypoint runs). When the agent marked the pod's cgroup TLN_CG_F_INHERIT,
+ * the new cgroup takes its units here, so the container is covered from its
+ * first instruction and not only from when the agent sees it over CRI. The
+ * agent takes the entry over then; until it does, its bit in cgbits is ours. */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(tln_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct tln_cgroup *pc, c = {};
+	struct tln_dispatch *d;
+	struct cgroup *parent;
+	__u64 id, pid;
+
+	if (!tln_cg_v2(cgrp))
+		return 0;
+	/* struct cgroup starts with its css (self): the parent css is the parent cgroup */
+	parent = (struct cgroup *)BPF_CORE_READ(cgrp, self.parent);
+	if (!parent)
+		return 0;
+	pid = BPF_CORE_READ(parent, kn, id);
+	pc = bpf_map_lookup_elem(&tln_cgroups, &pid);
+	if (!pc || !(pc->flags & TLN_CG_F_INHERIT))
+		return 0;
+	id = BPF_CORE_READ(cgrp, kn, id);
+	c.units = pc->units;
+	c.flags = TLN_CG_F_POD | TLN_CG_F_INHERITED;
+	if (bpf_map_update_elem(&tln_cgroups, &id, &c, BPF_NOEXIST))
+		return 0;
+	/* after the entry: a set bit always finds it */
+	d = tln_zero_lookup(&tln_dispatch);
+	if (d)
+		__sync_fetch_and_or(&d->cgbits[(id >> 6) & 63], 1ULL << (id & 63));
+	return 0;
+}
+
+/* the entry tln_cgroup_mkdir made goes with its cgroup (the agent's own it removes itself) */
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(tln_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	struct tln_cgroup *c;
+	__u64 id;
+
+	if (!tln_cg_v2(cgrp))
+		return 0;
+	id = BPF_CORE_READ(cgrp, kn, id);
+	c = bpf_map_lookup_elem(&tln_cgroups, &id);
+	if (c && (c->flags & TLN_CG_F_INHERITED))
+		bpf_map_delete_elem(&tln_cgroups, &id);
+	return 0;
+}

@@ -139,6 +139,49 @@ if (reason) {
     assert.equal(talonCgroupLeftovers(), []);
   });
 
+  test("CRI pods: a policy that picks no container is passed on from the pod's own cgroup to new containers; one with a containerSelector is not", async () => {
+    const t = tempDir('talon-agent-');
+    const k = new FakeKernel();
+    const cri = (id: string, labels: Record<string, string>, podCg?: string): Pod => ({
+      namespace: 'default',
+      name: 'xwing',
+      labels,
+      container: { name: 'main', image: 'docker.io/library/nginx:1', id: `containerd://${id}` },
+      source: 'cri',
+      uid: '6f7c2b1e-0000-4000-8000-000000000001',
+      cgroupPath: `/sys/fs/cgroup/kubepods/besteffort/pod6f7c2b1e-0000-4000-8000-000000000001/${id}`,
+      cgroupId: id === 'c1' ? '9001' : '9002',
+      ...(podCg ? { podCgroupId: podCg } : {}),
+      created: '2026-12-03T00:00:00Z',
+    });
+    const byContainer = example('egress-xwing-enforce.yaml')
+      .replace('name: egress-xwing-enforce', 'name: egress-xwing-main')
+      .replace('  podSelector:', '  containerSelector:\n    matchLabels:\n      name: main\n  podSelector:');
+    try {
+      await withAgent(t.dir, k, async (agent, c) => {
+        await c.call('policy.add', { yaml: example('egress-xwing-enforce.yaml'), file: 'a.yaml', namespace: 'default' });
+        await c.call('policy.add', { yaml: byContainer, file: 'b.yaml', namespace: 'default' });
+        const pod = k.policy('egress-xwing-enforce')!;
+        const cont = k.policy('egress-xwing-main')!;
+        await agent.pods.replaceSource('cri', new Map([['c1', cri('c1', { app: 'xwing' }, '9000')]]));
+        assert.equal([...pod.filter], ['9001'], 'the container is in the filter');
+        assert.equal([...pod.inherit], ['9000'], "and its pod's own cgroup passes the policy on");
+        assert.equal([...cont.filter], ['9001'], 'the containerSelector policy covers the container');
+        assert.equal([...cont.inherit], [], 'but is not passed on: a new container may be another');
+        // a container whose pod cgroup is not the pod's own (no podCgroupId): nothing is passed on
+        await agent.pods.replaceSource('cri', new Map([['c2', cri('c2', { app: 'xwing' })]]));
+        assert.equal([...pod.filter], ['9002']);
+        assert.equal([...pod.inherit], [], 'the pod cgroup of the gone container no longer passes it on');
+        // relabelled out of the selector: neither
+        await agent.pods.replaceSource('cri', new Map([['c1', cri('c1', { app: 'tie' }, '9000')]]));
+        assert.equal([...pod.filter], []);
+        assert.equal([...pod.inherit], []);
+      });
+    } finally {
+      t.remove();
+    }
+  });
+
   test('policy.add diagnostics read exactly like `talon compile`', async () => {
     const t = tempDir('talon-agent-');
     const k = new FakeKernel();

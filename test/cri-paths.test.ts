@@ -3,7 +3,15 @@
 // CRI endpoints; workloads without the Kubernetes API. No root.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cgroupsPathToDir, containerIdUrl, containerOfCgroupPath, expandSlice, parseContainerIdUrl, podUidOfCgroupPath } from '../src/pods/cri-cgroup.js';
+import {
+  cgroupsPathToDir,
+  containerIdUrl,
+  containerOfCgroupPath,
+  expandSlice,
+  parseContainerIdUrl,
+  podCgroupDir,
+  podUidOfCgroupPath,
+} from '../src/pods/cri-cgroup.js';
 import { containerRuntimeInfo, criTarget } from '../src/pods/cri-client.js';
 import { runtimeScheme, workloadOf } from '../src/pods/cri.js';
 
@@ -47,6 +55,17 @@ test('the container and pod of a cgroup path (a directory or a /proc/<pid>/cgrou
   assert.is(containerOfCgroupPath('/user.slice/user-0.slice/session-1.scope'), null);
   assert.is(containerOfCgroupPath('/'), null);
   assert.is(podUidOfCgroupPath('/kubepods/besteffort'), null);
+});
+
+test("a pod's own cgroup: the parent of a container's, only when it is named for that pod", () => {
+  const uid = '6f7c2b1e-1111-4222-8333-444455556666';
+  const cid = 'a'.repeat(64);
+  assert.is(podCgroupDir(`/sys/fs/cgroup/kubepods/besteffort/pod${uid}/${cid}`, uid), `/sys/fs/cgroup/kubepods/besteffort/pod${uid}`);
+  const slice = `/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replaceAll('-', '_')}.slice`;
+  assert.is(podCgroupDir(`${slice}/cri-containerd-${cid}.scope`, uid), slice, 'systemd driver');
+  assert.is(podCgroupDir(`/sys/fs/cgroup/kubepods/besteffort/pod${uid}/${cid}`, uid.replace('6f', '7f')), null, "another pod's uid");
+  assert.is(podCgroupDir(`/sys/fs/cgroup/k8s.io/${cid}`, uid), null, 'a parent shared by every container (no kubelet)');
+  assert.is(podCgroupDir(`/sys/fs/cgroup/kubepods/besteffort/pod${uid}/${cid}`, ''), null, 'no uid');
 });
 
 test('container id URLs as Kubernetes and Tetragon write them', () => {

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kernel, LoadError, type LoadedPolicy } from '../src/kernel/index.js';
-import type { HookRecord, TlnRecord, ExecRecord, ExitRecord } from '../src/kernel/records.js';
+import { LAYOUT, type HookRecord, type TlnRecord, type ExecRecord, type ExitRecord } from '../src/kernel/records.js';
 import type { PolicySpec } from '../src/core/types.js';
 import { ACT, ARG, OP, TestCgroup, bpftoolTlnProgs, buildSpec, compileSeedFull, kernelSkipReason, run, sleep, type CoreCompiled } from './helpers/kernel.js';
 import { waitFor } from './helpers/common.js';
@@ -203,6 +203,57 @@ if (skip) {
     assert.is(rec!.binary, '/usr/bin/cat');
     assert.equal(rec!.args[0], { kind: 'str', value: '/etc/shadow' });
     assert.equal(rec!.args[1], { kind: 'int', value: 4n });
+  });
+
+  S('file: a cgroup made in a pod cgroup marked inherit is covered from its first process, before the loader is told of it', async () => {
+    const { k } = ctx;
+    const p = ctx.file;
+    if (!k || !p) throw new Error('kernel not open');
+    const F = k.dispatcher;
+    const pod = TestCgroup.create('inhpod');
+    try {
+      p.setInheritCgroups([pod.id], []);
+      // as runc makes a new container's cgroup in its pod's: nobody tells the loader
+      const ctr = pod.child('ctr');
+      const e = F.kernelEntry(ctr.id);
+      assert.ok(e, "tln_cgroup_mkdir made the new cgroup's entry");
+      assert.is(e!.flags, LAYOUT.TLN_CG_F_POD | LAYOUT.TLN_CG_F_INHERITED, 'a pod cgroup, made in the kernel');
+      assert.ok(e!.listed, 'its bit in cgbits is set');
+      assert.is((await ctr.run('cat /etc/shadow')).signal, 'SIGKILL', 'its first process is killed');
+      // the loader writes the dispatch state again (a mode change): the kernel's entry keeps its bit
+      p.setMode('enforce');
+      assert.ok(F.kernelEntry(ctr.id)?.listed, 'still listed after the loader rewrote cgbits');
+      assert.is((await ctr.run('cat /etc/shadow')).signal, 'SIGKILL', 'still killed');
+      // the agent takes the container over (as a pod of its own): same units, its entry now
+      k.addPodCgroups([ctr.id]);
+      const taken = F.kernelEntry(ctr.id)!;
+      assert.is(taken.flags, LAYOUT.TLN_CG_F_POD, 'taken over: no longer marked as made in the kernel');
+      assert.ok(taken.units !== 0n && taken.listed, 'its units and bit stay');
+      assert.is((await ctr.run('cat /etc/shadow')).signal, 'SIGKILL', 'killed after the take-over');
+      k.removePodCgroups([ctr.id]);
+      // a cgroup made in another (unmarked) one is not covered
+      const other = TestCgroup.create('inhnone');
+      try {
+        const sib = other.child('ctr');
+        assert.is(F.kernelEntry(sib.id), null, 'no entry for a cgroup made elsewhere');
+        assert.is((await sib.run('cat /etc/shadow >/dev/null')).code, 0, 'not covered');
+      } finally {
+        other.remove();
+      }
+      // removed with its cgroup
+      const gone = pod.child('gone');
+      assert.ok(F.kernelEntry(gone.id));
+      gone.remove();
+      assert.is(F.kernelEntry(gone.id), null, 'tln_cgroup_rmdir removed the entry with the cgroup');
+      // the pod no longer passes the policy on: a new cgroup in it is not covered
+      p.setInheritCgroups([], [pod.id]);
+      const late = pod.child('late');
+      assert.is(F.kernelEntry(late.id), null, 'not marked: no entry');
+      assert.is((await late.run('cat /etc/shadow >/dev/null')).code, 0, 'not covered');
+    } finally {
+      p.setInheritCgroups([], [pod.id]);
+      pod.remove();
+    }
   });
 
   S('file: Postfix selector matches the reversed path', async () => {

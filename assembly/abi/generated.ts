@@ -341,6 +341,8 @@ export const TLN_MAX_UNITS: i32 = 64;
 export const TLN_DHOOKS: u64 = 4;
 export const TLN_CG_BITS: u64 = 4096;
 export const TLN_CG_F_POD: u32 = 0x01;
+export const TLN_CG_F_INHERIT: u32 = 0x02;
+export const TLN_CG_F_INHERITED: u32 = 0x04;
 export const TLN_FC_READ: u32 = 0x01;
 export const TLN_FC_WRITE: u32 = 0x02;
 
@@ -813,6 +815,8 @@ export function abiTableJson(): string {
   o.push('"TLN_DHOOKS":' + TLN_DHOOKS.toString());
   o.push('"TLN_CG_BITS":' + TLN_CG_BITS.toString());
   o.push('"TLN_CG_F_POD":' + TLN_CG_F_POD.toString());
+  o.push('"TLN_CG_F_INHERIT":' + TLN_CG_F_INHERIT.toString());
+  o.push('"TLN_CG_F_INHERITED":' + TLN_CG_F_INHERITED.toString());
   o.push('"TLN_FC_READ":' + TLN_FC_READ.toString());
   o.push('"TLN_FC_WRITE":' + TLN_FC_WRITE.toString());
   o.push('"TLN_EVREC_MAX_ARGS":' + TLN_EVREC_MAX_ARGS.toString());

@@ -357,7 +357,11 @@ struct tln_unit {
 /* tln_cgroups: HASH cgroup id (u64) -> struct tln_cgroup: every pod cgroup
  * and every cgroup a policy's pod filter names; a cgroup not in it is a
  * process in no pod */
-#define TLN_CG_F_POD 0x01 /* the cgroup belongs to a pod (host-scope policies skip it) */
+#define TLN_CG_F_POD 0x01       /* the cgroup belongs to a pod (host-scope policies skip it) */
+#define TLN_CG_F_INHERIT 0x02   /* a pod's own cgroup: a child made in it (a new container) starts with
+                                 * its units (tln_cgroup_mkdir), before the agent has seen the container */
+#define TLN_CG_F_INHERITED 0x04 /* made by tln_cgroup_mkdir, not yet taken over by the agent:
+                                 * tln_cgroup_rmdir removes it */
 struct tln_cgroup {
 	__u64 units;      /* units of the filtered policies whose pods hold it */
 	__u32 flags;      /* TLN_CG_F_* */

@@ -499,6 +499,8 @@ export const TLN_MAX_UNITS = 64;
 export const TLN_DHOOKS = 4;
 export const TLN_CG_BITS = 4096;
 export const TLN_CG_F_POD = 0x01;
+export const TLN_CG_F_INHERIT = 0x02;
+export const TLN_CG_F_INHERITED = 0x04;
 export const TLN_FC_READ = 0x01;
 export const TLN_FC_WRITE = 0x02;
 
@@ -1086,6 +1088,8 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_DHOOKS": 4,
   "TLN_CG_BITS": 4096,
   "TLN_CG_F_POD": 1,
+  "TLN_CG_F_INHERIT": 2,
+  "TLN_CG_F_INHERITED": 4,
   "TLN_FC_READ": 1,
   "TLN_FC_WRITE": 2,
   "TLN_EVREC_MAX_ARGS": 8,

@@ -26,6 +26,9 @@ class LoadedAdapter implements LoadedPolicyPort {
   setFilterCgroups(add: bigint[], remove: bigint[]): void {
     this.lp.setFilterCgroups(add, remove);
   }
+  setInheritCgroups(add: bigint[], remove: bigint[]): void {
+    this.lp.setInheritCgroups(add, remove);
+  }
   setMode(mode: 'enforce' | 'monitor'): void {
     this.lp.setMode(mode);
   }

@@ -61,6 +61,8 @@ export interface AgentPolicy {
   sensors: string[];
   /** cgroup id -> "ns/name" of the pods currently in the policy's filter */
   cgroups: Map<string, string>;
+  /** the own cgroups (ids) of those pods whose new containers take the policy from their start */
+  inherit: Set<string>;
 }
 
 /** What `policy.list` reports per policy (JSON over the API). */
@@ -170,6 +172,7 @@ export class PolicyManager {
         state: 'disabled',
         sensors: [],
         cgroups: new Map(),
+        inherit: new Set(),
       };
       unit.policies.push(p);
       // the run-time mode of an earlier run (set-mode), decided by the core again
@@ -203,6 +206,7 @@ export class PolicyManager {
     p.errorKind = undefined;
     p.verifierLog = undefined;
     p.cgroups = new Map();
+    p.inherit = new Set();
     if (!this.kernel) {
       p.state = 'enabled';
       this.rescope(p);
@@ -221,6 +225,7 @@ export class PolicyManager {
       const l = p.loaded;
       p.loaded = null;
       p.cgroups = new Map();
+      p.inherit = new Set();
       try {
         await l?.unload();
       } catch {
@@ -398,15 +403,24 @@ export class PolicyManager {
   private rescope(p: AgentPolicy): void {
     if (!p.spec.filtered) return;
     const want = new Map<string, string>();
+    // a policy that matched one container of a pod without looking at containers matches every
+    // container the pod gets: the kernel gives them the policy when their cgroup is made
+    const inherit = new Set<string>();
     for (const pod of this.pods.list()) {
-      if (this.core.podMatches(p.unit.image, p.index, podInfo(pod))) want.set(pod.cgroupId, podKey(pod));
+      if (!this.core.podMatches(p.unit.image, p.index, podInfo(pod))) continue;
+      want.set(pod.cgroupId, podKey(pod));
+      if (pod.podCgroupId && !p.spec.containers) inherit.add(pod.podCgroupId);
     }
-    const add: bigint[] = [];
-    const remove: bigint[] = [];
-    for (const id of want.keys()) if (!p.cgroups.has(id)) add.push(BigInt(id));
-    for (const id of p.cgroups.keys()) if (!want.has(id)) remove.push(BigInt(id));
-    if (add.length === 0 && remove.length === 0) return;
-    p.loaded?.setFilterCgroups(add, remove);
+    const diff = <T>(now: Iterable<T>, was: { has(k: T): boolean }) => [...now].filter((k) => !was.has(k)).map((k) => BigInt(String(k)));
+    const addI = diff(inherit, p.inherit);
+    const removeI = diff(p.inherit, inherit);
+    const add = diff(want.keys(), p.cgroups);
+    const remove = diff(p.cgroups.keys(), want);
+    // inheritance is added first and removed last
+    if (addI.length > 0) p.loaded?.setInheritCgroups(addI, []);
+    if (add.length > 0 || remove.length > 0) p.loaded?.setFilterCgroups(add, remove);
+    if (removeI.length > 0) p.loaded?.setInheritCgroups([], removeI);
+    p.inherit = inherit;
     p.cgroups = want;
   }
 
@@ -510,6 +524,7 @@ export class PolicyManager {
     const l = p.loaded;
     p.loaded = null;
     p.cgroups = new Map();
+    p.inherit = new Set();
     if (!l) return;
     try {
       await l.unload();

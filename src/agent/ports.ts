@@ -38,6 +38,8 @@ export interface LoadedPolicyPort {
   programMemory(): number;
   /** adds/removes cgroup ids in the policy's pod filter */
   setFilterCgroups(add: bigint[], remove: bigint[]): void;
+  /** adds/removes pods' own cgroups whose new containers take the policy at once (before the agent sees them) */
+  setInheritCgroups(add: bigint[], remove: bigint[]): void;
   /** writes the run-time mode into the policy's conf map */
   setMode(mode: 'enforce' | 'monitor'): void;
   /** the kernel's counters per selector over all hooks in order; the last entry: hooks without selectors */

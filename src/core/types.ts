@@ -102,6 +102,8 @@ export interface PolicySpec {
   filtered: boolean;
   /** does it apply to processes in no pod? */
   host: boolean;
+  /** does it choose among a pod's containers (a containerSelector with terms)? */
+  containers: boolean;
   hooks: HookSpec[];
   /** the policy's spec record: options, lists, enforcers, nodeSelector, loader, selectorsMacros */
   spec?: Record<string, unknown> | null;

@@ -5,6 +5,12 @@
 // bumps the epoch that cached file verdicts carry, so none outlives it.
 // The scope decisions themselves are the core's (the agent passes the
 // cgroups a policy applies to); this only turns them into bit masks.
+//
+// One kind of entry is made in the kernel: a pod's own cgroup marked
+// TLN_CG_F_INHERIT hands its units to every cgroup made in it
+// (tln_cgroup_mkdir: a new container), which sets that entry's bit in cgbits
+// itself. Such an entry (TLN_CG_F_INHERITED) is kept, bit included, until the
+// agent takes it over with the container, or the cgroup goes.
 import { readlinkSync } from 'node:fs';
 import { MAX_UNITS } from './plan.js';
 import { LAYOUT } from './records.js';
@@ -12,6 +18,13 @@ import type { Shim } from './shim.js';
 
 const L = LAYOUT;
 const CG_F_POD = L.TLN_CG_F_POD;
+const CG_F_INHERIT = L.TLN_CG_F_INHERIT;
+const CG_F_INHERITED = L.TLN_CG_F_INHERITED;
+const CG_SIZE = L['sizeof(struct tln_cgroup)'];
+const CG_UNITS = L['offsetof(struct tln_cgroup, units)'];
+const CG_FLAGS = L['offsetof(struct tln_cgroup, flags)'];
+const BITS_OFF = L['offsetof(struct tln_dispatch, cgbits)'];
+const BITS_LEN = L.TLN_CG_BITS / 8;
 const NO_SLOT = 0xff;
 
 const u32 = (n: number): Buffer => {
@@ -60,8 +73,13 @@ export class Dispatch {
   private host = 0n;
   private readonly hooks: bigint[] = new Array<bigint>(L.TLN_DHOOKS).fill(0n);
   private epoch = 0n;
-  /** cgroup id -> the units of filtered policies that apply there, and whether it is a pod's */
-  private readonly cgroups = new Map<bigint, { units: bigint; pod: boolean }>();
+  /** cgroup id -> the units of filtered policies that apply there, whether it is a pod's, and whether
+   * it is a pod's own cgroup whose new children take its units (then `units` are those) */
+  private readonly cgroups = new Map<bigint, { units: bigint; pod: boolean; inherit?: boolean }>();
+  /** a cgroup was marked inherit: the kernel may hold entries this copy does not */
+  private inheriting = false;
+  /** cgbits as last written: a bit set in the kernel's and not here is tln_cgroup_mkdir's */
+  private lastBits = Buffer.alloc(BITS_LEN);
 
   constructor(
     private readonly shim: Shim,
@@ -111,7 +129,14 @@ export class Dispatch {
     this.host &= keep;
     for (let dh = 0; dh < this.hooks.length; dh++) this.hooks[dh] &= keep;
     this.write();
-    for (const [id, c] of [...this.cgroups]) if (c.units & m) this.setCgroup(id, c.units & keep, c.pod);
+    for (const [id, c] of [...this.cgroups]) if (c.units & m) this.setCgroup(id, c.units & keep, c.pod, c.inherit);
+    // entries tln_cgroup_mkdir made from the units' pods: the units may go to another policy next
+    for (const [id, v] of this.kernelMade()) {
+      const units = v.readBigUInt64LE(CG_UNITS);
+      if (!(units & m)) continue;
+      v.writeBigUInt64LE(units & keep, CG_UNITS);
+      this.shim.mapUpdate(this.maps.cgroups, u64(id), v, 0);
+    }
     for (const u of units) {
       this.owners[u] = null;
       this.shim.mapUpdate(this.maps.units, u32(u), Buffer.alloc(L['sizeof(struct tln_unit)'], NO_SLOT).fill(0, 0, 4), 0);
@@ -126,8 +151,23 @@ export class Dispatch {
       if (c) this.setCgroup(id, c.units & ~m, c.pod);
     }
     for (const id of add) {
+      const c = this.entry(id);
+      this.setCgroup(id, (c?.units ?? 0n) | m, c?.pod ?? false, c?.inherit);
+    }
+    this.write();
+  }
+
+  /** pods' own cgroups whose new children (containers) take the units at once, in the kernel: added, removed */
+  setPolicyInherit(units: number[], add: bigint[], remove: bigint[]): void {
+    const m = mask(units);
+    for (const id of remove) {
       const c = this.cgroups.get(id);
-      this.setCgroup(id, (c?.units ?? 0n) | m, c?.pod ?? false);
+      if (c?.inherit) this.setCgroup(id, c.units & ~m, true, true);
+    }
+    for (const id of add) {
+      const c = this.cgroups.get(id);
+      this.setCgroup(id, (c?.inherit ? c.units : 0n) | m, true, true);
+      this.inheriting = true;
     }
     this.write();
   }
@@ -138,7 +178,7 @@ export class Dispatch {
       const c = this.cgroups.get(id);
       if (c) this.setCgroup(id, c.units, false);
     }
-    for (const id of add) this.setCgroup(id, this.cgroups.get(id)?.units ?? 0n, true);
+    for (const id of add) this.setCgroup(id, this.entry(id)?.units ?? 0n, true);
     this.write();
   }
 
@@ -148,22 +188,55 @@ export class Dispatch {
     return [...this.cgroups].filter(([, c]) => c.units & m).map(([id]) => id);
   }
 
+  /** the kernel's entry for a cgroup (tln_cgroups), made here or by tln_cgroup_mkdir; null when there is none */
+  kernelEntry(id: bigint): { units: bigint; flags: number; listed: boolean } | null {
+    const v = this.shim.mapLookup(this.maps.cgroups, u64(id), CG_SIZE);
+    if (!v) return null;
+    const d = this.shim.mapLookup(this.maps.dispatch, u32(0), L['sizeof(struct tln_dispatch)'])!;
+    const b = Number(id % BigInt(L.TLN_CG_BITS));
+    return { units: v.readBigUInt64LE(CG_UNITS), flags: v.readUInt32LE(CG_FLAGS), listed: (d[BITS_OFF + (b >> 3)] & (1 << (b & 7))) !== 0 };
+  }
+
   /** voids every cached file verdict (mode changes and the like) */
   bump(): void {
     this.write();
   }
 
   /** one entry of tln_cgroups; the bits in tln_dispatch follow at the next write() (an entry is added before its bit is set, removed after) */
-  private setCgroup(id: bigint, units: bigint, pod: boolean): void {
+  private setCgroup(id: bigint, units: bigint, pod: boolean, inherit = false): void {
+    // a pod's own cgroup is one only while a policy is inherited from it
+    if (inherit && units === 0n) pod = inherit = false;
     if (units === 0n && !pod) {
       if (this.cgroups.delete(id)) this.shim.mapDelete(this.maps.cgroups, u64(id));
       return;
     }
-    this.cgroups.set(id, { units, pod });
-    const v = Buffer.alloc(L['sizeof(struct tln_cgroup)']);
-    v.writeBigUInt64LE(units, L['offsetof(struct tln_cgroup, units)']);
-    v.writeUInt32LE(pod ? CG_F_POD : 0, L['offsetof(struct tln_cgroup, flags)']);
+    this.cgroups.set(id, inherit ? { units, pod, inherit } : { units, pod });
+    const v = Buffer.alloc(CG_SIZE);
+    v.writeBigUInt64LE(units, CG_UNITS);
+    v.writeUInt32LE((pod ? CG_F_POD : 0) | (inherit ? CG_F_INHERIT : 0), CG_FLAGS);
     this.shim.mapUpdate(this.maps.cgroups, u64(id), v, 0);
+  }
+
+  /** this copy's entry, else one tln_cgroup_mkdir made (a new container the agent now takes over: its units stay) */
+  private entry(id: bigint): { units: bigint; pod: boolean; inherit?: boolean } | undefined {
+    const c = this.cgroups.get(id);
+    if (c || !this.inheriting) return c;
+    const v = this.shim.mapLookup(this.maps.cgroups, u64(id), CG_SIZE);
+    if (!v || !(v.readUInt32LE(CG_FLAGS) & CG_F_INHERITED)) return undefined;
+    return { units: v.readBigUInt64LE(CG_UNITS), pod: true };
+  }
+
+  /** the entries of tln_cgroups this copy does not hold: tln_cgroup_mkdir's (none before a cgroup was marked inherit) */
+  private kernelMade(): [bigint, Buffer][] {
+    const out: [bigint, Buffer][] = [];
+    if (!this.inheriting) return out;
+    for (let k = this.shim.mapNextKey(this.maps.cgroups, null, 8); k; k = this.shim.mapNextKey(this.maps.cgroups, k, 8)) {
+      const id = k.readBigUInt64LE(0);
+      if (this.cgroups.has(id)) continue;
+      const v = this.shim.mapLookup(this.maps.cgroups, k, CG_SIZE);
+      if (v && v.readUInt32LE(CG_FLAGS) & CG_F_INHERITED) out.push([id, v]);
+    }
+    return out;
   }
 
   /** the masks and a new epoch, in one value */
@@ -174,14 +247,33 @@ export class Dispatch {
     v.writeBigUInt64LE(this.host, L['offsetof(struct tln_dispatch, host)']);
     this.hooks.forEach((h, i) => v.writeBigUInt64LE(h, L['offsetof(struct tln_dispatch, hooks)'] + 8 * i));
     v.writeBigUInt64LE(this.epoch, L['offsetof(struct tln_dispatch, epoch)']);
-    // the cgroups with an entry, as bits: a task whose bit is clear skips the hash lookup
-    const bits = L['offsetof(struct tln_dispatch, cgbits)'];
-    for (const id of this.cgroups.keys()) {
-      const b = Number(id % BigInt(L.TLN_CG_BITS));
-      v[bits + (b >> 3)] |= 1 << (b & 7);
-    }
     this.hostNs.inums.forEach((n, i) => v.writeUInt32LE(n >>> 0, L['offsetof(struct tln_dispatch, host_ns)'] + 4 * i));
-    this.shim.mapUpdate(this.maps.dispatch, u32(0), v, 0);
+    // the cgroups with an entry, as bits: a task whose bit is clear skips the hash lookup
+    const setBit = (id: bigint) => {
+      const b = Number(id % BigInt(L.TLN_CG_BITS));
+      v[BITS_OFF + (b >> 3)] |= 1 << (b & 7);
+    };
+    for (const id of this.cgroups.keys()) setBit(id);
+    if (!this.inheriting) {
+      this.shim.mapUpdate(this.maps.dispatch, u32(0), v, 0);
+      v.copy(this.lastBits, 0, BITS_OFF, BITS_OFF + BITS_LEN);
+      return;
+    }
+    // tln_cgroup_mkdir sets bits while this runs: keep those set since the last write, and
+    // those of its entries; one it made after the look at the map is found by the look after
+    // the write, which then writes again
+    const cur = this.shim.mapLookup(this.maps.dispatch, u32(0), v.length);
+    if (cur) for (let i = 0; i < BITS_LEN; i++) v[BITS_OFF + i] |= cur[BITS_OFF + i] & ~this.lastBits[i];
+    let made = new Set(this.kernelMade().map(([id]) => id));
+    for (;;) {
+      for (const id of made) setBit(id);
+      this.shim.mapUpdate(this.maps.dispatch, u32(0), v, 0);
+      const after = this.kernelMade().map(([id]) => id);
+      const missed = after.filter((id) => !made.has(id));
+      if (missed.length === 0) break;
+      made = new Set([...made, ...missed]);
+    }
+    v.copy(this.lastBits, 0, BITS_OFF, BITS_OFF + BITS_LEN);
   }
 }
 

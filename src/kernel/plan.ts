@@ -186,7 +186,11 @@ export function checkKernel(f: Features): Refusal | null {
 }
 
 /** The process sensor the agent loads once, for every policy: the loader loads it, the offline check (src/bridge) checks it. */
-export const PROCESS_SENSOR = { object: 'tln_process.bpf.o', name: 'tln_process', programs: ['tln_exec', 'tln_fork', 'tln_exit'] } as const;
+export const PROCESS_SENSOR = {
+  object: 'tln_process.bpf.o',
+  name: 'tln_process',
+  programs: ['tln_exec', 'tln_fork', 'tln_exit', 'tln_cgroup_mkdir', 'tln_cgroup_rmdir'],
+} as const;
 
 /** The process sensor (exec/fork/exit) needs tp_btf; null when it can load. */
 export function checkProcessSensor(f: Features): Refusal | null {

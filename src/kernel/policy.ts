@@ -164,6 +164,12 @@ export class LoadedPolicy {
     this.kernel.dispatcher.setPolicyCgroups(this.units, add, remove);
   }
 
+  /** adds/removes pods' own cgroups: a cgroup made in one (a new container) takes the policy's units in the kernel (tln_cgroup_mkdir) */
+  setInheritCgroups(add: bigint[], remove: bigint[]): void {
+    if (this.closed) throw new Error(`policy ${this.spec.name} (id ${this.id}) is unloaded`);
+    this.kernel.dispatcher.setPolicyInherit(this.units, add, remove);
+  }
+
   /** cgroup ids the policy's pod filter holds */
   filterCgroups(): bigint[] {
     if (this.closed) throw new Error(`policy ${this.spec.name} (id ${this.id}) is unloaded`);

@@ -105,6 +105,17 @@ export function podUidOfCgroupPath(path: string): string | null {
   return null;
 }
 
+/**
+ * The pod's own cgroup, the parent of a container's, when the kubelet named it for that pod
+ * (pod<uid>, ...-pod<uid_>.slice): its other children are this pod's containers only. Null for
+ * a parent shared with other pods (a runtime used without the kubelet).
+ */
+export function podCgroupDir(containerDir: string, uid: string): string | null {
+  const parent = containerDir.replace(/\/+[^/]*\/*$/, '');
+  const last = parent.slice(parent.lastIndexOf('/') + 1);
+  return uid !== '' && podUidOfCgroupPath(last) === uid ? parent : null;
+}
+
 /** "containerd://<id>" as Kubernetes and Tetragon write a container id: runtime scheme, then the id. */
 export function containerIdUrl(runtime: RuntimeName | string, id: string): string {
   return `${runtime}://${id}`;

@@ -7,15 +7,15 @@
 // came with 1.7), so the runtime is polled: ListPodSandbox + ListContainers
 // every `pollMs`, and ContainerStatus (verbose: the OCI spec's cgroupsPath)
 // once per new container. Containers are taken in from the CREATED state on,
-// as soon as their cgroup exists: the runtime makes it before it execs the
-// entrypoint, so a poll that falls in between covers the container from its
-// first instruction; one that comes later leaves its first instructions
-// uncovered (measured by the tests, stated in docs/kubernetes.md).
+// as soon as their cgroup exists. A new container of a pod already seen needs
+// no poll to be covered: each pod entry names its pod's own cgroup
+// (podCgroupId), from which the kernel passes policies to new containers'
+// cgroups (docs/kubernetes.md); a pod's first container waits for a poll.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroup2Root, cgroupId, processCgroupPath } from './cgroup.js';
 import { CriClient, containerRuntimeInfo, type CriContainer, type CriSandbox } from './cri-client.js';
-import { cgroupsPathToDir, containerIdUrl, containerOfCgroupPath } from './cri-cgroup.js';
+import { cgroupsPathToDir, containerIdUrl, containerOfCgroupPath, podCgroupDir } from './cri-cgroup.js';
 import type { Pod } from './pod.js';
 import type { PodRegistry } from './registry.js';
 
@@ -35,8 +35,8 @@ export interface CriPodsOptions {
 /**
  * How often the runtime is listed. containerd creates a container's cgroup
  * some 400 ms before it execs the entrypoint (both inside StartContainer):
- * at 100 ms a poll falls in between, so the entrypoint is covered from its
- * first instruction (measured: docs/kubernetes.md); at 1000 ms it is not.
+ * at 100 ms a poll usually falls in between, which covers the first container
+ * of a pod new to the agent from its first instruction (docs/kubernetes.md).
  */
 export const DEFAULT_POLL_MS = 100;
 
@@ -47,6 +47,8 @@ interface Resolved {
   cgroupPath: string;
   cgroupId: string;
   runtime: string;
+  /** the pod's own cgroup id; null: none named for the pod; undefined: not looked up yet */
+  podCgroupId?: string | null;
 }
 
 export class CriPods {
@@ -157,6 +159,14 @@ export class CriPods {
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(meta?.labels ?? sb.labels ?? {})) if (!KUBELET_LABEL.test(k)) labels[k] = v;
     const image = c.image?.image || c.image_ref || '';
+    if (r.podCgroupId === undefined) {
+      const dir = podCgroupDir(r.cgroupPath, md.uid);
+      try {
+        r.podCgroupId = dir ? cgroupId(dir).toString() : null;
+      } catch {
+        r.podCgroupId = null;
+      }
+    }
     return {
       namespace: md.namespace,
       name: md.name,
@@ -173,6 +183,7 @@ export class CriPods {
       uid: md.uid,
       cgroupPath: r.cgroupPath,
       cgroupId: r.cgroupId,
+      ...(r.podCgroupId ? { podCgroupId: r.podCgroupId } : {}),
       created: nsToIso(sb.created_at) ?? new Date().toISOString(),
     };
   }

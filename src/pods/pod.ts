@@ -31,6 +31,11 @@ export interface Pod {
   cgroupPath: string;
   /** cgroup id (inode number of cgroupPath), decimal */
   cgroupId: string;
+  /**
+   * the pod's own cgroup id (the parent of its containers' cgroups, named for the pod by the
+   * kubelet), decimal; CRI pods only: containers made there later are covered from their start
+   */
+  podCgroupId?: string;
   /** RFC 3339 */
   created: string;
 }

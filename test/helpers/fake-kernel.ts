@@ -7,6 +7,8 @@ import type { KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from '
 export class FakeLoadedPolicy implements LoadedPolicyPort {
   readonly sensors = ['fake'];
   readonly filter = new Set<string>();
+  /** pods' own cgroups whose new containers inherit the policy */
+  readonly inherit = new Set<string>();
   mode: 'enforce' | 'monitor' | null = null;
   unloaded = false;
   /** counters per selector, as the kernel's tln_stats would hold them (tests set them) */
@@ -24,6 +26,10 @@ export class FakeLoadedPolicy implements LoadedPolicyPort {
   setFilterCgroups(add: bigint[], remove: bigint[]): void {
     for (const id of remove) this.filter.delete(id.toString());
     for (const id of add) this.filter.add(id.toString());
+  }
+  setInheritCgroups(add: bigint[], remove: bigint[]): void {
+    for (const id of remove) this.inherit.delete(id.toString());
+    for (const id of add) this.inherit.add(id.toString());
   }
   setMode(mode: 'enforce' | 'monitor'): void {
     this.mode = mode;

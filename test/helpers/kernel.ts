@@ -67,9 +67,22 @@ export class TestCgroup {
     }
   }
 
-  /** kills what is left, removes the directory; never throws */
+  private readonly kids: TestCgroup[] = [];
+
+  /** a cgroup made inside this one (as a container's is in its pod's); removed before it */
+  child(name: string): TestCgroup {
+    const path = join(this.path, name);
+    mkdirSync(path);
+    const cg = new TestCgroup(path, BigInt(statSync(path, { bigint: true }).ino));
+    this.kids.push(cg);
+    live.add(cg);
+    return cg;
+  }
+
+  /** kills what is left, removes the directory (the ones made inside it first); never throws */
   remove(): void {
     if (!live.has(this)) return;
+    for (const k of this.kids) k.remove();
     live.delete(this);
     try {
       if (existsSync(join(this.path, 'cgroup.kill'))) writeFileSync(join(this.path, 'cgroup.kill'), '1');
@@ -360,6 +373,7 @@ export function buildSpec(p: HPolicy): PolicySpec {
     mode: MODE[p.mode ?? 0],
     filtered: p.filtered,
     host: !!p.host,
+    containers: false,
     hooks: hookSpecs,
     maps,
   };

@@ -296,8 +296,8 @@ async function main(): Promise<void> {
       await talon(['pod', 'delete', 'default/kp', ...A], { timeoutMs: 120_000 });
       agent!.child.kill('SIGTERM');
       const code = await agent!.exited;
-      // the whole agent log on the console when anything failed: the check's line keeps only its start
-      if (results.some((x) => !x.ok) || code !== 0) console.log(`agent stderr (last 6000 bytes):\n${agent!.err().slice(-6000)}`);
+      // the agent's log when anything failed, as notes: the host prints them in the test's output (a check's line keeps only its start)
+      if (results.some((x) => !x.ok) || code !== 0) for (const l of agent!.err().slice(-6000).split('\n')) if (l.trim()) notes.push(`agent: ${l}`);
       expect(code === 0, `agent exit ${code}: ${agent!.err().slice(-500)}`);
       expect(tlnProgs().length === 0, `left: ${tlnProgs().join(', ')}`);
     });
