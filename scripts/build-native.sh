@@ -28,6 +28,14 @@ if [ ! -s "$OUT/vmlinux.h" ]; then
   mv "$OUT/vmlinux.h.tmp" "$OUT/vmlinux.h"
 fi
 
+# objects and shim are rebuilt when the libbpf they were built with changes (its headers keep
+# their package's dates, older than any build: no file time tells)
+LIBBPF_VER=$(pkg-config --modversion libbpf 2>/dev/null || echo unknown)
+if [ "$(cat "$OUT/.libbpf-version" 2>/dev/null)" != "$LIBBPF_VER" ]; then
+  rm -f "$OUT"/*.bpf.o shim/build/Release/tln_shim.node
+  echo "$LIBBPF_VER" >"$OUT/.libbpf-version"
+fi
+
 # 2. BPF objects
 CLANG=${CLANG:-clang}
 ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')

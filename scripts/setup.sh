@@ -24,6 +24,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# 1b. libbpf 1.4 on Debian 12: bookworm's 1.1.2 corrupts the agent's memory under the 6.12
+#     kernel (the agent died of SIGSEGV or SIGILL in V8's generated code while a kprobe or
+#     fentry policy loaded: 5 of 22 VM runs; with bookworm-backports' 1.4.6, 0 of 10;
+#     docs/kernel.md). Other releases' own libbpf is new enough.
+if [ "$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")" = bookworm ] &&
+  ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbpf-dev 2>/dev/null || echo 0)" ge 1:1.4; then
+  if [ "$(id -u)" -ne 0 ]; then
+    say "libbpf-dev is older than 1.4 (run as root, or install it from bookworm-backports)"; exit 1
+  fi
+  say "installing libbpf 1.4 from bookworm-backports"
+  bash scripts/apt-backports.sh
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports libbpf-dev libbpf1 >/dev/null
+fi
+
 # 2. npm dependencies (reinstalled only when the lock file changed).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"

@@ -39,7 +39,6 @@ MARK=TALON-VM-EXIT
 WANT_MODULES=(virtio_pci 9pnet_virtio 9p)
 APT_PKGS=(qemu-system-x86 busybox-static cpio)
 KERNEL=${TALON_VM_KERNEL:-6.1}
-BACKPORTS_LIST=/etc/apt/sources.list.d/talon-backports.sources
 
 say() { printf '\033[1m[vm]\033[0m %s\n' "$*" >&2; }
 cannot() { printf 'vm: cannot run here: %s\n' "$*" >&2; exit 3; }
@@ -72,16 +71,9 @@ kernel_meta() {
   esac
 }
 
-# bookworm-backports beside the system's own Debian entry (same mirror and key: a
-# source without Signed-By makes apt refuse every list); backports packages are
-# NotAutomatic, so nothing on the host is upgraded from it
+# bookworm-backports beside the system's own Debian entry (scripts/apt-backports.sh)
 backports_source() {
-  [ -f "$BACKPORTS_LIST" ] && return 0
-  local main=/etc/apt/sources.list.d/debian.sources
-  [ -f "$main" ] || cannot "no $main to derive bookworm-backports from"
-  awk 'BEGIN{RS=""; ORS="\n\n"} /Types:.*deb/ && !/security/ {sub(/Suites:[^\n]*/, "Suites: bookworm-backports"); print; exit}' "$main" > "$BACKPORTS_LIST"
-  say "added $BACKPORTS_LIST"
-  apt-get update -qq >/dev/null 2>&1 || true
+  bash "$(dirname "${BASH_SOURCE[0]}")/apt-backports.sh" || cannot "bookworm-backports cannot be added to apt's sources"
 }
 
 # the image package the metapackage depends on, e.g. linux-image-6.1.0-56-amd64
