@@ -24,10 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 1b. libbpf 1.4 on Debian 12: bookworm's 1.1.2 corrupts the agent's memory under the 6.12
-#     kernel (the agent died of SIGSEGV or SIGILL in V8's generated code while a kprobe or
-#     fentry policy loaded: 5 of 22 VM runs; with bookworm-backports' 1.4.6, 0 of 10;
-#     docs/kernel.md). Other releases' own libbpf is new enough.
+# 1b. libbpf 1.4 on Debian 12, from bookworm-backports: with bookworm's 1.1.2 the agent in the
+#     emulated 6.12 guest died of SIGSEGV or SIGILL in V8's generated code while a kprobe or
+#     fentry policy loaded (5 of 22 runs; with 1.4.6, 0 of 10; docs/kernel.md). Other releases'
+#     own libbpf is new enough.
 if [ "$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")" = bookworm ] &&
   ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbpf-dev 2>/dev/null || echo 0)" ge 1:1.4; then
   if [ "$(id -u)" -ne 0 ]; then
