@@ -161,8 +161,7 @@ export function inspect(len: i32): i32 {
       '{"index":' + i.toString() + ',"name":' + jstr(p.name) + ',"namespace":' + (namespaced ? jstr(p.namespace) : "null") +
         ',"kind":"' + (namespaced ? "TracingPolicyNamespaced" : "TracingPolicy") + '","mode":"' + modeName(p.mode) +
         '","filtered":' + jbool((p.scope & A.TLN_SCOPE_F_FILTERED) != 0) + ',"host":' +
-        jbool((p.scope & A.TLN_SCOPE_F_FILTERED) == 0 || (p.scope & A.TLN_SCOPE_F_HOST) != 0) + ',"containers":' +
-        jbool(p.contSel != null && p.contSel!.length > 0) + ',"hooks":[' +
+        jbool((p.scope & A.TLN_SCOPE_F_FILTERED) == 0 || (p.scope & A.TLN_SCOPE_F_HOST) != 0) + ',"hooks":[' +
         hooks.join(",") + '],"spec":' + (p.spec.length > 0 ? p.spec : "null") + ',"maps":[' + maps.join(",") + "]}",
     );
   }
@@ -229,6 +228,9 @@ export function podMatches(len: i32, index: i32): i32 {
   const s = new ScopeB(img.policies[index]);
   let inPod = false;
   if (pod.isObject) {
+    // every container the pod has or will have: only a policy that does not choose among them
+    const every = pod.get("everyContainer");
+    if (every != null && every.isTrue && s.cont != null && s.cont!.length > 0) return 0;
     const w = new ByteWriter(256);
     writePod(w, pod);
     inPod = parsePod(w.ptr, w.len);

@@ -19,6 +19,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pinDirFor, removePins } from '../src/kernel/pins.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin', 'talon.js');
@@ -115,14 +116,17 @@ export async function run(): Promise<void> {
   let agent: Run | null = null;
   let sub: Subscriber | null = null;
   let podAdded = false;
+  const state = path.join(t, 'state');
+  // a killed agent leaves its links pinned (as after a crash): they go with this run
   const cleanup = () => {
     sub?.run.child.kill('SIGKILL');
     agent?.child.kill('SIGKILL');
+    removePins(pinDirFor(state));
     rmSync(t, { recursive: true, force: true });
   };
   process.once('exit', cleanup);
   try {
-    agent = start(['agent', '--state-dir', path.join(t, 'state'), ...A], env);
+    agent = start(['agent', '--state-dir', state, ...A], env);
     const a = agent;
     let exited = false;
     void a.exited.then(() => (exited = true));
@@ -256,8 +260,12 @@ export async function run(): Promise<void> {
     if (agent) {
       agent.child.kill('SIGTERM');
       const code = await Promise.race([agent.exited, sleep(20_000).then(() => -1)]);
-      if (code === -1) agent.child.kill('SIGKILL');
+      if (code === -1) {
+        agent.child.kill('SIGKILL');
+        await agent.exited;
+      }
     }
+    removePins(pinDirFor(state));
     rmSync(t, { recursive: true, force: true });
     process.removeListener('exit', cleanup);
     // the agent removes its pods' cgroups and its parent; say so if one is left

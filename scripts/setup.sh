@@ -24,10 +24,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# 1b. libbpf 1.4 on Debian 12, from bookworm-backports: with bookworm's 1.1.2 the agent in the
-#     emulated 6.12 guest died of SIGSEGV or SIGILL in V8's generated code while a kprobe or
-#     fentry policy loaded (5 of 22 runs; with 1.4.6, 0 of 10; docs/kernel.md). Other releases'
-#     own libbpf is new enough.
+# 1b. libbpf 1.4 on Debian 12, from bookworm-backports (docs/kernel.md: with bookworm's 1.1.2 the
+#     agent in the emulated 6.12 guest crashed in V8 code in 5 of 22 runs, with 1.4.6 in 0 of 10;
+#     one TCG thread per VM stopped it as well). Other releases' own libbpf is new enough.
 if [ "$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")" = bookworm ] &&
   ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' libbpf-dev 2>/dev/null || echo 0)" ge 1:1.4; then
   if [ "$(id -u)" -ne 0 ]; then

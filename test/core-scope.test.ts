@@ -49,6 +49,21 @@ test('podSelector matchLabels: all labels must match; never a host process', () 
   assert.equal([inspectImage(img)[0].filtered, inspectImage(img)[0].host], [true, false]);
 });
 
+test('every container of a pod (the agent passes a policy on to new containers): only a policy that does not choose among them', () => {
+  const every = (img: Uint8Array, labels: Record<string, string>, ns = 'default') => matches(img, { ...pod(labels, ns), everyContainer: true });
+  const byPod = scoped({ podSelector: { matchLabels: { app: 'web' } } });
+  assert.ok(every(byPod, { app: 'web' }));
+  assert.not.ok(every(byPod, { app: 'db' }), 'not the pod: not its containers');
+  const named = scoped({ podSelector: { matchLabels: { app: 'web' } }, containerSelector: { matchLabels: { name: 'main' } } });
+  assert.ok(matches(named, pod({ app: 'web' }, 'default', { name: 'main', repo: 'nginx' })), 'its container main');
+  assert.not.ok(every(named, { app: 'web' }), 'a new container may be another one');
+  const allOfThem = scoped({ podSelector: { matchLabels: { app: 'web' } }, containerSelector: {} });
+  assert.ok(every(allOfThem, { app: 'web' }), 'containerSelector {} takes every container');
+  const ns = scoped({}, 'TracingPolicyNamespaced', { namespace: 'shop' });
+  assert.ok(every(ns, {}, 'shop'));
+  assert.not.ok(every(ns, {}, 'default'));
+});
+
 test('matchExpressions: In, NotIn (absent key matches), Exists, DoesNotExist', () => {
   const expr = (e: Record<string, unknown>) => scoped({ podSelector: { matchExpressions: [e] } });
   const inS = expr({ key: 'app', operator: 'In', values: ['web', 'api'] });

@@ -403,13 +403,18 @@ export class PolicyManager {
   private rescope(p: AgentPolicy): void {
     if (!p.spec.filtered) return;
     const want = new Map<string, string>();
-    // a policy that matched one container of a pod without looking at containers matches every
-    // container the pod gets: the kernel gives them the policy when their cgroup is made
+    // pods' own cgroups, for a policy that applies to every container they get (the core
+    // decides): the kernel gives a new container the policy when its cgroup is made
     const inherit = new Set<string>();
     for (const pod of this.pods.list()) {
       if (!this.core.podMatches(p.unit.image, p.index, podInfo(pod))) continue;
       want.set(pod.cgroupId, podKey(pod));
-      if (pod.podCgroupId && !p.spec.containers) inherit.add(pod.podCgroupId);
+      if (
+        pod.podCgroupId &&
+        !inherit.has(pod.podCgroupId) &&
+        this.core.podMatches(p.unit.image, p.index, { ...podInfo(pod), container: undefined, everyContainer: true })
+      )
+        inherit.add(pod.podCgroupId);
     }
     const diff = <T>(now: Iterable<T>, was: { has(k: T): boolean }) => [...now].filter((k) => !was.has(k)).map((k) => BigInt(String(k)));
     const addI = diff(inherit, p.inherit);

@@ -102,8 +102,6 @@ export interface PolicySpec {
   filtered: boolean;
   /** does it apply to processes in no pod? */
   host: boolean;
-  /** does it choose among a pod's containers (a containerSelector with terms)? */
-  containers: boolean;
   hooks: HookSpec[];
   /** the policy's spec record: options, lists, enforcers, nodeSelector, loader, selectorsMacros */
   spec?: Record<string, unknown> | null;
@@ -116,6 +114,8 @@ export interface PodInfo {
   name: string;
   labels: Record<string, string>;
   container?: { name: string; repo: string };
+  /** podMatches: the question is about every container the pod has or will get (no `container`) */
+  everyContainer?: boolean;
 }
 
 /** An argument value, normalised from a Tetragon event or a kernel record. */

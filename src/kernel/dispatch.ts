@@ -24,7 +24,6 @@ const CG_SIZE = L['sizeof(struct tln_cgroup)'];
 const CG_UNITS = L['offsetof(struct tln_cgroup, units)'];
 const CG_FLAGS = L['offsetof(struct tln_cgroup, flags)'];
 const BITS_OFF = L['offsetof(struct tln_dispatch, cgbits)'];
-const BITS_LEN = L.TLN_CG_BITS / 8;
 const NO_SLOT = 0xff;
 
 const u32 = (n: number): Buffer => {
@@ -78,8 +77,6 @@ export class Dispatch {
   private readonly cgroups = new Map<bigint, { units: bigint; pod: boolean; inherit?: boolean }>();
   /** a cgroup was marked inherit: the kernel may hold entries this copy does not */
   private inheriting = false;
-  /** cgbits as last written: a bit set in the kernel's and not here is tln_cgroup_mkdir's */
-  private lastBits = Buffer.alloc(BITS_LEN);
 
   constructor(
     private readonly shim: Shim,
@@ -131,12 +128,7 @@ export class Dispatch {
     this.write();
     for (const [id, c] of [...this.cgroups]) if (c.units & m) this.setCgroup(id, c.units & keep, c.pod, c.inherit);
     // entries tln_cgroup_mkdir made from the units' pods: the units may go to another policy next
-    for (const [id, v] of this.kernelMade()) {
-      const units = v.readBigUInt64LE(CG_UNITS);
-      if (!(units & m)) continue;
-      v.writeBigUInt64LE(units & keep, CG_UNITS);
-      this.shim.mapUpdate(this.maps.cgroups, u64(id), v, 0);
-    }
+    for (const [id, e] of this.kernelMade()) if (e.units & m) this.putKernel(id, e.units & keep, e.flags);
     for (const u of units) {
       this.owners[u] = null;
       this.shim.mapUpdate(this.maps.units, u32(u), Buffer.alloc(L['sizeof(struct tln_unit)'], NO_SLOT).fill(0, 0, 4), 0);
@@ -190,11 +182,11 @@ export class Dispatch {
 
   /** the kernel's entry for a cgroup (tln_cgroups), made here or by tln_cgroup_mkdir; null when there is none */
   kernelEntry(id: bigint): { units: bigint; flags: number; listed: boolean } | null {
-    const v = this.shim.mapLookup(this.maps.cgroups, u64(id), CG_SIZE);
-    if (!v) return null;
+    const e = this.getKernel(id);
+    if (!e) return null;
     const d = this.shim.mapLookup(this.maps.dispatch, u32(0), L['sizeof(struct tln_dispatch)'])!;
-    const b = Number(id % BigInt(L.TLN_CG_BITS));
-    return { units: v.readBigUInt64LE(CG_UNITS), flags: v.readUInt32LE(CG_FLAGS), listed: (d[BITS_OFF + (b >> 3)] & (1 << (b & 7))) !== 0 };
+    const b = cgBit(id);
+    return { ...e, listed: (d[BITS_OFF + b.byte] & b.mask) !== 0 };
   }
 
   /** voids every cached file verdict (mode changes and the like) */
@@ -211,9 +203,19 @@ export class Dispatch {
       return;
     }
     this.cgroups.set(id, inherit ? { units, pod, inherit } : { units, pod });
+    this.putKernel(id, units, (pod ? CG_F_POD : 0) | (inherit ? CG_F_INHERIT : 0));
+  }
+
+  /** the kernel's tln_cgroups entry */
+  private getKernel(id: bigint): { units: bigint; flags: number } | null {
+    const v = this.shim.mapLookup(this.maps.cgroups, u64(id), CG_SIZE);
+    return v ? { units: v.readBigUInt64LE(CG_UNITS), flags: v.readUInt32LE(CG_FLAGS) } : null;
+  }
+
+  private putKernel(id: bigint, units: bigint, flags: number): void {
     const v = Buffer.alloc(CG_SIZE);
     v.writeBigUInt64LE(units, CG_UNITS);
-    v.writeUInt32LE((pod ? CG_F_POD : 0) | (inherit ? CG_F_INHERIT : 0), CG_FLAGS);
+    v.writeUInt32LE(flags, CG_FLAGS);
     this.shim.mapUpdate(this.maps.cgroups, u64(id), v, 0);
   }
 
@@ -221,20 +223,18 @@ export class Dispatch {
   private entry(id: bigint): { units: bigint; pod: boolean; inherit?: boolean } | undefined {
     const c = this.cgroups.get(id);
     if (c || !this.inheriting) return c;
-    const v = this.shim.mapLookup(this.maps.cgroups, u64(id), CG_SIZE);
-    if (!v || !(v.readUInt32LE(CG_FLAGS) & CG_F_INHERITED)) return undefined;
-    return { units: v.readBigUInt64LE(CG_UNITS), pod: true };
+    const e = this.getKernel(id);
+    return e && e.flags & CG_F_INHERITED ? { units: e.units, pod: true } : undefined;
   }
 
   /** the entries of tln_cgroups this copy does not hold: tln_cgroup_mkdir's (none before a cgroup was marked inherit) */
-  private kernelMade(): [bigint, Buffer][] {
-    const out: [bigint, Buffer][] = [];
+  private kernelMade(): [bigint, { units: bigint; flags: number }][] {
+    const out: [bigint, { units: bigint; flags: number }][] = [];
     if (!this.inheriting) return out;
     for (let k = this.shim.mapNextKey(this.maps.cgroups, null, 8); k; k = this.shim.mapNextKey(this.maps.cgroups, k, 8)) {
       const id = k.readBigUInt64LE(0);
-      if (this.cgroups.has(id)) continue;
-      const v = this.shim.mapLookup(this.maps.cgroups, k, CG_SIZE);
-      if (v && v.readUInt32LE(CG_FLAGS) & CG_F_INHERITED) out.push([id, v]);
+      const e = this.cgroups.has(id) ? null : this.getKernel(id);
+      if (e && e.flags & CG_F_INHERITED) out.push([id, e]);
     }
     return out;
   }
@@ -250,31 +250,31 @@ export class Dispatch {
     this.hostNs.inums.forEach((n, i) => v.writeUInt32LE(n >>> 0, L['offsetof(struct tln_dispatch, host_ns)'] + 4 * i));
     // the cgroups with an entry, as bits: a task whose bit is clear skips the hash lookup
     const setBit = (id: bigint) => {
-      const b = Number(id % BigInt(L.TLN_CG_BITS));
-      v[BITS_OFF + (b >> 3)] |= 1 << (b & 7);
+      const b = cgBit(id);
+      v[BITS_OFF + b.byte] |= b.mask;
     };
     for (const id of this.cgroups.keys()) setBit(id);
-    if (!this.inheriting) {
-      this.shim.mapUpdate(this.maps.dispatch, u32(0), v, 0);
-      v.copy(this.lastBits, 0, BITS_OFF, BITS_OFF + BITS_LEN);
-      return;
-    }
-    // tln_cgroup_mkdir sets bits while this runs: keep those set since the last write, and
-    // those of its entries; one it made after the look at the map is found by the look after
-    // the write, which then writes again
-    const cur = this.shim.mapLookup(this.maps.dispatch, u32(0), v.length);
-    if (cur) for (let i = 0; i < BITS_LEN; i++) v[BITS_OFF + i] |= cur[BITS_OFF + i] & ~this.lastBits[i];
-    let made = new Set(this.kernelMade().map(([id]) => id));
+    // tln_cgroup_mkdir adds entries (then their bits) while this runs: the bits of those it made
+    // before, and a look after the write for one made meanwhile, whose bit the write may have
+    // undone (then once more)
+    const seen = new Set<bigint>();
+    let missed = this.kernelMade();
     for (;;) {
-      for (const id of made) setBit(id);
+      for (const [id] of missed) {
+        seen.add(id);
+        setBit(id);
+      }
       this.shim.mapUpdate(this.maps.dispatch, u32(0), v, 0);
-      const after = this.kernelMade().map(([id]) => id);
-      const missed = after.filter((id) => !made.has(id));
-      if (missed.length === 0) break;
-      made = new Set([...made, ...missed]);
+      missed = this.kernelMade().filter(([id]) => !seen.has(id));
+      if (missed.length === 0) return;
     }
-    v.copy(this.lastBits, 0, BITS_OFF, BITS_OFF + BITS_LEN);
   }
+}
+
+/** where a cgroup's bit is in tln_dispatch.cgbits (bit id % TLN_CG_BITS, as tln_cg_listed reads it) */
+function cgBit(id: bigint): { byte: number; mask: number } {
+  const b = Number(id % BigInt(L.TLN_CG_BITS));
+  return { byte: b >> 3, mask: 1 << (b & 7) };
 }
 
 export function mask(units: number[]): bigint {

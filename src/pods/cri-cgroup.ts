@@ -8,6 +8,8 @@
 // to the cgroup v2 root, whose inode number is what bpf_get_current_cgroup_id()
 // returns for the container's processes.
 
+import { basename, dirname } from 'node:path';
+
 /** Container runtimes by the prefix of their systemd scope / their CRI container id URL scheme. */
 export type RuntimeName = 'containerd' | 'cri-o' | 'docker';
 
@@ -111,9 +113,8 @@ export function podUidOfCgroupPath(path: string): string | null {
  * a parent shared with other pods (a runtime used without the kubelet).
  */
 export function podCgroupDir(containerDir: string, uid: string): string | null {
-  const parent = containerDir.replace(/\/+[^/]*\/*$/, '');
-  const last = parent.slice(parent.lastIndexOf('/') + 1);
-  return uid !== '' && podUidOfCgroupPath(last) === uid ? parent : null;
+  const parent = dirname(containerDir);
+  return uid !== '' && podUidOfCgroupPath(basename(parent)) === uid ? parent : null;
 }
 
 /** "containerd://<id>" as Kubernetes and Tetragon write a container id: runtime scheme, then the id. */

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroup2Root } from '../../src/pods/cgroup.js';
+import { pinDirFor, removePins } from '../../src/kernel/pins.js';
 import { talon, talonBackground, type Background } from './cli.js';
 import { sleep, tempDir, waitFor } from './common.js';
 import { bpftoolTlnProgs } from './kernel.js';
@@ -64,7 +65,13 @@ export async function spawnAgent(args: string[]): Promise<Background> {
 export async function terminate(a: Background): Promise<number> {
   a.child.kill('SIGTERM');
   const code = await Promise.race([a.exited, sleep(20_000).then(() => -1)]);
-  if (code === -1) a.child.kill('SIGKILL');
+  if (code === -1) {
+    // killed: its pinned links would outlive the test (and its state dir, which names them)
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const i = a.child.spawnargs.indexOf('--state-dir');
+    if (i >= 0) removePins(pinDirFor(a.child.spawnargs[i + 1]));
+  }
   return code;
 }
 

@@ -373,7 +373,6 @@ export function buildSpec(p: HPolicy): PolicySpec {
     mode: MODE[p.mode ?? 0],
     filtered: p.filtered,
     host: !!p.host,
-    containers: false,
     hooks: hookSpecs,
     maps,
   };
