@@ -24,7 +24,12 @@ import { pinDirFor, removePins } from '../src/kernel/pins.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin', 'talon.js');
 const NS = `evbench-${process.pid}`;
-const BURSTS = (process.env.TALON_BENCH_EVENT_BURSTS ?? '20000,100000,300000').split(',').map(Number);
+// "N": one dd of N reads; "N/K": K dd runs of N/K reads each, 100 ms apart (a paced load: the
+// rate the pipeline sustains without loss)
+const BURSTS = (process.env.TALON_BENCH_EVENT_BURSTS ?? '40000/20,20000,100000,300000').split(',').map((b) => {
+  const [n, k] = b.split('/').map(Number);
+  return { n, k: k || 1, label: k ? `${n.toLocaleString('en-US')} in ${k} runs 100 ms apart` : n.toLocaleString('en-US') };
+});
 
 const log = (s = '') => console.log(s);
 const progress = (s: string) => process.stderr.write(s);
@@ -32,6 +37,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // status -o json, read field by field
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
+
+/** user + system CPU of a process in clock ticks (/proc/PID/stat fields 14 and 15) */
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 function skipReason(): string | null {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
@@ -170,7 +182,7 @@ export async function run(): Promise<void> {
     r = await talon(['tp', 'add', policy, ...A], env);
     if (r.code !== 0) throw new Error(`tp add: ${r.stderr}`);
     const file = `${prefix}file`;
-    writeFileSync(file, Buffer.alloc(Math.max(...BURSTS), 120));
+    writeFileSync(file, Buffer.alloc(Math.max(...BURSTS.map((b) => b.n)), 120));
     const status = async (): Promise<Json> => {
       const s = await talon(['status', '-o', 'json', ...A], env);
       if (s.code !== 0) throw new Error(`status: ${s.stderr}`);
@@ -186,15 +198,22 @@ export async function run(): Promise<void> {
         'lost: ring buffer',
         'lost: subscriber (told)',
         'burst - received - lost',
+        'agent CPU µs/record',
       ],
     ];
-    for (const n of BURSTS) {
-      progress(`events: burst ${n}\n`);
+    for (const { n, k, label } of BURSTS) {
+      progress(`events: burst ${label}\n`);
       const before = await status();
+      const cpu0 = cpuTicks(a.child.pid!);
       const s = (sub = new Subscriber(['--pods', 'burst', ...A], env));
       if (!(await waitFor(async () => (await status()).events.subscribers > before.events.subscribers, 15_000))) throw new Error('getevents did not subscribe');
       const t0 = performance.now();
-      r = await talon(['exec', '-n', NS, 'burst', ...A, '--', 'dd', `if=${file}`, 'of=/dev/null', 'bs=1', `count=${n}`], env);
+      const dd = `dd if=${file} of=/dev/null bs=1 count=${Math.floor(n / k)} 2>/dev/null`;
+      const cmd =
+        k === 1
+          ? ['dd', `if=${file}`, 'of=/dev/null', 'bs=1', `count=${n}`]
+          : ['sh', '-c', `i=0; while [ $i -lt ${k} ]; do ${dd}; sleep 0.1; i=$((i+1)); done`];
+      r = await talon(['exec', '-n', NS, 'burst', ...A, '--', ...cmd], env);
       const ddMs = performance.now() - t0;
       if (r.code !== 0) throw new Error(`dd: ${r.stderr}`);
       // the end: the agent has judged every record for this subscriber (sent or lost: its
@@ -217,12 +236,13 @@ export async function run(): Promise<void> {
         if (now === seen) break;
         seen = now;
       }
+      const cpuUs = ((cpuTicks(a.child.pid!) - cpu0) * 1e6) / CLK_TCK / Math.max(1, Number(after.events.records) - Number(before.events.records));
       const agentRate = ((hooks - Number(before.events.hooks)) / (hooksAt - t0)) * 1000;
       const ring = Number(after.events.losses.ringbuf) - Number(before.events.losses.ringbuf);
       const rate = s.last > s.first ? (s.events / (s.last - s.first)) * 1000 : NaN;
       // dd's time includes the exec and dd's own start: its read rate is a lower bound
       rows.push([
-        n.toLocaleString('en-US'),
+        label,
         Math.round((n / ddMs) * 1000).toLocaleString('en-US'),
         `≥ ${Math.round(agentRate).toLocaleString('en-US')}`,
         s.events.toLocaleString('en-US'),
@@ -230,6 +250,7 @@ export async function run(): Promise<void> {
         ring.toLocaleString('en-US'),
         `${Number(mine.lost).toLocaleString('en-US')} (${s.notices} notices)`,
         (n - s.events - ring - Number(mine.lost)).toLocaleString('en-US'),
+        cpuUs.toFixed(1),
       ]);
       s.run.child.kill('SIGINT');
       await s.run.exited;
@@ -243,7 +264,7 @@ export async function run(): Promise<void> {
     );
     log(`- one read() of one byte = one event: the policy posts (no action) reads of ${prefix}* by pod ${NS}/burst`);
     log(
-      "- dd reads/s: the burst over the time of `talon exec ... dd` (its start included); agent records/s: hook records the agent handled (status) from the burst's start to the last poll (500 ms apart) that saw them grow, a lower bound; events/s at the subscriber: received / (last event - first event); burst - received - lost: 0 or below when nothing is lost silently (below: the pod's exec/exit events of dd, which the subscriber gets too)\n",
+      "- dd reads/s: the burst over the time of `talon exec ... dd` (its start included; for a paced burst the pauses too, so the offered rate); agent records/s: hook records the agent handled (status) from the burst's start to the last poll (500 ms apart) that saw them grow, a lower bound; events/s at the subscriber: received / (last event - first event); agent CPU µs/record: the agent's user+system CPU time during the burst (its API calls of the bench included) over the records it handled; burst - received - lost: 0 or below when nothing is lost silently (below: the pod's exec/exit events of dd, sh and sleep, which the subscriber gets too)\n",
     );
     const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
     const line = (x: string[]) => `| ${x.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ')} |`;

@@ -16,6 +16,11 @@ struct rb_consumer {
 	napi_threadsafe_function tsfn;
 	pthread_t thread;
 	atomic_int stop;
+	/* a batch handed over and not yet done by the JS thread: at most one at a time, so
+	 * that the JS thread returns to its event loop (socket writes, API calls) between
+	 * batches; meanwhile records wait in the kernel's ring buffer, which counts what it
+	 * has no room for */
+	atomic_int inflight;
 	struct rec_batch *cur;
 	int used;
 };
@@ -23,7 +28,7 @@ struct rb_consumer {
 static struct rb_consumer rbs[TLN_MAX_RBS];
 
 /* records per batch before it is handed over without waiting for the end of the poll */
-#define TLN_BATCH_RECORDS 4096
+#define TLN_BATCH_RECORDS 256
 
 static void batch_free(struct rec_batch *b)
 {
@@ -34,13 +39,16 @@ static void batch_free(struct rec_batch *b)
 	free(b);
 }
 
-/* hand a batch to the JS thread without ever blocking inside node-api: a
- * blocking call could wait forever on a full queue while the JS thread waits
- * in rb_stop() for this thread to end. A full queue is retried until stop. */
+/* hand a batch to the JS thread once it is done with the last one, never blocking
+ * inside node-api: a blocking call could wait forever on a full queue while the JS
+ * thread waits in rb_stop() for this thread to end */
 static void rb_hand_over(struct rb_consumer *c, struct rec_batch *b)
 {
 	napi_status st;
 
+	while (atomic_load(&c->inflight) && !atomic_load(&c->stop))
+		usleep(100);
+	atomic_store(&c->inflight, 1);
 	for (;;) {
 		st = napi_call_threadsafe_function(c->tsfn, b, napi_tsfn_nonblocking);
 		if (st == napi_ok)
@@ -49,6 +57,7 @@ static void rb_hand_over(struct rb_consumer *c, struct rec_batch *b)
 			break;
 		usleep(1000);
 	}
+	atomic_store(&c->inflight, 0);
 	batch_free(b);
 }
 
@@ -110,10 +119,11 @@ static void *rb_thread(void *arg)
 	int n;
 
 	while (!atomic_load(&c->stop)) {
-		n = ring_buffer__poll(c->rb, 100);
+		/* records waiting for the JS thread: look again soon */
+		n = ring_buffer__poll(c->rb, c->cur ? 1 : 100);
 		if (n < 0 && n != -EINTR)
 			break;
-		if (c->cur) {
+		if (c->cur && !atomic_load(&c->inflight)) {
 			struct rec_batch *b = c->cur;
 			c->cur = NULL;
 			rb_hand_over(c, b);
@@ -139,6 +149,8 @@ static void rb_call_js(napi_env env, napi_value cb, void *context, void *data)
 		napi_call_function(env, undef, cb, 2, argv, NULL);
 	}
 	batch_free(b);
+	if (context)
+		atomic_store(&((struct rb_consumer *)context)->inflight, 0);
 }
 
 napi_value js_ringbuf_open(napi_env env, napi_callback_info info)
@@ -177,6 +189,7 @@ napi_value js_ringbuf_open(napi_env env, napi_callback_info info)
 	/* the consumer does not keep the event loop alive by itself */
 	napi_unref_threadsafe_function(env, c->tsfn);
 	atomic_store(&c->stop, 0);
+	atomic_store(&c->inflight, 0);
 	if (pthread_create(&c->thread, NULL, rb_thread, c)) {
 		napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
 		ring_buffer__free(c->rb);

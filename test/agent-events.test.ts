@@ -4,7 +4,7 @@
 // differential check, fed by a recording kernel.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileFilterSet, normaliseEventType, eventType } from '../src/events/filter.js';
 import { renderCompact } from '../src/events/compact.js';
@@ -225,6 +225,70 @@ if (reason) {
       assert.is(ch.process.flags, 'execve rootcwd clone');
     } finally {
       c?.close();
+      await agent?.stop();
+      t.remove();
+    }
+  });
+
+  test('objects shared between events follow what they are made of: pod relabelled, another thread, a file chmod-ed between batches', async () => {
+    const t = tempDir('talon-pipe-');
+    const k = new FakeKernel();
+    const address = `unix://${join(t.dir, 'talon.sock')}`;
+    let agent: Agent | null = null;
+    let c: ApiClient | null = null;
+    try {
+      agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
+      c = await ApiClient.connect({ address });
+      const pod = (await c.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing' } })).pod;
+      await c.call('policy.add', {
+        yaml: readFileSync(join(repoRoot(), 'examples', 'file-monitoring.yaml'), 'utf8'),
+        file: 'f.yaml',
+        namespace: 'default',
+      });
+      const pid = (await c.call<{ policies: { id: number }[] }>('policy.list')).policies[0].id;
+      const got: Record<string, any>[] = [];
+      await c.subscribe({ allow: [{ event_set: ['PROCESS_KPROBE'] }] }, (ev) => got.push(ev));
+      const file = join(t.dir, 'secret');
+      writeFileSync(file, 'x');
+      chmodSync(file, 0o600);
+      const task = { pid: 6161, tid: 6161, ppid: process.pid, uid: 0, cgroupId: BigInt(pod.cgroupId), startKtime: 1000n, nsPid: 0 };
+      const exec: ExecRecord = { type: 'exec', ktime: 1000n, flags: 0, procfs: false, ...task, binary: '/usr/bin/cat', args: ['cat', file], cwd: '/' };
+      const hook = (tid: number): HookRecord => ({
+        type: 'hook',
+        ktime: 2000n,
+        flags: 0,
+        ...task,
+        tid,
+        policyId: pid,
+        hookId: 1,
+        slot: 0,
+        selector: null,
+        actions: ['Post'],
+        skipped: [],
+        mode: 'enforce',
+        binary: '/usr/bin/cat',
+        error: 0,
+        sensor: 'tln_tp_file',
+        args: [
+          { kind: 'str', value: file },
+          { kind: 'int', value: 4n },
+        ],
+      });
+      k.deliver([exec, hook(6161), hook(6162)]);
+      await waitFor(() => got.length >= 2);
+      await c.call('pod.label', { namespace: 'default', name: 'xwing', set: { tier: 'front' } });
+      chmodSync(file, 0o644);
+      k.deliver([hook(6161)]);
+      await waitFor(() => got.length >= 3);
+      const [a, b, after] = got.map((e) => e.process_kprobe);
+      assert.equal([a.process.tid, b.process.tid, after.process.tid], [6161, 6162, 6161], 'each event its own thread');
+      assert.equal(a.process.pod.pod_labels, { app: 'xwing' });
+      assert.equal(after.process.pod.pod_labels, { app: 'xwing', tier: 'front' }, 'the labels of the relabelled pod');
+      assert.is(a.args[0].file_arg.permission, '-rw-------');
+      assert.is(after.args[0].file_arg.permission, '-rw-r--r--', 'read again in a later batch');
+    } finally {
+      c?.close();
+      await agent?.pods.deleteAll();
       await agent?.stop();
       t.remove();
     }

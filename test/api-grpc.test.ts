@@ -27,7 +27,7 @@ import {
   talon,
   terminate,
   tempDir,
-  tlnPrograms,
+  tlnProgramsAfterStop,
   sleep,
   waitFor,
   useTestCgroupParent,
@@ -399,7 +399,7 @@ if (reason) {
     agent = null;
     assert.not.ok(existsSync(gsock));
     assert.not.ok(existsSync(sock));
-    assert.equal(tlnPrograms(), []);
+    assert.equal(await tlnProgramsAfterStop(), []);
   });
 }
 

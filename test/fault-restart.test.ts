@@ -20,6 +20,7 @@ import {
   tempDir,
   terminate,
   tlnPrograms,
+  tlnProgramsAfterStop,
   useTestCgroupParent,
   waitFor,
   type Background,
@@ -206,7 +207,7 @@ if (reason) {
     assert.is(await terminate(agent), 0);
     agent = null;
     assert.not.ok(existsSync(pins));
-    assert.equal(tlnPrograms(), []);
+    assert.equal(await tlnProgramsAfterStop(), []);
     finished = true;
   });
 }

@@ -13,7 +13,7 @@ import type { PodRegistry } from '../pods/registry.js';
 import type { PolicyManager, AgentPolicy } from './policies.js';
 import { isoFromKtime, ProcessCache, type ProcEntry } from './process-cache.js';
 import { credentialsJson, namespacesJson, readCredentials, readNamespaces } from './proc-identity.js';
-import { actionOf, argJson, enforcementActions, matchFor, processJson, signalName, type Json } from './tetragon-json.js';
+import { actionOf, argJson, enforcementActions, matchFor, permissionString, processJson, signalName, type Json } from './tetragon-json.js';
 
 export interface Disagreement {
   time: string;
@@ -81,6 +81,18 @@ export interface ProcessDetail {
   ancestors?: string[];
 }
 
+interface ProcessMemo {
+  pod: unknown;
+  parent: string | undefined;
+  tid: number;
+  binary: string;
+  flags: string;
+  cap: unknown;
+  ns: unknown;
+  creds: unknown;
+  json: Json;
+}
+
 /** ancestors stop here: deep enough for any real process tree, bounded for a looping cache */
 const MAX_ANCESTORS = 64;
 
@@ -95,6 +107,15 @@ export class EventPipeline {
   private nextSub = 1;
   private sinks: ((ev: Json) => void)[] = [];
   /** tcp_connect events waiting for their source port, by socket cookie */
+  /** the last `process` object made of each cache entry, and what it was made of */
+  private processMemo = new WeakMap<ProcEntry, ProcessMemo>();
+  /** file permissions looked up for the records of the current ring-buffer batch */
+  private permissions = new Map<string, string>();
+  private readonly permission = (path: string): string => {
+    let v = this.permissions.get(path);
+    if (v === undefined) this.permissions.set(path, (v = permissionString(path)));
+    return v;
+  };
   private portWait = new Map<bigint, { events: { ev: Json; sock: Json }[]; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(
@@ -125,6 +146,9 @@ export class EventPipeline {
   }
 
   handle(recs: TlnRecord[]): void {
+    // a file's permission is read once per batch (a batch spans milliseconds; the lstat was a
+    // tenth of the agent's time per event when every read of one file was an event)
+    this.permissions.clear();
     for (const r of recs) {
       this.stats.records++;
       try {
@@ -200,7 +224,25 @@ export class EventPipeline {
 
   private processOf(e: ProcEntry, tid?: number): Json {
     const pod = e.cgroupId ? this.pods.byCgroupId(e.cgroupId) : undefined;
-    return processJson(e, pod, e.image?.execId ?? e.parentExecId ?? this.procs.get(e.ppid)?.execId, tid);
+    const parent = e.image?.execId ?? e.parentExecId ?? this.procs.get(e.ppid)?.execId;
+    const t = tid ?? e.pid;
+    // a process's events share its `process` object while nothing it is made of changed
+    const m = this.processMemo.get(e);
+    if (
+      m &&
+      m.pod === pod &&
+      m.parent === parent &&
+      m.tid === t &&
+      m.binary === e.binary &&
+      m.flags === e.flags &&
+      m.cap === e.cap &&
+      m.ns === e.ns &&
+      m.creds === e.processCredentials
+    )
+      return m.json;
+    const json = Object.freeze(processJson(e, pod, parent, t));
+    this.processMemo.set(e, { pod, parent, tid: t, binary: e.binary, flags: e.flags, cap: e.cap, ns: e.ns, creds: e.processCredentials, json });
+    return json;
   }
 
   private parentOf(e: ProcEntry): Json | undefined {
@@ -326,7 +368,7 @@ export class EventPipeline {
     const matches = res ? res.matches : this.policies.evaluateFor(p, evalEventOf(kind, r, ctx, values));
 
     // nop arguments are declared positions only: Tetragon leaves them out of the event
-    const args = values.flatMap((a, i) => (hook?.args?.[i]?.type === G.TLN_ARG_NOP ? [] : [argJson(a, hook?.args?.[i]?.type)]));
+    const args = values.flatMap((a, i) => (hook?.args?.[i]?.type === G.TLN_ARG_NOP ? [] : [argJson(a, hook?.args?.[i]?.type, this.permission)]));
     // the socket cookie (a uint64: a string in protojson), where Tetragon puts it: before state
     if (r.cookie)
       for (const [i, a] of args.entries()) {
@@ -335,7 +377,7 @@ export class EventPipeline {
         args[i] = { sock_arg: { ...rest, cookie: String(r.cookie), ...opt('state', state) } };
       }
     // return: true hooks: the value the kernel read at the function's (syscall's) exit, typed as returnArg
-    const ret = hook?.return && res?.ret && res.ret.kind !== 'none' ? argJson(res.ret, returnType(raw)) : undefined;
+    const ret = hook?.return && res?.ret && res.ret.kind !== 'none' ? argJson(res.ret, returnType(raw), this.permission) : undefined;
     const body: Json = { process: this.processOf(e, r.tid), ...opt('parent', this.parentOf(e)) };
     if (kind === 'tracepoint') {
       const [subsys, event] = name.split('/');

@@ -75,7 +75,7 @@ const T = abiTable();
  * core compiled it (enum tln_arg_type, HookSpec.args). Integer fields follow
  * protojson: 32-bit ones are numbers, 64-bit ones strings.
  */
-export function argJson(a: EvalArg, type: number | undefined): Json {
+export function argJson(a: EvalArg, type: number | undefined, permission: (path: string) => string = permissionString): Json {
   switch (a.kind) {
     case 'none':
       return {};
@@ -96,11 +96,11 @@ export function argJson(a: EvalArg, type: number | undefined): Json {
       switch (type) {
         case T.TLN_ARG_FILE:
         case T.TLN_ARG_FD:
-          return { file_arg: { path: a.value, permission: permissionString(a.value) } };
+          return { file_arg: { path: a.value, permission: permission(a.value) } };
         case T.TLN_ARG_PATH:
-          return { path_arg: { path: a.value, permission: permissionString(a.value) } };
+          return { path_arg: { path: a.value, permission: permission(a.value) } };
         case T.TLN_ARG_LINUX_BINPRM:
-          return { linux_binprm_arg: { path: a.value, permission: permissionString(a.value) } };
+          return { linux_binprm_arg: { path: a.value, permission: permission(a.value) } };
         case T.TLN_ARG_CHAR_BUF: {
           // protojson: bytes in base64; a buffer larger than the copy is truncated_bytes_arg with its size
           const b = a.bytes ?? Buffer.from(a.value);

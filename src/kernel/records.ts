@@ -180,10 +180,17 @@ function task(b: Buffer, o: number): TaskInfo {
   };
 }
 
+const bitNames = new Map<number, readonly string[]>();
+
+/** the action names of a mask (one frozen array per mask: records share them) */
 function bits(mask: number): string[] {
-  const out: string[] = [];
-  for (const [id, name] of Object.entries(ACTION_NAMES)) if (mask & (1 << Number(id))) out.push(name);
-  return out;
+  let out = bitNames.get(mask);
+  if (out === undefined) {
+    const names: string[] = [];
+    for (const [id, name] of Object.entries(ACTION_NAMES)) if (mask & (1 << Number(id))) names.push(name);
+    bitNames.set(mask, (out = Object.freeze(names)));
+  }
+  return out as string[];
 }
 
 export function decodeExec(b: Buffer): ExecRecord {

@@ -109,18 +109,46 @@ export function defaultImage(podName: string): string {
   return `localhost/${podName}:latest`;
 }
 
-/** The pod as the Wasm core's scoping sees it. */
-export function podInfo(p: Pod): PodInfo {
-  return {
-    namespace: p.namespace,
-    name: p.name,
-    labels: { ...p.labels },
-    container: { name: p.container.name, repo: imageRepo(p.container.image) },
-  };
+// Pod objects are replaced, never changed, when a pod changes (registry, CRI): what is made of
+// one is made once and frozen. Each event asks for both; the core keeps its encoding of a
+// PodInfo by object, so a new object per event would encode the pod again each time.
+const infos = new WeakMap<Pod, PodInfo>();
+const jsons = new WeakMap<Pod, Readonly<Record<string, unknown>>>();
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
 }
 
-/** Tetragon's `process.pod` object for events. */
-export function podJson(p: Pod): Record<string, unknown> {
+/** The pod as the Wasm core's scoping sees it (one frozen object per Pod object). */
+export function podInfo(p: Pod): PodInfo {
+  let info = infos.get(p);
+  if (info === undefined) {
+    info = deepFreeze({
+      namespace: p.namespace,
+      name: p.name,
+      labels: { ...p.labels },
+      container: { name: p.container.name, repo: imageRepo(p.container.image) },
+    });
+    infos.set(p, info);
+  }
+  return info;
+}
+
+/** Tetragon's `process.pod` object for events (one frozen object per Pod object, shared by its events). */
+export function podJson(p: Pod): Readonly<Record<string, unknown>> {
+  let j = jsons.get(p);
+  if (j === undefined) {
+    j = deepFreeze(podJsonOf(p));
+    jsons.set(p, j);
+  }
+  return j;
+}
+
+function podJsonOf(p: Pod): Record<string, unknown> {
   const c = p.container;
   return {
     namespace: p.namespace,

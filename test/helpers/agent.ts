@@ -46,6 +46,16 @@ export function tlnPrograms(): string[] {
   return bpftoolTlnProgs().map((p) => p.name);
 }
 
+/**
+ * The tln_ programs still loaded after an agent stopped, once the kernel had time to free
+ * them: it releases the link of a closed fd from a workqueue, so a program can outlive the
+ * agent's exit by a moment (seen in CI under load).
+ */
+export async function tlnProgramsAfterStop(ms = 5000): Promise<string[]> {
+  await waitFor(() => tlnPrograms().length === 0, ms, 100);
+  return tlnPrograms();
+}
+
 type Json = Record<string, any>;
 
 /** Starts `talon agent <args>` and waits for its "ready:" line; throws with its stderr when it exits first or stays silent. */
