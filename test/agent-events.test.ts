@@ -79,18 +79,30 @@ test('process helpers', () => {
 });
 
 const reason = skipUnlessRoot('agent pipeline');
+/** An agent over a recording kernel (node name node-a) and a client of it; its pods, the agent and its dir are removed after `fn`, also when it fails. */
+async function withPipeline(fn: (c: ApiClient, k: FakeKernel, t: { dir: string }) => Promise<void>): Promise<void> {
+  const t = tempDir('talon-pipe-');
+  const address = `unix://${join(t.dir, 'talon.sock')}`;
+  let agent: Agent | null = null;
+  let c: ApiClient | null = null;
+  const k = new FakeKernel();
+  try {
+    agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
+    c = await ApiClient.connect({ address });
+    await fn(c, k, t);
+  } finally {
+    c?.close();
+    await agent?.pods.deleteAll();
+    await agent?.stop();
+    t.remove();
+  }
+}
+
 if (reason) {
   test.skip('pipeline');
 } else {
   test('pipeline: records -> Tetragon JSON with pod, evaluator action, differential check', async () => {
-    const t = tempDir('talon-pipe-');
-    const k = new FakeKernel();
-    const address = `unix://${join(t.dir, 'talon.sock')}`;
-    let agent: Agent | null = null;
-    let c: ApiClient | null = null;
-    try {
-      agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
-      c = await ApiClient.connect({ address });
+    await withPipeline(async (c, k) => {
       const pod = (
         await c.call<{ pod: Pod }>('pod.add', {
           namespace: 'default',
@@ -177,23 +189,11 @@ if (reason) {
       assert.is(st.differential.disagreed, 1);
       assert.equal(st.differential.samples[0].kernel.selector, 2);
       assert.equal(st.differential.samples[0].evaluator.selector, 0);
-    } finally {
-      c?.close();
-      await agent?.pods.deleteAll();
-      await agent?.stop();
-      t.remove();
-    }
+    });
   });
 
   test('exec in place (bash -c "/usr/bin/true x"): the parent is the replaced image, same pid, no clone flag (as Tetragon)', async () => {
-    const t = tempDir('talon-pipe-');
-    const k = new FakeKernel();
-    const address = `unix://${join(t.dir, 'talon.sock')}`;
-    let agent: Agent | null = null;
-    let c: ApiClient | null = null;
-    try {
-      agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
-      c = await ApiClient.connect({ address });
+    await withPipeline(async (c, k) => {
       const got: Record<string, any>[] = [];
       await c.subscribe({ allow: [{ pid: [5151, 5152] }] }, (ev) => got.push(ev));
       const task = { pid: 5151, tid: 5151, ppid: process.pid, uid: 0, cgroupId: 1n, startKtime: 1000n, nsPid: 0 };
@@ -223,22 +223,11 @@ if (reason) {
       assert.is(tr.parent.parent_exec_id, b.process.parent_exec_id, "bash's own parent stays its parent");
       assert.is(ch.parent.binary, '/usr/bin/true', "a child's parent is the current image");
       assert.is(ch.process.flags, 'execve rootcwd clone');
-    } finally {
-      c?.close();
-      await agent?.stop();
-      t.remove();
-    }
+    });
   });
 
   test('objects shared between events follow what they are made of: pod relabelled, another thread, a file chmod-ed between batches', async () => {
-    const t = tempDir('talon-pipe-');
-    const k = new FakeKernel();
-    const address = `unix://${join(t.dir, 'talon.sock')}`;
-    let agent: Agent | null = null;
-    let c: ApiClient | null = null;
-    try {
-      agent = await Agent.start({ stateDir: t.dir, serverAddress: address, kernel: k, nodeName: 'node-a', log: () => undefined });
-      c = await ApiClient.connect({ address });
+    await withPipeline(async (c, k, t) => {
       const pod = (await c.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing' } })).pod;
       await c.call('policy.add', {
         yaml: readFileSync(join(repoRoot(), 'examples', 'file-monitoring.yaml'), 'utf8'),
@@ -286,12 +275,7 @@ if (reason) {
       assert.equal(after.process.pod.pod_labels, { app: 'xwing', tier: 'front' }, 'the labels of the relabelled pod');
       assert.is(a.args[0].file_arg.permission, '-rw-------');
       assert.is(after.args[0].file_arg.permission, '-rw-r--r--', 'read again in a later batch');
-    } finally {
-      c?.close();
-      await agent?.pods.deleteAll();
-      await agent?.stop();
-      t.remove();
-    }
+    });
   });
 }
 
