@@ -72,9 +72,9 @@ export function isSeedType(t: u8): bool {
     t == A.TLN_ARG_SOCK || t == A.TLN_ARG_SOCKADDR;
 }
 
-/** the types the BPF programs read (or, nop, mark as declared and empty) on some hook (char_buf: syscall hooks) */
+/** the types the BPF programs read (or, nop, mark as declared and empty) on some hook (char_buf: syscall hooks; syscall64: raw_syscalls) */
 export function kernelReadsType(t: u8): bool {
-  return isSeedType(t) || t == A.TLN_ARG_NOP || t == A.TLN_ARG_CHAR_BUF;
+  return isSeedType(t) || t == A.TLN_ARG_NOP || t == A.TLN_ARG_CHAR_BUF || t == A.TLN_ARG_SYSCALL64;
 }
 
 export function category(t: u8): i32 {

@@ -109,6 +109,25 @@ spec:
 const DUPS = listDupsPolicy('default');
 const RAW_IDS = listIdsPolicy('list-raw-ids', ['sys_dup3'], 'default');
 
+/** Tetragon's raw_syscalls example (examples/tracingpolicy/raw_syscalls.yaml): the syscall64 id of every syscall, namespaced and limited to /usr/bin/true */
+const RAW64 = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "raw-syscalls"
+  namespace: "default"
+spec:
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+      type: "syscall64"
+    selectors:
+    - matchBinaries:
+      - operator: In
+        values: ["/usr/bin/true"]
+`;
+
 /** libc's dup(-7) or dup2(-7, 9) through python's ctypes (os.dup uses fcntl): exit 1 with the errno unless killed */
 const dupM7 = (call: string) => [
   'python3',
@@ -135,6 +154,7 @@ if (reason) {
       ['fd-install.yaml', FD_INSTALL],
       ['dups.yaml', DUPS],
       ['raw-ids.yaml', RAW_IDS],
+      ['raw-syscalls.yaml', RAW64],
     ]) {
       const f = join(t.dir, name);
       writeFileSync(f, text);
@@ -142,7 +162,7 @@ if (reason) {
       assert.is(r.code, 0, r.stderr);
       assert.match(
         r.stdout,
-        name === 'fd-install.yaml' ? /generic_kprobe_open_tp/ : name === 'raw-ids.yaml' ? /generic_tracepoint/ : /generic_kprobe_syscall_tp/,
+        name === 'fd-install.yaml' ? /generic_kprobe_open_tp/ : name.startsWith('raw-') ? /generic_tracepoint/ : /generic_kprobe_syscall_tp/,
       );
     }
     r = await talon(['tp', 'list', ...A]);
@@ -254,6 +274,22 @@ if (reason) {
         ['__x64_sys_dup2', [{ int_arg: -7 }]],
       ],
     );
+  });
+
+  test('syscall64 (raw_syscalls): each syscall of /usr/bin/true in the pod is a syscall_id {id, abi: x64}, exit_group among them; none from the host', async () => {
+    const g = await jsonEvents([], A);
+    assert.is((await talon(['exec', 'sysk', ...A, '--', '/usr/bin/true'])).code, 0);
+    assert.is(spawnSync('/usr/bin/true').status, 0);
+    const events = await g.stop();
+    const raw = events.filter((e) => e.process_tracepoint?.policy_name === 'raw-syscalls').map((e) => e.process_tracepoint);
+    assert.ok(raw.length >= 5, `the syscalls of true: ${raw.length} events`);
+    assert.ok(
+      raw.every((r) => r.process.pod?.name === 'sysk' && r.args.length === 1 && r.args[0].syscall_id?.abi === 'x64'),
+      JSON.stringify(raw.slice(0, 3).map((r) => r.args)),
+    );
+    const ids = new Set(raw.map((r) => r.args[0].syscall_id.id));
+    assert.ok(ids.has(231), `exit_group (231) among ${[...ids]}`);
+    assert.ok(ids.has(59) || ids.has(12), `execve's (59) or brk (12) among ${[...ids]}`);
   });
 
   test('differential check: the evaluator agrees with every kernel record', async () => {

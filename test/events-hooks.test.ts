@@ -13,6 +13,8 @@ import { coreHookLookup, renderCompact, RecordWriter, toEvalEvent, type Tetragon
 import { fastEvaluate } from '../src/events/dryrun.js';
 import { rawSyscallName } from '../src/events/compact.js';
 import { syscallName } from '../src/events/syscalls.js';
+import { argJson, syscallId } from '../src/agent/tetragon-json.js';
+import * as G from '../src/abi/generated.js';
 import { ROOT, runCli, verdicts } from './helpers/cli.js';
 
 const proc = { pid: 7, tid: 8, binary: '/usr/bin/bash', pod: { namespace: 'ns', name: 'p' } };
@@ -55,6 +57,18 @@ test('toEvalEvent: hook names "subsys/event" and "path:symbol", args in order', 
   );
   const up = toEvalEvent({ process_uprobe: { process: proc, path: '/bin/bash', symbol: 'readline' } } as TetragonEvent)!;
   assert.equal([up.kind, up.hook, up.args, up.pid, up.tid], ['uprobe', '/bin/bash:readline', [], 7, 8]);
+});
+
+test('syscall64: syscall_id {id, abi} as the agent writes it and as dry-run reads it (bit 31: a 32-bit ABI)', () => {
+  assert.equal(syscallId(231n), { id: 231, abi: process.arch === 'arm64' ? 'arm64' : 'x64' });
+  assert.equal(syscallId(0x80000000n | 252n), { id: 252, abi: process.arch === 'arm64' ? 'arm32' : 'i386' });
+  const ev = (args: unknown[]) =>
+    toEvalEvent({ process_tracepoint: { process: proc, subsys: 'raw_syscalls', event: 'sys_enter', args } } as TetragonEvent)!.args;
+  assert.equal(ev([{ syscall_id: { id: 231, abi: 'x64' } }, { syscall_id: { id: 252, abi: 'i386' } }]), [
+    { kind: 'int', value: 231n },
+    { kind: 'int', value: 0x80000000n | 252n },
+  ]);
+  assert.equal(argJson({ kind: 'int', value: 0x80000000n | 1n }, G.TLN_ARG_SYSCALL64), { syscall_id: syscallId(0x80000000n | 1n) });
 });
 
 test('dry-run replays recorded uprobe and tracepoint events', async () => {

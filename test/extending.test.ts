@@ -89,10 +89,26 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
   },
   tln_arg_type: Object.fromEntries(
     Object.keys(G.tln_arg_type).map((m) => {
-      // NOP: a declared position the kernel marks empty (Tetragon leaves it out of the event)
-      const seed = ['INT', 'UINT32', 'SINT64', 'SINT8', 'UINT8', 'SINT16', 'UINT16', 'FILE', 'PATH', 'FD', 'STRING', 'FILENAME', 'SOCK', 'SOCKADDR', 'NOP'].map(
-        (n) => `TLN_ARG_${n}`,
-      );
+      // NOP: a declared position the kernel marks empty (Tetragon leaves it out of the event);
+      // SYSCALL64: raw_syscalls' id, with the 32-bit bit the kernel sets
+      const seed = [
+        'INT',
+        'UINT32',
+        'SINT64',
+        'SINT8',
+        'UINT8',
+        'SINT16',
+        'UINT16',
+        'FILE',
+        'PATH',
+        'FD',
+        'STRING',
+        'FILENAME',
+        'SOCK',
+        'SOCKADDR',
+        'NOP',
+        'SYSCALL64',
+      ].map((n) => `TLN_ARG_${n}`);
       // every type is named for the evaluator's categories; the seed types are read by the BPF programs
       return [m, K(true, seed.includes(m) ? 'kernel' : 'refused')];
     }),

@@ -91,6 +91,8 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
     if (!sized && !rc) addNeed(hook.needs, "char_buf without sizeArgIndex or returnCopy");
   } else if (t == A.TLN_ARG_LINUX_BINPRM && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT && (hook.flags & A.TLN_HOOK_F_RAW) != 0) {
     // a raw tracepoint's bprm: its file's path
+  } else if (t == A.TLN_ARG_SYSCALL64 && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT) {
+    // raw_syscalls' id field (the only place it is allowed), read as an integer with the 32-bit bit
   } else if (t != 0 && !isSeedType(t)) addNeed(hook.needs, "argument type " + tn);
   else if (t != 0 && (hook.kind == A.TLN_HOOK_TRACEPOINT || hook.kind == A.TLN_HOOK_UPROBE || hook.kind == A.TLN_HOOK_USDT) && !isIntType(t) && t != A.TLN_ARG_STRING) {
     // the seed's tracepoint and uprobe programs read integers and strings only

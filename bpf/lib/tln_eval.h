@@ -267,9 +267,27 @@ static __always_inline void tln_rec_unit(struct tln_hook_rec *rec, struct tln_un
 }
 
 /* an integer argument, sign- or zero-extended as its declared type says */
+/* Tetragon's syscall64: the id, with bit 31 set for a 32-bit (compat) task's syscall */
+#define TLN_SYSCALL64_32BIT 0x80000000ULL
+#define TLN_TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
+
+static __always_inline __u64 tln_syscall64(__u64 v)
+{
+	__u64 id = v & 0xffffffffULL;
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+	if (BPF_CORE_READ(t, thread_info.status) & TLN_TS_COMPAT)
+		id |= TLN_SYSCALL64_32BIT;
+#endif
+	return id;
+}
+
 static __always_inline __u64 tln_int_conv(__u8 type, __u64 v)
 {
 	switch (type) {
+	case TLN_ARG_SYSCALL64:
+		return tln_syscall64(v);
 	case TLN_ARG_INT:
 		return (__u64)(__s64)(__s32)v;
 	case TLN_ARG_UINT32:

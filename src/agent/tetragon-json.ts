@@ -89,6 +89,8 @@ export function argJson(a: EvalArg, type: number | undefined, permission: (path:
           return { long_arg: BigInt.asIntN(64, a.value).toString() };
         case T.TLN_ARG_UINT64:
           return { size_arg: BigInt.asUintN(64, a.value).toString() };
+        case T.TLN_ARG_SYSCALL64:
+          return { syscall_id: syscallId(a.value) };
         default:
           return { int_arg: Number(BigInt.asIntN(32, a.value)) };
       }
@@ -127,6 +129,16 @@ export function argJson(a: EvalArg, type: number | undefined, permission: (path:
         },
       };
   }
+}
+
+/** bit 31 of a syscall64 value: the syscall of a 32-bit (compat) task, as Tetragon marks it */
+export const SYSCALL64_32BIT = 0x80000000n;
+
+/** Tetragon's SyscallId of a syscall64 value: the id and the ABI it belongs to */
+export function syscallId(v: bigint): { id: number; abi: string } {
+  const compat = (v & SYSCALL64_32BIT) !== 0n;
+  const abi = process.arch === 'arm64' ? (compat ? 'arm32' : 'arm64') : compat ? 'i386' : 'x64';
+  return { id: Number(v & 0x7fffffffn), abi };
 }
 
 const KPROBE_ACTION: Record<string, string> = {

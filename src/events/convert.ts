@@ -99,6 +99,13 @@ export function toEvalArg(a: TetragonArg | null | undefined): EvalArg {
     const n = toBig(v);
     return n === null ? NONE : { kind: 'int', value: n };
   }
+  if (present((v = a.syscall_id))) {
+    // syscall64: the id, bit 31 set for a 32-bit ABI (Tetragon's Is32Bit)
+    const id = v as { id?: unknown; abi?: unknown };
+    const n = toBig(id.id);
+    if (n === null) return NONE;
+    return { kind: 'int', value: id.abi === 'i386' || id.abi === 'arm32' ? n | 0x80000000n : n };
+  }
   if (present((v = a.capability_arg))) {
     const n = toBig((v as { value?: unknown }).value);
     return n === null ? NONE : { kind: 'int', value: n };

@@ -58,6 +58,8 @@ export const ARG_SOCK = LAYOUT.TLN_ARG_SOCK;
 const ARG_NOP = LAYOUT.TLN_ARG_NOP;
 const ARG_CHAR_BUF = LAYOUT.TLN_ARG_CHAR_BUF;
 const ARG_LINUX_BINPRM = LAYOUT.TLN_ARG_LINUX_BINPRM;
+/** raw_syscalls' id field (the core allows it there only); the program adds the 32-bit bit */
+const ARG_SYSCALL64 = LAYOUT.TLN_ARG_SYSCALL64;
 /** TP_PROTO arguments a raw tracepoint program reads (the kernel's limit is 12) */
 const RAW_TP_MAX_ARG = 11;
 const GEN_BUFS_OFF = LAYOUT['offsetof(struct tln_gen_conf, bufs)'];
@@ -155,7 +157,7 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[], bufFields?
     const where = `tracepoint ${tp.subsystem}/${tp.event} args[${i}] (index ${a.index})`;
     if (!f) throw new Error(`${where}: the tracepoint has ${fields.length} fields (0-${fields.length - 1}, common_* fields included), see its format file`);
     const field = `field ${a.index} "${f.decl}"`;
-    if (ARG_INT_TYPES.has(a.type)) {
+    if (ARG_INT_TYPES.has(a.type) || a.type === ARG_SYSCALL64) {
       if (f.shape === 'int' || f.shape === 'pointer' || f.shape === 'char-pointer') {
         if (f.size < 1 || f.size > 8) throw new Error(`${where}: ${field} is ${f.size} bytes, not an integer`);
         put(buf, i, f.offset, f.size, SRC.INT, f.signed);
