@@ -13,7 +13,7 @@ import { FakeKernel } from './helpers/fake-kernel.js';
 import { ApiClient } from '../src/api/client.js';
 import { joinArguments, execId } from '../src/agent/process-cache.js';
 import { permissionString } from '../src/agent/tetragon-json.js';
-import type { HookRecord, ExecRecord, ExitRecord } from '../src/kernel/records.js';
+import type { HookRecord, ExecRecord, ExitRecord, TaskInfo } from '../src/kernel/records.js';
 import type { Pod } from '../src/pods/pod.js';
 import { repoRoot, skipUnlessRoot, talon, tempDir, useTestCgroupParent, waitFor } from './helpers/agent.js';
 
@@ -79,6 +79,37 @@ test('process helpers', () => {
 });
 
 const reason = skipUnlessRoot('agent pipeline');
+/** a read hook record (security_file_permission(file, int 4), selector none, Post) of `task` for policy `policyId` */
+function fileHook(task: TaskInfo, policyId: number, path: string, over: Partial<HookRecord> = {}): HookRecord {
+  return {
+    type: 'hook',
+    ktime: 2000n,
+    flags: 0,
+    ...task,
+    policyId,
+    hookId: 1,
+    slot: 0,
+    selector: null,
+    actions: ['Post'],
+    skipped: [],
+    mode: 'enforce',
+    binary: '/usr/bin/cat',
+    error: 0,
+    sensor: 'tln_tp_file',
+    args: [
+      { kind: 'str', value: path },
+      { kind: 'int', value: 4n },
+    ],
+    ...over,
+  };
+}
+
+/** adds examples/<file> to the agent (namespace default); the policy's id */
+async function addExample(c: ApiClient, file: string): Promise<number> {
+  await c.call('policy.add', { yaml: readFileSync(join(repoRoot(), 'examples', file), 'utf8'), file: 'f.yaml', namespace: 'default' });
+  return (await c.call<{ policies: { id: number }[] }>('policy.list')).policies[0].id;
+}
+
 /** An agent over a recording kernel (node name node-a) and a client of it; its pods, the agent and its dir are removed after `fn`, also when it fails. */
 async function withPipeline(fn: (c: ApiClient, k: FakeKernel, t: { dir: string }) => Promise<void>): Promise<void> {
   const t = tempDir('talon-pipe-');
@@ -111,37 +142,14 @@ if (reason) {
           container: { name: 'spaceship', image: 'quay.io/cilium/json-mock:v1.3.8' },
         })
       ).pod;
-      await c.call('policy.add', {
-        yaml: readFileSync(join(repoRoot(), 'examples', 'file-monitoring-enforce.yaml'), 'utf8'),
-        file: 'f.yaml',
-        namespace: 'default',
-      });
-      const pid = (await c.call<{ policies: { id: number }[] }>('policy.list')).policies[0].id;
+      const pid = await addExample(c, 'file-monitoring-enforce.yaml');
       const got: Record<string, any>[] = [];
       await c.subscribe({ allow: [{ pod_regex: ['^xwing$'] }] }, (ev) => got.push(ev));
 
       const task = { pid: 4242, tid: 4242, ppid: process.pid, uid: 0, cgroupId: BigInt(pod.cgroupId), startKtime: 1000n, nsPid: 0 };
       const exec: ExecRecord = { type: 'exec', ktime: 1000n, flags: 0, procfs: false, ...task, binary: '/usr/bin/cat', args: ['cat', '/etc/shadow'], cwd: '/' };
-      const hook = (selector: number | null, actions: string[], skipped: string[] = []): HookRecord => ({
-        type: 'hook',
-        ktime: 2000n,
-        flags: 0,
-        ...task,
-        policyId: pid,
-        hookId: 1,
-        slot: 0,
-        selector,
-        actions,
-        skipped,
-        mode: 'enforce',
-        binary: '/usr/bin/cat',
-        error: 0,
-        sensor: 'tln_tp_file',
-        args: [
-          { kind: 'str', value: '/etc/shadow' },
-          { kind: 'int', value: 4n },
-        ],
-      });
+      const hook = (selector: number | null, actions: string[], skipped: string[] = []): HookRecord =>
+        fileHook(task, pid, '/etc/shadow', { selector, actions, skipped });
       const exit: ExitRecord = { type: 'exit', ktime: 3000n, flags: 0, ...task, binary: '/usr/bin/cat', code: 9, status: null, signal: 9 };
       const hostExec: ExecRecord = { ...exec, pid: 4343, tid: 4343, cgroupId: 1n };
       k.deliver([exec, hostExec, hook(0, ['Sigkill']), hook(2, ['Sigkill']), exit]);
@@ -229,12 +237,7 @@ if (reason) {
   test('objects shared between events follow what they are made of: pod relabelled, another thread, a file chmod-ed between batches', async () => {
     await withPipeline(async (c, k, t) => {
       const pod = (await c.call<{ pod: Pod }>('pod.add', { namespace: 'default', name: 'xwing', labels: { app: 'xwing' } })).pod;
-      await c.call('policy.add', {
-        yaml: readFileSync(join(repoRoot(), 'examples', 'file-monitoring.yaml'), 'utf8'),
-        file: 'f.yaml',
-        namespace: 'default',
-      });
-      const pid = (await c.call<{ policies: { id: number }[] }>('policy.list')).policies[0].id;
+      const pid = await addExample(c, 'file-monitoring.yaml');
       const got: Record<string, any>[] = [];
       await c.subscribe({ allow: [{ event_set: ['PROCESS_KPROBE'] }] }, (ev) => got.push(ev));
       const file = join(t.dir, 'secret');
@@ -242,27 +245,7 @@ if (reason) {
       chmodSync(file, 0o600);
       const task = { pid: 6161, tid: 6161, ppid: process.pid, uid: 0, cgroupId: BigInt(pod.cgroupId), startKtime: 1000n, nsPid: 0 };
       const exec: ExecRecord = { type: 'exec', ktime: 1000n, flags: 0, procfs: false, ...task, binary: '/usr/bin/cat', args: ['cat', file], cwd: '/' };
-      const hook = (tid: number): HookRecord => ({
-        type: 'hook',
-        ktime: 2000n,
-        flags: 0,
-        ...task,
-        tid,
-        policyId: pid,
-        hookId: 1,
-        slot: 0,
-        selector: null,
-        actions: ['Post'],
-        skipped: [],
-        mode: 'enforce',
-        binary: '/usr/bin/cat',
-        error: 0,
-        sensor: 'tln_tp_file',
-        args: [
-          { kind: 'str', value: file },
-          { kind: 'int', value: 4n },
-        ],
-      });
+      const hook = (tid: number): HookRecord => fileHook(task, pid, file, { tid });
       k.deliver([exec, hook(6161), hook(6162)]);
       await waitFor(() => got.length >= 2);
       await c.call('pod.label', { namespace: 'default', name: 'xwing', set: { tier: 'front' } });

@@ -12,8 +12,8 @@ import { checkPolicies } from '../src/policy/index.js';
 import { coreHookLookup, renderCompact, RecordWriter, toEvalEvent, type TetragonEvent } from '../src/events/index.js';
 import { fastEvaluate } from '../src/events/dryrun.js';
 import { rawSyscallName } from '../src/events/compact.js';
-import { syscallName } from '../src/events/syscalls.js';
-import { argJson, syscallId } from '../src/agent/tetragon-json.js';
+import { syscallId, syscallName } from '../src/events/syscalls.js';
+import { argJson } from '../src/agent/tetragon-json.js';
 import * as G from '../src/abi/generated.js';
 import { ROOT, runCli, verdicts } from './helpers/cli.js';
 

@@ -201,7 +201,7 @@ if (reason) {
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stderr, /cleanup: \d+ pinned links removed/);
     assert.not.ok(existsSync(pins), 'the pin directory is gone');
-    assert.ok(await waitFor(() => tlnPrograms().length === 0, 5000), `tln_ programs left: ${tlnPrograms()}`);
+    assert.equal(await tlnProgramsAfterStop(), [], 'tln_ programs left after the cleanup');
     // a clean start and stop afterwards leaves nothing either (no --keep-sensors-on-exit)
     agent = await spawnAgent(['--state-dir', state, ...A]);
     assert.is(await terminate(agent), 0);

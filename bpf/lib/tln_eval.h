@@ -266,7 +266,6 @@ static __always_inline void tln_rec_unit(struct tln_hook_rec *rec, struct tln_un
 	rec->ret.flags = TLN_ARG_F_NONE;
 }
 
-/* an integer argument, sign- or zero-extended as its declared type says */
 /* Tetragon's syscall64: the id, with bit 31 set for a 32-bit (compat) task's syscall */
 #define TLN_SYSCALL64_32BIT 0x80000000ULL
 #define TLN_TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
@@ -283,6 +282,7 @@ static __always_inline __u64 tln_syscall64(__u64 v)
 	return id;
 }
 
+/* an integer argument, sign- or zero-extended as its declared type says */
 static __always_inline __u64 tln_int_conv(__u8 type, __u64 v)
 {
 	switch (type) {

@@ -82,14 +82,8 @@ export interface ProcessDetail {
 }
 
 interface ProcessMemo {
-  pod: unknown;
-  parent: string | undefined;
-  tid: number;
-  binary: string;
-  flags: string;
-  cap: unknown;
-  ns: unknown;
-  creds: unknown;
+  /** what processJson read: pod, parent exec id, tid, binary, flags, cap, ns, credentials */
+  key: unknown[];
   json: Json;
 }
 
@@ -106,7 +100,6 @@ export class EventPipeline {
   private subs = new Map<number, Sub>();
   private nextSub = 1;
   private sinks: ((ev: Json) => void)[] = [];
-  /** tcp_connect events waiting for their source port, by socket cookie */
   /** the last `process` object made of each cache entry, and what it was made of */
   private processMemo = new WeakMap<ProcEntry, ProcessMemo>();
   /** file permissions looked up for the records of the current ring-buffer batch */
@@ -116,6 +109,7 @@ export class EventPipeline {
     if (v === undefined) this.permissions.set(path, (v = permissionString(path)));
     return v;
   };
+  /** tcp_connect events waiting for their source port, by socket cookie */
   private portWait = new Map<bigint, { events: { ev: Json; sock: Json }[]; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(
@@ -227,21 +221,11 @@ export class EventPipeline {
     const parent = e.image?.execId ?? e.parentExecId ?? this.procs.get(e.ppid)?.execId;
     const t = tid ?? e.pid;
     // a process's events share its `process` object while nothing it is made of changed
+    const key = [pod, parent, t, e.binary, e.flags, e.cap, e.ns, e.processCredentials];
     const m = this.processMemo.get(e);
-    if (
-      m &&
-      m.pod === pod &&
-      m.parent === parent &&
-      m.tid === t &&
-      m.binary === e.binary &&
-      m.flags === e.flags &&
-      m.cap === e.cap &&
-      m.ns === e.ns &&
-      m.creds === e.processCredentials
-    )
-      return m.json;
+    if (m && m.key.every((v, i) => v === key[i])) return m.json;
     const json = Object.freeze(processJson(e, pod, parent, t));
-    this.processMemo.set(e, { pod, parent, tid: t, binary: e.binary, flags: e.flags, cap: e.cap, ns: e.ns, creds: e.processCredentials, json });
+    this.processMemo.set(e, { key, json });
     return json;
   }
 

@@ -6,6 +6,7 @@ import type { EvalArg, Match } from '../core/types.js';
 import type { Pod } from '../pods/pod.js';
 import { podJson } from '../pods/pod.js';
 import { joinArguments, type ProcEntry } from './process-cache.js';
+import { syscallId } from '../events/syscalls.js';
 
 export type Json = Record<string, unknown>;
 
@@ -129,16 +130,6 @@ export function argJson(a: EvalArg, type: number | undefined, permission: (path:
         },
       };
   }
-}
-
-/** bit 31 of a syscall64 value: the syscall of a 32-bit (compat) task, as Tetragon marks it */
-export const SYSCALL64_32BIT = 0x80000000n;
-
-/** Tetragon's SyscallId of a syscall64 value: the id and the ABI it belongs to */
-export function syscallId(v: bigint): { id: number; abi: string } {
-  const compat = (v & SYSCALL64_32BIT) !== 0n;
-  const abi = process.arch === 'arm64' ? (compat ? 'arm32' : 'arm64') : compat ? 'i386' : 'x64';
-  return { id: Number(v & 0x7fffffffn), abi };
 }
 
 const KPROBE_ACTION: Record<string, string> = {

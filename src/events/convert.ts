@@ -2,6 +2,7 @@
 
 import type { EvalArg, EvalCaps, EvalEvent, EvalNamespace, EvalProcess, PodInfo } from '../core/types.js';
 import type { TetragonArg, TetragonEvent, TetragonPod, TetragonProcess } from './tetragon.js';
+import { syscall64Value } from './syscalls.js';
 
 /** Socket families by the names Tetragon prints (AF_*). */
 export const FAMILIES: Readonly<Record<string, number>> = {
@@ -100,11 +101,9 @@ export function toEvalArg(a: TetragonArg | null | undefined): EvalArg {
     return n === null ? NONE : { kind: 'int', value: n };
   }
   if (present((v = a.syscall_id))) {
-    // syscall64: the id, bit 31 set for a 32-bit ABI (Tetragon's Is32Bit)
     const id = v as { id?: unknown; abi?: unknown };
     const n = toBig(id.id);
-    if (n === null) return NONE;
-    return { kind: 'int', value: id.abi === 'i386' || id.abi === 'arm32' ? n | 0x80000000n : n };
+    return n === null ? NONE : { kind: 'int', value: syscall64Value(n, id.abi) };
   }
   if (present((v = a.capability_arg))) {
     const n = toBig((v as { value?: unknown }).value);
