@@ -195,6 +195,8 @@ class ScanFailure {}
 const FAIL = new ScanFailure();
 
 let pos = 0;
+/** the line being scanned has a backslash somewhere (most have none: keys need no escape check) */
+let lineHasEscapes = true;
 
 /** skipWs, with the common case (no whitespace) handled without a call */
 function ws(s: string, i: number): number {
@@ -485,7 +487,7 @@ function readObject(s: string, proj: Projection): Record<string, unknown> {
       }
     }
     // a key spelled with escapes may name a projected field ("pi\u0064"): JSON.parse reads that line
-    if (hit < 0) for (let q = i + 1; q < keyEnd - 1; q++) if (s.charCodeAt(q) === BACKSLASH) throw FAIL;
+    if (hit < 0 && lineHasEscapes) for (let q = i + 1; q < keyEnd - 1; q++) if (s.charCodeAt(q) === BACKSLASH) throw FAIL;
     i = keyEnd;
     if (s.charCodeAt(i) !== COLON) {
       i = ws(s, i);
@@ -528,6 +530,7 @@ export function scanObject(line: string, proj: Projection): Record<string, unkno
   if (line.charCodeAt(start) !== LBRACE) return undefined;
   try {
     pos = start;
+    lineHasEscapes = line.indexOf('\\') >= 0;
     const out = readObject(line, proj);
     if (skipWs(line, pos) !== line.length) return undefined;
     return out;
