@@ -101,7 +101,9 @@ export async function generate(root = ROOT) {
     );
   }
   const anyHook = served.map((s) => s.hooks.length > 0);
-  for (const [name, , kernel] of lang.argTypes) add('argument type', name, anyHook.map((h) => (kernel && h ? 'yes' : 'refused at load')));
+  // auto: no BPF reads it as such; on tracepoints the agent gives it the type of its format field before it compiles (tracefs.ts typeAutoArgs)
+  const argCell = (name, kernel, h) => (!h ? 'refused at load' : kernel ? 'yes' : name === 'auto' ? 'tracepoints: typed from the format at load' : 'refused at load');
+  for (const [name, , kernel] of lang.argTypes) add('argument type', name, anyHook.map((h) => argCell(name, kernel, h)));
   for (const f of selectors) add('selector', f, served.map(() => KERNEL_SELECTORS[f] ?? 'refused at load'));
   for (const [name, , kernel] of lang.operators) add('operator', name, anyHook.map((h) => (kernel && h ? 'yes' : 'refused at load')));
   for (const [name, , kernel] of lang.actions) add('action', name, served.map((s) => (kernel && s.actions.has(name) ? 'yes' : 'refused at load')));

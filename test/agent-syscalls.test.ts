@@ -128,6 +128,36 @@ spec:
         values: ["/usr/bin/true"]
 `;
 
+/** Tetragon's tracepoint-lseek example's shape (pkg/tracingpolicy/examples): fields typed auto (one
+ * without a type, the CRD default), typed from this kernel's format when the agent loads it */
+const AUTO_LSEEK = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "auto-lseek"
+  namespace: "default"
+spec:
+  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_lseek"
+    args:
+    - index: 7
+      type: "auto"
+    - index: 5
+    selectors:
+    - matchArgs:
+      - index: 7
+        operator: Equal
+        values: ["4"]
+      - index: 5
+        operator: Equal
+        values: ["4444"]
+      matchActions:
+      - action: Sigkill
+`;
+
+/** lseek(4444, 0, SEEK_HOLE): exit 1 with EBADF unless killed */
+const LSEEK_4444 = ['python3', '-c', 'import os\ntry:\n  os.lseek(4444, 0, 4)\nexcept OSError as e:\n  print(e.errno)\n  raise SystemExit(1)'];
+
 /** libc's dup(-7) or dup2(-7, 9) through python's ctypes (os.dup uses fcntl): exit 1 with the errno unless killed */
 const dupM7 = (call: string) => [
   'python3',
@@ -155,6 +185,7 @@ if (reason) {
       ['dups.yaml', DUPS],
       ['raw-ids.yaml', RAW_IDS],
       ['raw-syscalls.yaml', RAW64],
+      ['auto-lseek.yaml', AUTO_LSEEK],
     ]) {
       const f = join(t.dir, name);
       writeFileSync(f, text);
@@ -162,7 +193,11 @@ if (reason) {
       assert.is(r.code, 0, r.stderr);
       assert.match(
         r.stdout,
-        name === 'fd-install.yaml' ? /generic_kprobe_open_tp/ : name.startsWith('raw-') ? /generic_tracepoint/ : /generic_kprobe_syscall_tp/,
+        name === 'fd-install.yaml'
+          ? /generic_kprobe_open_tp/
+          : name.startsWith('raw-') || name.startsWith('auto-')
+            ? /generic_tracepoint/
+            : /generic_kprobe_syscall_tp/,
       );
     }
     r = await talon(['tp', 'list', ...A]);
@@ -290,6 +325,28 @@ if (reason) {
     const ids = new Set(raw.map((r) => r.args[0].syscall_id.id));
     assert.ok(ids.has(231), `exit_group (231) among ${[...ids]}`);
     assert.ok(ids.has(59) || ids.has(12), `execve's (59) or brk (12) among ${[...ids]}`);
+  });
+
+  test('auto fields: typed from the format at load (whence uint32, fd uint32); lseek(4444, 0, 4) killed in the pod, EBADF on the host; dry-run agrees', async () => {
+    const g = await jsonEvents([], A);
+    const r = await talon(['exec', 'sysk', ...A, '--', ...LSEEK_4444]);
+    assert.is(r.code, 137, `killed in the pod: ${r.stdout} ${r.stderr}`);
+    const host = spawnSync(LSEEK_4444[0], LSEEK_4444.slice(1), { encoding: 'utf8' });
+    assert.is(host.status, 1, 'the namespaced policy does not cover the host');
+    assert.is(host.stdout.trim(), '9', 'EBADF on the host');
+    // another whence on the same fd in the pod: not matched
+    const other = await talon(['exec', 'sysk', ...A, '--', 'python3', '-c', 'import os\ntry:\n  os.lseek(4444, 0, 3)\nexcept OSError:\n  pass']);
+    assert.is(other.code, 0, other.stderr);
+    const events = await g.stop();
+    const tps = events.filter((e) => e.process_tracepoint?.policy_name === 'auto-lseek').map((e) => e.process_tracepoint);
+    assert.is(tps.length, 1, JSON.stringify(tps).slice(0, 1500));
+    assert.equal([tps[0].action, tps[0].args], ['KPROBE_ACTION_SIGKILL', [{ uint_arg: 4 }, { uint_arg: 4444 }]]);
+    const f = join(t.dir, 'auto-replay.jsonl');
+    writeFileSync(f, JSON.stringify({ process_tracepoint: tps[0] }) + '\n');
+    // dry-run compiles the policy as written (auto): the values say integers
+    const dr = await talon(['dry-run', '-n', 'default', '-p', join(t.dir, 'auto-lseek.yaml'), '-e', f, '-o', 'compact', '--color', 'never']);
+    assert.is(dr.code, 0, dr.stderr);
+    assert.match(dr.stdout, /➜ kill \(default\/auto-lseek\/0 Sigkill\)$/m);
   });
 
   test('differential check: the evaluator agrees with every kernel record', async () => {

@@ -4,9 +4,12 @@
 // format texts as this kernel prints them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseFormat, tracepointConf, uprobeConf, SRC } from '../src/kernel/tracefs.js';
+import { autoTypeOf, parseFormat, tracepointConf, typeAutoArgs, uprobeConf, SRC } from '../src/kernel/tracefs.js';
 import { LAYOUT } from '../src/kernel/records.js';
+import { NEED_AUTO_TRACEPOINT, unsupportedReasons } from '../src/kernel/support.js';
+import { compile, inspectImage } from '../src/core/index.js';
 import type { HookSpec } from '../src/core/types.js';
+import { policy } from './helpers/core.js';
 
 const COMMON = `	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
 	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
@@ -125,6 +128,70 @@ test('tracepointConf refuses what cannot be read, naming the field', () => {
     /field 6 "char child_comm\[16\]" is not an integer \(declare it as string/,
   );
   assert.throws(() => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 5, type: 16 }]), f), /file arguments cannot be read from a tracepoint/);
+});
+
+const LSEEK = `name: sys_enter_lseek
+format:
+${COMMON}
+	field:int __syscall_nr;	offset:8;	size:4;	signed:1;
+	field:unsigned int fd;	offset:16;	size:8;	signed:0;
+	field:off_t offset;	offset:24;	size:8;	signed:0;
+	field:unsigned int whence;	offset:32;	size:8;	signed:0;
+`;
+
+test('autoTypeOf: integers as declared (syscall fields are stored as 8 bytes), strings, pointers; nothing for arrays', () => {
+  const types = (text: string) => parseFormat(text).map(autoTypeOf);
+  assert.equal(types(LSEEK), ['uint16', 'uint8', 'uint8', 'int32', 'int32', 'uint32', 'int64', 'uint32']);
+  assert.equal(types(OPENAT).slice(5), ['int32', 'string', 'int32', 'uint16']);
+  assert.equal(types(FORK).slice(4), ['string', 'int32', 'string', null, 'string']);
+  assert.is(autoTypeOf({ decl: 'void * ptr', name: 'ptr', offset: 8, size: 8, signed: false, shape: 'pointer' }), 'uint64');
+  assert.is(autoTypeOf({ decl: '__u64 ino', name: 'ino', offset: 8, size: 8, signed: false, shape: 'int' }), 'uint64');
+  assert.is(autoTypeOf({ decl: 'long long int x', name: 'x', offset: 8, size: 8, signed: true, shape: 'int' }), 'int64');
+  assert.is(autoTypeOf({ decl: 'some_enum_t st', name: 'st', offset: 8, size: 4, signed: false, shape: 'int' }), 'uint32', 'unknown names: by size and sign');
+});
+
+test('typeAutoArgs: auto and untyped fields of tracepoints get their format type; declared types, raw tracepoints and unknown fields stay', () => {
+  const doc = {
+    spec: {
+      tracepoints: [
+        { subsystem: 'syscalls', event: 'sys_enter_lseek', args: [{ index: 7, type: 'auto' }, { index: 5 }, { index: 6, type: 'int' }, { index: 99 }] },
+        { subsystem: 'sched', event: 'sched_process_fork', raw: true, args: [{ index: 0 }] },
+        { subsystem: 'sched', event: 'sched_process_fork', args: [{ index: 7, type: 'auto' }] },
+        { subsystem: 'nope', event: 'none', args: [{ index: 5 }] },
+      ],
+    },
+  };
+  const formats: Record<string, string> = { 'syscalls/sys_enter_lseek': LSEEK, 'sched/sched_process_fork': FORK };
+  const typed = typeAutoArgs(doc, (s, e) => (formats[`${s}/${e}`] ? parseFormat(formats[`${s}/${e}`]) : `tracepoint ${s}/${e} does not exist`));
+  assert.equal(typed, ['syscalls/sys_enter_lseek args[0] (index 7): uint32', 'syscalls/sys_enter_lseek args[1] (index 5): uint32']);
+  const tps = doc.spec.tracepoints;
+  assert.equal(
+    tps.map((t) => t.args.map((a) => (a as { type?: string }).type)),
+    [['uint32', 'uint32', 'int', undefined], [undefined], ['auto'], [undefined]],
+  );
+});
+
+test('auto tracepoint fields: the need the core reports is the one the loader counts as met at load; one left auto is refused naming its field', () => {
+  const doc = policy({
+    tracepoints: [
+      {
+        subsystem: 'syscalls',
+        event: 'sys_enter_lseek',
+        args: [{ index: 7, type: 'auto' }, { index: 5 }],
+        selectors: [{ matchArgs: [{ index: 7, operator: 'Equal', values: ['4'] }] }],
+      },
+    ],
+  });
+  const r = compile([doc], { defaultNamespace: 'default' });
+  assert.ok(r.image, JSON.stringify(r.diagnostics));
+  const spec = inspectImage(r.image!)[0];
+  assert.equal(spec.hooks[0].spec?.needs, [NEED_AUTO_TRACEPOINT], 'the same text in the core and the loader');
+  assert.equal(unsupportedReasons(spec, { tracepoint: true }), []);
+  const f = parseFormat(FORK);
+  assert.throws(
+    () => tracepointConf(hook('sched', 'sched_process_fork', [{ index: 7, type: LAYOUT.TLN_ARG_AUTO }]), f),
+    /field 7 "unsigned long args\[6\]" from this kernel's format at load, and no type talon reads fits it; declare the type/,
+  );
 });
 
 test('uprobeConf: registers 0-5, integers and user strings', () => {

@@ -13,7 +13,7 @@ import { isIntType } from "../parse";
 import { HookM, HookArgM } from "../model";
 import { Ctx } from "./context";
 import { strOf, isPresent, objOf, listOf, boolTrue, smallInt } from "./nodes";
-import { addNeed } from "./spec";
+import { addNeed, autoAtLoad, NEED_AUTO_TRACEPOINT } from "./spec";
 
 /** uprobe args: the first 6 integer-register arguments (x86-64 and arm64 ABIs) */
 export const MAX_UPROBE_ARG: i32 = 5;
@@ -93,6 +93,8 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
     // a raw tracepoint's bprm: its file's path
   } else if (t == A.TLN_ARG_SYSCALL64 && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT) {
     // raw_syscalls' id field (the only place it is allowed), read as an integer with the 32-bit bit
+  } else if (!isData && autoAtLoad(hook, t)) {
+    addNeed(hook.needs, NEED_AUTO_TRACEPOINT);
   } else if (t != 0 && !isSeedType(t)) addNeed(hook.needs, "argument type " + tn);
   else if (t != 0 && (hook.kind == A.TLN_HOOK_TRACEPOINT || hook.kind == A.TLN_HOOK_UPROBE || hook.kind == A.TLN_HOOK_USDT) && !isIntType(t) && t != A.TLN_ARG_STRING) {
     // the seed's tracepoint and uprobe programs read integers and strings only

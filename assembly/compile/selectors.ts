@@ -13,7 +13,7 @@ import { fileTypeValue } from "../names";
 import { compileNamespaces, compileNamespaceChanges, compileCapabilities, nsEvalJson, nsChangesEvalJson, capsEvalJson, nsKernel, nsChangesKernel, capsKernel } from "./filters";
 import { SelEval } from "./seleval";
 import { CelParse } from "../cel";
-import { addNeed } from "./spec";
+import { addNeed, autoAtLoad, NEED_AUTO_TRACEPOINT } from "./spec";
 import { dataType } from "./args";
 import { parseTyped, parseIntText } from "../parse";
 import { SelectorM, FilterM } from "../model";
@@ -37,6 +37,7 @@ function specEval(sel: SelectorM): void {
 function keepFilter(cx: Ctx, sel: SelectorM, fm: FilterM): void {
   if (fm.specOnly) specOnly(cx, sel, "list:NAME values");
   else if (!isSeedOp(fm.op)) specOnly(cx, sel, "operator " + opName(fm.op));
+  else if (autoAtLoad(cx.hook, fm.type)) specOnly(cx, sel, NEED_AUTO_TRACEPOINT);
   else if (!isSeedType(fm.type)) specOnly(cx, sel, "filters on " + argTypeName(fm.type) + " arguments");
   else sel.filters.push(fm);
 }
@@ -376,10 +377,9 @@ export function compileArgFilter(cx: Ctx, f: Node, p: Path, ret: bool): FilterM 
   if (!ok || type == 0) return null; // slot problems already reported
   let cat = category(type);
   if (type == A.TLN_ARG_AUTO && hook.kind == A.TLN_HOOK_TRACEPOINT && !ret) {
-    // Tetragon types an auto tracepoint field from the tracepoint's format at load: here the
-    // values say which comparison is meant (all integers: an integer field), checked again at load
+    // Tetragon types an auto tracepoint field from the tracepoint's format at load (so does the
+    // agent: NEED_AUTO_TRACEPOINT); offline the values say which comparison is meant (all integers: an integer field)
     cat = autoCategory(f);
-    addNeed(hook.needs, "filters on auto-typed tracepoint fields (typed from the tracepoint format at load)");
   }
   const allowed = opsFor(cat, ret);
   if (!opIn(opu, allowed)) {

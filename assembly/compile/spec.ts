@@ -7,6 +7,8 @@
 // evaluator reports a selector it cannot decide as unknown.
 import { Node, V_NULL, V_FALSE, V_TRUE, V_INT, V_FLOAT, V_STRING, V_ARRAY, V_OBJECT } from "../value";
 import { jstr } from "../json";
+import * as A from "../abi";
+import { HookM } from "../model";
 
 /** a value tree node as JSON (object keys in document order) */
 export function nodeJson(n: Node | null): string {
@@ -84,6 +86,18 @@ export function strNode(s: string): Node {
 }
 
 /** adds a need once, keeping first-seen order */
+/**
+ * The need of an auto-typed field of a (non-raw) tracepoint: Tetragon types it from the
+ * tracepoint's format at load, and so does talon's agent (src/kernel/tracefs.ts typeAutoArgs
+ * rewrites the type before it compiles), so the loader counts this need as met (support.ts).
+ */
+export const NEED_AUTO_TRACEPOINT = "auto-typed tracepoint fields (typed from the tracepoint format at load)";
+
+/** an auto-typed argument of a tracepoint that the agent can type at load (not raw: those are BTF arguments) */
+export function autoAtLoad(hook: HookM, t: u8): bool {
+  return t == A.TLN_ARG_AUTO && hook.kind == A.TLN_HOOK_TRACEPOINT && (hook.flags & A.TLN_HOOK_F_RAW) == 0;
+}
+
 export function addNeed(needs: Array<string>, what: string): void {
   if (!needs.includes(what)) needs.push(what);
 }

@@ -6,6 +6,7 @@ import { checkPolicies, type PolicyInput } from '../policy/index.js';
 import { compile } from '../core/index.js';
 import { coreMemoryOfLastCall, setCoreMemoryBudget, sharedCore } from '../core/wasm.js';
 import type { CompileOptions } from '../core/types.js';
+import { typeAutoArgs } from '../kernel/tracefs.js';
 
 const { memoryBytes } = workerData as { memoryBytes: number };
 setCoreMemoryBudget(memoryBytes);
@@ -24,9 +25,10 @@ checkPolicies(
 );
 parentPort!.postMessage({ ready: true });
 
+// every compile here is for a load on this kernel: auto tracepoint fields get their format's type
 parentPort!.on('message', (job: { id: number; inputs: PolicyInput[]; opts: CompileOptions }) => {
   try {
-    const c = checkPolicies(job.inputs, job.opts, compile);
+    const c = checkPolicies(job.inputs, job.opts, compile, { typeAuto: typeAutoArgs });
     parentPort!.postMessage({ id: job.id, image: c.image, diagnostics: c.diagnostics, errors: c.errors, coreBytes: coreMemoryOfLastCall() });
   } catch (e) {
     // an engine error (a stack overflow, say) is no diagnostic of the input: where it happened

@@ -12,6 +12,7 @@ import { ApiError } from '../api/protocol.js';
 import { podInfo, type Pod } from '../pods/pod.js';
 import type { PodChange, PodRegistry } from '../pods/registry.js';
 import type { CorePort, EvaluatorPort, KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from './ports.js';
+import { typeAutoArgs } from '../kernel/tracefs.js';
 
 export type { Domain } from '../api/protocol.js';
 import type { Domain } from '../api/protocol.js';
@@ -125,7 +126,9 @@ export class PolicyManager {
     const copts = { defaultNamespace: src.namespace, mode: src.mode };
     let check: { image: Uint8Array | null; diagnostics: PolicyDiagnostic[]; errors: number };
     try {
-      check = this.compiler ? await this.compiler.check(inputs, copts) : checkPolicies(inputs, copts, (docs, opts) => this.core.compile(docs, opts));
+      check = this.compiler
+        ? await this.compiler.check(inputs, copts)
+        : checkPolicies(inputs, copts, (docs, opts) => this.core.compile(docs, opts), { typeAuto: typeAutoArgs });
     } catch (e) {
       if (e instanceof CompileBudgetError) throw new ApiError('invalid', '1 error in 1 file', [`${src.file}:1:1: ${e.message.slice(src.file.length + 2)}`]);
       throw e;

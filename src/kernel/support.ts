@@ -36,11 +36,19 @@ function hookLabel(h: HookSpec): string {
   return `${h.kind} on ${h.name}`;
 }
 
+/**
+ * The core's need for an auto-typed tracepoint field (assembly/compile/spec.ts NEED_AUTO_TRACEPOINT,
+ * the same text; test/kernel-tracefs.test.ts ties the two): met at load, where the agent types the
+ * field from this kernel's format before it compiles (tracefs.ts typeAutoArgs); a field it cannot
+ * type stays auto and tracepointConf refuses it with the reason.
+ */
+export const NEED_AUTO_TRACEPOINT = 'auto-typed tracepoint fields (typed from the tracepoint format at load)';
+
 /** Reasons this policy cannot load here; empty when nothing stands in the way. */
 export function unsupportedReasons(spec: PolicySpec, features: Partial<Feat>): string[] {
   const out: string[] = [];
   for (const h of expandListHooks(spec)) {
-    const needs = h.spec?.needs ?? [];
+    const needs = (h.spec?.needs ?? []).filter((n) => n !== NEED_AUTO_TRACEPOINT);
     if (needs.length === 0) continue;
     const m = mechanisms(h.kind, features);
     // a hook some catalog entry serves here (a syscall's tracepoint, fd_install at the open exits)

@@ -57,6 +57,8 @@ export const ARG_SOCK = LAYOUT.TLN_ARG_SOCK;
 /** a declared position nothing reads: its slot stays TLN_SRC_NONE (no value) */
 const ARG_NOP = LAYOUT.TLN_ARG_NOP;
 const ARG_CHAR_BUF = LAYOUT.TLN_ARG_CHAR_BUF;
+/** left by typeAutoArgs on a field no type fits (or on a policy compiled without the formats) */
+const ARG_AUTO = LAYOUT.TLN_ARG_AUTO;
 const ARG_LINUX_BINPRM = LAYOUT.TLN_ARG_LINUX_BINPRM;
 /** raw_syscalls' id field (the core allows it there only); the program adds the 32-bit bit */
 const ARG_SYSCALL64 = LAYOUT.TLN_ARG_SYSCALL64;
@@ -126,6 +128,125 @@ export function readFormat(subsystem: string, event: string, dir = tracefsDir())
   const fields = parseFormat(text);
   if (!fields.length) return `${file} lists no fields`;
   return fields;
+}
+
+/** Tetragon's integer type names by sign and size (the core's argtypes.ts knows them all) */
+const INT_TYPE_NAMES: Readonly<Record<string, string>> = {
+  s1: 'int8',
+  u1: 'uint8',
+  s2: 'int16',
+  u2: 'uint16',
+  s4: 'int32',
+  u4: 'uint32',
+  s8: 'int64',
+  u8: 'uint64',
+};
+
+/** the sign and size of C integer spellings a format declares (syscall fields are stored as 8 bytes, declared as the syscall's own type) */
+const C_INTS: Readonly<Record<string, string>> = {
+  char: 's1',
+  'signed char': 's1',
+  'unsigned char': 'u1',
+  bool: 'u1',
+  _Bool: 'u1',
+  short: 's2',
+  'unsigned short': 'u2',
+  umode_t: 'u2',
+  int: 's4',
+  'signed int': 's4',
+  'unsigned int': 'u4',
+  unsigned: 'u4',
+  pid_t: 's4',
+  uid_t: 'u4',
+  gid_t: 'u4',
+  qid_t: 'u4',
+  key_serial_t: 's4',
+  clockid_t: 's4',
+  timer_t: 's4',
+  mqd_t: 's4',
+  rwf_t: 's4',
+  long: 's8',
+  'unsigned long': 'u8',
+  'long long': 's8',
+  'unsigned long long': 'u8',
+  size_t: 'u8',
+  ssize_t: 's8',
+  off_t: 's8',
+  loff_t: 's8',
+  key_t: 's4',
+  time_t: 's8',
+  aio_context_t: 'u8',
+};
+for (const n of [8, 16, 32, 64]) {
+  for (const p of ['__u', 'u']) (C_INTS as Record<string, string>)[`${p}${n}`] = `u${n / 8}`;
+  for (const p of ['__s', 's']) (C_INTS as Record<string, string>)[`${p}${n}`] = `s${n / 8}`;
+}
+
+/** the integer type a field's declaration names ("unsigned int fd" -> uint32), else by the format's size and sign */
+function intTypeOf(f: FormatField): string | null {
+  const words = f.decl
+    .replace(/\b(const|volatile)\b/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split(' ')
+    .slice(0, -1)
+    .join(' ')
+    .replace(/\b(signed|unsigned) (short|long long|long) int$/, '$1 $2')
+    .replace(/\b(short|long long|long) int$/, '$1');
+  const c = C_INTS[words];
+  return INT_TYPE_NAMES[c ?? `${f.signed ? 's' : 'u'}${f.size}`] ?? null;
+}
+
+/**
+ * The type an auto argument gets from its format field, as Tetragon's loader types it:
+ * integers as declared (else by size and sign), char pointers, char arrays and __data_loc
+ * char[] as strings, other pointers as their address (uint64); null for what no type reads
+ * (struct arrays, __data_loc of other types).
+ */
+export function autoTypeOf(f: FormatField): string | null {
+  switch (f.shape) {
+    case 'int':
+      return intTypeOf(f);
+    case 'char-pointer':
+    case 'data-loc-string':
+    case 'char-array':
+      return 'string';
+    case 'pointer':
+      return 'uint64';
+    default:
+      return null;
+  }
+}
+
+const obj = (v: unknown): Record<string, unknown> | null => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+
+/**
+ * Gives every auto (or untyped: the CRD default is auto) argument of the document's tracepoints
+ * (not raw ones: those are BTF arguments) the type of its field in this kernel's format, in place,
+ * before the agent compiles it, so that the kernel reads, filters and reports it as that type.
+ * Returns what it typed ("syscalls/sys_enter_lseek args[0] (index 7): uint32"); a field it cannot
+ * type, or a tracepoint whose format it cannot read, stays auto and the load says why.
+ */
+export function typeAutoArgs(doc: unknown, formatOf: (subsystem: string, event: string) => FormatField[] | string = readFormat): string[] {
+  const typed: string[] = [];
+  const tps = obj(obj(doc)?.spec)?.tracepoints;
+  if (!Array.isArray(tps)) return typed;
+  for (const tp of tps) {
+    const t = obj(tp);
+    if (!t || t.raw === true || typeof t.subsystem !== 'string' || typeof t.event !== 'string' || !Array.isArray(t.args)) continue;
+    let fields: FormatField[] | string | undefined;
+    t.args.forEach((a, i) => {
+      const arg = obj(a);
+      if (!arg || (arg.type !== undefined && arg.type !== null && arg.type !== 'auto') || typeof arg.index !== 'number') return;
+      fields ??= formatOf(t.subsystem as string, t.event as string);
+      const f = typeof fields === 'string' ? undefined : fields[arg.index];
+      const type = f ? autoTypeOf(f) : null;
+      if (type === null) return;
+      arg.type = type;
+      typed.push(`${t.subsystem}/${t.event} args[${i}] (index ${arg.index}): ${type}`);
+    });
+  }
+  return typed;
 }
 
 function put(buf: Buffer, i: number, off: number, size: number, src: number, signed: boolean): void {
@@ -204,6 +325,8 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[], bufFields?
       put(buf, i, f.offset, 8, SRC.UBUF, false);
       return;
     }
+    if (a.type === ARG_AUTO)
+      throw new Error(`${where}: type auto takes the type of ${field} from this kernel's format at load, and no type talon reads fits it; declare the type`);
     if (a.type === ARG_CHAR_BUF)
       throw new Error(`${where}: char_buf arguments are read on syscall hooks only (sys_X with syscall: true), not from a tracepoint's fields yet`);
     throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read from a tracepoint`);

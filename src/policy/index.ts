@@ -48,7 +48,13 @@ export interface PolicyCheck {
  *   the node at its path; a core error about that very node would only restate
  *   it and is left out.
  */
-export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compile: CompileFn): PolicyCheck {
+/** What a compile for a load on this kernel adds (the agent's); a check compiles the documents as written. */
+export interface LoadTyping {
+  /** types auto fields from this kernel's tracepoint formats, in place (src/kernel/tracefs.ts typeAutoArgs) */
+  typeAuto(doc: unknown): unknown;
+}
+
+export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compile: CompileFn, load?: LoadTyping): PolicyCheck {
   const diagnostics: PolicyDiagnostic[] = [];
   const documents: PolicyDocument[] = [];
   inputs.forEach((input, fileOrder) => {
@@ -85,6 +91,7 @@ export function checkPolicies(inputs: PolicyInput[], opts: CompileOptions, compi
         continue;
       }
       canonicalKeys(d.value);
+      load?.typeAuto(d.value);
       documents.push(d);
     }
   });
