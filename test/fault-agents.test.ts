@@ -3,7 +3,8 @@
 // tln_ programs does not move); a crashed agent's lock is taken over. Real kernel; root only.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { pinDirFor, removePins } from '../src/kernel/pins.js';
 import { join } from 'node:path';
 import {
   agentStatus,
@@ -51,6 +52,8 @@ if (reason) {
   });
   test.after(async () => {
     if (first) await terminate(first);
+    // an agent that died (a failed test) left its pinned links: they would outlive the test
+    removePins(pinDirFor(stateA));
     t.remove();
     assert.equal(talonCgroupLeftovers(), []);
   });
@@ -165,6 +168,23 @@ if (reason) {
     first = await spawnAgent(['--state-dir', stateA, ...A]);
     const r = await talon(['status', ...A]);
     assert.is(r.code, 0, r.stderr);
+  });
+
+  test('an agent whose log reader goes away (EPIPE on stderr) goes on serving and stops cleanly', async () => {
+    // the reading end of the agent's stderr closed, as when the shell or test that started it died
+    first!.child.stderr!.destroy();
+    const f = join(t.dir, 'epipe.yaml');
+    writeFileSync(f, fileReadPolicy({ name: 'epipe', namespace: `two-${process.pid}`, prefix: join(t.dir, 'nothing-'), app: 'none' }));
+    // each add and delete logs a line to the closed stderr
+    for (let i = 0; i < 3; i++) {
+      assert.is((await talon(['tp', 'add', f, ...A])).code, 0);
+      assert.is((await talon(['tp', 'delete', 'epipe', '-n', `two-${process.pid}`, ...A])).code, 0);
+    }
+    const r = await talon(['status', ...A]);
+    assert.is(r.code, 0, `still serving: ${r.stderr}`);
+    assert.is(await terminate(first!), 0, 'a clean stop');
+    first = null;
+    assert.not.ok(existsSync(pinDirFor(stateA)), 'its pins removed');
   });
 }
 

@@ -264,6 +264,9 @@ export async function main(argv: string[] = process.argv, io: MainIo = processIo
     io.lateExit?.(EXIT_INPUT);
   };
   io.stdout.on('error', onError);
+  // a closed stderr (the agent's parent went away) loses the log, never the agent: an unhandled
+  // EPIPE there would end it without its cleanup
+  io.stderr.on('error', () => undefined);
   try {
     const words = argv.slice(2);
     if ((words[0] === 'tp' || words[0] === 'tracingpolicy') && (words.length === 1 || (words.length === 2 && (words[1] === '--help' || words[1] === '-h')))) {

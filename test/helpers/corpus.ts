@@ -49,12 +49,16 @@ export function corpusWorkload(dir: string): string {
   ].join('; ');
 }
 
-/** events per policy name, over the hook event kinds */
-export function eventsPerPolicy(events: Record<string, unknown>[]): Map<string, number> {
+/**
+ * Actions (posts, kills, overrides, signals) per policy name from `tp list -o json`: the agent's
+ * counters, so a count needs no event stream (a subscriber's own writes feed a policy on every
+ * syscall, such as Tetragon's raw_syscalls example, without end).
+ */
+export function actionsPerPolicy(listed: ListedPolicy[]): Map<string, number> {
   const count = new Map<string, number>();
-  for (const e of events) {
-    const body = (e.process_kprobe ?? e.process_tracepoint ?? e.process_uprobe ?? e.process_lsm) as { policy_name?: string } | undefined;
-    if (body?.policy_name) count.set(body.policy_name, (count.get(body.policy_name) ?? 0) + 1);
+  for (const p of listed) {
+    const c = p.stats?.action_counters ?? {};
+    count.set(p.name, (count.get(p.name) ?? 0) + Object.values(c).reduce<number>((a, v) => a + Number(v), 0));
   }
   return count;
 }
@@ -66,6 +70,7 @@ export interface ListedPolicy {
   sensors?: string[];
   error?: string;
   errorKind?: string;
+  stats?: { action_counters?: Record<string, string | number> };
 }
 
 /** the policies the kernel refused after the load plan accepted them (bugs), as "name: kind: error" */
