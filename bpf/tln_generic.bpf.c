@@ -271,9 +271,54 @@ static __always_inline long tln_gen_buf_arg(struct tln_hook_rec *rec, __u32 cur,
  * so other programs carry no BTF-only helper) from a BTF program's context */
 #define tln_fn_arg(ctx, regs, i, btf) ((btf) ? tln_btf_arg(ctx, i) : tln_reg_arg(regs, i))
 
+/*
+ * resolve: argument a's value *v (a pointer to a struct) walked along tln_gen.res[a]
+ * (struct tln_gen_res); 0, or -1 when a read fails or a pointer on the way is NULL (the
+ * argument is then absent). One subprogram for every call site: the walk is verified once
+ * per site, not inlined into each.
+ */
+static __noinline int tln_gen_resolve(__u32 a, __u64 *v)
+{
+	__u64 x = *v, y;
+	__u32 k, n, size;
+	long err;
+
+	if (a >= TLN_MAX_ARGS)
+		return 0;
+	n = tln_gen.res[a].n;
+	for (k = 0; k < TLN_RES_STEPS && k < n; k++) {
+		if (!x)
+			return -1;
+		x += tln_gen.res[a].off[k];
+		if (!(tln_gen.res[a].loads & (1u << k)))
+			continue;
+		size = k + 1 == n ? tln_gen.res[a].size : 8;
+		y = 0;
+		if (size == 1)
+			err = bpf_probe_read_kernel(&y, 1, (const void *)x);
+		else if (size == 2)
+			err = bpf_probe_read_kernel(&y, 2, (const void *)x);
+		else if (size == 4)
+			err = bpf_probe_read_kernel(&y, 4, (const void *)x);
+		else
+			err = bpf_probe_read_kernel(&y, 8, (const void *)x);
+		if (err)
+			return -1;
+		if (k + 1 == n && tln_gen.res[a].is_signed && size < 8)
+			y = (__u64)(((__s64)(y << (64 - 8 * size))) >> (64 - 8 * size));
+		x = y;
+	}
+	*v = x;
+	return 0;
+}
+
+/* the value of argument a through its resolve walk, when it has one */
+#define tln_gen_res_ok(a, v) \
+	(!((a) < TLN_MAX_ARGS && tln_gen.res[a].n) || !tln_gen_resolve((a), (v)))
+
 static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, void *ctx,
 					struct pt_regs *regs, const volatile struct tln_gen_arg *ga,
-					__u8 *flags, const int btf)
+					__u8 *flags, const int btf, __u32 a)
 {
 	char *dst = &rec->data[cur & TLN_GEN_MASK];
 	__u64 ptr = 0;
@@ -288,7 +333,8 @@ static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, voi
 		n = bpf_probe_read_user_str(dst, TLN_GEN_STR_MAX, (const void *)ptr);
 		break;
 	case TLN_SRC_KSTR:
-		if (bpf_probe_read_kernel(&ptr, sizeof(ptr), (char *)ctx + off))
+		if (bpf_probe_read_kernel(&ptr, sizeof(ptr), (char *)ctx + off) ||
+		    !tln_gen_res_ok(a, &ptr))
 			return -1;
 		n = bpf_probe_read_kernel_str(dst, TLN_GEN_STR_MAX, (const void *)ptr);
 		break;
@@ -310,14 +356,20 @@ static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, voi
 		break;
 	case TLN_SRC_REG_KSTR:
 		ptr = tln_fn_arg(ctx, regs, off, btf);
+		if (!tln_gen_res_ok(a, &ptr))
+			return -1;
 		n = bpf_probe_read_kernel_str(dst, TLN_GEN_STR_MAX, (const void *)ptr);
 		break;
 	case TLN_SRC_REG_FILE:
 		ptr = tln_fn_arg(ctx, regs, off, btf);
+		if (!tln_gen_res_ok(a, &ptr))
+			return -1;
 		return ptr ? tln_gen_path(rec, cur, &((struct file *)ptr)->f_path, flags) : -1;
 	case TLN_SRC_REG_PATH:
-		return tln_gen_path(rec, cur, (const struct path *)tln_fn_arg(ctx, regs, off, btf),
-				    flags);
+		ptr = tln_fn_arg(ctx, regs, off, btf);
+		if (!tln_gen_res_ok(a, &ptr) || !ptr)
+			return -1;
+		return tln_gen_path(rec, cur, (const struct path *)ptr, flags);
 	case TLN_SRC_REG_FD:
 		return tln_gen_fd_path(rec, cur, (__s64)(int)tln_fn_arg(ctx, regs, off, btf),
 				       flags);
@@ -386,12 +438,17 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 		tln_rec_arg_clear(ra, type);
 		ga = &tln_gen.args[a];
 		if (ga->src == TLN_SRC_INT) {
-			if (tln_field_int(ctx, ga->off, ga->size, ga->is_signed, &val))
+			if (tln_field_int(ctx, ga->off, ga->size, ga->is_signed, &val) ||
+			    !tln_gen_res_ok(a, &val))
 				ra->flags = TLN_ARG_F_NONE;
 			else
 				ra->val = tln_int_conv(type, val);
 		} else if (ga->src == TLN_SRC_REG) {
-			ra->val = tln_int_conv(type, tln_fn_arg(ctx, regs, ga->off, btf));
+			val = tln_fn_arg(ctx, regs, ga->off, btf);
+			if (!tln_gen_res_ok(a, &val))
+				ra->flags = TLN_ARG_F_NONE;
+			else
+				ra->val = tln_int_conv(type, val);
 		} else if (sensor == TLN_SENSOR_UPROBE && ga->src == TLN_SRC_USDT) {
 			/* a USDT probe's argument; a string one is a pointer to user memory */
 			if (tln_usdt_val(regs, a, &val)) {
@@ -424,7 +481,7 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 		} else if (ga->src != TLN_SRC_NONE &&
 			   (tln_type_is_string(type) || type == TLN_ARG_LINUX_BINPRM)) {
 			flags = 0;
-			n = tln_gen_str(rec, cur, ctx, regs, ga, &flags, btf);
+			n = tln_gen_str(rec, cur, ctx, regs, ga, &flags, btf, a);
 			if (n < 0 && (tln_gen.flags & TLN_GEN_F_NEED_FILE) &&
 			    ga->src >= TLN_SRC_REG_FILE)
 				return 0;

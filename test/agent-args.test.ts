@@ -129,7 +129,9 @@ spec:
         - "4242"
 `;
 
-/** Tetragon's rawtp example (a BTF tracepoint; bprm is TP_PROTO argument 2), namespaced */
+/** Tetragon's rawtp examples (a BTF tracepoint; TP_PROTO (p, old_pid, bprm)), namespaced: the task's
+ * pid through resolve as in its docs, its parent's tgid (a pointer on the way), its comm (a char array),
+ * a filter on the resolved comm; bprm as the executed file */
 const RAWTP = `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicyNamespaced
 metadata:
@@ -141,8 +143,22 @@ spec:
       event: "sched_process_exec"
       raw: true
       args:
+        - index: 0
+          type: "int"
+          resolve: "pid"
+        - index: 0
+          type: "int"
+          resolve: "real_parent.tgid"
+        - index: 0
+          type: "string"
+          resolve: "comm"
         - index: 2
           type: "linux_binprm"
+      selectors:
+        - matchArgs:
+          - index: 2
+            operator: Equal
+            values: ["tln-true"]
 `;
 
 const py = (code: string) => ['python3', '-c', code];
@@ -265,24 +281,33 @@ if (reason) {
     assert.not.match(out[1], /args-lseek-nop/);
   });
 
-  test('raw: true tracepoint (tp_btf): sched_process_exec with its linux_binprm as the executed file, in the pod only', async () => {
+  test('raw: true tracepoint (tp_btf): sched_process_exec, resolve pid / real_parent.tgid / comm (filtered on) and its linux_binprm as the executed file, in the pod only', async () => {
     const bin = join(t.dir, 'tln-true');
     copyFileSync('/usr/bin/true', bin);
     chmodSync(bin, 0o755);
     const g = await jsonEvents([], A);
-    const r = await talon(['exec', 'argsk', ...A, '--', bin]);
+    // a shell forks the binary (the trailing true keeps it from exec-ing it in place): its pid is the parent's tgid
+    const r = await talon(['exec', 'argsk', ...A, '--', 'sh', '-c', `${bin}; true`]);
     assert.is(r.code, 0, r.stderr);
     assert.is(spawnSync(bin).status, 0);
     const events = await g.stop();
     const tp = events.filter((e) => e.process_tracepoint?.policy_name === 'args-rawtp').map((e) => e.process_tracepoint);
-    const mine = tp.filter((e) => e.args[0]?.linux_binprm_arg?.path === bin);
+    // the kernel's filter on the resolved comm: the pod's other execs (the exec helper's) post nothing
+    assert.ok(tp.length >= 1 && tp.every((e) => e.args[2]?.string_arg === 'tln-true'), JSON.stringify(tp).slice(0, 2000));
+    const mine = tp.filter((e) => e.args[3]?.linux_binprm_arg?.path === bin);
     assert.is(mine.length, 1, `one exec in the pod, the host's not: ${JSON.stringify(tp).slice(0, 2000)}`);
+    const ev = mine[0];
     assert.equal(
-      [mine[0].subsys, mine[0].event, mine[0].args],
-      ['sched', 'sched_process_exec', [{ linux_binprm_arg: { path: bin, permission: '-rwxr-xr-x' } }]],
+      [ev.subsys, ev.event, ev.args[0], ev.args[2], ev.args[3]],
+      ['sched', 'sched_process_exec', { int_arg: ev.process.pid }, { string_arg: 'tln-true' }, { linux_binprm_arg: { path: bin, permission: '-rwxr-xr-x' } }],
     );
-    assert.is(mine[0].process.pod?.name, 'argsk');
-    assert.is(mine[0].action, 'KPROBE_ACTION_POST');
+    const ppid = ev.args[1]?.int_arg;
+    // the shell's exec event names its pid as the host sees it (the pod has its own pid namespace);
+    // the pod's setup shells before it carry the command in their arguments too
+    const shell = events.find((e) => e.process_exec?.process.arguments === `-c "${bin}; true"`)?.process_exec.process.pid;
+    assert.is(ppid, shell, `the parent's tgid (real_parent.tgid): ${JSON.stringify(ev.args[1])}`);
+    assert.is(ev.process.pod?.name, 'argsk');
+    assert.is(ev.action, 'KPROBE_ACTION_POST');
   });
 
   test('differential check: the evaluator agrees with every kernel record', async () => {

@@ -332,6 +332,7 @@ export const TLN_SOCK_F_NOPORT: u32 = 0x01;
 export const TLN_GEN_STR_MAX: i32 = 1024;
 export const TLN_GEN_BUF_MAX: i32 = 4095;
 export const TLN_GEN_B_RETCOPY: u8 = 0x01;
+export const TLN_RES_STEPS: u32 = 8;
 export const TLN_GEN_F_NEED_FILE: u8 = 0x01;
 export const TLN_GEN_F_RETURN: u8 = 0x02;
 export const TLN_GEN_F_RETCOPY: u8 = 0x04;
@@ -532,8 +533,17 @@ export const TLN_GEN_BUF_OFF_LEN_SIZE: i32 = 2;
 export const TLN_GEN_BUF_OFF_FLAGS: i32 = 3;
 export const TLN_GEN_BUF_OFF_PAD0: i32 = 4;
 
-// struct tln_gen_conf (96 bytes)
-export const TLN_GEN_CONF_SIZEOF: i32 = 96;
+// struct tln_gen_res (40 bytes)
+export const TLN_GEN_RES_SIZEOF: i32 = 40;
+export const TLN_GEN_RES_OFF_OFF: i32 = 0;
+export const TLN_GEN_RES_OFF_N: i32 = 32;
+export const TLN_GEN_RES_OFF_LOADS: i32 = 33;
+export const TLN_GEN_RES_OFF_SIZE: i32 = 34;
+export const TLN_GEN_RES_OFF_IS_SIGNED: i32 = 35;
+export const TLN_GEN_RES_OFF_PAD0: i32 = 36;
+
+// struct tln_gen_conf (296 bytes)
+export const TLN_GEN_CONF_SIZEOF: i32 = 296;
 export const TLN_GEN_CONF_OFF_NARGS: i32 = 0;
 export const TLN_GEN_CONF_OFF_FLAGS: i32 = 1;
 export const TLN_GEN_CONF_OFF_MEMBER: i32 = 2;
@@ -541,6 +551,7 @@ export const TLN_GEN_CONF_OFF_PAD0: i32 = 4;
 export const TLN_GEN_CONF_OFF_ARGS: i32 = 8;
 export const TLN_GEN_CONF_OFF_RET: i32 = 48;
 export const TLN_GEN_CONF_OFF_BUFS: i32 = 56;
+export const TLN_GEN_CONF_OFF_RES: i32 = 96;
 
 // struct tln_proc (352 bytes)
 export const TLN_PROC_SIZEOF: i32 = 352;
@@ -806,6 +817,7 @@ export function abiTableJson(): string {
   o.push('"TLN_GEN_STR_MAX":' + TLN_GEN_STR_MAX.toString());
   o.push('"TLN_GEN_BUF_MAX":' + TLN_GEN_BUF_MAX.toString());
   o.push('"TLN_GEN_B_RETCOPY":' + TLN_GEN_B_RETCOPY.toString());
+  o.push('"TLN_RES_STEPS":' + TLN_RES_STEPS.toString());
   o.push('"TLN_GEN_F_NEED_FILE":' + TLN_GEN_F_NEED_FILE.toString());
   o.push('"TLN_GEN_F_RETURN":' + TLN_GEN_F_RETURN.toString());
   o.push('"TLN_GEN_F_RETCOPY":' + TLN_GEN_F_RETCOPY.toString());
@@ -1233,6 +1245,13 @@ export function abiTableJson(): string {
   o.push('"offsetof(struct tln_gen_buf, len_size)":' + TLN_GEN_BUF_OFF_LEN_SIZE.toString());
   o.push('"offsetof(struct tln_gen_buf, flags)":' + TLN_GEN_BUF_OFF_FLAGS.toString());
   o.push('"offsetof(struct tln_gen_buf, pad0)":' + TLN_GEN_BUF_OFF_PAD0.toString());
+  o.push('"sizeof(struct tln_gen_res)":' + TLN_GEN_RES_SIZEOF.toString());
+  o.push('"offsetof(struct tln_gen_res, off)":' + TLN_GEN_RES_OFF_OFF.toString());
+  o.push('"offsetof(struct tln_gen_res, n)":' + TLN_GEN_RES_OFF_N.toString());
+  o.push('"offsetof(struct tln_gen_res, loads)":' + TLN_GEN_RES_OFF_LOADS.toString());
+  o.push('"offsetof(struct tln_gen_res, size)":' + TLN_GEN_RES_OFF_SIZE.toString());
+  o.push('"offsetof(struct tln_gen_res, is_signed)":' + TLN_GEN_RES_OFF_IS_SIGNED.toString());
+  o.push('"offsetof(struct tln_gen_res, pad0)":' + TLN_GEN_RES_OFF_PAD0.toString());
   o.push('"sizeof(struct tln_gen_conf)":' + TLN_GEN_CONF_SIZEOF.toString());
   o.push('"offsetof(struct tln_gen_conf, nargs)":' + TLN_GEN_CONF_OFF_NARGS.toString());
   o.push('"offsetof(struct tln_gen_conf, flags)":' + TLN_GEN_CONF_OFF_FLAGS.toString());
@@ -1241,6 +1260,7 @@ export function abiTableJson(): string {
   o.push('"offsetof(struct tln_gen_conf, args)":' + TLN_GEN_CONF_OFF_ARGS.toString());
   o.push('"offsetof(struct tln_gen_conf, ret)":' + TLN_GEN_CONF_OFF_RET.toString());
   o.push('"offsetof(struct tln_gen_conf, bufs)":' + TLN_GEN_CONF_OFF_BUFS.toString());
+  o.push('"offsetof(struct tln_gen_conf, res)":' + TLN_GEN_CONF_OFF_RES.toString());
   o.push('"sizeof(struct tln_proc)":' + TLN_PROC_SIZEOF.toString());
   o.push('"offsetof(struct tln_proc, ppid)":' + TLN_PROC_OFF_PPID.toString());
   o.push('"offsetof(struct tln_proc, flags)":' + TLN_PROC_OFF_FLAGS.toString());

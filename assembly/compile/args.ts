@@ -53,10 +53,12 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
   if (resolve != null && resolve.length > 0) {
     if (!isResolvePath(resolve)) cx.err(p.k("resolve"), M.badResolve(resolve));
     else if (hook.kind == A.TLN_HOOK_UPROBE || hook.kind == A.TLN_HOOK_USDT) cx.err(p.k("resolve"), M.resolveNotOnUprobe());
-    else addNeed(hook.needs, "resolve (BTF field paths)");
+    else addNeed(hook.needs, isData ? "resolve on data[] entries" : "resolve (BTF field paths)");
   }
   const bt = strOf(a.get("btfType"));
-  if (bt != null && bt.length > 0) addNeed(hook.needs, "btfType casts");
+  if (bt != null && bt.length > 0) addNeed(hook.needs, isData ? "btfType casts on data[] entries" : "btfType casts");
+  const btm = strOf(a.get("btfTypeModule"));
+  if (btm != null && btm.length > 0) addNeed(hook.needs, "btfTypeModule (a module's BTF)");
   // char_buf is read on syscall hooks (their entry tracepoint's buffer, the size from
   // another argument or, returnCopy, the return value at the exit)
   const buf = t == A.TLN_ARG_CHAR_BUF && hook.kind == A.TLN_HOOK_KPROBE && hook.syscall.length > 0 && !isData;

@@ -273,6 +273,21 @@ struct tln_gen_buf {
 	__u8 pad0[4];
 };                        /* 8 bytes */
 
+#define TLN_RES_STEPS 8 /* steps of one resolve walk */
+
+/* resolve: the argument's value (a pointer to a struct) walked along a member path, found in
+ * the kernel's BTF at load (src/kernel/btf.ts resolvePath): at step k, add off[k] to the
+ * address and, where bit k of loads is set, read the value there (a pointer, 8 bytes; at the
+ * last step the field, `size` bytes). The result stands for the argument's value in its src. */
+struct tln_gen_res {
+	__u32 off[8];     /* TLN_RES_STEPS */
+	__u8 n;           /* steps used; 0: no resolve */
+	__u8 loads;       /* bit k: step k reads the value at the address */
+	__u8 size;        /* bytes of the last step's read (1, 2, 4, 8) */
+	__u8 is_signed;   /* the last read sign-extends */
+	__u8 pad0[4];
+};                        /* 40 bytes */
+
 #define TLN_GEN_F_NEED_FILE 0x01 /* no event when an fd/file argument has no file (e.g. a failed open's return value) */
 #define TLN_GEN_F_RETURN 0x02    /* return: true: the entry keeps the record (tln_gen_pend), the exit program adds the return value, judges and posts */
 #define TLN_GEN_F_RETCOPY 0x04   /* returnCopy arguments: the exit copies their bytes (with TLN_GEN_F_RETURN) */
@@ -285,7 +300,8 @@ struct tln_gen_conf {
 	struct tln_gen_arg args[5]; /* TLN_MAX_ARGS, in the order of the hook's args[] */
 	struct tln_gen_arg ret;     /* TLN_GEN_F_RETURN: where the exit program reads the return value (TLN_SRC_INT: the exit tracepoint's ret field) */
 	struct tln_gen_buf bufs[5]; /* TLN_MAX_ARGS: TLN_SRC_UBUF/KBUF arguments: how many bytes to copy */
-};                        /* 96 bytes */
+	struct tln_gen_res res[5];  /* TLN_MAX_ARGS: resolve walks (kprobe, fentry, lsm, raw tracepoint arguments) */
+};                        /* 296 bytes */
 
 /* ---- shared map values ------------------------------------------------- */
 

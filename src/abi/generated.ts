@@ -490,6 +490,7 @@ export const TLN_SOCK_F_NOPORT = 0x01;
 export const TLN_GEN_STR_MAX = 1024;
 export const TLN_GEN_BUF_MAX = 4095;
 export const TLN_GEN_B_RETCOPY = 0x01;
+export const TLN_RES_STEPS = 8;
 export const TLN_GEN_F_NEED_FILE = 0x01;
 export const TLN_GEN_F_RETURN = 0x02;
 export const TLN_GEN_F_RETCOPY = 0x04;
@@ -761,9 +762,20 @@ export const tln_gen_buf = {
   pad0: 4,
 } as const;
 
+/** struct tln_gen_res: sizeof and the offset of each field */
+export const tln_gen_res = {
+  sizeof: 40,
+  off: 0,
+  n: 32,
+  loads: 33,
+  size: 34,
+  is_signed: 35,
+  pad0: 36,
+} as const;
+
 /** struct tln_gen_conf: sizeof and the offset of each field */
 export const tln_gen_conf = {
-  sizeof: 96,
+  sizeof: 296,
   nargs: 0,
   flags: 1,
   member: 2,
@@ -771,6 +783,7 @@ export const tln_gen_conf = {
   args: 8,
   ret: 48,
   bufs: 56,
+  res: 96,
 } as const;
 
 /** struct tln_proc: sizeof and the offset of each field */
@@ -1079,6 +1092,7 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_GEN_STR_MAX": 1024,
   "TLN_GEN_BUF_MAX": 4095,
   "TLN_GEN_B_RETCOPY": 1,
+  "TLN_RES_STEPS": 8,
   "TLN_GEN_F_NEED_FILE": 1,
   "TLN_GEN_F_RETURN": 2,
   "TLN_GEN_F_RETCOPY": 4,
@@ -1506,7 +1520,14 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "offsetof(struct tln_gen_buf, len_size)": 2,
   "offsetof(struct tln_gen_buf, flags)": 3,
   "offsetof(struct tln_gen_buf, pad0)": 4,
-  "sizeof(struct tln_gen_conf)": 96,
+  "sizeof(struct tln_gen_res)": 40,
+  "offsetof(struct tln_gen_res, off)": 0,
+  "offsetof(struct tln_gen_res, n)": 32,
+  "offsetof(struct tln_gen_res, loads)": 33,
+  "offsetof(struct tln_gen_res, size)": 34,
+  "offsetof(struct tln_gen_res, is_signed)": 35,
+  "offsetof(struct tln_gen_res, pad0)": 36,
+  "sizeof(struct tln_gen_conf)": 296,
   "offsetof(struct tln_gen_conf, nargs)": 0,
   "offsetof(struct tln_gen_conf, flags)": 1,
   "offsetof(struct tln_gen_conf, member)": 2,
@@ -1514,6 +1535,7 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "offsetof(struct tln_gen_conf, args)": 8,
   "offsetof(struct tln_gen_conf, ret)": 48,
   "offsetof(struct tln_gen_conf, bufs)": 56,
+  "offsetof(struct tln_gen_conf, res)": 96,
   "sizeof(struct tln_proc)": 352,
   "offsetof(struct tln_proc, ppid)": 0,
   "offsetof(struct tln_proc, flags)": 4,

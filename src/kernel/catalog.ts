@@ -305,7 +305,7 @@ export const CATALOG: CatalogEntry[] = [
         btfTarget: true,
         only: 'raw',
         notes:
-          "raw: true: a BTF tracepoint (tp_btf) on the event (BTF type btf_trace_<event>), so index is the position in its TP_PROTO, not a tracefs field: integers are the argument's value, string a kernel char *, linux_binprm the full path of the file being executed (bprm->file). Other types are refused at load with the reason.",
+          "raw: true: a BTF tracepoint (tp_btf) on the event (BTF type btf_trace_<event>), so index is the position in its TP_PROTO, not a tracefs field: integers are the argument's value, string a kernel char *, linux_binprm the full path of the file being executed (bprm->file); resolve walks a member path from a pointer argument in the kernel's BTF (docs/kernel.md). Other types are refused at load with the reason.",
       },
     ],
   },
@@ -385,7 +385,7 @@ export const CATALOG: CatalogEntry[] = [
         actions: ['Sigkill', 'Signal'],
         only: 'function',
         notes:
-          "Tetragon's generic_kprobe: a kprobe on the named kernel function (attach fails, with the reason, when the kernel has no such function or it cannot be probed); arguments 0-5 from the registers: integers, kernel strings, struct file / struct path / fd as the file's full path. Sigkill/Signal are sent on entry to the function; no Override (no bpf_override_return on this kind of kernel), no return probe yet.",
+          "Tetragon's generic_kprobe: a kprobe on the named kernel function (attach fails, with the reason, when the kernel has no such function or it cannot be probed); arguments 0-5 from the registers: integers, kernel strings, struct file / struct path / fd as the file's full path; resolve (and btfType) walk a member path in the kernel's BTF. Sigkill/Signal are sent on entry to the function; no Override (no bpf_override_return on this kind of kernel), no return probe yet.",
       },
       {
         sensor: 'generic_kprobe_sockstate_tp',

@@ -22,11 +22,14 @@ import {
   syscallReturnConf,
   hasReturnCopy,
   rawTpConf,
+  resolveConf,
+  hasResolve,
   tracepointConf,
   uprobeConf,
   type FormatField,
 } from './tracefs.js';
 import { sockCloseConf, sockSendConf } from './sockconf.js';
+import { kernelBtf, type Btf } from './btf.js';
 import { expandListHooks } from './lists.js';
 import { checkDigests, realUprobeHost, uprobeTarget, usdtInstances, type UprobeHost, type UsdtInstance } from './uprobes.js';
 
@@ -263,6 +266,8 @@ export interface LoadPlan {
 export interface PlanHost {
   /** the fields of a tracepoint's format, or why they cannot be read */
   tracepointFormat(subsystem: string, event: string): FormatField[] | string;
+  /** the kernel's BTF (resolve), or why it cannot be read */
+  btf?(): Btf | string;
   fileExists(path: string): boolean;
   /** ELF and digest reads of uprobe/usdt binaries (default: the real files) */
   uprobe?: UprobeHost;
@@ -270,6 +275,7 @@ export interface PlanHost {
 
 export const realHost: PlanHost = {
   tracepointFormat: (s, e) => readFormat(s, e),
+  btf: () => kernelBtf(),
   fileExists: (p) => existsSync(p),
   uprobe: realUprobeHost,
 };
@@ -299,10 +305,14 @@ function genericConf(h: HookSpec, host: PlanHost, impl: HookImpl): Buffer {
     if (typeof exitFields === 'string') throw new Error(`the return value of syscall ${h.spec.syscall} is read at tracepoint syscalls/${exit}: ${exitFields}`);
     return syscallReturnConf(conf, h, exitFields);
   }
-  if (h.kind === 'tracepoint' && impl.btfTarget) return rawTpConf(h);
+  const btf = () => host.btf?.() ?? 'no BTF reader on this host';
+  if (h.kind === 'tracepoint' && impl.btfTarget) return resolveConf(rawTpConf(h), h, hasResolve(h) ? btf() : '');
   const ret = h.return === true && impl.programs.some((p) => p.atReturn);
   // kprobes, fentries and LSM hooks read the function's arguments the same way
-  if (h.kind === 'kprobe' || impl.btfTarget) return ret ? registerReturnConf(kprobeConf(h), h, false) : kprobeConf(h);
+  if (h.kind === 'kprobe' || impl.btfTarget) {
+    const conf = resolveConf(kprobeConf(h), h, hasResolve(h) ? btf() : '');
+    return ret ? registerReturnConf(conf, h, false) : conf;
+  }
   if (h.kind === 'tracepoint') {
     if (!h.tracepoint) throw new Error('the image names no tracepoint');
     const fields = host.tracepointFormat(h.tracepoint.subsystem, h.tracepoint.event);

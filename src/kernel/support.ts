@@ -44,11 +44,29 @@ function hookLabel(h: HookSpec): string {
  */
 export const NEED_AUTO_TRACEPOINT = 'auto-typed tracepoint fields (typed from the tracepoint format at load)';
 
+/**
+ * The core's need for `resolve` (assembly/compile/args.ts, the same text; test/kernel-btf.test.ts
+ * ties the two): met where the arguments come from a BTF prototype (kprobes on kernel functions,
+ * fentries, LSM hooks, raw tracepoints), whose member paths the loader walks in this kernel's BTF
+ * (btf.ts resolvePath); syscall hooks read user memory, tracefs fields have no BTF type.
+ */
+export const NEED_RESOLVE = 'resolve (BTF field paths)';
+/** btfType on an argument: the type resolve starts from (the same text as the core's; met where resolve is) */
+export const NEED_BTF_TYPE = 'btfType casts';
+
+/** does the hook read its arguments from a BTF prototype (so that resolve can walk them)? */
+export function resolvesInKernel(h: Pick<HookSpec, 'kind' | 'spec'>): boolean {
+  const s = h.spec;
+  if (h.kind === 'kprobe') return !s?.syscall;
+  if (h.kind === 'tracepoint') return s?.tracepoint?.raw === true;
+  return h.kind === 'fentry' || h.kind === 'lsmhook';
+}
+
 /** Reasons this policy cannot load here; empty when nothing stands in the way. */
 export function unsupportedReasons(spec: PolicySpec, features: Partial<Feat>): string[] {
   const out: string[] = [];
   for (const h of expandListHooks(spec)) {
-    const needs = (h.spec?.needs ?? []).filter((n) => n !== NEED_AUTO_TRACEPOINT);
+    const needs = (h.spec?.needs ?? []).filter((n) => n !== NEED_AUTO_TRACEPOINT && !((n === NEED_RESOLVE || n === NEED_BTF_TYPE) && resolvesInKernel(h)));
     if (needs.length === 0) continue;
     const m = mechanisms(h.kind, features);
     // a hook some catalog entry serves here (a syscall's tracepoint, fd_install at the open exits)

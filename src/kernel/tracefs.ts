@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HookSpec } from '../core/types.js';
 import { LAYOUT } from './records.js';
+import { resolvePath, type Btf } from './btf.js';
 
 /** one `field:` line of a format file */
 export interface FormatField {
@@ -68,7 +69,7 @@ const GEN_BUFS_OFF = LAYOUT['offsetof(struct tln_gen_conf, bufs)'];
 const GEN_BUF_SIZE = LAYOUT['sizeof(struct tln_gen_buf)'];
 
 /** args[i] as written in the policy: Tetragon's char_buf attributes */
-function writtenArg(hook: Pick<HookSpec, 'spec'>, i: number): { sizeArgIndex?: unknown; returnCopy?: unknown } {
+function writtenArg(hook: Pick<HookSpec, 'spec'>, i: number): { sizeArgIndex?: unknown; returnCopy?: unknown; resolve?: unknown; btfType?: unknown } {
   const l = (hook.spec?.spec as { args?: unknown } | undefined)?.args;
   const a = Array.isArray(l) ? (l[i] as Record<string, unknown> | null) : null;
   return a && typeof a === 'object' ? a : {};
@@ -494,4 +495,72 @@ export function uprobeConf(hook: HookSpec): Buffer {
     else if (a.type === ARG_STRING) put(a.index, 8, SRC.REG_USTR, false);
     else throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read from a uprobe`);
   });
+}
+
+const GEN_RES_OFF = LAYOUT['offsetof(struct tln_gen_conf, res)'];
+const GEN_RES_SIZE = LAYOUT['sizeof(struct tln_gen_res)'];
+const RES_STEPS = LAYOUT.TLN_RES_STEPS;
+
+/** does any argument of the hook have a resolve path? */
+export function hasResolve(hook: Pick<HookSpec, 'args' | 'spec'>): boolean {
+  return (hook.args ?? []).some((_, i) => {
+    const w = writtenArg(hook, i);
+    return (typeof w.resolve === 'string' && w.resolve !== '') || (typeof w.btfType === 'string' && w.btfType !== '');
+  });
+}
+
+/**
+ * Fills struct tln_gen_res of every argument with a resolve path in a kprobe, fentry, LSM or raw
+ * tracepoint conf: the path walked in this kernel's BTF from the argument's prototype type, checked
+ * against the declared type (an integer ends at an integer or a pointer, a string at a char array
+ * or char pointer, a file at a struct file pointer, a path at a struct path). Throws the reason.
+ */
+export function resolveConf(conf: Buffer, hook: HookSpec, btf: Btf | string): Buffer {
+  if (!hasResolve(hook)) return conf;
+  if (typeof btf === 'string') throw new Error(`resolve walks the kernel's BTF: ${btf}`);
+  const raw = hook.kind === 'tracepoint';
+  const fn = raw ? hook.tracepoint!.event : hook.kind === 'lsmhook' ? `bpf_lsm_${hook.name}` : hook.name;
+  const proto = btf.prototype(fn, raw);
+  if (!proto) throw new Error(`resolve needs the prototype of ${raw ? `btf_trace_${fn}` : fn} in the kernel's BTF, which has none`);
+  (hook.args ?? []).forEach((a, i) => {
+    const path = writtenArg(hook, i).resolve;
+    if (typeof path !== 'string' || path === '') {
+      if (typeof writtenArg(hook, i).btfType === 'string' && writtenArg(hook, i).btfType !== '')
+        throw new Error(`args[${i}] (index ${a.index}): btfType without resolve casts nothing talon reads (give the member path to read)`);
+      return;
+    }
+    const where = `args[${i}] (index ${a.index}) resolve "${path}"`;
+    const pt = proto[a.index];
+    if (pt === undefined) throw new Error(`${where}: ${fn} has ${proto.length} arguments`);
+    const castName = writtenArg(hook, i).btfType;
+    const cast = typeof castName === 'string' && castName !== '' ? btf.findStruct(castName) : 0;
+    if (typeof castName === 'string' && castName !== '' && (!cast || btf.shape(cast) !== 'struct'))
+      throw new Error(`args[${i}] (index ${a.index}) btfType "${castName}": the kernel's BTF has no struct or union of that name`);
+    const r = resolvePath(btf, pt, path, cast);
+    if (typeof r === 'string') throw new Error(`${where.split(' resolve')[0]}: ${r}`);
+    if (r.steps.length > RES_STEPS) throw new Error(`${where}: ${r.steps.length} steps, talon walks at most ${RES_STEPS}`);
+    const end = btf.spell(r.type);
+    const shape = btf.shape(r.type);
+    const pointee = btf.pointee(r.type);
+    const last = r.steps[r.steps.length - 1];
+    let fits: boolean;
+    if (ARG_INT_TYPES.has(a.type)) fits = shape === 'int' || shape === 'ptr';
+    else if (a.type === ARG_STRING) fits = btf.isCharArray(r.type) || (shape === 'ptr' && btf.shape(pointee) === 'int' && btf.sizeOf(pointee) === 1);
+    else if (a.type === ARG_FILE && !raw) fits = shape === 'ptr' && btf.name(pointee) === 'file';
+    else if (a.type === ARG_PATH && !raw)
+      fits = (shape === 'ptr' && btf.name(pointee) === 'path') || (shape === 'struct' && btf.name(r.type) === 'path' && !last.load);
+    else throw new Error(`${where}: a resolved ${typeWord(a.type)} argument is not read yet (integers, string${raw ? '' : ', file, path'})`);
+    if (!fits) throw new Error(`${where}: ends at ${end}, which a ${typeWord(a.type)} argument cannot be read from`);
+    const o = GEN_RES_OFF + i * GEN_RES_SIZE;
+    let loads = 0;
+    r.steps.forEach((st, k) => {
+      conf.writeUInt32LE(st.off, o + LAYOUT['offsetof(struct tln_gen_res, off)'] + 4 * k);
+      if (st.load) loads |= 1 << k;
+    });
+    conf.writeUInt8(r.steps.length, o + LAYOUT['offsetof(struct tln_gen_res, n)']);
+    conf.writeUInt8(loads, o + LAYOUT['offsetof(struct tln_gen_res, loads)']);
+    conf.writeUInt8(shape === 'ptr' ? 8 : r.size, o + LAYOUT['offsetof(struct tln_gen_res, size)']);
+    conf.writeUInt8(r.signed ? 1 : 0, o + LAYOUT['offsetof(struct tln_gen_res, is_signed)']);
+  });
+  return conf;
 }

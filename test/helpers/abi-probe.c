@@ -88,6 +88,7 @@ int main(void)
 	P("TLN_GEN_STR_MAX", TLN_GEN_STR_MAX);
 	P("TLN_GEN_BUF_MAX", TLN_GEN_BUF_MAX);
 	P("TLN_GEN_B_RETCOPY", TLN_GEN_B_RETCOPY);
+	P("TLN_RES_STEPS", TLN_RES_STEPS);
 	P("TLN_GEN_F_NEED_FILE", TLN_GEN_F_NEED_FILE);
 	P("TLN_GEN_F_RETURN", TLN_GEN_F_RETURN);
 	P("TLN_GEN_F_RETCOPY", TLN_GEN_F_RETCOPY);
@@ -515,6 +516,13 @@ int main(void)
 	P("offsetof(struct tln_gen_buf, len_size)", offsetof(struct tln_gen_buf, len_size));
 	P("offsetof(struct tln_gen_buf, flags)", offsetof(struct tln_gen_buf, flags));
 	P("offsetof(struct tln_gen_buf, pad0)", offsetof(struct tln_gen_buf, pad0));
+	P("sizeof(struct tln_gen_res)", sizeof(struct tln_gen_res));
+	P("offsetof(struct tln_gen_res, off)", offsetof(struct tln_gen_res, off));
+	P("offsetof(struct tln_gen_res, n)", offsetof(struct tln_gen_res, n));
+	P("offsetof(struct tln_gen_res, loads)", offsetof(struct tln_gen_res, loads));
+	P("offsetof(struct tln_gen_res, size)", offsetof(struct tln_gen_res, size));
+	P("offsetof(struct tln_gen_res, is_signed)", offsetof(struct tln_gen_res, is_signed));
+	P("offsetof(struct tln_gen_res, pad0)", offsetof(struct tln_gen_res, pad0));
 	P("sizeof(struct tln_gen_conf)", sizeof(struct tln_gen_conf));
 	P("offsetof(struct tln_gen_conf, nargs)", offsetof(struct tln_gen_conf, nargs));
 	P("offsetof(struct tln_gen_conf, flags)", offsetof(struct tln_gen_conf, flags));
@@ -523,6 +531,7 @@ int main(void)
 	P("offsetof(struct tln_gen_conf, args)", offsetof(struct tln_gen_conf, args));
 	P("offsetof(struct tln_gen_conf, ret)", offsetof(struct tln_gen_conf, ret));
 	P("offsetof(struct tln_gen_conf, bufs)", offsetof(struct tln_gen_conf, bufs));
+	P("offsetof(struct tln_gen_conf, res)", offsetof(struct tln_gen_conf, res));
 	P("sizeof(struct tln_proc)", sizeof(struct tln_proc));
 	P("offsetof(struct tln_proc, ppid)", offsetof(struct tln_proc, ppid));
 	P("offsetof(struct tln_proc, flags)", offsetof(struct tln_proc, flags));

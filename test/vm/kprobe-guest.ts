@@ -73,6 +73,9 @@ const POLICY =
       type: int
     - index: 1
       type: file
+    - index: 1
+      type: string
+      resolve: "f_path.dentry.d_name.name"
     selectors:
     - matchArgs:
       - index: 1
@@ -219,7 +222,7 @@ async function main(): Promise<void> {
       expect(k.args?.[0]?.file_arg?.path === join(D, 'kill-x'), `its file argument: ${JSON.stringify(k.args)}`);
       expect(k.process?.pod?.name === 'kp', `its pod: ${JSON.stringify(k.process?.pod)}`);
     });
-    await check('fd_install events: the fd and the file as Tetragon writes them', async () => {
+    await check('fd_install events: the fd and the file as Tetragon writes them, the name of the file through resolve', async () => {
       const ev = await eventWhere((e) => e.process_kprobe?.function_name === 'fd_install' && e.process_kprobe.args?.[1]?.file_arg?.path === join(D, 'seen-y'));
       expect(
         ev,
@@ -231,6 +234,8 @@ async function main(): Promise<void> {
       );
       const k = ev.process_kprobe;
       expect(typeof k.args[0].int_arg === 'number' && k.args[0].int_arg >= 0, `the fd: ${JSON.stringify(k.args[0])}`);
+      // resolve through the BTF: an embedded struct path, the dentry pointer, its name
+      expect(k.args[2]?.string_arg === 'seen-y', `resolve f_path.dentry.d_name.name: ${JSON.stringify(k.args[2])}`);
       expect(k.policy_name === 'vm-kprobe' && k.action === 'KPROBE_ACTION_POST', `${k.policy_name} ${k.action}`);
     });
     await check('a kprobe on a list of functions: a kprobe on each; each event names the function that ran', async () => {
