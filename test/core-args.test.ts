@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { compile, inspectImage, Evaluator } from '../src/core/index.js';
 import type { EvalArg } from '../src/core/types.js';
 import { LAYOUT } from '../src/kernel/records.js';
-import { hasReturnCopy, parseFormat, rawTpConf, syscallConf, syscallReturnConf } from '../src/kernel/tracefs.js';
+import { hasResolve, hasReturnCopy, kprobeConf, parseFormat, rawTpConf, syscallConf, syscallReturnConf } from '../src/kernel/tracefs.js';
 import { OPTS, policy, int, event } from './helpers/core.js';
 
 const needsOf = (kprobe: Record<string, unknown>) => {
@@ -175,7 +175,30 @@ test('raw: true tracepoints: linux_binprm is no need; the BTF tracepoint reads T
   assert.throws(() => rawTpConf(tp([{ index: 0n, type: 'file' }])), /file arguments cannot be read from a raw tracepoint yet/);
   // linux_binprm on a tracefs tracepoint stays a need
   const r = compile([policy({ tracepoints: [{ subsystem: 'sched', event: 'sched_process_exec', args: [{ index: 2n, type: 'linux_binprm' }] }] })], OPTS);
-  assert.equal(inspectImage(r.image!)[0].hooks[0].spec?.needs, ['argument type linux_binprm']);
+  assert.equal(inspectImage(r.image!)[0].hooks[0].spec?.needs, ['argument type linux_binprm on a tracepoint']);
+});
+
+test('linux_binprm on an LSM hook or kprobe: read as its file (a walk to bprm->file), filters on it in the kernel', () => {
+  const r = compile(
+    [
+      policy({
+        lsmhooks: [
+          {
+            hook: 'bprm_check_security',
+            args: [{ index: 0n, type: 'linux_binprm' }],
+            selectors: [{ matchArgs: [{ index: 0n, operator: 'Postfix', values: ['/tln-denied'] }], matchActions: [{ action: 'Override', argError: -1n }] }],
+          },
+        ],
+      }),
+    ],
+    OPTS,
+  );
+  assert.ok(r.image, JSON.stringify(r.diagnostics));
+  const h = inspectImage(r.image!)[0].hooks[0];
+  assert.equal(h.spec?.needs, [], 'no need: the kernel reads and filters it');
+  const conf = kprobeConf(h);
+  assert.is(argAt(conf, 0, 'src'), LAYOUT.TLN_SRC_REG_FILE);
+  assert.ok(hasResolve(h), 'the loader adds the walk to its file');
 });
 
 test.run();

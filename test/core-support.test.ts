@@ -53,6 +53,14 @@ test('a hook with needs is refused with them: the mechanism missing here, or the
   assert.equal(unsupportedReasons(specOf([filePolicy([{ matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/etc'] }] }])]), {}), []);
 });
 
+test('Post with a stack trace or an IMA hash: no BPF program collects them, so the load is refused saying which (never a Post without them)', () => {
+  const post = (extra: Record<string, unknown>) => specOf([filePolicy([{ matchActions: [{ action: 'Post', ...extra }] }])]);
+  assert.equal(post({}).hooks[0].spec?.needs ?? [], []);
+  const spec = post({ kernelStackTrace: true, imaHash: true });
+  assert.equal(spec.hooks[0].spec?.needs, ['Post kernelStackTrace', 'Post imaHash']);
+  assert.match(unsupportedReasons(spec, { kprobes: true, lsm: true })[0], /do not implement Post kernelStackTrace, Post imaHash yet/);
+});
+
 test('kernelCheck: the implementation per hook, the refusal per hook, the return warning', () => {
   const ok = specOf([
     filePolicy([{ matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/etc'] }], matchActions: [{ action: 'Sigkill' }] }], {

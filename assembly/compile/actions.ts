@@ -7,6 +7,7 @@ import { parseIntText, parseTyped } from "../parse";
 import { ActionM } from "../model";
 import { signalValue } from "../names";
 import { Ctx } from "./context";
+import { addNeed } from "./spec";
 import { strOf, scalarOf, isPresent, boolTrue, smallInt } from "./nodes";
 
 export function compileAction(cx: Ctx, a: Node, p: Path): ActionM | null {
@@ -128,6 +129,8 @@ export function compileAction(cx: Ctx, a: Node, p: Path): ActionM | null {
       cx.err(p.k("imaHash"), M.imaHashNotOnHook(hookKindName(kind)));
       ok = false;
     }
+    // what the event would carry that no BPF program collects yet: refused at load, never a Post without it
+    for (let i = 0; i < POST_ONLY.length; i++) if (boolTrue(a.get(POST_ONLY[i]))) addNeed(cx.hook.needs, "Post " + POST_ONLY[i]);
   } else {
     for (let i = 0; i < POST_ONLY.length; i++) {
       if (boolTrue(a.get(POST_ONLY[i]))) cx.warn(p.k(POST_ONLY[i]), M.argIgnored(POST_ONLY[i], name, "Post"));

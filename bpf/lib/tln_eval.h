@@ -308,7 +308,7 @@ static __always_inline __u64 tln_int_conv(__u8 type, __u64 v)
 static __always_inline int tln_type_is_string(__u8 type)
 {
 	return type == TLN_ARG_FILE || type == TLN_ARG_PATH || type == TLN_ARG_FD ||
-	       type == TLN_ARG_STRING || type == TLN_ARG_FILENAME;
+	       type == TLN_ARG_STRING || type == TLN_ARG_FILENAME || type == TLN_ARG_LINUX_BINPRM;
 }
 
 static __always_inline int tln_type_is_int(__u8 type)

@@ -258,7 +258,13 @@ function put(buf: Buffer, i: number, off: number, size: number, src: number, sig
   buf.writeUInt8(signed ? 1 : 0, o + LAYOUT['offsetof(struct tln_gen_arg, is_signed)']);
 }
 
-const TYPE_WORDS: Record<number, string> = { [ARG_STRING]: 'string', [ARG_FILE]: 'file', [ARG_PATH]: 'path', [ARG_FD]: 'fd' };
+const TYPE_WORDS: Record<number, string> = {
+  [ARG_STRING]: 'string',
+  [ARG_FILE]: 'file',
+  [ARG_PATH]: 'path',
+  [ARG_FD]: 'fd',
+  [ARG_LINUX_BINPRM]: 'linux_binprm',
+};
 export const typeWord = (t: number) => TYPE_WORDS[t] ?? (ARG_INT_TYPES.has(t) ? 'integer' : `type #${t}`);
 
 /**
@@ -435,12 +441,20 @@ export function genConf(hook: HookSpec, label: string, read: ArgReader, flags = 
  * as the file's full path.
  */
 export function kprobeConf(hook: HookSpec): Buffer {
-  const srcs: Record<number, number> = { [ARG_STRING]: SRC.REG_KSTR, [ARG_FILE]: SRC.REG_FILE, [ARG_PATH]: SRC.REG_PATH, [ARG_FD]: SRC.REG_FD };
+  // linux_binprm: its file (bprm->file), through a resolve walk the loader adds (resolveConf)
+  const srcs: Record<number, number> = {
+    [ARG_STRING]: SRC.REG_KSTR,
+    [ARG_FILE]: SRC.REG_FILE,
+    [ARG_PATH]: SRC.REG_PATH,
+    [ARG_FD]: SRC.REG_FD,
+    [ARG_LINUX_BINPRM]: SRC.REG_FILE,
+  };
   return genConf(hook, 'kprobe ', (put, a, where) => {
     if (a.index > UPROBE_MAX_ARG) throw new Error(`${where}: only the first ${UPROBE_MAX_ARG + 1} arguments are in registers`);
     if (ARG_INT_TYPES.has(a.type)) put(a.index, 8, SRC.REG, false);
     else if (srcs[a.type] !== undefined) put(a.index, 8, srcs[a.type], false);
-    else throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, string, file, path, fd)`);
+    else
+      throw new Error(`${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, string, file, path, fd, linux_binprm)`);
   });
 }
 
@@ -502,8 +516,9 @@ const GEN_RES_SIZE = LAYOUT['sizeof(struct tln_gen_res)'];
 const RES_STEPS = LAYOUT.TLN_RES_STEPS;
 
 /** does any argument of the hook have a resolve path? */
-export function hasResolve(hook: Pick<HookSpec, 'args' | 'spec'>): boolean {
-  return (hook.args ?? []).some((_, i) => {
+export function hasResolve(hook: Pick<HookSpec, 'args' | 'spec' | 'kind'>): boolean {
+  return (hook.args ?? []).some((a, i) => {
+    if (a.type === ARG_LINUX_BINPRM && hook.kind !== 'tracepoint') return true; // its file, walked from the struct
     const w = writtenArg(hook, i);
     return (typeof w.resolve === 'string' && w.resolve !== '') || (typeof w.btfType === 'string' && w.btfType !== '');
   });
@@ -523,7 +538,12 @@ export function resolveConf(conf: Buffer, hook: HookSpec, btf: Btf | string): Bu
   const proto = btf.prototype(fn, raw);
   if (!proto) throw new Error(`resolve needs the prototype of ${raw ? `btf_trace_${fn}` : fn} in the kernel's BTF, which has none`);
   (hook.args ?? []).forEach((a, i) => {
-    const path = writtenArg(hook, i).resolve;
+    const written = writtenArg(hook, i).resolve;
+    const binprm = a.type === ARG_LINUX_BINPRM && !raw;
+    if (binprm && typeof written === 'string' && written !== '')
+      throw new Error(`args[${i}] (index ${a.index}): a linux_binprm argument is read as the file it executes; resolve on it is not read yet`);
+    // a linux_binprm of a function: the struct's file member, read as a file (Tetragon: bprm->file's path)
+    const path = binprm ? 'file' : written;
     if (typeof path !== 'string' || path === '') {
       if (typeof writtenArg(hook, i).btfType === 'string' && writtenArg(hook, i).btfType !== '')
         throw new Error(`args[${i}] (index ${a.index}): btfType without resolve casts nothing talon reads (give the member path to read)`);
@@ -546,7 +566,7 @@ export function resolveConf(conf: Buffer, hook: HookSpec, btf: Btf | string): Bu
     let fits: boolean;
     if (ARG_INT_TYPES.has(a.type)) fits = shape === 'int' || shape === 'ptr';
     else if (a.type === ARG_STRING) fits = btf.isCharArray(r.type) || (shape === 'ptr' && btf.shape(pointee) === 'int' && btf.sizeOf(pointee) === 1);
-    else if (a.type === ARG_FILE && !raw) fits = shape === 'ptr' && btf.name(pointee) === 'file';
+    else if ((a.type === ARG_FILE || binprm) && !raw) fits = shape === 'ptr' && btf.name(pointee) === 'file';
     else if (a.type === ARG_PATH && !raw)
       fits = (shape === 'ptr' && btf.name(pointee) === 'path') || (shape === 'struct' && btf.name(r.type) === 'path' && !last.load);
     else throw new Error(`${where}: a resolved ${typeWord(a.type)} argument is not read yet (integers, string${raw ? '' : ', file, path'})`);

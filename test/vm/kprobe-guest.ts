@@ -6,7 +6,7 @@
 // checks the kill in a test pod only and the events in the export file.
 // Prints one "ok - name" / "not ok - name: why" line per check, then
 // "TALON-VM-RESULT {json}"; exits 0 when every check passed.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -144,11 +144,34 @@ spec:
         values: ["${D}/lst-"]
 `;
 
+/** Tetragon's lsm_bprm_check example's shape: the executed file of a linux_binprm (bprm->file), filtered in the kernel */
+const BPRM_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-bprm
+  namespace: default
+spec:
+  lsmhooks:
+  - hook: "bprm_check_security"
+    args:
+    - index: 0
+      type: "linux_binprm"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Postfix"
+        values: ["/tln-denied"]
+      matchActions:
+      - action: Override
+        argError: -1
+`;
+
 /** BTF programs: an LSM hook (Override = the hook's verdict), an fentry (Sigkill) and a kprobe that Overrides (fmod_ret) */
 const BTF_POLICY = [
   openPolicy('vm-lsm', 'lsmhooks:\n  - hook: file_open', 'lsm-', 'Override\n        argError: -13'),
   openPolicy('vm-fentry', 'fentries:\n  - call: security_file_open', 'fe-', 'Sigkill'),
   openPolicy('vm-fmod', KPROBE_OPEN, 'ovr-', 'Override\n        argError: -1'),
+  BPRM_POLICY,
 ].join('---\n');
 
 type Json = Record<string, any>;
@@ -268,27 +291,41 @@ async function main(): Promise<void> {
         await talon(['tp', 'delete', 'vm-retcopy', '-n', 'default', ...A], { timeoutMs: 120_000 });
       },
     );
-    await check('BTF programs: lsmhooks Override (EACCES), fentry Sigkill, a kprobe Override through fmod_ret (EPERM), in the pod only', async () => {
-      writeFileSync(join(D, 'btf.yaml'), BTF_POLICY);
-      let r = await talon(['tp', 'add', join(D, 'btf.yaml'), ...A], { timeoutMs: 120_000 });
-      expect(r.code === 0, `tp add: ${r.stderr}`);
-      for (const s of ['generic_lsm', 'generic_fentry', 'generic_fmod_ret']) expect(r.stdout.includes(s), `sensor ${s}: ${r.stdout}`);
-      r = await inPod(['cat', join(D, 'lsm-a')]);
-      expect(r.code === 1 && /Permission denied/.test(r.stderr) && r.stdout === '', `lsm Override: ${r.code} ${r.stderr}`);
-      r = await inPod(['cat', join(D, 'fe-b')]);
-      expect(r.code === 137 && r.stdout === '', `fentry Sigkill: ${r.code} ${r.stderr}`);
-      r = await inPod(['cat', join(D, 'ovr-c')]);
-      expect(r.code === 1 && /Operation not permitted/.test(r.stderr) && r.stdout === '', `fmod_ret Override: ${r.code} ${r.stderr}`);
-      for (const f of ['lsm-a', 'fe-b', 'ovr-c']) {
-        const host = spawnSync('cat', [join(D, f)], { encoding: 'utf8' });
-        expect(host.status === 0 && host.stdout === 'secret\n', `outside the pod ${f}: ${host.status} ${host.stderr}`);
-      }
-      const lsm = await eventWhere((e) => e.process_lsm?.function_name === 'file_open' && e.process_lsm.args?.[0]?.file_arg?.path === join(D, 'lsm-a'));
-      expect(lsm?.process_lsm.action === 'KPROBE_ACTION_OVERRIDE', `process_lsm event: ${JSON.stringify(lsm)}`);
-      const fe = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-fentry' && e.process_kprobe.args?.[0]?.file_arg?.path === join(D, 'fe-b'));
-      expect(fe?.process_kprobe.action === 'KPROBE_ACTION_SIGKILL', `fentry event: ${JSON.stringify(fe)}`);
-      for (const n of ['vm-lsm', 'vm-fentry', 'vm-fmod']) await talon(['tp', 'delete', n, '-n', 'default', ...A], { timeoutMs: 120_000 });
-    });
+    await check(
+      'BTF programs: lsmhooks Override (EACCES), fentry Sigkill, a kprobe Override through fmod_ret (EPERM), a bprm_check_security linux_binprm Override (the exec fails), in the pod only',
+      async () => {
+        writeFileSync(join(D, 'btf.yaml'), BTF_POLICY);
+        let r = await talon(['tp', 'add', join(D, 'btf.yaml'), ...A], { timeoutMs: 120_000 });
+        expect(r.code === 0, `tp add: ${r.stderr}`);
+        for (const s of ['generic_lsm', 'generic_fentry', 'generic_fmod_ret']) expect(r.stdout.includes(s), `sensor ${s}: ${r.stdout}`);
+        r = await inPod(['cat', join(D, 'lsm-a')]);
+        expect(r.code === 1 && /Permission denied/.test(r.stderr) && r.stdout === '', `lsm Override: ${r.code} ${r.stderr}`);
+        r = await inPod(['cat', join(D, 'fe-b')]);
+        expect(r.code === 137 && r.stdout === '', `fentry Sigkill: ${r.code} ${r.stderr}`);
+        r = await inPod(['cat', join(D, 'ovr-c')]);
+        expect(r.code === 1 && /Operation not permitted/.test(r.stderr) && r.stdout === '', `fmod_ret Override: ${r.code} ${r.stderr}`);
+        for (const f of ['lsm-a', 'fe-b', 'ovr-c']) {
+          const host = spawnSync('cat', [join(D, f)], { encoding: 'utf8' });
+          expect(host.status === 0 && host.stdout === 'secret\n', `outside the pod ${f}: ${host.status} ${host.stderr}`);
+        }
+        // bprm_check_security on a linux_binprm: the exec of tln-denied fails in the pod, runs outside
+        const denied = join(D, 'tln-denied');
+        copyFileSync('/bin/true', denied);
+        chmodSync(denied, 0o755);
+        r = await inPod([denied]);
+        expect(r.code !== 0 && /not permitted/i.test(r.stderr), `bprm_check_security Override: ${r.code} ${r.stderr}`);
+        expect(spawnSync(denied).status === 0, 'outside the pod the exec runs');
+        const bprm = await eventWhere(
+          (e) => e.process_lsm?.function_name === 'bprm_check_security' && e.process_lsm.args?.[0]?.linux_binprm_arg?.path === denied,
+        );
+        expect(bprm?.process_lsm.action === 'KPROBE_ACTION_OVERRIDE', `process_lsm bprm event: ${JSON.stringify(bprm)}`);
+        const lsm = await eventWhere((e) => e.process_lsm?.function_name === 'file_open' && e.process_lsm.args?.[0]?.file_arg?.path === join(D, 'lsm-a'));
+        expect(lsm?.process_lsm.action === 'KPROBE_ACTION_OVERRIDE', `process_lsm event: ${JSON.stringify(lsm)}`);
+        const fe = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-fentry' && e.process_kprobe.args?.[0]?.file_arg?.path === join(D, 'fe-b'));
+        expect(fe?.process_kprobe.action === 'KPROBE_ACTION_SIGKILL', `fentry event: ${JSON.stringify(fe)}`);
+        for (const n of ['vm-lsm', 'vm-fentry', 'vm-fmod', 'vm-bprm']) await talon(['tp', 'delete', n, '-n', 'default', ...A], { timeoutMs: 120_000 });
+      },
+    );
     await check('status: the evaluator agrees with every kernel record', async () => {
       const r = await talon(['status', '-o', 'json', ...A], { timeoutMs: 120_000 });
       expect(r.code === 0, r.stderr);
