@@ -441,19 +441,22 @@ if (reason) {
 
   test('getevents filters offline from a pipe (and a file), not from /dev/null', async () => {
     const ev = join(t.dir, 'events.jsonl');
-    // fresh events of ours: the export files are small, and a busy host's own
-    // exec/exit events may rotate ours out before they are read: read until they are there
+    // fresh events of ours: the export files are small, and a busy host's own exec/exit events
+    // may rotate ours out within a second: the files are read every 50 ms after the reads and
+    // what they held kept (complete lines only: the agent may be writing the last one)
+    const seen = new Map<string, unknown>();
     let ours: unknown[] = [];
     for (let attempt = 0; attempt < 20 && ours.length === 0; attempt++) {
       await exec(`for i in 1 2 3; do cat ${watched} > /dev/null; done`);
-      await sleep(300);
-      await sh(`cat ${exportFile}.2 ${exportFile}.1 ${exportFile} > ${ev} 2>/dev/null`);
-      // the agent may be writing the last line: only complete lines are kept (and replayed below)
-      const all = jsonLines(readFileSync(ev, 'utf8'));
-      writeFileSync(ev, all.map((e) => `${JSON.stringify(e)}\n`).join(''));
-      // what the first filter below selects: the reads of cat in the pod
-      ours = all.filter((e) => e.process_kprobe?.process?.pod?.namespace === NS && /\/cat$/.test(e.process_kprobe.process.binary ?? ''));
+      for (let poll = 0; poll < 20 && ours.length === 0; poll++) {
+        await sleep(50);
+        const text = [`${exportFile}.2`, `${exportFile}.1`, exportFile].map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : '')).join('');
+        for (const e of jsonLines(text)) seen.set(JSON.stringify(e), e);
+        // what the first filter below selects: the reads of cat in the pod
+        ours = [...seen.values()].filter((e: any) => e.process_kprobe?.process?.pod?.namespace === NS && /\/cat$/.test(e.process_kprobe.process.binary ?? ''));
+      }
     }
+    writeFileSync(ev, [...seen.keys()].map((l) => `${l}\n`).join(''));
     assert.ok(ours.length > 0);
     // a pipe
     let r = await sh(`cat ${ev} | ${TALON} getevents -o compact --color never --namespace ${NS} --pods '^vic' --process 'cat$' --event-types PROCESS_KPROBE`);
