@@ -538,26 +538,25 @@ export function resolveConf(conf: Buffer, hook: HookSpec, btf: Btf | string): Bu
   const proto = btf.prototype(fn, raw);
   if (!proto) throw new Error(`resolve needs the prototype of ${raw ? `btf_trace_${fn}` : fn} in the kernel's BTF, which has none`);
   (hook.args ?? []).forEach((a, i) => {
-    const written = writtenArg(hook, i).resolve;
+    const w = writtenArg(hook, i);
+    const arg = `args[${i}] (index ${a.index})`;
+    const given = (v: unknown): v is string => typeof v === 'string' && v !== '';
     const binprm = a.type === ARG_LINUX_BINPRM && !raw;
-    if (binprm && typeof written === 'string' && written !== '')
-      throw new Error(`args[${i}] (index ${a.index}): a linux_binprm argument is read as the file it executes; resolve on it is not read yet`);
+    if (binprm && given(w.resolve)) throw new Error(`${arg}: a linux_binprm argument is read as the file it executes; resolve on it is not read yet`);
     // a linux_binprm of a function: the struct's file member, read as a file (Tetragon: bprm->file's path)
-    const path = binprm ? 'file' : written;
-    if (typeof path !== 'string' || path === '') {
-      if (typeof writtenArg(hook, i).btfType === 'string' && writtenArg(hook, i).btfType !== '')
-        throw new Error(`args[${i}] (index ${a.index}): btfType without resolve casts nothing talon reads (give the member path to read)`);
+    const path = binprm ? 'file' : w.resolve;
+    if (!given(path)) {
+      if (given(w.btfType)) throw new Error(`${arg}: btfType without resolve casts nothing talon reads (give the member path to read)`);
       return;
     }
-    const where = `args[${i}] (index ${a.index}) resolve "${path}"`;
+    const where = `${arg} resolve "${path}"`;
     const pt = proto[a.index];
     if (pt === undefined) throw new Error(`${where}: ${fn} has ${proto.length} arguments`);
-    const castName = writtenArg(hook, i).btfType;
-    const cast = typeof castName === 'string' && castName !== '' ? btf.findStruct(castName) : 0;
-    if (typeof castName === 'string' && castName !== '' && (!cast || btf.shape(cast) !== 'struct'))
-      throw new Error(`args[${i}] (index ${a.index}) btfType "${castName}": the kernel's BTF has no struct or union of that name`);
+    const cast = given(w.btfType) ? btf.findStruct(w.btfType) : 0;
+    if (given(w.btfType) && (!cast || btf.shape(cast) !== 'struct'))
+      throw new Error(`${arg} btfType "${w.btfType}": the kernel's BTF has no struct or union of that name`);
     const r = resolvePath(btf, pt, path, cast);
-    if (typeof r === 'string') throw new Error(`${where.split(' resolve')[0]}: ${r}`);
+    if (typeof r === 'string') throw new Error(`${arg}: ${r}`);
     if (r.steps.length > RES_STEPS) throw new Error(`${where}: ${r.steps.length} steps, talon walks at most ${RES_STEPS}`);
     const end = btf.spell(r.type);
     const shape = btf.shape(r.type);
