@@ -4,14 +4,15 @@
 // No root.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Btf, kernelBtf, resolvePath } from '../src/kernel/btf.js';
 import { resolveConf, rawTpConf, kprobeConf } from '../src/kernel/tracefs.js';
 import { LAYOUT } from '../src/kernel/records.js';
-import { NEED_RESOLVE, unsupportedReasons } from '../src/kernel/support.js';
+import { NEED_RESOLVE, readFeatures, unsupportedReasons } from '../src/kernel/support.js';
 import { compile, inspectImage } from '../src/core/index.js';
 import type { HookSpec } from '../src/core/types.js';
-import { policy } from './helpers/core.js';
+import { policy, ROOT } from './helpers/core.js';
 
 /** a BTF blob: types as [kind, name, info vlen/flag, size-or-type, trailing u32s] */
 function blob(types: { kind: number; name: string; vlen?: number; flag?: boolean; st: number; tail?: number[] }[], names: string[]): Buffer {
@@ -188,6 +189,21 @@ test('the need resolve gives a hook is met on kprobes, fentries, LSM hooks and r
     if (syscall) assert.match(reasons.join(), /resolve \(BTF field paths\)/);
     else assert.equal(reasons, []);
   }
+});
+
+test('resolve on a function served by a mapping onto another hook (fd_install at the open exits) is refused, naming the mapping', () => {
+  const f = readFeatures(JSON.parse(readFileSync(join(ROOT, 'test/fixtures/kernels/host-6.18.json'), 'utf8')));
+  if (typeof f === 'string') throw new Error(f);
+  const r = compile(
+    [policy({ kprobes: [{ call: 'fd_install', syscall: false, args: [{ index: 1n, type: 'string', resolve: 'f_path.dentry.d_name.name' }] }] })],
+    { defaultNamespace: 'default' },
+  );
+  const spec = inspectImage(r.image!)[0];
+  assert.match(
+    unsupportedReasons(spec, f).join(),
+    /resolve \(BTF field paths\) on generic_kprobe_open_tp \(it reads another hook's values, not fd_install's arguments\)/,
+  );
+  assert.equal(unsupportedReasons(spec, { ...f, kprobes: true }), [], 'a generic kprobe walks it');
 });
 
 const vmlinux = existsSync('/sys/kernel/btf/vmlinux');

@@ -285,6 +285,11 @@ const REQUIRED_IMAGE_MAPS = ['tln_policy', 'tln_hooks', 'tln_stats'];
 
 /** struct tln_gen_conf of a tracepoint or uprobe hook; throws with the reason it cannot be served */
 function genericConf(h: HookSpec, host: PlanHost, impl: HookImpl): Buffer {
+  // the mappings onto other hooks read no function arguments: nothing for a resolve walk to start from
+  if (impl.calls && hasResolve(h))
+    throw new Error(
+      `${impl.sensor} (${impl.mechanism}) reads ${h.name}'s arguments from another hook, not its BTF prototype: resolve, btfType and linux_binprm need kprobes, fentry or BPF LSM`,
+    );
   if (impl.calls?.includes('tcp_close')) return sockCloseConf(h);
   if (impl.calls?.includes('tcp_sendmsg')) return sockSendConf(h);
   if (impl.calls) {

@@ -66,12 +66,19 @@ export function resolvesInKernel(h: Pick<HookSpec, 'kind' | 'spec'>): boolean {
 export function unsupportedReasons(spec: PolicySpec, features: Partial<Feat>): string[] {
   const out: string[] = [];
   for (const h of expandListHooks(spec)) {
-    const needs = (h.spec?.needs ?? []).filter((n) => n !== NEED_AUTO_TRACEPOINT && !((n === NEED_RESOLVE || n === NEED_BTF_TYPE) && resolvesInKernel(h)));
-    if (needs.length === 0) continue;
-    const m = mechanisms(h.kind, features);
+    if (!h.spec?.needs?.length) continue;
     // a hook some catalog entry serves here (a syscall's tracepoint, fd_install at the open exits)
     // lacks only the needs, whatever mechanisms the kernel misses
-    const served = chooseImpl(h.hookId, h.name, features as Features, h).ok;
+    const c = chooseImpl(h.hookId, h.name, features as Features, h);
+    const served = c.ok;
+    // resolve walks a BTF prototype's argument: not where a mapping reads another hook's (fd_install at the open exits)
+    const walks = resolvesInKernel(h) && !(c.ok && c.impl.calls);
+    const walkNeed = (n: string) => n === NEED_RESOLVE || n === NEED_BTF_TYPE;
+    const needs = h.spec.needs
+      .filter((n) => n !== NEED_AUTO_TRACEPOINT && !(walkNeed(n) && walks))
+      .map((n) => (walkNeed(n) && c.ok && c.impl.calls ? `${n} on ${c.impl.sensor} (it reads another hook's values, not ${h.name}'s arguments)` : n));
+    if (needs.length === 0) continue;
+    const m = mechanisms(h.kind, features);
     if (!m.here && !served) {
       out.push(
         `${hookLabel(h)}: this kernel has no ${m.names}; it loads on kernels with ${m.names === 'kprobes or fentry' ? 'either' : 'them'}, once talon's BPF programs implement ${needs.join(', ')}`,
