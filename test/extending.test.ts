@@ -108,6 +108,7 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
         'SOCKADDR',
         'NOP',
         'SYSCALL64',
+        'LINUX_BINPRM',
       ].map((n) => `TLN_ARG_${n}`);
       // every type is named for the evaluator's categories; the seed types are read by the BPF programs
       return [m, K(true, seed.includes(m) ? 'kernel' : 'refused')];
