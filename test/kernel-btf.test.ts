@@ -12,7 +12,7 @@ import { LAYOUT } from '../src/kernel/records.js';
 import { NEED_RESOLVE, readFeatures, unsupportedReasons } from '../src/kernel/support.js';
 import { compile, inspectImage } from '../src/core/index.js';
 import type { HookSpec } from '../src/core/types.js';
-import { policy, ROOT } from './helpers/core.js';
+import { policy, ROOT, tracepointHook } from './helpers/core.js';
 
 /** a BTF blob: types as [kind, name, info vlen/flag, size-or-type, trailing u32s] */
 function blob(types: { kind: number; name: string; vlen?: number; flag?: boolean; st: number; tail?: number[] }[], names: string[]): Buffer {
@@ -117,24 +117,19 @@ test('resolvePath: offsets add up through embedded structs, pointers are loaded,
   assert.is(resolvePath(SMALL, 1, 'x'), 'resolve "x" starts from int, not a pointer to a struct or union');
 });
 
-const rawHook = (args: { index: number; type: number; resolve?: string }[]): HookSpec => ({
-  name: 'ev',
-  kind: 'tracepoint',
-  hookId: 100,
-  slot: 0,
-  selectors: 0,
-  returnFilters: false,
-  actions: [],
-  args: args.map(({ index, type }) => ({ index, type })),
-  tracepoint: { subsystem: 'x', event: 'ev' },
-  spec: {
-    kind: 'tracepoint',
-    call: 'ev',
-    spec: { args: args.map(({ index, resolve }) => ({ index, resolve })) },
-    needs: [],
-    tracepoint: { subsystem: 'x', event: 'ev', raw: true },
-  },
-});
+const rawHook = (args: { index: number; type: number; resolve?: string }[]): HookSpec =>
+  tracepointHook(
+    'x',
+    'ev',
+    args.map(({ index, type }) => ({ index, type })),
+    {
+      kind: 'tracepoint',
+      call: 'ev',
+      spec: { args: args.map(({ index, resolve }) => ({ index, resolve })) },
+      needs: [],
+      tracepoint: { subsystem: 'x', event: 'ev', raw: true },
+    },
+  );
 
 function res(conf: Buffer, i: number): { off: number[]; n: number; loads: number; size: number; signed: number } {
   const o = LAYOUT['offsetof(struct tln_gen_conf, res)'] + i * LAYOUT['sizeof(struct tln_gen_res)'];

@@ -9,7 +9,7 @@ import { LAYOUT } from '../src/kernel/records.js';
 import { NEED_AUTO_TRACEPOINT, unsupportedReasons } from '../src/kernel/support.js';
 import { compile, inspectImage } from '../src/core/index.js';
 import type { HookSpec } from '../src/core/types.js';
-import { policy } from './helpers/core.js';
+import { policy, tracepointHook } from './helpers/core.js';
 
 const COMMON = `	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
 	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
@@ -38,17 +38,7 @@ ${COMMON}
 	field:const char * name;	offset:80;	size:8;	signed:0;
 `;
 
-const hook = (subsystem: string, event: string, args: { index: number; type: number }[]): HookSpec => ({
-  name: `${subsystem}/${event}`,
-  kind: 'tracepoint',
-  hookId: 100,
-  slot: 0,
-  selectors: 0,
-  returnFilters: false,
-  actions: [],
-  args,
-  tracepoint: { subsystem, event },
-});
+const hook = tracepointHook;
 
 /** (off, size, src, signed) of argument i of a tln_gen_conf */
 function arg(buf: Buffer, i: number): [number, number, number, number] {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import path from 'node:path';
 import YAML from 'yaml';
 import { compile, Evaluator } from '../../src/core/index.js';
-import type { CompileOptions, Diagnostic, EvalArg, EvalEvent, PodInfo } from '../../src/core/types.js';
+import type { CompileOptions, Diagnostic, EvalArg, EvalEvent, HookSpec, PodInfo } from '../../src/core/types.js';
 import { ROOT } from './common.js';
 
 export { ROOT };
@@ -161,4 +161,20 @@ export function event(hook: string, args: EvalArg[], extra: Partial<EvalEvent> =
 /** verdict kind of one event */
 export function verdictOf(ev: Evaluator, e: EvalEvent): string {
   return ev.evaluate(e).verdict;
+}
+
+/** A tracepoint hook as the image describes it, for the loader's conf writers (tracefs.ts): no selectors, no actions. */
+export function tracepointHook(subsystem: string, event: string, args: { index: number; type: number }[], spec?: HookSpec['spec']): HookSpec {
+  return {
+    name: `${subsystem}/${event}`,
+    kind: 'tracepoint',
+    hookId: 100,
+    slot: 0,
+    selectors: 0,
+    returnFilters: false,
+    actions: [],
+    args,
+    tracepoint: { subsystem, event },
+    ...(spec ? { spec } : {}),
+  };
 }
