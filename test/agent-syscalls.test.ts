@@ -128,6 +128,20 @@ spec:
         values: ["/usr/bin/true"]
 `;
 
+/** lseek(fd, 0, whence) from python: exit 1 printing the errno unless killed */
+function lseekPy(fd: number, whence: number): string[] {
+  return ['python3', '-c', `import os\ntry:\n  os.lseek(${fd}, 0, ${whence})\nexcept OSError as e:\n  print(e.errno)\n  raise SystemExit(1)`];
+}
+
+/** argv is killed in the pod (137) and fails with EBADF on the host (the namespaced policy does not cover it) */
+async function killedInPodEbadfOnHost(argv: string[]): Promise<void> {
+  const r = await talon(['exec', 'sysk', ...A, '--', ...argv]);
+  assert.is(r.code, 137, `killed in the pod: ${r.stdout} ${r.stderr}`);
+  const host = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  assert.is(host.status, 1, 'the namespaced policy does not cover the host');
+  assert.is(host.stdout.trim(), '9', 'EBADF on the host');
+}
+
 /** Tetragon's tracepoint-lseek example's shape (pkg/tracingpolicy/examples): fields typed auto (one
  * without a type, the CRD default), typed from this kernel's format when the agent loads it */
 const AUTO_LSEEK = `apiVersion: cilium.io/v1alpha1
@@ -156,7 +170,7 @@ spec:
 `;
 
 /** lseek(4444, 0, SEEK_HOLE): exit 1 with EBADF unless killed */
-const LSEEK_4444 = ['python3', '-c', 'import os\ntry:\n  os.lseek(4444, 0, 4)\nexcept OSError as e:\n  print(e.errno)\n  raise SystemExit(1)'];
+const LSEEK_4444 = lseekPy(4444, 4);
 
 /** libc's dup(-7) or dup2(-7, 9) through python's ctypes (os.dup uses fcntl): exit 1 with the errno unless killed */
 const dupM7 = (call: string) => [
@@ -166,7 +180,7 @@ const dupM7 = (call: string) => [
 ];
 
 /** lseek(-1, 0, SEEK_SET) from python: exit 1 with EBADF unless killed */
-const LSEEK_M1 = ['python3', '-c', 'import os\ntry:\n  os.lseek(-1, 0, 0)\nexcept OSError as e:\n  print(e.errno)\n  raise SystemExit(1)'];
+const LSEEK_M1 = lseekPy(-1, 0);
 
 if (reason) {
   test.skip('kprobes on syscalls in the kernel');
@@ -211,12 +225,8 @@ if (reason) {
   test('lseek(-1) is killed in the pod (137), fails with EBADF on the host; openat events are process_kprobe', async () => {
     writeFileSync(join(t.dir, 'sc-file'), 'talon\n');
     const g = await jsonEvents([], A);
-    let r = await talon(['exec', 'sysk', ...A, '--', ...LSEEK_M1]);
-    assert.is(r.code, 137, `killed in the pod: ${r.stdout} ${r.stderr}`);
-    const host = spawnSync(LSEEK_M1[0], LSEEK_M1.slice(1), { encoding: 'utf8' });
-    assert.is(host.status, 1, 'the namespaced policy does not cover the host');
-    assert.is(host.stdout.trim(), '9', 'EBADF on the host');
-    r = await talon(['exec', 'sysk', ...A, '--', 'cat', join(t.dir, 'sc-file')]);
+    await killedInPodEbadfOnHost(LSEEK_M1);
+    const r = await talon(['exec', 'sysk', ...A, '--', 'cat', join(t.dir, 'sc-file')]);
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stdout, 'talon\n');
     const events = await g.stop();
@@ -329,11 +339,7 @@ if (reason) {
 
   test('auto fields: typed from the format at load (whence uint32, fd uint32); lseek(4444, 0, 4) killed in the pod, EBADF on the host; dry-run agrees', async () => {
     const g = await jsonEvents([], A);
-    const r = await talon(['exec', 'sysk', ...A, '--', ...LSEEK_4444]);
-    assert.is(r.code, 137, `killed in the pod: ${r.stdout} ${r.stderr}`);
-    const host = spawnSync(LSEEK_4444[0], LSEEK_4444.slice(1), { encoding: 'utf8' });
-    assert.is(host.status, 1, 'the namespaced policy does not cover the host');
-    assert.is(host.stdout.trim(), '9', 'EBADF on the host');
+    await killedInPodEbadfOnHost(LSEEK_4444);
     // another whence on the same fd in the pod: not matched
     const other = await talon(['exec', 'sysk', ...A, '--', 'python3', '-c', 'import os\ntry:\n  os.lseek(4444, 0, 3)\nexcept OSError:\n  pass']);
     assert.is(other.code, 0, other.stderr);
