@@ -193,7 +193,7 @@ export function hookRecordToEvent(rec: usize, recLen: i32, ctx: usize, ctxLen: i
   store<u32>(p + R_TID, load<u32>(task + A.TLN_REC_TASK_OFF_TID));
 
   let at = fixed;
-  const sock = rec + A.TLN_HOOK_REC_OFF_SOCK;
+  const sockAt = rec + A.TLN_HOOK_REC_OFF_SOCK;
   for (let i = 0; i < nargs; i++) {
     const ra = rec + A.TLN_HOOK_REC_OFF_ARGS + <usize>(i * A.TLN_REC_ARG_SIZEOF);
     const s = p + <usize>(REC_HEADER + i * REC_SLOT);
@@ -215,12 +215,20 @@ export function hookRecordToEvent(rec: usize, recLen: i32, ctx: usize, ctxLen: i
       // a char_buf's bytes are the first of the size the call had (Tetragon's orig_size)
       if (type == A.TLN_ARG_CHAR_BUF) store<u64>(s + A.TLN_EVREC_SLOT_OFF_ORIG_SIZE, load<u64>(ra + A.TLN_REC_ARG_OFF_VAL));
     } else if (cat == CAT_SOCK || cat == CAT_SOCKADDR) {
+      // the generic programs write each socket argument into data[], the socket hooks theirs into rec.sock
+      let sock = sockAt;
+      if ((load<u8>(ra + A.TLN_REC_ARG_OFF_FLAGS) & A.TLN_ARG_F_DATA) != 0) {
+        const off = <i32>load<u16>(ra + A.TLN_REC_ARG_OFF_OFF);
+        if (clipLen(off, A.TLN_REC_SOCK_SIZEOF, recLen) < A.TLN_REC_SOCK_SIZEOF) continue;
+        sock = rec + <usize>clipStart(off, recLen);
+      }
       const family = load<u16>(sock + A.TLN_REC_SOCK_OFF_FAMILY);
       store<u8>(s + S_KIND, ARG_SOCK);
       const protocol = load<u16>(sock + A.TLN_REC_SOCK_OFF_PROTOCOL);
       store<u8>(s + S_PROTOCOL, <u8>protocol);
       store<u16>(s + A.TLN_EVREC_SLOT_OFF_PROTOCOL16, protocol);
       store<u8>(s + S_STATE, load<u8>(sock + A.TLN_REC_SOCK_OFF_STATE));
+      store<u8>(s + A.TLN_EVREC_SLOT_OFF_SOCK_TYPE, load<u8>(sock + A.TLN_REC_SOCK_OFF_TYPE));
       store<u16>(s + S_FAMILY, family);
       store<u16>(s + S_SPORT, load<u16>(sock + A.TLN_REC_SOCK_OFF_SPORT));
       store<u16>(s + S_DPORT, load<u16>(sock + A.TLN_REC_SOCK_OFF_DPORT));

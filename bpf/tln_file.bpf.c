@@ -31,12 +31,15 @@ static __always_inline __u32 tln_copy_res(struct tln_hook_rec *rec, __u32 cur,
 					  struct tln_pathres *res)
 {
 	struct tln_pathbuf *pb = tln_pathbuf_get();
-	__u32 len = res->len & TLN_PATH_MASK;
+	__u32 len = res->len, off = res->off;
 
 	if (!pb)
 		return 0;
+	barrier_var(len); /* keep the masks: 6.1 loses 32-bit bounds through the stack */
+	barrier_var(off);
+	len &= TLN_PATH_MASK;
 	if (bpf_probe_read_kernel(&rec->data[cur & TLN_SCRATCH_MASK], len,
-				  &pb->buf[res->off & TLN_PATH_MASK]))
+				  &pb->buf[off & TLN_PATH_MASK]))
 		return 0;
 	return len;
 }

@@ -184,7 +184,7 @@ static __always_inline long tln_gen_path(struct tln_hook_rec *rec, __u32 cur, co
 {
 	struct tln_pathres res = {};
 	struct tln_pathbuf *pb;
-	__u32 len;
+	__u32 len, off;
 
 	if (!p || tln_path_resolve(p, &res))
 		return -1;
@@ -192,14 +192,18 @@ static __always_inline long tln_gen_path(struct tln_hook_rec *rec, __u32 cur, co
 	if (!pb)
 		return -1;
 	len = res.len;
+	off = res.off;
 	if (res.trunc || len > TLN_GEN_STR_MAX - 1) {
 		*flags |= TLN_ARG_F_TRUNC;
 		if (len > TLN_GEN_STR_MAX - 1)
 			len = TLN_GEN_STR_MAX - 1;
 	}
+	/* keep the masks: 6.1's verifier loses the bounds of 32-bit values through the stack */
+	barrier_var(len);
+	barrier_var(off);
 	len &= TLN_GEN_STR_MAX - 1;
 	if (bpf_probe_read_kernel(&rec->data[cur & TLN_GEN_MASK], len,
-				  &pb->buf[res.off & TLN_PATH_MASK]))
+				  &pb->buf[off & TLN_PATH_MASK]))
 		return -1;
 	return len;
 }
@@ -393,6 +397,127 @@ static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, voi
 	return n - 1;
 }
 
+/* a struct sock's family, protocol, state, addresses and ports (what Tetragon's sock_arg shows) */
+static __always_inline void tln_sock_fill(struct tln_rec_sock *s, const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	s->family = family;
+	s->protocol = BPF_CORE_READ(sk, sk_protocol);
+	s->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	s->type = BPF_CORE_READ(sk, sk_type);
+	s->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	s->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	/* sized by the field: BPF_CORE_READ_INTO would take the size of one byte of the array */
+	if (family == TLN_AF_INET) {
+		bpf_core_read(s->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(s->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == TLN_AF_INET6) {
+		bpf_core_read(s->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(s->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+/* an sk_buff's IPv4 or IPv6 header and TCP/UDP ports; the IPv6 next header is taken
+ * as the transport protocol (extension headers are not walked) */
+static __always_inline int tln_skb_fill(struct tln_rec_sock *s, struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 vihl = 0, proto;
+	__be16 ports[2];
+
+	if (!head || nh == (__u16)~0 || bpf_probe_read_kernel(&vihl, 1, head + nh))
+		return -1;
+	if ((vihl >> 4) == 4) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh))
+			return -1;
+		s->family = TLN_AF_INET;
+		proto = ip.protocol;
+		__builtin_memcpy(s->saddr, &ip.saddr, 4);
+		__builtin_memcpy(s->daddr, &ip.daddr, 4);
+		if (th == (__u16)~0 || th == nh)
+			th = nh + (vihl & 0xf) * 4;
+	} else if ((vihl >> 4) == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return -1;
+		s->family = TLN_AF_INET6;
+		proto = ip6.nexthdr;
+		__builtin_memcpy(s->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(s->daddr, &ip6.daddr, 16);
+		if (th == (__u16)~0 || th == nh)
+			th = nh + sizeof(ip6);
+	} else {
+		return -1;
+	}
+	s->protocol = proto;
+	if ((proto == TLN_IPPROTO_TCP || proto == TLN_IPPROTO_UDP) &&
+	    !bpf_probe_read_kernel(ports, sizeof(ports), head + th)) {
+		s->sport = bpf_ntohs(ports[0]);
+		s->dport = bpf_ntohs(ports[1]);
+	}
+	return 0;
+}
+
+/* a kernel struct sockaddr: family, and for AF_INET/AF_INET6 the address and port (as the
+ * source, which the SAddr/SPort operators compare, as Tetragon's sockaddr_arg) */
+static __always_inline int tln_sockaddr_fill(struct tln_rec_sock *s, const void *sa)
+{
+	__u16 family = 0;
+
+	if (bpf_probe_read_kernel(&family, sizeof(family), sa))
+		return -1;
+	s->family = family;
+	if (family == TLN_AF_INET) {
+		struct sockaddr_in in;
+
+		if (bpf_probe_read_kernel(&in, sizeof(in), sa))
+			return -1;
+		s->sport = bpf_ntohs(in.sin_port);
+		__builtin_memcpy(s->saddr, &in.sin_addr, 4);
+	} else if (family == TLN_AF_INET6) {
+		struct sockaddr_in6 in6;
+
+		if (bpf_probe_read_kernel(&in6, sizeof(in6), sa))
+			return -1;
+		s->sport = bpf_ntohs(in6.sin6_port);
+		__builtin_memcpy(s->saddr, &in6.sin6_addr, 16);
+	}
+	return 0;
+}
+
+/*
+ * A socket-kind argument (TLN_SRC_P_*) from the pointer p into s (in data[]): 0, or -1
+ * when it cannot be read. One subprogram for every call site, as tln_gen_resolve.
+ */
+static __noinline int tln_gen_sockarg(struct tln_rec_sock *s, __u64 p, __u32 src)
+{
+	if (!s || !p)
+		return -1;
+	__builtin_memset(s, 0, sizeof(*s));
+	switch (src) {
+	case TLN_SRC_P_SOCKET:
+		p = (__u64)BPF_CORE_READ((struct socket *)p, sk);
+		if (!p)
+			return -1;
+		/* fallthrough */
+	case TLN_SRC_P_SOCK:
+		tln_sock_fill(s, (const struct sock *)p);
+		return 0;
+	case TLN_SRC_P_SKB:
+		return tln_skb_fill(s, (struct sk_buff *)p);
+	case TLN_SRC_P_SOCKADDR:
+		return tln_sockaddr_fill(s, (const void *)p);
+	default:
+		return -1;
+	}
+}
+
 /* one hit: record, arguments, selectors, actions, post */
 static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 sensor, const int btf,
 				       const int sock)
@@ -469,6 +594,23 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 			}
 		} else if (sock && ga->src == TLN_SRC_SOCK) {
 			/* the caller read the socket into rec->sock */
+		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_SOCKADDR) {
+			/* a function's argument, or (raw tracepoints) a pointer in the context */
+			if (regs || btf)
+				val = tln_fn_arg(ctx, regs, ga->off, btf);
+			else if (bpf_probe_read_kernel(&val, sizeof(val),
+						       (char *)ctx + (ga->off & 0xffff)))
+				val = 0;
+			if (!tln_gen_res_ok(a, &val) ||
+			    tln_gen_sockarg((struct tln_rec_sock *)&rec->data[cur & TLN_GEN_MASK],
+					    val, ga->src)) {
+				ra->flags = TLN_ARG_F_NONE;
+			} else {
+				ra->off = cur;
+				ra->len = sizeof(struct tln_rec_sock);
+				ra->flags = TLN_ARG_F_DATA;
+				cur += sizeof(struct tln_rec_sock);
+			}
 		} else if (!sock && (ga->src == TLN_SRC_UBUF || ga->src == TLN_SRC_KBUF)) {
 			n = tln_gen_buf_arg(rec, cur, ctx, ga, &tln_gen.bufs[a], ra);
 			if (n < 0) {
@@ -740,27 +882,15 @@ static __always_inline struct tln_hook_rec *tln_sock_rec(const struct sock *sk, 
 {
 	struct tln_hook_rec *rec = tln_rec();
 	struct tln_rec_sock *s;
-	__u16 family;
 
 	if (!rec)
 		return NULL;
 	s = &rec->sock;
 	__builtin_memset(s, 0, sizeof(*s));
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	s->family = family;
+	tln_sock_fill(s, sk);
 	s->protocol = TLN_IPPROTO_TCP;
 	s->state = state;
-	s->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	s->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	s->cookie = bpf_get_socket_cookie((void *)sk);
-	/* sized by the field: BPF_CORE_READ_INTO would take the size of one byte of the array */
-	if (family == TLN_AF_INET) {
-		bpf_core_read(s->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
-		bpf_core_read(s->daddr, 4, &sk->__sk_common.skc_daddr);
-	} else {
-		bpf_core_read(s->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-		bpf_core_read(s->daddr, 16, &sk->__sk_common.skc_v6_daddr);
-	}
 	return rec;
 }
 

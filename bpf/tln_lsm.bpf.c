@@ -97,14 +97,18 @@ static __noinline __u32 tln_lsm_path(const struct path *path, __u32 cur)
 	struct tln_hook_rec *rec = tln_rec();
 	struct tln_pathres res = {};
 	struct tln_pathbuf *pb;
-	__u32 plen;
+	__u32 plen, off;
 
 	if (!rec || tln_path_resolve(path, &res))
 		return 0;
 	pb = tln_pathbuf_get();
-	plen = res.len & TLN_PATH_MASK;
+	plen = res.len;
+	off = res.off;
+	barrier_var(plen); /* keep the masks: 6.1 loses 32-bit bounds through the stack */
+	barrier_var(off);
+	plen &= TLN_PATH_MASK;
 	if (!pb || bpf_probe_read_kernel(&rec->data[cur & TLN_SCRATCH_MASK], plen,
-					 &pb->buf[res.off & TLN_PATH_MASK]))
+					 &pb->buf[off & TLN_PATH_MASK]))
 		return 0;
 	return tln_uf_path(1, res.trunc ? TLN_ARG_F_TRUNC : 0, plen);
 }

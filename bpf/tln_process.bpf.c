@@ -48,14 +48,15 @@ static __always_inline void tln_fill_task(struct tln_rec_task *t, struct task_st
 static __always_inline __u32 tln_copy_path(char *data, __u32 cur, struct tln_pathres *res)
 {
 	struct tln_pathbuf *pb = tln_pathbuf_get();
-	__u32 len = res->len & TLN_PATH_MASK;
+	__u32 len = res->len & TLN_PATH_MASK, off = res->off;
 
 	if (!pb)
 		return 0;
 	barrier_var(cur); /* keep the mask: older verifiers lose bounds through 32-bit copies */
 	barrier_var(len);
+	barrier_var(off);
 	bpf_probe_read_kernel(&data[cur & 8191], len & TLN_PATH_MASK,
-			      &pb->buf[res->off & TLN_PATH_MASK]);
+			      &pb->buf[off & TLN_PATH_MASK]);
 	return len;
 }
 

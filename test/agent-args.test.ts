@@ -161,6 +161,47 @@ spec:
             values: ["tln-true"]
 `;
 
+/** socket arguments of raw tracepoints (BTF): TCP state changes (TP_PROTO (sk, oldstate, newstate)) of
+ * a connect to 127.0.0.2:47311, and the packets queued to a device (TP_PROTO (skb)) to UDP port 47312 */
+const RAWSOCK = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "args-rawsock"
+  namespace: "default"
+spec:
+  tracepoints:
+    - subsystem: "sock"
+      event: "inet_sock_set_state"
+      raw: true
+      args:
+        - index: 0
+          type: "sock"
+        - index: 2
+          type: "int"
+      selectors:
+        - matchArgs:
+          - index: 0
+            operator: "DPort"
+            values: ["47311"]
+          - index: 0
+            operator: "DAddr"
+            values: ["127.0.0.2/32"]
+    - subsystem: "net"
+      event: "net_dev_queue"
+      raw: true
+      args:
+        - index: 0
+          type: "skb"
+      selectors:
+        - matchArgs:
+          - index: 0
+            operator: "DPort"
+            values: ["47312"]
+          - index: 0
+            operator: "Protocol"
+            values: ["IPPROTO_UDP"]
+`;
+
 const py = (code: string) => ['python3', '-c', code];
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 
@@ -178,12 +219,13 @@ if (reason) {
       ['mmap.yaml', MMAP],
       ['lseek.yaml', LSEEK],
       ['rawtp.yaml', RAWTP],
+      ['rawsock.yaml', RAWSOCK],
     ]) {
       const f = join(t.dir, name);
       writeFileSync(f, text);
       r = await talon(['tp', 'add', f, ...A]);
       assert.is(r.code, 0, `${name}: ${r.stderr}`);
-      if (name === 'rawtp.yaml') assert.match(r.stdout, /generic_rawtp/);
+      if (name.startsWith('raw')) assert.match(r.stdout, /generic_rawtp/);
     }
     r = await talon(['tp', 'list', '-o', 'json', ...A]);
     for (const p of JSON.parse(r.stdout).policies) for (const id of p.programs ?? []) programs.add(typeof id === 'number' ? id : id.id);
@@ -308,6 +350,42 @@ if (reason) {
     assert.is(ppid, shell, `the parent's tgid (real_parent.tgid): ${JSON.stringify(ev.args[1])}`);
     assert.is(ev.process.pod?.name, 'argsk');
     assert.is(ev.action, 'KPROBE_ACTION_POST');
+  });
+
+  test('raw: true tracepoints with socket arguments: a struct sock (TCP state change) and an sk_buff (a queued UDP packet), filtered on address, port and protocol in the kernel, in the pod only', async () => {
+    const g = await jsonEvents([], A);
+    // a connect to a closed port: SYN_SENT, then the reset closes it; a datagram nobody receives
+    const code = [
+      'import socket',
+      's = socket.socket()',
+      'try:',
+      '  s.connect(("127.0.0.2", 47311))',
+      'except OSError:',
+      '  pass',
+      'for port in (47312, 47313):',
+      '  socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"talon", ("127.0.0.2", port))',
+    ].join('\n');
+    const r = await talon(['exec', 'argsk', ...A, '--', ...py(code)]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(spawnSync('python3', ['-c', code]).status, 0);
+    const events = await g.stop();
+    const tp = events.filter((e) => e.process_tracepoint?.policy_name === 'args-rawsock').map((e) => e.process_tracepoint);
+    assert.ok(tp.length >= 2 && tp.every((e) => e.process.pod?.name === 'argsk'), `the pod only: ${JSON.stringify(tp).slice(0, 2000)}`);
+    const states = tp.filter((e) => e.event === 'inet_sock_set_state');
+    assert.ok(states.length >= 1, JSON.stringify(tp).slice(0, 2000));
+    const first = states[0].args[0]?.sock_arg;
+    assert.equal(
+      [first?.family, first?.type, first?.protocol, first?.daddr, first?.dport, states[0].args[1]],
+      ['AF_INET', 'SOCK_STREAM', 'IPPROTO_TCP', '127.0.0.2', 47311, { int_arg: 2 }],
+      `the connect's state change to TCP_SYN_SENT (2): ${JSON.stringify(states[0])}`,
+    );
+    const pkts = tp.filter((e) => e.event === 'net_dev_queue');
+    // one datagram to 47312, none to 47313 (the kernel filtered it out)
+    assert.is(pkts.length, 1, JSON.stringify(pkts).slice(0, 2000));
+    const skb = pkts[0].args[0]?.skb_arg;
+    assert.equal([skb?.family, skb?.protocol, skb?.daddr, skb?.dport], ['AF_INET', 'IPPROTO_UDP', '127.0.0.2', 47312], JSON.stringify(pkts[0]));
+    assert.match(String(skb?.saddr), /^127\./);
+    assert.ok(skb?.sport > 0, JSON.stringify(skb));
   });
 
   test('differential check: the evaluator agrees with every kernel record', async () => {

@@ -178,6 +178,42 @@ test('raw: true tracepoints: linux_binprm is no need; the BTF tracepoint reads T
   assert.equal(inspectImage(r.image!)[0].hooks[0].spec?.needs, ['argument type linux_binprm on a tracepoint']);
 });
 
+test('socket kinds (sock, socket, skb, sockaddr): no need on kprobes, LSM hooks and raw tracepoints; read through the pointer into data[]; a tracefs tracepoint still refuses them', () => {
+  const one = (hooks: Record<string, unknown>) => {
+    const r = compile([policy(hooks)], OPTS);
+    assert.ok(r.image, JSON.stringify(r.diagnostics));
+    return inspectImage(r.image!)[0].hooks[0];
+  };
+  const kinds = [
+    ['sock', LAYOUT.TLN_SRC_P_SOCK],
+    ['socket', LAYOUT.TLN_SRC_P_SOCKET],
+    ['skb', LAYOUT.TLN_SRC_P_SKB],
+    ['sockaddr', LAYOUT.TLN_SRC_P_SOCKADDR],
+  ] as const;
+  const args = kinds.map(([type], i) => ({ index: BigInt(i), type }));
+  const k = one({ kprobes: [{ call: 'ip_output', args }] });
+  assert.equal(k.spec?.needs, []);
+  const kc = kprobeConf(k);
+  assert.equal(
+    kinds.map((_, i) => [argAt(kc, i, 'src'), argAt(kc, i, 'off')]),
+    kinds.map(([, src], i) => [src, i]),
+    'function argument i, its struct read by the pointer kind',
+  );
+  const raw = one({ tracepoints: [{ subsystem: 'sock', event: 'inet_sock_set_state', raw: true, args }] });
+  assert.equal(raw.spec?.needs, []);
+  const rc = rawTpConf(raw);
+  assert.equal(
+    kinds.map((_, i) => [argAt(rc, i, 'src'), argAt(rc, i, 'off')]),
+    kinds.map(([, src], i) => [src, i * 8]),
+    'TP_PROTO argument i at ctx[i]',
+  );
+  const tracefs = one({ tracepoints: [{ subsystem: 'sock', event: 'inet_sock_set_state', args: [{ index: 0n, type: 'sock' }] }] });
+  assert.equal(tracefs.spec?.needs, ['argument type sock on a tracepoint']);
+  // what the generic programs do not read yet is refused at load, naming the types they do
+  const cred = one({ kprobes: [{ call: 'commit_creds', args: [{ index: 0n, type: 'cred' }] }] });
+  assert.ok(cred.spec?.needs?.includes('argument type cred'), JSON.stringify(cred.spec?.needs));
+});
+
 test('linux_binprm on an LSM hook or kprobe: read as its file (a walk to bprm->file), filters on it in the kernel', () => {
   const r = compile(
     [

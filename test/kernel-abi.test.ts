@@ -113,12 +113,30 @@ const WANT: Omit<HookRecord, 'raw'>[] = [
     cookie: 0n,
     args: [sock4, { kind: 'str', value: 'abc' }],
   },
+  {
+    type: 'hook',
+    ...task,
+    hookId: 102,
+    selector: 2,
+    actions: ['Sigkill'],
+    skipped: ['Override'],
+    mode: 'monitor',
+    binary: '/bin/nc',
+    sensor: 'generic_kprobe',
+    cookie: 0n,
+    args: [
+      { kind: 'sock', family: 2, protocol: 17, sport: 40000, dport: 53, state: 0, saddr: '127.0.0.1', daddr: '127.0.0.2', sockType: 2 },
+      { kind: 'int', value: 7n },
+      { kind: 'sock', family: 10, protocol: 6, sport: 443, dport: 51000, state: 0, saddr: '::1', daddr: '::1' },
+    ],
+  },
 ];
 /** the arg types the C program declared, per record (what a hook's HookSpec.args say) */
 const TYPES = [
   [16, 1],
   [32, 3, 4],
   [32, 19],
+  [32, 1, 34],
 ];
 
 if (!compiler) {

@@ -8,7 +8,7 @@ import * as M from "../messages";
 import { Node, V_INT } from "../value";
 import { Path } from "../diag";
 import { HookDef } from "../hooks";
-import { argTypeOf, argTypeNames, argTypeName, isSeedType } from "../argtypes";
+import { argTypeOf, argTypeNames, argTypeName, isSeedType, category, CAT_SOCK } from "../argtypes";
 import { isIntType } from "../parse";
 import { HookM, HookArgM } from "../model";
 import { Ctx } from "./context";
@@ -91,8 +91,8 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
     // nothing to read
   } else if (buf) {
     if (!sized && !rc) addNeed(hook.needs, "char_buf without sizeArgIndex or returnCopy");
-  } else if (t == A.TLN_ARG_LINUX_BINPRM && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT && (hook.flags & A.TLN_HOOK_F_RAW) != 0) {
-    // a raw tracepoint's bprm: its file's path
+  } else if ((t == A.TLN_ARG_LINUX_BINPRM || category(t) == CAT_SOCK || t == A.TLN_ARG_SOCKADDR) && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT && (hook.flags & A.TLN_HOOK_F_RAW) != 0) {
+    // a raw tracepoint's bprm (its file's path) and socket pointers (read as on kprobes)
   } else if (t == A.TLN_ARG_SYSCALL64 && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT) {
     // raw_syscalls' id field (the only place it is allowed), read as an integer with the 32-bit bit
   } else if (!isData && autoAtLoad(hook, t)) {

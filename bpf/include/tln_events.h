@@ -120,6 +120,7 @@ struct tln_exit_rec {
 /* one argument value of a hook record (in the order of the hook's args[]) */
 #define TLN_ARG_F_TRUNC 0x01 /* string cut */
 #define TLN_ARG_F_NONE 0x02  /* the value could not be read (no file behind the fd, ...) */
+#define TLN_ARG_F_DATA 0x04  /* a socket-kind argument whose struct tln_rec_sock is at data[off] (else tln_hook_rec.sock) */
 
 struct tln_rec_arg {
 	__u8 type;        /* enum tln_arg_type the policy declared, 0 = unused */
@@ -137,7 +138,8 @@ struct tln_rec_sock {
 	__u16 sport;
 	__u16 dport;
 	__u8 state;       /* TCP state the hook stands for (TCP_SYN_SENT for tcp_connect) */
-	__u8 pad0[7];
+	__u8 type;        /* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3 of a struct sock read whole; 0: not read (a TCP hook's) */
+	__u8 pad0[6];
 	__u8 saddr[16];   /* AF_INET: first 4 bytes */
 	__u8 daddr[16];
 	__u64 cookie;     /* socket cookie (bpf_get_socket_cookie), 0 when unknown */
@@ -250,6 +252,12 @@ enum tln_src {
 	TLN_SRC_UBUF = 14,    /* char_buf: pointer at `off` to bytes in user memory, their count in tln_gen_conf.bufs[] */
 	TLN_SRC_KBUF = 15,    /* char_buf: pointer at `off` to bytes in kernel memory, their count in tln_gen_conf.bufs[] */
 	TLN_SRC_BPRM = 16,    /* raw tracepoint: struct linux_binprm * at `off`: the full path of its file */
+	/* socket kinds, into data[] as a struct tln_rec_sock (TLN_ARG_F_DATA): a pointer that is
+	 * function argument `off` (kprobe, fentry, lsm) or at byte `off` of the context (raw tracepoint) */
+	TLN_SRC_P_SOCK = 17,     /* struct sock *: family, protocol, state, addresses, ports */
+	TLN_SRC_P_SOCKET = 18,   /* struct socket *: its sk, as TLN_SRC_P_SOCK */
+	TLN_SRC_P_SKB = 19,      /* struct sk_buff *: its IPv4/IPv6 header and TCP/UDP ports */
+	TLN_SRC_P_SOCKADDR = 20, /* struct sockaddr * (kernel memory): family, address and port as saddr/sport */
 };
 
 #define TLN_GEN_STR_MAX 1024 /* bytes of one string argument in a generic hook record */

@@ -95,7 +95,8 @@ struct tln_evrec_slot {
 	};
 	__u16 sport;      /* socket */
 	__u16 dport;
-	__u32 pad1;
+	__u8 sock_type;   /* socket, kernel records: SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3 when read (tln_rec_sock.type); else 0; not evaluated */
+	__u8 pad1[3];
 	__u8 saddr[16];   /* socket: network byte order, IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	__u64 orig_size;  /* char_buf, kernel records: the bytes the call had (str holds at most the first 4095); else 0 */

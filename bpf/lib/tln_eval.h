@@ -544,8 +544,14 @@ __noinline int tln_filter_match(__u32 unit, __u32 sel_idx, __u32 j)
 			return 0;
 	} else if (tln_type_is_int(type)) {
 		m = tln_int_match(unit, f, a->val, type);
-	} else if (type == TLN_ARG_SOCK || type == TLN_ARG_SOCKADDR) {
-		m = tln_sock_match(unit, f, &rec->sock);
+	} else if (type == TLN_ARG_SOCK || type == TLN_ARG_SOCKADDR || type == TLN_ARG_SKB ||
+		   type == TLN_ARG_SOCKET) {
+		/* the generic programs keep each socket argument in data[], the socket hooks theirs in rec->sock */
+		m = tln_sock_match(
+			unit, f,
+			(a->flags & TLN_ARG_F_DATA) ?
+				(struct tln_rec_sock *)&rec->data[a->off & TLN_DATA_MASK] :
+				&rec->sock);
 	} else {
 		return 0;
 	}

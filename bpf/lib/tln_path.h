@@ -15,6 +15,11 @@
 
 struct tln_pathbuf {
 	char buf[TLN_PATHBUF_SZ];
+	/* the walk's write position and truncation: kept here, not in struct tln_walk on the
+	 * stack, so that the verifier sees an unknown offset at each step and bpf_loop's
+	 * callback converges (a bounded stack offset made every step a new state: 6.18.44) */
+	__u32 off; /* first byte of the path in buf */
+	__u32 trunc;
 };
 
 struct {
@@ -31,8 +36,6 @@ struct tln_walk {
 	struct mount *mnt;
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
-	__u32 off; /* first byte of the path in the buffer */
-	__u32 trunc;
 };
 
 /* a path as a slice of the per-CPU buffer */
@@ -83,15 +86,15 @@ static long tln_walk_step(__u32 i, void *vctx)
 	name = BPF_CORE_READ(dentry, d_name.name);
 	if (len > 255)
 		len = 255;
-	off = w->off;
-	if (len + 1 > off) {
-		w->trunc = 1;
+	off = pb->off;
+	if (len + 1 > off || off > TLN_PATH_MAX - 1) {
+		pb->trunc = 1;
 		return 1;
 	}
 	off -= len + 1;
 	pb->buf[off & TLN_PATH_MASK] = '/';
 	bpf_probe_read_kernel(&pb->buf[(off + 1) & TLN_PATH_MASK], len & 255, name);
-	w->off = off;
+	pb->off = off;
 	w->dentry = parent;
 	return 0;
 }
@@ -135,6 +138,7 @@ static __always_inline int tln_path_resolve(const struct path *p, struct tln_pat
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct tln_pathbuf *pb = tln_zero_lookup(&tln_pathbuf);
 	struct tln_walk w = {};
+	__u32 off;
 
 	if (!pb)
 		return -1;
@@ -148,19 +152,23 @@ static __always_inline int tln_path_resolve(const struct path *p, struct tln_pat
 	w.mnt = tln_real_mount(w.vfsmnt);
 	w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
 	w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-	w.off = TLN_PATH_MAX - 1;
+	pb->off = TLN_PATH_MAX - 1;
+	pb->trunc = 0;
 	pb->buf[TLN_PATH_MAX - 1] = 0;
 	/* walk up to the root, one component per step */
 	if (bpf_loop(TLN_PATH_DEPTH, tln_walk_step, &w, 0) == TLN_PATH_DEPTH)
-		w.trunc = 1;
+		pb->trunc = 1;
+	off = pb->off;
+	if (off > TLN_PATH_MAX - 1)
+		off = TLN_PATH_MAX - 1;
 	/* the root itself */
-	if (w.off == TLN_PATH_MAX - 1) {
-		w.off--;
-		pb->buf[w.off & TLN_PATH_MASK] = '/';
+	if (off == TLN_PATH_MAX - 1) {
+		off--;
+		pb->buf[off & TLN_PATH_MASK] = '/';
 	}
-	res->off = w.off & TLN_PATH_MASK;
-	res->len = (TLN_PATH_MAX - 1 - w.off) & TLN_PATH_MASK;
-	res->trunc = w.trunc;
+	res->off = off & TLN_PATH_MASK;
+	res->len = (TLN_PATH_MAX - 1 - off) & TLN_PATH_MASK;
+	res->trunc = pb->trunc;
 	return 0;
 }
 

@@ -478,6 +478,7 @@ export const TLN_REC_F_NO_PROC = 0x10;
 export const TLN_REC_F_IDENTITY = 0x20;
 export const TLN_ARG_F_TRUNC = 0x01;
 export const TLN_ARG_F_NONE = 0x02;
+export const TLN_ARG_F_DATA = 0x04;
 export const TLN_SEL_NONE = 0xff;
 export const TLN_NS_TYPES = 10;
 export const TLN_ANC_MAX = 16;
@@ -564,6 +565,10 @@ export const tln_src = {
   TLN_SRC_UBUF: 14,
   TLN_SRC_KBUF: 15,
   TLN_SRC_BPRM: 16,
+  TLN_SRC_P_SOCK: 17,
+  TLN_SRC_P_SOCKET: 18,
+  TLN_SRC_P_SKB: 19,
+  TLN_SRC_P_SOCKADDR: 20,
 } as const;
 export const TLN_SRC_NONE = tln_src.TLN_SRC_NONE;
 export const TLN_SRC_INT = tln_src.TLN_SRC_INT;
@@ -582,6 +587,10 @@ export const TLN_SRC_SOCK = tln_src.TLN_SRC_SOCK;
 export const TLN_SRC_UBUF = tln_src.TLN_SRC_UBUF;
 export const TLN_SRC_KBUF = tln_src.TLN_SRC_KBUF;
 export const TLN_SRC_BPRM = tln_src.TLN_SRC_BPRM;
+export const TLN_SRC_P_SOCK = tln_src.TLN_SRC_P_SOCK;
+export const TLN_SRC_P_SOCKET = tln_src.TLN_SRC_P_SOCKET;
+export const TLN_SRC_P_SKB = tln_src.TLN_SRC_P_SKB;
+export const TLN_SRC_P_SOCKADDR = tln_src.TLN_SRC_P_SOCKADDR;
 
 /** enum tln_dhook */
 export const tln_dhook = {
@@ -687,7 +696,8 @@ export const tln_rec_sock = {
   sport: 4,
   dport: 6,
   state: 8,
-  pad0: 9,
+  type: 9,
+  pad0: 10,
   saddr: 16,
   daddr: 32,
   cookie: 48,
@@ -931,7 +941,8 @@ export const tln_evrec_slot = {
   str: 8,
   sport: 16,
   dport: 18,
-  pad1: 20,
+  sock_type: 20,
+  pad1: 21,
   saddr: 24,
   daddr: 40,
   orig_size: 56,
@@ -1080,6 +1091,7 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_REC_F_IDENTITY": 32,
   "TLN_ARG_F_TRUNC": 1,
   "TLN_ARG_F_NONE": 2,
+  "TLN_ARG_F_DATA": 4,
   "TLN_SEL_NONE": 255,
   "TLN_NS_TYPES": 10,
   "TLN_ANC_MAX": 16,
@@ -1292,6 +1304,10 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_SRC_UBUF": 14,
   "TLN_SRC_KBUF": 15,
   "TLN_SRC_BPRM": 16,
+  "TLN_SRC_P_SOCK": 17,
+  "TLN_SRC_P_SOCKET": 18,
+  "TLN_SRC_P_SKB": 19,
+  "TLN_SRC_P_SOCKADDR": 20,
   "TLN_DH_FILE_PERM": 0,
   "TLN_DH_MMAP_FILE": 1,
   "TLN_DH_PATH_TRUNCATE": 2,
@@ -1467,7 +1483,8 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "offsetof(struct tln_rec_sock, sport)": 4,
   "offsetof(struct tln_rec_sock, dport)": 6,
   "offsetof(struct tln_rec_sock, state)": 8,
-  "offsetof(struct tln_rec_sock, pad0)": 9,
+  "offsetof(struct tln_rec_sock, type)": 9,
+  "offsetof(struct tln_rec_sock, pad0)": 10,
   "offsetof(struct tln_rec_sock, saddr)": 16,
   "offsetof(struct tln_rec_sock, daddr)": 32,
   "offsetof(struct tln_rec_sock, cookie)": 48,
@@ -1610,7 +1627,8 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "offsetof(struct tln_evrec_slot, str)": 8,
   "offsetof(struct tln_evrec_slot, sport)": 16,
   "offsetof(struct tln_evrec_slot, dport)": 18,
-  "offsetof(struct tln_evrec_slot, pad1)": 20,
+  "offsetof(struct tln_evrec_slot, sock_type)": 20,
+  "offsetof(struct tln_evrec_slot, pad1)": 21,
   "offsetof(struct tln_evrec_slot, saddr)": 24,
   "offsetof(struct tln_evrec_slot, daddr)": 40,
   "offsetof(struct tln_evrec_slot, orig_size)": 56,

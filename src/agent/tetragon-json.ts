@@ -35,6 +35,7 @@ export function processJson(e: ProcEntry, pod: Pod | undefined, parentExecId: st
 
 // linux/socket.h, linux/in.h, net/tcp_states.h
 const FAMILY: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6' };
+const SOCK_TYPE: Record<number, string> = { 1: 'SOCK_STREAM', 2: 'SOCK_DGRAM', 3: 'SOCK_RAW', 5: 'SOCK_SEQPACKET' };
 const PROTO: Record<number, string> = { 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 132: 'IPPROTO_SCTP', 262: 'IPPROTO_MPTCP' };
 const STATE: Record<number, string> = {
   1: 'TCP_ESTABLISHED',
@@ -117,10 +118,24 @@ export function argJson(a: EvalArg, type: number | undefined, permission: (path:
       }
     case 'sock':
       if (type === T.TLN_ARG_SOCKADDR) return { sockaddr_arg: { family: FAMILY[a.family] ?? String(a.family), addr: a.saddr, port: a.sport } };
+      // the IP header and ports of a packet (Tetragon also fills len, mark, hash... talon reads the addresses only)
+      if (type === T.TLN_ARG_SKB)
+        return {
+          skb_arg: {
+            family: FAMILY[a.family] ?? String(a.family),
+            protocol: PROTO[a.protocol] ?? String(a.protocol),
+            proto: a.protocol,
+            saddr: a.saddr,
+            daddr: a.daddr,
+            sport: a.sport,
+            dport: a.dport,
+          },
+        };
       return {
         sock_arg: {
           family: FAMILY[a.family] ?? String(a.family),
-          type: 'SOCK_STREAM',
+          // the TCP hooks' sockets are streams; a struct sock read whole says which
+          type: SOCK_TYPE[a.sockType ?? 1] ?? String(a.sockType),
           protocol: PROTO[a.protocol] ?? String(a.protocol),
           saddr: a.saddr,
           daddr: a.daddr,

@@ -62,6 +62,7 @@ function slotValue(m: Uint8Array, dv: DataView, p: number, s: number): EvalArg {
         state: m[s + S.state],
         saddr: ipString(family, m.subarray(s + S.saddr, s + S.saddr + 16)),
         daddr: ipString(family, m.subarray(s + S.daddr, s + S.daddr + 16)),
+        ...(m[s + S.sock_type] ? { sockType: m[s + S.sock_type] } : {}),
       };
     }
     default:

@@ -137,6 +137,8 @@ export type EvalArg =
       daddr: string;
       sport: number;
       dport: number;
+      /** kernel records of a struct sock read whole: SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3 (not evaluated) */
+      sockType?: number;
     }
   | { kind: 'none' };
 

@@ -23,7 +23,7 @@ export const REC_F = {
   NO_PROC: G.TLN_REC_F_NO_PROC,
   IDENTITY: G.TLN_REC_F_IDENTITY,
 } as const;
-export const ARG_F = { TRUNC: G.TLN_ARG_F_TRUNC, NONE: G.TLN_ARG_F_NONE } as const;
+export const ARG_F = { TRUNC: G.TLN_ARG_F_TRUNC, NONE: G.TLN_ARG_F_NONE, DATA: G.TLN_ARG_F_DATA } as const;
 export const SEL_NONE = G.TLN_SEL_NONE;
 export const PROC_F_PROCFS = G.TLN_PROC_F_PROCFS;
 export const PROC_F_EXEC = G.TLN_PROC_F_EXEC;
@@ -315,7 +315,16 @@ export function decodeRecord(b: Buffer): TlnRecord | null {
 }
 
 const STRING_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_FILE, G.TLN_ARG_PATH, G.TLN_ARG_FD, G.TLN_ARG_STRING, G.TLN_ARG_FILENAME]);
-const SOCK_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_SOCK, G.TLN_ARG_SOCKADDR]);
+const SOCK_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_SOCK, G.TLN_ARG_SOCKADDR, G.TLN_ARG_SKB, G.TLN_ARG_SOCKET]);
+/** sensors whose programs are tln_generic.bpf.c's (socket arguments in data[], TLN_ARG_F_DATA) */
+const GENERIC_SENSORS: ReadonlySet<number> = new Set([
+  G.TLN_SENSOR_TP_GENERIC,
+  G.TLN_SENSOR_UPROBE,
+  G.TLN_SENSOR_KPROBE,
+  G.TLN_SENSOR_FENTRY,
+  G.TLN_SENSOR_FMOD_RET,
+  G.TLN_SENSOR_LSM_HOOK,
+]);
 
 /** the type a value of this kind is written with when the caller does not say */
 function defaultType(a: EvalArg): number {
@@ -344,7 +353,14 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
   const bin = Buffer.from(r.binary, 'utf8');
   const nargs = Math.min(r.args.length, G.TLN_MAX_ARGS);
   const strs = r.args.slice(0, nargs).map((a) => (a.kind === 'str' ? Buffer.from(a.value, 'utf8') : null));
-  const size = HOOK.sizeof + bin.length + strs.reduce((n, x) => n + (x ? x.length : 0), 0);
+  const sensor = Object.entries(SENSOR_NAMES).find(([, n]) => n === r.sensor);
+  const sensorId = sensor ? Number(sensor[0]) : 0;
+  // the generic programs write each socket argument into data[]; the socket hooks their one socket
+  // into rec.sock (a second one here goes to data[] too)
+  const allInData = GENERIC_SENSORS.has(sensorId);
+  const socks = r.args.slice(0, nargs).filter((a, i) => a.kind === 'sock' && SOCK_TYPES.has(types[i] ?? defaultType(a))).length;
+  const inData = allInData ? socks : Math.max(0, socks - 1);
+  const size = HOOK.sizeof + bin.length + strs.reduce((n, x) => n + (x ? x.length : 0), 0) + inData * G.tln_rec_sock.sizeof;
   const b = Buffer.alloc(size);
   b.writeUInt8(G.TLN_REC_HOOK, HDR.type);
   b.writeUInt8(G.TLN_EVENTS_VERSION, HDR.version);
@@ -369,11 +385,11 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
   b.writeUInt8(nargs, HOOK.nargs);
   b.writeUInt16LE(bin.length, HOOK.bin_len);
   b.writeInt32LE(r.error, HOOK.error);
-  const sensor = Object.entries(SENSOR_NAMES).find(([, n]) => n === r.sensor);
-  b.writeUInt16LE(sensor ? Number(sensor[0]) : 0, HOOK.sensor);
+  b.writeUInt16LE(sensorId, HOOK.sensor);
   b.writeUInt16LE(r.member ?? 0, HOOK.member);
   bin.copy(b, HOOK.data);
   let off = bin.length;
+  let inSock = allInData;
   for (let i = 0; i < nargs; i++) {
     const a = r.args[i];
     const o = HOOK.args + i * G.tln_rec_arg.sizeof;
@@ -390,12 +406,21 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
     } else if (a.kind === 'int') {
       b.writeBigUInt64LE(BigInt.asUintN(64, a.value), o + G.tln_rec_arg.val);
     } else if (a.kind === 'sock' && SOCK_TYPES.has(type)) {
-      const k = HOOK.sock;
+      let k = HOOK.sock;
+      if (inSock) {
+        k = HOOK.data + off;
+        b.writeUInt8(ARG_F.DATA, o + G.tln_rec_arg.flags);
+        b.writeUInt16LE(G.tln_rec_sock.sizeof, o + G.tln_rec_arg.len);
+        b.writeUInt16LE(off, o + G.tln_rec_arg.off);
+        off += G.tln_rec_sock.sizeof;
+      }
+      inSock = true;
       b.writeUInt16LE(a.family, k + G.tln_rec_sock.family);
       b.writeUInt16LE(a.protocol, k + G.tln_rec_sock.protocol);
       b.writeUInt16LE(a.sport, k + G.tln_rec_sock.sport);
       b.writeUInt16LE(a.dport, k + G.tln_rec_sock.dport);
       b.writeUInt8(a.state, k + G.tln_rec_sock.state);
+      b.writeUInt8(a.sockType ?? 0, k + G.tln_rec_sock.type);
       b.writeBigUInt64LE(r.cookie ?? 0n, k + G.tln_rec_sock.cookie);
       writeAddr(b, k + G.tln_rec_sock.saddr, a.saddr);
       writeAddr(b, k + G.tln_rec_sock.daddr, a.daddr);

@@ -10,6 +10,8 @@ import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
 import { expandListHooks } from './lists.js';
 import type { Features } from './features.js';
 import type { ProbeResult } from './shim.js';
+import { kprobeConf, rawTpConf, uprobeConf } from './tracefs.js';
+import { sockCloseConf, sockSendConf } from './sockconf.js';
 
 type Feat = Pick<ProbeResult, 'kprobes' | 'fentry' | 'lsm' | 'tracepoint' | 'uprobes'>;
 
@@ -139,6 +141,25 @@ export function returnWarning(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mech
 }
 
 /**
+ * Why impl's programs cannot read the hook's declared arguments: the load's own argument
+ * builders, those that need nothing of the host (tracepoint formats and BTF walks are
+ * checked at load), so that the offline check refuses what the load would.
+ */
+function argumentsRefusal(h: HookSpec, impl: HookImpl): string | null {
+  try {
+    if (impl.calls?.includes('tcp_close')) sockCloseConf(h);
+    else if (impl.calls?.includes('tcp_sendmsg')) sockSendConf(h);
+    else if (impl.calls) return null;
+    else if (h.kind === 'tracepoint' && impl.btfTarget) rawTpConf(h);
+    else if ((h.kind === 'kprobe' && !h.spec?.syscall) || impl.btfTarget) kprobeConf(h);
+    else if (h.kind === 'uprobe') uprobeConf(h);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return null;
+}
+
+/**
  * Per hook, the implementation it would get on a kernel with these features
  * (the load plan's choice, src/kernel/plan.ts), or why it cannot load there.
  * Offline: tracepoint formats, uprobe binaries (addrs, binaryDigests) and USDT notes
@@ -153,6 +174,8 @@ export function kernelCheck(spec: PolicySpec, f: Features): HookOnKernel[] {
     const c = chooseImpl(h.hookId, h.name, f, h);
     if (!c.ok) return refuse(c.reason);
     const impl = c.impl;
+    const noArgs = argumentsRefusal(h, impl);
+    if (noArgs) return refuse(noArgs);
     const noReturn = returnRefusal(h, impl);
     if (noReturn) return refuse(noReturn);
     for (const a of h.actions) {

@@ -76,6 +76,7 @@ int main(void)
 	P("TLN_REC_F_IDENTITY", TLN_REC_F_IDENTITY);
 	P("TLN_ARG_F_TRUNC", TLN_ARG_F_TRUNC);
 	P("TLN_ARG_F_NONE", TLN_ARG_F_NONE);
+	P("TLN_ARG_F_DATA", TLN_ARG_F_DATA);
 	P("TLN_SEL_NONE", TLN_SEL_NONE);
 	P("TLN_NS_TYPES", TLN_NS_TYPES);
 	P("TLN_ANC_MAX", TLN_ANC_MAX);
@@ -288,6 +289,10 @@ int main(void)
 	P("TLN_SRC_UBUF", TLN_SRC_UBUF);
 	P("TLN_SRC_KBUF", TLN_SRC_KBUF);
 	P("TLN_SRC_BPRM", TLN_SRC_BPRM);
+	P("TLN_SRC_P_SOCK", TLN_SRC_P_SOCK);
+	P("TLN_SRC_P_SOCKET", TLN_SRC_P_SOCKET);
+	P("TLN_SRC_P_SKB", TLN_SRC_P_SKB);
+	P("TLN_SRC_P_SOCKADDR", TLN_SRC_P_SOCKADDR);
 	P("TLN_DH_FILE_PERM", TLN_DH_FILE_PERM);
 	P("TLN_DH_MMAP_FILE", TLN_DH_MMAP_FILE);
 	P("TLN_DH_PATH_TRUNCATE", TLN_DH_PATH_TRUNCATE);
@@ -463,6 +468,7 @@ int main(void)
 	P("offsetof(struct tln_rec_sock, sport)", offsetof(struct tln_rec_sock, sport));
 	P("offsetof(struct tln_rec_sock, dport)", offsetof(struct tln_rec_sock, dport));
 	P("offsetof(struct tln_rec_sock, state)", offsetof(struct tln_rec_sock, state));
+	P("offsetof(struct tln_rec_sock, type)", offsetof(struct tln_rec_sock, type));
 	P("offsetof(struct tln_rec_sock, pad0)", offsetof(struct tln_rec_sock, pad0));
 	P("offsetof(struct tln_rec_sock, saddr)", offsetof(struct tln_rec_sock, saddr));
 	P("offsetof(struct tln_rec_sock, daddr)", offsetof(struct tln_rec_sock, daddr));
@@ -606,6 +612,7 @@ int main(void)
 	P("offsetof(struct tln_evrec_slot, str)", offsetof(struct tln_evrec_slot, str));
 	P("offsetof(struct tln_evrec_slot, sport)", offsetof(struct tln_evrec_slot, sport));
 	P("offsetof(struct tln_evrec_slot, dport)", offsetof(struct tln_evrec_slot, dport));
+	P("offsetof(struct tln_evrec_slot, sock_type)", offsetof(struct tln_evrec_slot, sock_type));
 	P("offsetof(struct tln_evrec_slot, pad1)", offsetof(struct tln_evrec_slot, pad1));
 	P("offsetof(struct tln_evrec_slot, saddr)", offsetof(struct tln_evrec_slot, saddr));
 	P("offsetof(struct tln_evrec_slot, daddr)", offsetof(struct tln_evrec_slot, daddr));

@@ -53,6 +53,7 @@ static void emit(struct tln_hook_rec *r, __u16 size)
 int main(void)
 {
 	struct tln_hook_rec *r;
+	struct tln_rec_sock *s;
 	const char *path = "/etc/shadow";
 
 	/* a file hook: (file, int mask), the path after the binary */
@@ -107,5 +108,38 @@ int main(void)
 	memcpy(r->data + r->bin_len, "abc", 3);
 	r->mode = TLN_MODE_ENFORCE;
 	emit(r, sizeof(*r) + r->bin_len + 3);
+
+	/* a generic kprobe (ip_output): its socket arguments each in data[] after the binary,
+	 * a struct sock read whole (with its type) and a packet's headers */
+	r = start(TLN_HOOK_GENERIC_KPROBE, 3, "/bin/nc");
+	r->sensor = TLN_SENSOR_KPROBE;
+	s = (struct tln_rec_sock *)(r->data + r->bin_len);
+	r->args[0].type = TLN_ARG_SOCK;
+	r->args[0].flags = TLN_ARG_F_DATA;
+	r->args[0].off = r->bin_len;
+	r->args[0].len = sizeof(*s);
+	s->family = 2;
+	s->protocol = 17;
+	s->type = 2; /* SOCK_DGRAM */
+	s->sport = 40000;
+	s->dport = 53;
+	s->saddr[0] = 127;
+	s->saddr[3] = 1;
+	s->daddr[0] = 127;
+	s->daddr[3] = 2;
+	r->args[1].type = TLN_ARG_INT;
+	r->args[1].val = 7;
+	s++;
+	r->args[2].type = TLN_ARG_SKB;
+	r->args[2].flags = TLN_ARG_F_DATA;
+	r->args[2].off = r->bin_len + sizeof(*s);
+	r->args[2].len = sizeof(*s);
+	s->family = 10;
+	s->protocol = 6;
+	s->sport = 443;
+	s->dport = 51000;
+	s->saddr[15] = 1;
+	s->daddr[15] = 1;
+	emit(r, sizeof(*r) + r->bin_len + 2 * sizeof(*s));
 	return 0;
 }

@@ -174,6 +174,52 @@ const BTF_POLICY = [
   BPRM_POLICY,
 ].join('---\n');
 
+/**
+ * Socket arguments read through their pointers: ip_output (net, sk, skb) posts a UDP datagram to
+ * 127.0.0.2:47321 (the kernel filters on the packet's address and port), and a connect to
+ * 127.0.0.3:47322 is killed at security_socket_connect (socket, sockaddr: the address connected to)
+ */
+const SOCK_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-sock
+  namespace: default
+spec:
+  kprobes:
+  - call: ip_output
+    syscall: false
+    args:
+    - index: 1
+      type: sock
+    - index: 2
+      type: skb
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: DAddr
+        values: ["127.0.0.2/32"]
+      - index: 2
+        operator: DPort
+        values: ["47321"]
+  - call: security_socket_connect
+    syscall: false
+    args:
+    - index: 0
+      type: socket
+    - index: 1
+      type: sockaddr
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: SAddr
+        values: ["127.0.0.3/32"]
+      - index: 1
+        operator: SPort
+        values: ["47322"]
+      matchActions:
+      - action: Sigkill
+`;
+
 type Json = Record<string, any>;
 const events = (): Json[] => (existsSync(EXPORT) ? jsonLines(readFileSync(EXPORT, 'utf8')) : []);
 async function eventWhere(pred: (e: Json) => boolean, ms = 20_000): Promise<Json | undefined> {
@@ -324,6 +370,48 @@ async function main(): Promise<void> {
         const fe = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-fentry' && e.process_kprobe.args?.[0]?.file_arg?.path === join(D, 'fe-b'));
         expect(fe?.process_kprobe.action === 'KPROBE_ACTION_SIGKILL', `fentry event: ${JSON.stringify(fe)}`);
         for (const n of ['vm-lsm', 'vm-fentry', 'vm-fmod', 'vm-bprm']) await talon(['tp', 'delete', n, '-n', 'default', ...A], { timeoutMs: 120_000 });
+      },
+    );
+    await check(
+      'socket arguments: ip_output sock + skb (a UDP datagram, filtered on its address and port), security_socket_connect socket + sockaddr Sigkill, in the pod only',
+      async () => {
+        writeFileSync(join(D, 'sock.yaml'), SOCK_POLICY);
+        let r = await talon(['tp', 'add', join(D, 'sock.yaml'), ...A], { timeoutMs: 120_000 });
+        expect(r.code === 0, `tp add: ${r.code} ${r.stdout} ${r.stderr}`);
+        // a connected datagram socket (its struct sock names the peer), then one that only names it in sendto
+        const udp = (port: number) =>
+          `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.connect(("127.0.0.2", ${port}))\ns.send(b"talon")\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"talon", ("127.0.0.2", ${port + 2}))`;
+        const connect = 'import socket\ntry:\n  socket.create_connection(("127.0.0.3", 47322), 2)\nexcept OSError:\n  pass\nprint("alive")';
+        r = await inPod(['python3', '-c', udp(47321)]);
+        expect(r.code === 0, `udp in the pod: ${r.code} ${r.stderr}`);
+        r = await inPod(['python3', '-c', connect]);
+        expect(r.code === 137 && r.stdout === '', `connect in the pod: ${r.code} ${r.stdout} ${r.stderr}`);
+        const host = spawnSync('python3', ['-c', connect], { encoding: 'utf8' });
+        expect(host.status === 0 && host.stdout === 'alive\n', `outside the pod: ${host.status} ${host.stderr}`);
+        const out = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-sock' && e.process_kprobe.function_name === 'ip_output');
+        expect(out, 'an ip_output event');
+        const [sk, skb] = out.process_kprobe.args;
+        expect(
+          sk?.sock_arg?.type === 'SOCK_DGRAM' && sk.sock_arg.protocol === 'IPPROTO_UDP' && sk.sock_arg.daddr === '127.0.0.2' && sk.sock_arg.dport === 47321,
+          `its sock: ${JSON.stringify(sk)}`,
+        );
+        expect(skb?.skb_arg?.daddr === '127.0.0.2' && skb.skb_arg.dport === 47321 && skb.skb_arg.protocol === 'IPPROTO_UDP', `its skb: ${JSON.stringify(skb)}`);
+        expect(out.process_kprobe.process?.pod?.name === 'kp', `its pod: ${JSON.stringify(out.process_kprobe.process?.pod)}`);
+        const outs = events().filter((e) => e.process_kprobe?.policy_name === 'vm-sock' && e.process_kprobe.function_name === 'ip_output');
+        expect(
+          outs.every((e) => e.process_kprobe.args[1]?.skb_arg?.dport === 47321),
+          `only port 47321 passes the kernel filter: ${JSON.stringify(outs).slice(0, 600)}`,
+        );
+        const kill = await eventWhere(
+          (e) => e.process_kprobe?.function_name === 'security_socket_connect' && e.process_kprobe.action === 'KPROBE_ACTION_SIGKILL',
+        );
+        const [so, sa] = kill?.process_kprobe.args ?? [];
+        expect(so?.sock_arg?.type === 'SOCK_STREAM' && so.sock_arg.protocol === 'IPPROTO_TCP', `the socket: ${JSON.stringify(kill)}`);
+        expect(
+          sa?.sockaddr_arg?.addr === '127.0.0.3' && sa.sockaddr_arg.port === 47322 && sa.sockaddr_arg.family === 'AF_INET',
+          `the sockaddr: ${JSON.stringify(sa)}`,
+        );
+        await talon(['tp', 'delete', 'vm-sock', '-n', 'default', ...A], { timeoutMs: 120_000 });
       },
     );
     await check('status: the evaluator agrees with every kernel record', async () => {
