@@ -69,7 +69,8 @@ export const CAT_CAPS: i32 = 7;
 /** the first seed types, whose comparison the BPF programs and the evaluator implement */
 export function isSeedType(t: u8): bool {
   return (t >= A.TLN_ARG_INT && t <= A.TLN_ARG_UINT16) || (t >= A.TLN_ARG_FILE && t <= A.TLN_ARG_FILENAME) ||
-    t == A.TLN_ARG_SOCK || t == A.TLN_ARG_SOCKADDR || t == A.TLN_ARG_SKB || t == A.TLN_ARG_SOCKET || t == A.TLN_ARG_LINUX_BINPRM;
+    t == A.TLN_ARG_SOCK || t == A.TLN_ARG_SOCKADDR || t == A.TLN_ARG_SKB || t == A.TLN_ARG_SOCKET || t == A.TLN_ARG_LINUX_BINPRM ||
+    t == A.TLN_ARG_CRED;
 }
 
 /** the types the BPF programs read (or, nop, mark as declared and empty) on some hook (char_buf: syscall hooks; syscall64: raw_syscalls) */

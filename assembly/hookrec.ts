@@ -127,6 +127,12 @@ function extBlock(rec: usize, q0: usize): i32 {
   return <i32>(q - q0);
 }
 
+/** the record carries the value's bytes in data[] and the event as a string slot: strings, paths,
+ * char_buf; a cred's struct tln_rec_credarg too (decodeCredArg in the host; not evaluated) */
+function inData(type: u8): bool {
+  return valueCategory(type) == CAT_STR || type == A.TLN_ARG_CRED;
+}
+
 /**
  * Writes the evaluator record of the hook record at rec (recLen bytes) into
  * the buffer hookEventPtr() returns; returns its length, or -1 when rec is not
@@ -169,7 +175,7 @@ export function hookRecordToEvent(rec: usize, recLen: i32, ctx: usize, ctxLen: i
   let size = fixed + binLen + nameLen + podLen + extSize(rec);
   for (let i = 0; i < nargs; i++) {
     const ra = rec + A.TLN_HOOK_REC_OFF_ARGS + <usize>(i * A.TLN_REC_ARG_SIZEOF);
-    if (valueCategory(load<u8>(ra + A.TLN_REC_ARG_OFF_TYPE)) == CAT_STR) {
+    if (inData(load<u8>(ra + A.TLN_REC_ARG_OFF_TYPE))) {
       size += clipLen(<i32>load<u16>(ra + A.TLN_REC_ARG_OFF_OFF), <i32>load<u16>(ra + A.TLN_REC_ARG_OFF_LEN), recLen);
     }
   }
@@ -204,7 +210,7 @@ export function hookRecordToEvent(rec: usize, recLen: i32, ctx: usize, ctxLen: i
     if (cat == CAT_INT) {
       store<u8>(s + S_KIND, ARG_INT);
       store<u64>(s + S_VALUE, load<u64>(ra + A.TLN_REC_ARG_OFF_VAL));
-    } else if (cat == CAT_STR) {
+    } else if (inData(type)) {
       const off = <i32>load<u16>(ra + A.TLN_REC_ARG_OFF_OFF);
       const n = clipLen(off, <i32>load<u16>(ra + A.TLN_REC_ARG_OFF_LEN), recLen);
       store<u8>(s + S_KIND, ARG_STR);

@@ -310,6 +310,7 @@ export function inNotForArgs(op: string, where: string): string {
   return "operator " + op + " is not valid in " + where + " (it is for matchBinaries and matchPIDs; use Equal or NotEqual)";
 }
 export function operatorTypeMismatch(op: string, arg: string, type: string, allowed: string): string {
+  if (allowed.length == 0) return "operator " + op + " cannot be used on " + arg + " of type " + type + " (no operator compares it, as in Tetragon: it is shown in events only)";
   return "operator " + op + " cannot be used on " + arg + " of type " + type + " (valid: " + allowed + ")";
 }
 export function opTakesNoValues(op: string): string {

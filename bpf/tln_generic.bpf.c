@@ -491,14 +491,41 @@ static __always_inline int tln_sockaddr_fill(struct tln_rec_sock *s, const void 
 	return 0;
 }
 
-/*
- * A socket-kind argument (TLN_SRC_P_*) from the pointer p into s (in data[]): 0, or -1
- * when it cannot be read. One subprogram for every call site, as tln_gen_resolve.
- */
-static __noinline int tln_gen_sockarg(struct tln_rec_sock *s, __u64 p, __u32 src)
+/* a struct cred and its user namespace (Tetragon's process_credentials_arg) */
+static __always_inline void tln_credarg_fill(struct tln_rec_credarg *c, const struct cred *cr)
 {
-	if (!s || !p)
+	struct user_namespace *ns = BPF_CORE_READ(cr, user_ns);
+
+	tln_cred_fill(&c->cred, cr);
+	c->userns_level = c->userns_uid = c->userns_gid = c->userns_inum = 0;
+	if (ns) {
+		c->userns_level = BPF_CORE_READ(ns, level);
+		c->userns_uid = BPF_CORE_READ(ns, owner.val);
+		c->userns_gid = BPF_CORE_READ(ns, group.val);
+		c->userns_inum = BPF_CORE_READ(ns, ns.inum);
+	}
+}
+
+/* bytes of data[] a pointer argument of source src takes */
+static __always_inline __u32 tln_ptrarg_size(__u32 src)
+{
+	return src == TLN_SRC_P_CRED ? sizeof(struct tln_rec_credarg) : sizeof(struct tln_rec_sock);
+}
+
+/*
+ * A socket-kind or cred argument (TLN_SRC_P_*) from the pointer p into dst (in data[]):
+ * 0, or -1 when it cannot be read. One subprogram for every call site, as tln_gen_resolve.
+ */
+static __noinline int tln_gen_ptrarg(void *dst, __u64 p, __u32 src)
+{
+	struct tln_rec_sock *s = dst;
+
+	if (!dst || !p)
 		return -1;
+	if (src == TLN_SRC_P_CRED) {
+		tln_credarg_fill((struct tln_rec_credarg *)dst, (const struct cred *)p);
+		return 0;
+	}
 	__builtin_memset(s, 0, sizeof(*s));
 	switch (src) {
 	case TLN_SRC_P_SOCKET:
@@ -594,7 +621,7 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 			}
 		} else if (sock && ga->src == TLN_SRC_SOCK) {
 			/* the caller read the socket into rec->sock */
-		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_SOCKADDR) {
+		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_CRED) {
 			/* a function's argument, or (raw tracepoints) a pointer in the context */
 			if (regs || btf)
 				val = tln_fn_arg(ctx, regs, ga->off, btf);
@@ -602,14 +629,13 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 						       (char *)ctx + (ga->off & 0xffff)))
 				val = 0;
 			if (!tln_gen_res_ok(a, &val) ||
-			    tln_gen_sockarg((struct tln_rec_sock *)&rec->data[cur & TLN_GEN_MASK],
-					    val, ga->src)) {
+			    tln_gen_ptrarg(&rec->data[cur & TLN_GEN_MASK], val, ga->src)) {
 				ra->flags = TLN_ARG_F_NONE;
 			} else {
 				ra->off = cur;
-				ra->len = sizeof(struct tln_rec_sock);
+				ra->len = tln_ptrarg_size(ga->src);
 				ra->flags = TLN_ARG_F_DATA;
-				cur += sizeof(struct tln_rec_sock);
+				cur += ra->len;
 			}
 		} else if (!sock && (ga->src == TLN_SRC_UBUF || ga->src == TLN_SRC_KBUF)) {
 			n = tln_gen_buf_arg(rec, cur, ctx, ga, &tln_gen.bufs[a], ra);

@@ -63,24 +63,8 @@ static __always_inline __u32 tln_copy_path(char *data, __u32 cur, struct tln_pat
 /* credentials and namespaces right after the exec (setuid binaries have theirs by now) */
 static __always_inline void tln_exec_identity(struct tln_exec_rec *rec, struct task_struct *task)
 {
-	const struct cred *c = BPF_CORE_READ(task, cred);
-	struct tln_rec_cred *rc = &rec->cred;
-
-	__builtin_memset(rc, 0, sizeof(*rc));
 	__builtin_memset(&rec->ns, 0, sizeof(rec->ns));
-	if (c) {
-		rc->uid = BPF_CORE_READ(c, uid.val);
-		rc->gid = BPF_CORE_READ(c, gid.val);
-		rc->euid = BPF_CORE_READ(c, euid.val);
-		rc->egid = BPF_CORE_READ(c, egid.val);
-		rc->suid = BPF_CORE_READ(c, suid.val);
-		rc->sgid = BPF_CORE_READ(c, sgid.val);
-		rc->fsuid = BPF_CORE_READ(c, fsuid.val);
-		rc->fsgid = BPF_CORE_READ(c, fsgid.val);
-		rc->securebits = BPF_CORE_READ(c, securebits);
-	}
-	/* the three cap_* fields are adjacent u64s (tln_events.h), as tln_task_caps writes them */
-	tln_task_caps(task, &rc->cap_permitted);
+	tln_cred_fill(&rec->cred, BPF_CORE_READ(task, cred));
 	tln_task_ns(task, rec->ns.inum);
 	rec->hdr.flags |= TLN_REC_F_IDENTITY;
 }

@@ -131,7 +131,7 @@ spec:
 
 /** Tetragon's rawtp examples (a BTF tracepoint; TP_PROTO (p, old_pid, bprm)), namespaced: the task's
  * pid through resolve as in its docs, its parent's tgid (a pointer on the way), its comm (a char array),
- * a filter on the resolved comm; bprm as the executed file */
+ * a filter on the resolved comm; bprm as the executed file; the task's cred (a pointer to a cred) */
 const RAWTP = `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicyNamespaced
 metadata:
@@ -154,6 +154,9 @@ spec:
           resolve: "comm"
         - index: 2
           type: "linux_binprm"
+        - index: 0
+          type: "cred"
+          resolve: "cred"
       selectors:
         - matchArgs:
           - index: 2
@@ -350,6 +353,11 @@ if (reason) {
     assert.is(ppid, shell, `the parent's tgid (real_parent.tgid): ${JSON.stringify(ev.args[1])}`);
     assert.is(ev.process.pod?.name, 'argsk');
     assert.is(ev.action, 'KPROBE_ACTION_POST');
+    // the task's struct cred (resolve "cred"), as Tetragon's process_credentials_arg: the pod's root, every capability it has
+    const cred = ev.args[4]?.process_credentials_arg;
+    assert.equal([cred?.uid, cred?.euid, cred?.gid, cred?.fsuid], [0, 0, 0, 0], JSON.stringify(ev.args[4]));
+    assert.ok(cred?.caps?.effective?.includes('CAP_CHOWN'), JSON.stringify(cred?.caps));
+    assert.ok(cred?.user_ns?.ns?.inum > 0 && typeof cred.user_ns.level === 'number', JSON.stringify(cred?.user_ns));
   });
 
   test('raw: true tracepoints with socket arguments: a struct sock (TCP state change) and an sk_buff (a queued UDP packet), filtered on address, port and protocol in the kernel, in the pod only', async () => {

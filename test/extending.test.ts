@@ -25,7 +25,8 @@ const mentions = (text: string, name: string) => new RegExp(`\\b${name}\\b`).tes
 /** the places of docs/extending.md, per enum */
 const PLACES = {
   tln_op: { names: ['assembly/operators.ts'], evaluator: ['assembly/evaluator.ts'], kernel: ['bpf/lib/tln_eval.h'] },
-  tln_arg_type: { names: ['assembly/argtypes.ts'], evaluator: ['assembly/argtypes.ts'], kernel: ['bpf/lib/tln_eval.h'] },
+  // the kernel: what the BPF programs compare (tln_eval.h) and what the load configures them to read (tracefs.ts)
+  tln_arg_type: { names: ['assembly/argtypes.ts'], evaluator: ['assembly/argtypes.ts'], kernel: ['bpf/lib/tln_eval.h', 'src/kernel/tracefs.ts'] },
   tln_action_id: { names: ['assembly/compile/actions.ts'], evaluator: ['assembly/evaluator.ts'], kernel: ['bpf/lib/tln_eval.h'] },
   tln_hook_id: {
     names: ['assembly/hooks.ts', 'assembly/compile/hooks.ts', 'assembly/compile/uprobes.ts'],
@@ -90,7 +91,8 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
   tln_arg_type: Object.fromEntries(
     Object.keys(G.tln_arg_type).map((m) => {
       // NOP: a declared position the kernel marks empty (Tetragon leaves it out of the event);
-      // SYSCALL64: raw_syscalls' id, with the 32-bit bit the kernel sets
+      // SYSCALL64: raw_syscalls' id, with the 32-bit bit the kernel sets; AUTO: a tracepoint field's
+      // format type at load; CHAR_BUF: syscall hooks' buffers; SKB, SOCKET, CRED: through their pointers
       const seed = [
         'INT',
         'UINT32',
@@ -109,6 +111,11 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
         'NOP',
         'SYSCALL64',
         'LINUX_BINPRM',
+        'AUTO',
+        'CHAR_BUF',
+        'SKB',
+        'SOCKET',
+        'CRED',
       ].map((n) => `TLN_ARG_${n}`);
       // every type is named for the evaluator's categories; the seed types are read by the BPF programs
       return [m, K(true, seed.includes(m) ? 'kernel' : 'refused')];

@@ -14,6 +14,8 @@ import { decodeRecord, encodeHook, LAYOUT, type HookRecord } from '../src/kernel
 import { repoRoot } from '../src/kernel/shim.js';
 import { compile, Evaluator, type EvalArg, type HookContext } from '../src/core/index.js';
 import { checkPolicies } from '../src/policy/index.js';
+import { argJson } from '../src/agent/tetragon-json.js';
+import { CAPABILITIES } from '../src/events/convert.js';
 
 const S = suite('kernel: tln_events.h layout vs records.ts');
 
@@ -70,6 +72,22 @@ const task = {
 };
 const sock6: EvalArg = { kind: 'sock', family: 10, protocol: 262, sport: 45200, dport: 443, state: 2, saddr: '::1', daddr: '2001:db8::1' };
 const sock4: EvalArg = { kind: 'sock', family: 2, protocol: 6, sport: 1, dport: 65535, state: 0, saddr: '127.10.0.5', daddr: '127.200.0.1' };
+/** a record of a generic kprobe as hook-records.c starts it (its arguments in data[]) */
+function genericKprobe(binary: string, args: EvalArg[]): Omit<HookRecord, 'raw'> {
+  return {
+    type: 'hook',
+    ...task,
+    hookId: 102,
+    selector: 2,
+    actions: ['Sigkill'],
+    skipped: ['Override'],
+    mode: 'monitor',
+    binary,
+    sensor: 'generic_kprobe',
+    cookie: 0n,
+    args,
+  };
+}
 const WANT: Omit<HookRecord, 'raw'>[] = [
   {
     type: 'hook',
@@ -113,31 +131,31 @@ const WANT: Omit<HookRecord, 'raw'>[] = [
     cookie: 0n,
     args: [sock4, { kind: 'str', value: 'abc' }],
   },
-  {
-    type: 'hook',
-    ...task,
-    hookId: 102,
-    selector: 2,
-    actions: ['Sigkill'],
-    skipped: ['Override'],
-    mode: 'monitor',
-    binary: '/bin/nc',
-    sensor: 'generic_kprobe',
-    cookie: 0n,
-    args: [
-      { kind: 'sock', family: 2, protocol: 17, sport: 40000, dport: 53, state: 0, saddr: '127.0.0.1', daddr: '127.0.0.2', sockType: 2 },
-      { kind: 'int', value: 7n },
-      { kind: 'sock', family: 10, protocol: 6, sport: 443, dport: 51000, state: 0, saddr: '::1', daddr: '::1' },
-    ],
-  },
+  genericKprobe('/bin/nc', [
+    { kind: 'sock', family: 2, protocol: 17, sport: 40000, dport: 53, state: 0, saddr: '127.0.0.1', daddr: '127.0.0.2', sockType: 2 },
+    { kind: 'int', value: 7n },
+    { kind: 'sock', family: 10, protocol: 6, sport: 443, dport: 51000, state: 0, saddr: '::1', daddr: '::1' },
+  ]),
+  genericKprobe('/bin/su', [{ kind: 'str', value: '', bytes: credBytes() }]),
 ];
+
+/** record 4's struct tln_rec_credarg, as the C program fills it */
+function credBytes(): Uint8Array {
+  const b = Buffer.alloc(LAYOUT['sizeof(struct tln_rec_credarg)']);
+  const c = LAYOUT['offsetof(struct tln_rec_credarg, cred)'];
+  b.writeUInt32LE(1000, c + LAYOUT['offsetof(struct tln_rec_cred, euid)']);
+  b.writeUInt32LE(0xfffffffe, c + LAYOUT['offsetof(struct tln_rec_cred, fsgid)']);
+  b.writeUInt32LE(0x11, c + LAYOUT['offsetof(struct tln_rec_cred, securebits)']);
+  b.writeBigUInt64LE(0x1ffffffffffn, c + LAYOUT['offsetof(struct tln_rec_cred, cap_permitted)']);
+  b.writeBigUInt64LE(1n << 21n, c + LAYOUT['offsetof(struct tln_rec_cred, cap_effective)']);
+  b.writeUInt32LE(1, LAYOUT['offsetof(struct tln_rec_credarg, userns_level)']);
+  b.writeUInt32LE(1000, LAYOUT['offsetof(struct tln_rec_credarg, userns_uid)']);
+  b.writeUInt32LE(1000, LAYOUT['offsetof(struct tln_rec_credarg, userns_gid)']);
+  b.writeUInt32LE(4026532000, LAYOUT['offsetof(struct tln_rec_credarg, userns_inum)']);
+  return new Uint8Array(b);
+}
 /** the arg types the C program declared, per record (what a hook's HookSpec.args say) */
-const TYPES = [
-  [16, 1],
-  [32, 3, 4],
-  [32, 19],
-  [32, 1, 34],
-];
+const TYPES = [[16, 1], [32, 3, 4], [32, 19], [32, 1, 34], [55]];
 
 if (!compiler) {
   console.log('  [skip] no C compiler (cc/gcc/clang) for the layout check');
@@ -173,6 +191,33 @@ if (!compiler) {
       const got = Buffer.from(encodeHook(WANT[i] as HookRecord, TYPES[i]));
       assert.ok(got.equals(b), `record ${i}\n got ${got.toString('hex')}\nwant ${b.toString('hex')}`);
     });
+  });
+
+  S('a cred argument: the struct the C compiler laid out, as Tetragon writes process_credentials_arg', () => {
+    const r = decodeRecord(cRecords()[4]) as HookRecord;
+    assert.equal(
+      argJson(r.args[0], LAYOUT.TLN_ARG_CRED, () => ''),
+      {
+        process_credentials_arg: {
+          uid: 0,
+          gid: 0,
+          euid: 1000,
+          egid: 0,
+          suid: 0,
+          sgid: 0,
+          fsuid: 0,
+          fsgid: 4294967294,
+          securebits: ['SecBitNoRoot', 'SecBitKeepCaps'],
+          caps: { permitted: CAPABILITIES.slice(0, 41), effective: ['CAP_SYS_ADMIN'] },
+          user_ns: { level: 1, uid: 1000, gid: 1000, ns: { inum: 4026532000 } },
+        },
+      },
+    );
+    // bytes cut short (a record clipped by its end) give no value rather than zeros
+    assert.equal(
+      argJson({ kind: 'str', value: '', bytes: new Uint8Array(8) }, LAYOUT.TLN_ARG_CRED, () => ''),
+      {},
+    );
   });
 
   S('the core decodes and evaluates a C-laid-out record as the EvalEvent path evaluates its event', () => {

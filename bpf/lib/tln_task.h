@@ -26,10 +26,8 @@ static __always_inline __u32 tln_ns_pid(void)
 
 /* a task's capability sets (subjective credentials, what capable() checks):
  * permitted, effective, inheritable */
-static __always_inline void tln_task_caps(struct task_struct *task, __u64 *caps)
+static __always_inline void tln_cred_caps(const struct cred *c, __u64 *caps)
 {
-	const struct cred *c = BPF_CORE_READ(task, cred);
-
 	caps[0] = caps[1] = caps[2] = 0;
 	/* 8 bytes: kernel_cap_t is a u64 since 6.3, two u32 (low first) before */
 	if (c) {
@@ -37,6 +35,30 @@ static __always_inline void tln_task_caps(struct task_struct *task, __u64 *caps)
 		bpf_core_read(&caps[1], 8, &c->cap_effective);
 		bpf_core_read(&caps[2], 8, &c->cap_inheritable);
 	}
+}
+
+static __always_inline void tln_task_caps(struct task_struct *task, __u64 *caps)
+{
+	tln_cred_caps(BPF_CORE_READ(task, cred), caps);
+}
+
+/* a struct cred's ids, securebits and capability sets */
+static __always_inline void tln_cred_fill(struct tln_rec_cred *rc, const struct cred *c)
+{
+	__builtin_memset(rc, 0, sizeof(*rc));
+	if (!c)
+		return;
+	rc->uid = BPF_CORE_READ(c, uid.val);
+	rc->gid = BPF_CORE_READ(c, gid.val);
+	rc->euid = BPF_CORE_READ(c, euid.val);
+	rc->egid = BPF_CORE_READ(c, egid.val);
+	rc->suid = BPF_CORE_READ(c, suid.val);
+	rc->sgid = BPF_CORE_READ(c, sgid.val);
+	rc->fsuid = BPF_CORE_READ(c, fsuid.val);
+	rc->fsgid = BPF_CORE_READ(c, fsgid.val);
+	rc->securebits = BPF_CORE_READ(c, securebits);
+	/* the three cap_* fields are adjacent u64s (tln_events.h) */
+	tln_cred_caps(c, &rc->cap_permitted);
 }
 
 /* a task's namespace inode numbers by Tetragon's type id (TLN_NS_TYPES entries) */

@@ -569,6 +569,7 @@ export const tln_src = {
   TLN_SRC_P_SOCKET: 18,
   TLN_SRC_P_SKB: 19,
   TLN_SRC_P_SOCKADDR: 20,
+  TLN_SRC_P_CRED: 21,
 } as const;
 export const TLN_SRC_NONE = tln_src.TLN_SRC_NONE;
 export const TLN_SRC_INT = tln_src.TLN_SRC_INT;
@@ -591,6 +592,7 @@ export const TLN_SRC_P_SOCK = tln_src.TLN_SRC_P_SOCK;
 export const TLN_SRC_P_SOCKET = tln_src.TLN_SRC_P_SOCKET;
 export const TLN_SRC_P_SKB = tln_src.TLN_SRC_P_SKB;
 export const TLN_SRC_P_SOCKADDR = tln_src.TLN_SRC_P_SOCKADDR;
+export const TLN_SRC_P_CRED = tln_src.TLN_SRC_P_CRED;
 
 /** enum tln_dhook */
 export const tln_dhook = {
@@ -643,6 +645,16 @@ export const tln_rec_cred = {
   cap_permitted: 40,
   cap_effective: 48,
   cap_inheritable: 56,
+} as const;
+
+/** struct tln_rec_credarg: sizeof and the offset of each field */
+export const tln_rec_credarg = {
+  sizeof: 80,
+  cred: 0,
+  userns_level: 64,
+  userns_uid: 68,
+  userns_gid: 72,
+  userns_inum: 76,
 } as const;
 
 /** struct tln_rec_ns: sizeof and the offset of each field */
@@ -1308,6 +1320,7 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_SRC_P_SOCKET": 18,
   "TLN_SRC_P_SKB": 19,
   "TLN_SRC_P_SOCKADDR": 20,
+  "TLN_SRC_P_CRED": 21,
   "TLN_DH_FILE_PERM": 0,
   "TLN_DH_MMAP_FILE": 1,
   "TLN_DH_PATH_TRUNCATE": 2,
@@ -1450,6 +1463,12 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "offsetof(struct tln_rec_cred, cap_permitted)": 40,
   "offsetof(struct tln_rec_cred, cap_effective)": 48,
   "offsetof(struct tln_rec_cred, cap_inheritable)": 56,
+  "sizeof(struct tln_rec_credarg)": 80,
+  "offsetof(struct tln_rec_credarg, cred)": 0,
+  "offsetof(struct tln_rec_credarg, userns_level)": 64,
+  "offsetof(struct tln_rec_credarg, userns_uid)": 68,
+  "offsetof(struct tln_rec_credarg, userns_gid)": 72,
+  "offsetof(struct tln_rec_credarg, userns_inum)": 76,
   "sizeof(struct tln_rec_ns)": 40,
   "offsetof(struct tln_rec_ns, inum)": 0,
   "sizeof(struct tln_exec_rec)": 176,

@@ -7,6 +7,11 @@ import type { Pod } from '../pods/pod.js';
 import { podJson } from '../pods/pod.js';
 import { joinArguments, type ProcEntry } from './process-cache.js';
 import { syscallId } from '../events/syscalls.js';
+import { decodeCredArg } from '../kernel/records.js';
+import { credentialsJson } from './proc-identity.js';
+
+/** the initial user namespace's inode number (PROC_USER_INIT_INO): the host's */
+const INIT_USER_NS = 0xeffffffd;
 
 export type Json = Record<string, unknown>;
 
@@ -105,6 +110,17 @@ export function argJson(a: EvalArg, type: number | undefined, permission: (path:
           return { path_arg: { path: a.value, permission: permission(a.value) } };
         case T.TLN_ARG_LINUX_BINPRM:
           return { linux_binprm_arg: { path: a.value, permission: permission(a.value) } };
+        case T.TLN_ARG_CRED: {
+          const c = a.bytes ? decodeCredArg(a.bytes) : null;
+          if (!c) return {};
+          const ns = c.userNs;
+          return {
+            process_credentials_arg: {
+              ...credentialsJson(c).process_credentials,
+              user_ns: { level: ns.level, uid: ns.uid, gid: ns.gid, ns: { inum: ns.inum, ...(ns.inum === INIT_USER_NS ? { is_host: true } : {}) } },
+            },
+          };
+        }
         case T.TLN_ARG_CHAR_BUF: {
           // protojson: bytes in base64; a buffer larger than the copy is truncated_bytes_arg with its size
           const b = a.bytes ?? Buffer.from(a.value);

@@ -233,6 +233,23 @@ function decodeCred(b: Buffer, at: number): ExecCred {
   };
 }
 
+/** A cred argument of a generic hook: the struct cred and its user namespace (struct tln_rec_credarg). */
+export interface CredArg extends ExecCred {
+  userNs: { level: number; uid: number; gid: number; inum: number };
+}
+
+/** the cred argument whose struct tln_rec_credarg bytes a hook record carried; null when they are short */
+export function decodeCredArg(bytes: Uint8Array): CredArg | null {
+  const A = G.tln_rec_credarg;
+  if (bytes.length < A.sizeof) return null;
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const u = (off: number) => b.readUInt32LE(off);
+  return {
+    ...decodeCred(b, A.cred),
+    userNs: { level: u(A.userns_level), uid: u(A.userns_uid), gid: u(A.userns_gid), inum: u(A.userns_inum) },
+  };
+}
+
 function decodeNs(b: Buffer, at: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < G.TLN_NS_TYPES; i++) out.push(b.readUInt32LE(at + G.tln_rec_ns.inum + 4 * i));
@@ -352,7 +369,9 @@ function writeAddr(b: Buffer, at: number, text: string): void {
 export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): Uint8Array {
   const bin = Buffer.from(r.binary, 'utf8');
   const nargs = Math.min(r.args.length, G.TLN_MAX_ARGS);
-  const strs = r.args.slice(0, nargs).map((a) => (a.kind === 'str' ? Buffer.from(a.value, 'utf8') : null));
+  const strs = r.args
+    .slice(0, nargs)
+    .map((a, i) => (a.kind !== 'str' ? null : types[i] === G.TLN_ARG_CRED && a.bytes ? Buffer.from(a.bytes) : Buffer.from(a.value, 'utf8')));
   const sensor = Object.entries(SENSOR_NAMES).find(([, n]) => n === r.sensor);
   const sensorId = sensor ? Number(sensor[0]) : 0;
   // the generic programs write each socket argument into data[]; the socket hooks their one socket
@@ -397,8 +416,10 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
     b.writeUInt8(type, o + G.tln_rec_arg.type);
     if (a.kind === 'none') {
       b.writeUInt8(ARG_F.NONE, o + G.tln_rec_arg.flags);
-    } else if (a.kind === 'str' && STRING_TYPES.has(type)) {
+    } else if (a.kind === 'str' && (STRING_TYPES.has(type) || (type === G.TLN_ARG_CRED && a.bytes))) {
+      // a cred: its struct tln_rec_credarg bytes in data[], as the generic programs write it
       const sb = strs[i]!;
+      if (type === G.TLN_ARG_CRED) b.writeUInt8(ARG_F.DATA, o + G.tln_rec_arg.flags);
       b.writeUInt16LE(sb.length, o + G.tln_rec_arg.len);
       b.writeUInt16LE(off, o + G.tln_rec_arg.off);
       sb.copy(b, HOOK.data + off);

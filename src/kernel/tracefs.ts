@@ -44,14 +44,16 @@ export const SRC = {
   P_SOCKET: LAYOUT.TLN_SRC_P_SOCKET,
   P_SKB: LAYOUT.TLN_SRC_P_SKB,
   P_SOCKADDR: LAYOUT.TLN_SRC_P_SOCKADDR,
+  P_CRED: LAYOUT.TLN_SRC_P_CRED,
 } as const;
 
-/** socket-kind argument types read through a pointer (kprobes, fentries, LSM hooks, raw tracepoints), their source and BTF struct */
-const SOCK_SRCS: ReadonlyMap<number, { src: number; struct: string }> = new Map([
+/** socket-kind and cred argument types read through a pointer (kprobes, fentries, LSM hooks, raw tracepoints), their source and BTF struct */
+const PTR_SRCS: ReadonlyMap<number, { src: number; struct: string }> = new Map([
   [LAYOUT.TLN_ARG_SOCK, { src: LAYOUT.TLN_SRC_P_SOCK, struct: 'sock' }],
   [LAYOUT.TLN_ARG_SOCKET, { src: LAYOUT.TLN_SRC_P_SOCKET, struct: 'socket' }],
   [LAYOUT.TLN_ARG_SKB, { src: LAYOUT.TLN_SRC_P_SKB, struct: 'sk_buff' }],
   [LAYOUT.TLN_ARG_SOCKADDR, { src: LAYOUT.TLN_SRC_P_SOCKADDR, struct: 'sockaddr' }],
+  [LAYOUT.TLN_ARG_CRED, { src: LAYOUT.TLN_SRC_P_CRED, struct: 'cred' }],
 ]);
 
 const GEN_CONF_SIZE = LAYOUT['sizeof(struct tln_gen_conf)'];
@@ -465,10 +467,10 @@ export function kprobeConf(hook: HookSpec): Buffer {
     if (a.index > UPROBE_MAX_ARG) throw new Error(`${where}: only the first ${UPROBE_MAX_ARG + 1} arguments are in registers`);
     if (ARG_INT_TYPES.has(a.type)) put(a.index, 8, SRC.REG, false);
     else if (srcs[a.type] !== undefined) put(a.index, 8, srcs[a.type], false);
-    else if (SOCK_SRCS.has(a.type)) put(a.index, 8, SOCK_SRCS.get(a.type)!.src, false);
+    else if (PTR_SRCS.has(a.type)) put(a.index, 8, PTR_SRCS.get(a.type)!.src, false);
     else
       throw new Error(
-        `${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, string, file, path, fd, linux_binprm, sock, socket, skb, sockaddr)`,
+        `${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, string, file, path, fd, linux_binprm, sock, socket, skb, sockaddr, cred)`,
       );
   });
 }
@@ -512,10 +514,10 @@ export function rawTpConf(hook: HookSpec): Buffer {
     if (ARG_INT_TYPES.has(a.type)) put(a.index * 8, 8, SRC.INT, false);
     else if (a.type === ARG_STRING) put(a.index * 8, 8, SRC.KSTR, false);
     else if (a.type === ARG_LINUX_BINPRM) put(a.index * 8, 8, SRC.BPRM, false);
-    else if (SOCK_SRCS.has(a.type)) put(a.index * 8, 8, SOCK_SRCS.get(a.type)!.src, false);
+    else if (PTR_SRCS.has(a.type)) put(a.index * 8, 8, PTR_SRCS.get(a.type)!.src, false);
     else
       throw new Error(
-        `${where}: ${typeWord(a.type)} arguments cannot be read from a raw tracepoint yet (integers, string, linux_binprm, sock, socket, skb, sockaddr)`,
+        `${where}: ${typeWord(a.type)} arguments cannot be read from a raw tracepoint yet (integers, string, linux_binprm, sock, socket, skb, sockaddr, cred)`,
       );
   });
 }
@@ -587,10 +589,10 @@ export function resolveConf(conf: Buffer, hook: HookSpec, btf: Btf | string): Bu
     else if ((a.type === ARG_FILE || binprm) && !raw) fits = shape === 'ptr' && btf.name(pointee) === 'file';
     else if (a.type === ARG_PATH && !raw)
       fits = (shape === 'ptr' && btf.name(pointee) === 'path') || (shape === 'struct' && btf.name(r.type) === 'path' && !last.load);
-    else if (SOCK_SRCS.has(a.type)) fits = shape === 'ptr' && btf.name(pointee) === SOCK_SRCS.get(a.type)!.struct;
+    else if (PTR_SRCS.has(a.type)) fits = shape === 'ptr' && btf.name(pointee) === PTR_SRCS.get(a.type)!.struct;
     else
       throw new Error(
-        `${where}: a resolved ${typeWord(a.type)} argument is not read yet (integers, string${raw ? '' : ', file, path'}, sock, socket, skb, sockaddr)`,
+        `${where}: a resolved ${typeWord(a.type)} argument is not read yet (integers, string${raw ? '' : ', file, path'}, sock, socket, skb, sockaddr, cred)`,
       );
     if (!fits) throw new Error(`${where}: ends at ${end}, which a ${typeWord(a.type)} argument cannot be read from`);
     const o = GEN_RES_OFF + i * GEN_RES_SIZE;

@@ -293,6 +293,7 @@ int main(void)
 	P("TLN_SRC_P_SOCKET", TLN_SRC_P_SOCKET);
 	P("TLN_SRC_P_SKB", TLN_SRC_P_SKB);
 	P("TLN_SRC_P_SOCKADDR", TLN_SRC_P_SOCKADDR);
+	P("TLN_SRC_P_CRED", TLN_SRC_P_CRED);
 	P("TLN_DH_FILE_PERM", TLN_DH_FILE_PERM);
 	P("TLN_DH_MMAP_FILE", TLN_DH_MMAP_FILE);
 	P("TLN_DH_PATH_TRUNCATE", TLN_DH_PATH_TRUNCATE);
@@ -435,6 +436,12 @@ int main(void)
 	P("offsetof(struct tln_rec_cred, cap_permitted)", offsetof(struct tln_rec_cred, cap_permitted));
 	P("offsetof(struct tln_rec_cred, cap_effective)", offsetof(struct tln_rec_cred, cap_effective));
 	P("offsetof(struct tln_rec_cred, cap_inheritable)", offsetof(struct tln_rec_cred, cap_inheritable));
+	P("sizeof(struct tln_rec_credarg)", sizeof(struct tln_rec_credarg));
+	P("offsetof(struct tln_rec_credarg, cred)", offsetof(struct tln_rec_credarg, cred));
+	P("offsetof(struct tln_rec_credarg, userns_level)", offsetof(struct tln_rec_credarg, userns_level));
+	P("offsetof(struct tln_rec_credarg, userns_uid)", offsetof(struct tln_rec_credarg, userns_uid));
+	P("offsetof(struct tln_rec_credarg, userns_gid)", offsetof(struct tln_rec_credarg, userns_gid));
+	P("offsetof(struct tln_rec_credarg, userns_inum)", offsetof(struct tln_rec_credarg, userns_inum));
 	P("sizeof(struct tln_rec_ns)", sizeof(struct tln_rec_ns));
 	P("offsetof(struct tln_rec_ns, inum)", offsetof(struct tln_rec_ns, inum));
 	P("sizeof(struct tln_exec_rec)", sizeof(struct tln_exec_rec));

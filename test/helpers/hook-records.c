@@ -54,6 +54,7 @@ int main(void)
 {
 	struct tln_hook_rec *r;
 	struct tln_rec_sock *s;
+	struct tln_rec_credarg *c;
 	const char *path = "/etc/shadow";
 
 	/* a file hook: (file, int mask), the path after the binary */
@@ -141,5 +142,25 @@ int main(void)
 	s->saddr[15] = 1;
 	s->daddr[15] = 1;
 	emit(r, sizeof(*r) + r->bin_len + 2 * sizeof(*s));
+
+	/* commit_creds (cred): the struct cred and its user namespace in data[] */
+	r = start(TLN_HOOK_GENERIC_KPROBE, 1, "/bin/su");
+	r->sensor = TLN_SENSOR_KPROBE;
+	c = (struct tln_rec_credarg *)(r->data + r->bin_len);
+	r->args[0].type = TLN_ARG_CRED;
+	r->args[0].flags = TLN_ARG_F_DATA;
+	r->args[0].off = r->bin_len;
+	r->args[0].len = sizeof(*c);
+	c->cred.uid = 0;
+	c->cred.euid = 1000;
+	c->cred.fsgid = 0xfffffffe;
+	c->cred.securebits = 0x11;
+	c->cred.cap_permitted = 0x1ffffffffffULL;
+	c->cred.cap_effective = 1ULL << 21; /* CAP_SYS_ADMIN */
+	c->userns_level = 1;
+	c->userns_uid = 1000;
+	c->userns_gid = 1000;
+	c->userns_inum = 4026532000u;
+	emit(r, sizeof(*r) + r->bin_len + sizeof(*c));
 	return 0;
 }

@@ -220,6 +220,21 @@ spec:
       - action: Sigkill
 `;
 
+/** Tetragon's process-creds-installed shape: commit_creds (cred), the credentials a process installs */
+const CRED_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-cred
+  namespace: default
+spec:
+  kprobes:
+  - call: commit_creds
+    syscall: false
+    args:
+    - index: 0
+      type: cred
+`;
+
 type Json = Record<string, any>;
 const events = (): Json[] => (existsSync(EXPORT) ? jsonLines(readFileSync(EXPORT, 'utf8')) : []);
 async function eventWhere(pred: (e: Json) => boolean, ms = 20_000): Promise<Json | undefined> {
@@ -414,6 +429,29 @@ async function main(): Promise<void> {
         await talon(['tp', 'delete', 'vm-sock', '-n', 'default', ...A], { timeoutMs: 120_000 });
       },
     );
+    await check('a cred argument: commit_creds of a setgid in the pod, as process_credentials_arg', async () => {
+      writeFileSync(join(D, 'cred.yaml'), CRED_POLICY);
+      let r = await talon(['tp', 'add', join(D, 'cred.yaml'), ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0, `tp add: ${r.code} ${r.stdout} ${r.stderr}`);
+      r = await inPod(['python3', '-c', 'import os\nos.setgid(4242)\nprint(os.getgid())']);
+      expect(r.code === 0 && r.stdout === '4242\n', `setgid in the pod: ${r.code} ${r.stdout} ${r.stderr}`);
+      const ev = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-cred' && e.process_kprobe.args?.[0]?.process_credentials_arg?.gid === 4242);
+      const c = ev?.process_kprobe.args[0].process_credentials_arg;
+      expect(
+        c,
+        `a commit_creds event with gid 4242: ${JSON.stringify(
+          events()
+            .filter((e) => e.process_kprobe?.policy_name === 'vm-cred')
+            .slice(0, 2),
+        )}`,
+      );
+      expect(c.uid === 0 && c.euid === 0 && c.egid === 4242 && c.fsgid === 4242, `the ids: ${JSON.stringify(c)}`);
+      expect(c.caps?.effective?.includes('CAP_SETGID'), `the capabilities: ${JSON.stringify(c.caps)}`);
+      expect(c.user_ns?.level === 0 && c.user_ns.ns?.is_host === true, `the host user namespace: ${JSON.stringify(c.user_ns)}`);
+      expect(ev.process_kprobe.process?.pod?.name === 'kp', 'in the pod');
+      expect(!events().some((e) => e.process_kprobe?.policy_name === 'vm-cred' && !e.process_kprobe.process?.pod), 'no event outside the pod');
+      await talon(['tp', 'delete', 'vm-cred', '-n', 'default', ...A], { timeoutMs: 120_000 });
+    });
     await check('status: the evaluator agrees with every kernel record', async () => {
       const r = await talon(['status', '-o', 'json', ...A], { timeoutMs: 120_000 });
       expect(r.code === 0, r.stderr);
