@@ -128,9 +128,10 @@ function extBlock(rec: usize, q0: usize): i32 {
 }
 
 /** the record carries the value's bytes in data[] and the event as a string slot: strings, paths,
- * char_buf; a cred's struct tln_rec_credarg too (decodeCredArg in the host; not evaluated) */
+ * char_buf; a cred's struct tln_rec_credarg and a user namespace's tln_rec_userns too (decoded in
+ * the host; not evaluated) */
 function inData(type: u8): bool {
-  return valueCategory(type) == CAT_STR || type == A.TLN_ARG_CRED;
+  return valueCategory(type) == CAT_STR || type == A.TLN_ARG_CRED || type == A.TLN_ARG_USER_NAMESPACE;
 }
 
 /**

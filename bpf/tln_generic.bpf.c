@@ -381,6 +381,17 @@ static __always_inline long tln_gen_str(struct tln_hook_rec *rec, __u32 cur, voi
 		if (tln_field_int(ctx, off, ga->size, 1, &ptr))
 			return -1;
 		return tln_gen_fd_path(rec, cur, (__s64)(int)ptr, flags);
+	case TLN_SRC_P_NETDEV:
+		/* a device's name (IFNAMSIZ bytes): the pointer as the socket kinds take theirs */
+		if (regs || btf)
+			ptr = tln_fn_arg(ctx, regs, off, btf);
+		else if (bpf_probe_read_kernel(&ptr, sizeof(ptr), (char *)ctx + off))
+			return -1;
+		if (!tln_gen_res_ok(a, &ptr) || !ptr)
+			return -1;
+		n = bpf_probe_read_kernel_str(dst, sizeof(((struct net_device *)0)->name),
+					      ((struct net_device *)ptr)->name);
+		break;
 	case TLN_SRC_BPRM:
 		/* the file being executed, as Tetragon prints a linux_binprm */
 		if (bpf_probe_read_kernel(&ptr, sizeof(ptr), (char *)ctx + off) || !ptr)
@@ -491,25 +502,27 @@ static __always_inline int tln_sockaddr_fill(struct tln_rec_sock *s, const void 
 	return 0;
 }
 
-/* a struct cred and its user namespace (Tetragon's process_credentials_arg) */
-static __always_inline void tln_credarg_fill(struct tln_rec_credarg *c, const struct cred *cr)
+/* a user namespace's level, owner, group and inode (Tetragon's user_ns_arg) */
+static __always_inline void tln_userns_fill(struct tln_rec_userns *u,
+					    const struct user_namespace *ns)
 {
-	struct user_namespace *ns = BPF_CORE_READ(cr, user_ns);
-
-	tln_cred_fill(&c->cred, cr);
-	c->userns_level = c->userns_uid = c->userns_gid = c->userns_inum = 0;
+	u->level = u->uid = u->gid = u->inum = 0;
 	if (ns) {
-		c->userns_level = BPF_CORE_READ(ns, level);
-		c->userns_uid = BPF_CORE_READ(ns, owner.val);
-		c->userns_gid = BPF_CORE_READ(ns, group.val);
-		c->userns_inum = BPF_CORE_READ(ns, ns.inum);
+		u->level = BPF_CORE_READ(ns, level);
+		u->uid = BPF_CORE_READ(ns, owner.val);
+		u->gid = BPF_CORE_READ(ns, group.val);
+		u->inum = BPF_CORE_READ(ns, ns.inum);
 	}
 }
 
 /* bytes of data[] a pointer argument of source src takes */
 static __always_inline __u32 tln_ptrarg_size(__u32 src)
 {
-	return src == TLN_SRC_P_CRED ? sizeof(struct tln_rec_credarg) : sizeof(struct tln_rec_sock);
+	if (src == TLN_SRC_P_CRED)
+		return sizeof(struct tln_rec_credarg);
+	if (src == TLN_SRC_P_USERNS)
+		return sizeof(struct tln_rec_userns);
+	return sizeof(struct tln_rec_sock);
 }
 
 /*
@@ -523,7 +536,15 @@ static __noinline int tln_gen_ptrarg(void *dst, __u64 p, __u32 src)
 	if (!dst || !p)
 		return -1;
 	if (src == TLN_SRC_P_CRED) {
-		tln_credarg_fill((struct tln_rec_credarg *)dst, (const struct cred *)p);
+		/* a struct cred and its user namespace (Tetragon's process_credentials_arg) */
+		struct tln_rec_credarg *c = dst;
+
+		tln_cred_fill(&c->cred, (const struct cred *)p);
+		tln_userns_fill(&c->user_ns, BPF_CORE_READ((const struct cred *)p, user_ns));
+		return 0;
+	}
+	if (src == TLN_SRC_P_USERNS) {
+		tln_userns_fill(dst, (const struct user_namespace *)p);
 		return 0;
 	}
 	__builtin_memset(s, 0, sizeof(*s));
@@ -621,7 +642,7 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 			}
 		} else if (sock && ga->src == TLN_SRC_SOCK) {
 			/* the caller read the socket into rec->sock */
-		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_CRED) {
+		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_USERNS) {
 			/* a function's argument, or (raw tracepoints) a pointer in the context */
 			if (regs || btf)
 				val = tln_fn_arg(ctx, regs, ga->off, btf);

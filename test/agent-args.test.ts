@@ -10,7 +10,7 @@
 // matches a write of exactly 4999 bytes in the test pod.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { isolatedAgent, assertStopLeavesNothing, agentStatus, jsonEvents, skipUnlessRoot, talon } from './helpers/agent.js';
@@ -203,7 +203,53 @@ spec:
           - index: 0
             operator: "Protocol"
             values: ["IPPROTO_UDP"]
+    - subsystem: "net"
+      event: "net_dev_xmit"
+      raw: true
+      args:
+        - index: 0
+          type: "skb"
+        - index: 2
+          type: "net_device"
+      selectors:
+        - matchArgs:
+          - index: 0
+            operator: "DPort"
+            values: ["47313"]
+          - index: 1
+            operator: "Equal"
+            values: ["lo"]
 `;
+
+/** the capability checks of a tracefs tracepoint (capability/cap_capable, Linux 6.15+): the cred, the
+ * target user namespace and the capability in its pointer and int fields; CAP_SYS_NICE (23) is killed */
+const CAPS = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "args-caps"
+  namespace: "default"
+spec:
+  tracepoints:
+    - subsystem: "capability"
+      event: "cap_capable"
+      args:
+        - index: 4
+          type: "cred"
+        - index: 5
+          type: "user_namespace"
+        - index: 7
+          type: "capability"
+        - index: 8
+          type: "int"
+      selectors:
+        - matchArgs:
+          - index: 2
+            operator: "Equal"
+            values: ["23"]
+          matchActions:
+          - action: Sigkill
+`;
+const CAP_TP = '/sys/kernel/tracing/events/capability/cap_capable';
 
 const py = (code: string) => ['python3', '-c', code];
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
@@ -223,6 +269,7 @@ if (reason) {
       ['lseek.yaml', LSEEK],
       ['rawtp.yaml', RAWTP],
       ['rawsock.yaml', RAWSOCK],
+      ...(existsSync(CAP_TP) ? [['caps.yaml', CAPS]] : []),
     ]) {
       const f = join(t.dir, name);
       writeFileSync(f, text);
@@ -387,6 +434,10 @@ if (reason) {
       ['AF_INET', 'SOCK_STREAM', 'IPPROTO_TCP', '127.0.0.2', 47311, { int_arg: 2 }],
       `the connect's state change to TCP_SYN_SENT (2): ${JSON.stringify(states[0])}`,
     );
+    // the datagram to 47313 leaves by lo: net_dev_xmit's device, compared by name in the kernel
+    const xmit = tp.filter((e) => e.event === 'net_dev_xmit');
+    assert.is(xmit.length, 1, JSON.stringify(xmit).slice(0, 2000));
+    assert.equal([xmit[0].args[0]?.skb_arg?.dport, xmit[0].args[1]], [47313, { net_dev_arg: { name: 'lo' } }], JSON.stringify(xmit[0]));
     const pkts = tp.filter((e) => e.event === 'net_dev_queue');
     // one datagram to 47312, none to 47313 (the kernel filtered it out)
     assert.is(pkts.length, 1, JSON.stringify(pkts).slice(0, 2000));
@@ -394,6 +445,37 @@ if (reason) {
     assert.equal([skb?.family, skb?.protocol, skb?.daddr, skb?.dport], ['AF_INET', 'IPPROTO_UDP', '127.0.0.2', 47312], JSON.stringify(pkts[0]));
     assert.match(String(skb?.saddr), /^127\./);
     assert.ok(skb?.sport > 0, JSON.stringify(skb));
+  });
+
+  test('a tracefs tracepoint with cred, user_namespace and capability fields (capability/cap_capable): CAP_SYS_NICE killed in the pod only', async () => {
+    if (!existsSync(CAP_TP)) {
+      // older kernels: the load says the tracepoint is missing
+      const f = join(t.dir, 'caps.yaml');
+      writeFileSync(f, CAPS);
+      const r = await talon(['tp', 'add', f, ...A]);
+      assert.is(r.code, 1);
+      assert.match(r.stderr, /capability/);
+      return;
+    }
+    const g = await jsonEvents([], A);
+    const nice = py('import os\nos.nice(-1)\nprint("niced")');
+    const r = await talon(['exec', 'argsk', ...A, '--', ...nice]);
+    assert.is(r.code, 137, `killed in the pod: ${r.stdout} ${r.stderr.slice(0, 300)}`);
+    const host = spawnSync(nice[0], nice.slice(1), { encoding: 'utf8' });
+    assert.equal([host.status, host.stdout.trim()], [0, 'niced'], 'the namespaced policy does not cover the host');
+    const events = await g.stop();
+    const tp = events.filter((e) => e.process_tracepoint?.policy_name === 'args-caps').map((e) => e.process_tracepoint);
+    assert.is(tp.length, 1, `one check, in the pod: ${JSON.stringify(tp).slice(0, 2000)}`);
+    const ev = tp[0];
+    assert.equal([ev.subsys, ev.event, ev.action, ev.process.pod?.name], ['capability', 'cap_capable', 'KPROBE_ACTION_SIGKILL', 'argsk']);
+    assert.equal(ev.args[2], { capability_arg: { value: 23, name: 'CAP_SYS_NICE' } });
+    // setpriority asks the initial user namespace; the pod's root has its own (level 1), without CAP_SYS_NICE
+    assert.equal(ev.args[1]?.user_ns_arg?.ns?.is_host, true, JSON.stringify(ev.args[1]));
+    assert.is(ev.args[1]?.user_ns_arg?.level, 0);
+    const cred = ev.args[0]?.process_credentials_arg;
+    assert.equal([cred?.uid, cred?.user_ns?.level, cred?.caps?.effective?.includes('CAP_SYS_NICE')], [0, 1, false], JSON.stringify(ev.args[0]));
+    assert.ok(cred?.user_ns?.ns?.inum > 0 && !cred.user_ns.ns.is_host, JSON.stringify(cred?.user_ns));
+    assert.ok(typeof ev.args[3]?.int_arg === 'number', JSON.stringify(ev.args[3]));
   });
 
   test('differential check: the evaluator agrees with every kernel record', async () => {

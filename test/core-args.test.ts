@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { compile, inspectImage, Evaluator } from '../src/core/index.js';
 import type { EvalArg } from '../src/core/types.js';
 import { LAYOUT } from '../src/kernel/records.js';
-import { hasResolve, hasReturnCopy, kprobeConf, parseFormat, rawTpConf, syscallConf, syscallReturnConf } from '../src/kernel/tracefs.js';
+import { hasResolve, hasReturnCopy, kprobeConf, parseFormat, rawTpConf, syscallConf, syscallReturnConf, tracepointConf } from '../src/kernel/tracefs.js';
 import { OPTS, policy, int, event } from './helpers/core.js';
 
 const needsOf = (kprobe: Record<string, unknown>) => {
@@ -173,12 +173,26 @@ test('raw: true tracepoints: linux_binprm is no need; the BTF tracepoint reads T
   assert.equal([argAt(conf, 0, 'src'), argAt(conf, 0, 'off'), argAt(conf, 1, 'src'), argAt(conf, 1, 'off')], [LAYOUT.TLN_SRC_BPRM, 16, LAYOUT.TLN_SRC_INT, 8]);
   // a type the program does not read there is refused at load with the reason
   assert.throws(() => rawTpConf(tp([{ index: 0n, type: 'file' }])), /file arguments cannot be read from a raw tracepoint yet/);
-  // linux_binprm on a tracefs tracepoint stays a need
-  const r = compile([policy({ tracepoints: [{ subsystem: 'sched', event: 'sched_process_exec', args: [{ index: 2n, type: 'linux_binprm' }] }] })], OPTS);
-  assert.equal(inspectImage(r.image!)[0].hooks[0].spec?.needs, ['argument type linux_binprm on a tracepoint']);
+  // linux_binprm on a tracefs tracepoint: a struct linux_binprm pointer field, checked at load
+  const r = compile([policy({ tracepoints: [{ subsystem: 'sched', event: 'sched_process_exec', args: [{ index: 5n, type: 'linux_binprm' }] }] })], OPTS);
+  const th = inspectImage(r.image!)[0].hooks[0];
+  assert.equal(th.spec?.needs, []);
+  const fmt = parseFormat(
+    [
+      'field:unsigned short common_type; offset:0; size:2; signed:0;',
+      'field:unsigned char common_flags; offset:2; size:1; signed:0;',
+      'field:unsigned char common_preempt_count; offset:3; size:1; signed:0;',
+      'field:int common_pid; offset:4; size:4; signed:1;',
+      'field:__data_loc char[] filename; offset:8; size:4; signed:0;',
+      'field:pid_t pid; offset:12; size:4; signed:1;',
+    ]
+      .map((l) => '\t' + l)
+      .join('\n'),
+  );
+  assert.throws(() => tracepointConf(th, fmt), /field 5 "pid_t pid" is not a struct linux_binprm pointer/);
 });
 
-test('socket kinds (sock, socket, skb, sockaddr) and cred: no need on kprobes, LSM hooks and raw tracepoints; read through the pointer into data[]; a tracefs tracepoint still refuses them', () => {
+test('socket kinds (sock, socket, skb, sockaddr) and cred: no need on kprobes, LSM hooks and raw tracepoints; read through the pointer into data[]; a tracefs tracepoint field must point to the struct', () => {
   const one = (hooks: Record<string, unknown>) => {
     const r = compile([policy(hooks)], OPTS);
     assert.ok(r.image, JSON.stringify(r.diagnostics));
@@ -208,8 +222,25 @@ test('socket kinds (sock, socket, skb, sockaddr) and cred: no need on kprobes, L
     kinds.map(([, src], i) => [src, i * 8]),
     'TP_PROTO argument i at ctx[i]',
   );
-  const tracefs = one({ tracepoints: [{ subsystem: 'sock', event: 'inet_sock_set_state', args: [{ index: 0n, type: 'sock' }] }] });
-  assert.equal(tracefs.spec?.needs, ['argument type sock on a tracepoint']);
+  // a tracefs tracepoint: the format's field must be a pointer to the struct (checked at load)
+  const tracefs = one({ tracepoints: [{ subsystem: 'sock', event: 'inet_sock_set_state', args: [{ index: 8n, type: 'sock' }] }] });
+  assert.equal(tracefs.spec?.needs, []);
+  const sockFmt = parseFormat(
+    [
+      'field:unsigned short common_type; offset:0; size:2; signed:0;',
+      'field:unsigned char common_flags; offset:2; size:1; signed:0;',
+      'field:unsigned char common_preempt_count; offset:3; size:1; signed:0;',
+      'field:int common_pid; offset:4; size:4; signed:1;',
+      'field:const void * skaddr; offset:8; size:8; signed:0;',
+      'field:int oldstate; offset:16; size:4; signed:1;',
+      'field:int newstate; offset:20; size:4; signed:1;',
+      'field:__u16 sport; offset:24; size:2; signed:0;',
+      'field:const void * skaddr2; offset:32; size:8; signed:0;',
+    ]
+      .map((l) => '\t' + l)
+      .join('\n'),
+  );
+  assert.throws(() => tracepointConf(tracefs, sockFmt), /field 8 "const void \* skaddr2" is not a struct sock pointer, which a sock argument is read from/);
   // what the generic programs do not read yet is refused at load, naming the types they do
   const map = one({ kprobes: [{ call: 'security_bpf_map_alloc', args: [{ index: 0n, type: 'bpf_map' }] }] });
   assert.ok(map.spec?.needs?.includes('argument type bpf_map'), JSON.stringify(map.spec?.needs));
@@ -223,6 +254,97 @@ test('socket kinds (sock, socket, skb, sockaddr) and cred: no need on kprobes, L
     OPTS,
   );
   assert.match(credFilter.diagnostics.map((d) => d.message).join('\n'), /operator Equal cannot be used on argument 0 of type cred \(no operator compares it/);
+});
+
+test('user_namespace, net_device and capability: read on kprobes, raw tracepoints and pointer fields of a tracepoint (capability/cap_capable); syscall fields refused', () => {
+  const one = (hooks: Record<string, unknown>) => {
+    const r = compile([policy(hooks)], OPTS);
+    assert.ok(r.image, JSON.stringify(r.diagnostics));
+    return inspectImage(r.image!)[0].hooks[0];
+  };
+  const kinds = [
+    ['user_namespace', LAYOUT.TLN_SRC_P_USERNS],
+    ['capability', LAYOUT.TLN_SRC_REG],
+    ['net_device', LAYOUT.TLN_SRC_P_NETDEV],
+  ] as const;
+  const args = kinds.map(([type], i) => ({ index: BigInt(i), type }));
+  const k = one({ kprobes: [{ call: 'cap_capable', args }] });
+  assert.equal(k.spec?.needs, []);
+  const kc = kprobeConf(k);
+  assert.equal(
+    kinds.map((_, i) => [argAt(kc, i, 'src'), argAt(kc, i, 'off')]),
+    kinds.map(([, src], i) => [src, i]),
+  );
+  const raw = one({ tracepoints: [{ subsystem: 'capability', event: 'cap_capable', raw: true, args }] });
+  assert.equal(raw.spec?.needs, []);
+  const rc = rawTpConf(raw);
+  assert.equal(
+    kinds.map((_, i) => [argAt(rc, i, 'src'), argAt(rc, i, 'off')]),
+    [LAYOUT.TLN_SRC_P_USERNS, LAYOUT.TLN_SRC_INT, LAYOUT.TLN_SRC_P_NETDEV].map((src, i) => [src, i * 8]),
+  );
+  // the tracefs tracepoint of this kernel family (6.15+): cred, user namespaces and cap in its fields
+  const capFmt = parseFormat(
+    [
+      'field:unsigned short common_type; offset:0; size:2; signed:0;',
+      'field:unsigned char common_flags; offset:2; size:1; signed:0;',
+      'field:unsigned char common_preempt_count; offset:3; size:1; signed:0;',
+      'field:int common_pid; offset:4; size:4; signed:1;',
+      'field:const struct cred * cred; offset:8; size:8; signed:0;',
+      'field:struct user_namespace * target_ns; offset:16; size:8; signed:0;',
+      'field:const struct user_namespace * capable_ns; offset:24; size:8; signed:0;',
+      'field:int cap; offset:32; size:4; signed:1;',
+      'field:int ret; offset:36; size:4; signed:1;',
+    ]
+      .map((l) => '\t' + l)
+      .join('\n'),
+  );
+  const tp = one({
+    tracepoints: [
+      {
+        subsystem: 'capability',
+        event: 'cap_capable',
+        args: [
+          { index: 4n, type: 'cred' },
+          { index: 5n, type: 'user_namespace' },
+          { index: 7n, type: 'capability' },
+        ],
+      },
+    ],
+  });
+  assert.equal(tp.spec?.needs, []);
+  const tc = tracepointConf(tp, capFmt);
+  assert.equal(
+    [0, 1, 2].map((i) => [argAt(tc, i, 'src'), argAt(tc, i, 'off'), argAt(tc, i, 'size')]),
+    [
+      [LAYOUT.TLN_SRC_P_CRED, 8, 8],
+      [LAYOUT.TLN_SRC_P_USERNS, 16, 8],
+      [LAYOUT.TLN_SRC_INT, 32, 4],
+    ],
+  );
+  const wrong = one({ tracepoints: [{ subsystem: 'capability', event: 'cap_capable', args: [{ index: 4n, type: 'user_namespace' }] }] });
+  assert.throws(() => tracepointConf(wrong, capFmt), /field 4 "const struct cred \* cred" is not a struct user_namespace pointer/);
+  // a syscall's pointers are user memory: a kernel struct is never read from them
+  const sys = one({ tracepoints: [{ subsystem: 'syscalls', event: 'sys_enter_connect', args: [{ index: 6n, type: 'sockaddr' }] }] });
+  const connFmt = parseFormat(
+    [
+      'field:unsigned short common_type; offset:0; size:2; signed:0;',
+      'field:unsigned char common_flags; offset:2; size:1; signed:0;',
+      'field:unsigned char common_preempt_count; offset:3; size:1; signed:0;',
+      'field:int common_pid; offset:4; size:4; signed:1;',
+      'field:int __syscall_nr; offset:8; size:4; signed:1;',
+      'field:int fd; offset:16; size:8; signed:0;',
+      'field:struct sockaddr * uservaddr; offset:24; size:8; signed:0;',
+    ]
+      .map((l) => '\t' + l)
+      .join('\n'),
+  );
+  assert.throws(() => tracepointConf(sys, connFmt), /a syscall tracepoint's pointers are user memory; sockaddr arguments are read from the kernel's/);
+  // a user namespace is shown, not compared
+  const f = compile(
+    [policy({ kprobes: [{ call: 'cap_capable', args, selectors: [{ matchArgs: [{ index: 0n, operator: 'Equal', values: ['0'] }] }] }] })],
+    OPTS,
+  );
+  assert.match(f.diagnostics.map((d) => d.message).join('\n'), /operator Equal cannot be used on argument 0 of type user_namespace \(no operator compares it/);
 });
 
 test('linux_binprm on an LSM hook or kprobe: read as its file (a walk to bprm->file), filters on it in the kernel', () => {

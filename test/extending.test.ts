@@ -92,7 +92,8 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
     Object.keys(G.tln_arg_type).map((m) => {
       // NOP: a declared position the kernel marks empty (Tetragon leaves it out of the event);
       // SYSCALL64: raw_syscalls' id, with the 32-bit bit the kernel sets; AUTO: a tracepoint field's
-      // format type at load; CHAR_BUF: syscall hooks' buffers; SKB, SOCKET, CRED: through their pointers
+      // format type at load; CHAR_BUF: syscall hooks' buffers; SKB, SOCKET, CRED, USER_NAMESPACE,
+      // NET_DEVICE: through their pointers; CAPABILITY: an int
       const seed = [
         'INT',
         'UINT32',
@@ -116,6 +117,9 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
         'SKB',
         'SOCKET',
         'CRED',
+        'USER_NAMESPACE',
+        'NET_DEVICE',
+        'CAPABILITY',
       ].map((n) => `TLN_ARG_${n}`);
       // every type is named for the evaluator's categories; the seed types are read by the BPF programs
       return [m, K(true, seed.includes(m) ? 'kernel' : 'refused')];

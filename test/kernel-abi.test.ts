@@ -137,6 +137,11 @@ const WANT: Omit<HookRecord, 'raw'>[] = [
     { kind: 'sock', family: 10, protocol: 6, sport: 443, dport: 51000, state: 0, saddr: '::1', daddr: '::1' },
   ]),
   genericKprobe('/bin/su', [{ kind: 'str', value: '', bytes: credBytes() }]),
+  genericKprobe('/bin/ip', [
+    { kind: 'str', value: '', bytes: userNsBytes() },
+    { kind: 'int', value: 21n },
+    { kind: 'str', value: 'lo' },
+  ]),
 ];
 
 /** record 4's struct tln_rec_credarg, as the C program fills it */
@@ -148,14 +153,21 @@ function credBytes(): Uint8Array {
   b.writeUInt32LE(0x11, c + LAYOUT['offsetof(struct tln_rec_cred, securebits)']);
   b.writeBigUInt64LE(0x1ffffffffffn, c + LAYOUT['offsetof(struct tln_rec_cred, cap_permitted)']);
   b.writeBigUInt64LE(1n << 21n, c + LAYOUT['offsetof(struct tln_rec_cred, cap_effective)']);
-  b.writeUInt32LE(1, LAYOUT['offsetof(struct tln_rec_credarg, userns_level)']);
-  b.writeUInt32LE(1000, LAYOUT['offsetof(struct tln_rec_credarg, userns_uid)']);
-  b.writeUInt32LE(1000, LAYOUT['offsetof(struct tln_rec_credarg, userns_gid)']);
-  b.writeUInt32LE(4026532000, LAYOUT['offsetof(struct tln_rec_credarg, userns_inum)']);
+  const u = LAYOUT['offsetof(struct tln_rec_credarg, user_ns)'];
+  b.writeUInt32LE(1, u + LAYOUT['offsetof(struct tln_rec_userns, level)']);
+  b.writeUInt32LE(1000, u + LAYOUT['offsetof(struct tln_rec_userns, uid)']);
+  b.writeUInt32LE(1000, u + LAYOUT['offsetof(struct tln_rec_userns, gid)']);
+  b.writeUInt32LE(4026532000, u + LAYOUT['offsetof(struct tln_rec_userns, inum)']);
+  return new Uint8Array(b);
+}
+/** record 5's struct tln_rec_userns: the initial user namespace */
+function userNsBytes(): Uint8Array {
+  const b = Buffer.alloc(LAYOUT['sizeof(struct tln_rec_userns)']);
+  b.writeUInt32LE(0xeffffffd, LAYOUT['offsetof(struct tln_rec_userns, inum)']);
   return new Uint8Array(b);
 }
 /** the arg types the C program declared, per record (what a hook's HookSpec.args say) */
-const TYPES = [[16, 1], [32, 3, 4], [32, 19], [32, 1, 34], [55]];
+const TYPES = [[16, 1], [32, 3, 4], [32, 19], [32, 1, 34], [55], [LAYOUT.TLN_ARG_USER_NAMESPACE, LAYOUT.TLN_ARG_CAPABILITY, LAYOUT.TLN_ARG_NET_DEVICE]];
 
 if (!compiler) {
   console.log('  [skip] no C compiler (cc/gcc/clang) for the layout check');
@@ -216,6 +228,28 @@ if (!compiler) {
     // bytes cut short (a record clipped by its end) give no value rather than zeros
     assert.equal(
       argJson({ kind: 'str', value: '', bytes: new Uint8Array(8) }, LAYOUT.TLN_ARG_CRED, () => ''),
+      {},
+    );
+  });
+
+  S('user_namespace, capability and net_device arguments as Tetragon writes user_ns_arg, capability_arg, net_dev_arg', () => {
+    const r = decodeRecord(cRecords()[5]) as HookRecord;
+    const types = TYPES[5];
+    assert.equal(
+      r.args.map((a, i) => argJson(a, types[i], () => '')),
+      [
+        { user_ns_arg: { level: 0, uid: 0, gid: 0, ns: { inum: 4026531837, is_host: true } } },
+        { capability_arg: { value: 21, name: 'CAP_SYS_ADMIN' } },
+        { net_dev_arg: { name: 'lo' } },
+      ],
+    );
+    // capability 1 is DAC_OVERRIDE in Tetragon's CapabilitiesType enum (no CAP_), printed by that name
+    assert.equal(
+      argJson({ kind: 'int', value: 1n }, LAYOUT.TLN_ARG_CAPABILITY, () => ''),
+      { capability_arg: { value: 1, name: 'DAC_OVERRIDE' } },
+    );
+    assert.equal(
+      argJson({ kind: 'str', value: '', bytes: new Uint8Array(4) }, LAYOUT.TLN_ARG_USER_NAMESPACE, () => ''),
       {},
     );
   });

@@ -391,6 +391,8 @@ export const TLN_SRC_P_SOCKET: u8 = 18;
 export const TLN_SRC_P_SKB: u8 = 19;
 export const TLN_SRC_P_SOCKADDR: u8 = 20;
 export const TLN_SRC_P_CRED: u8 = 21;
+export const TLN_SRC_P_USERNS: u8 = 22;
+export const TLN_SRC_P_NETDEV: u8 = 23;
 
 // enum tln_dhook
 export const TLN_DH_FILE_PERM: i32 = 0;
@@ -433,13 +435,17 @@ export const TLN_REC_CRED_OFF_CAP_PERMITTED: i32 = 40;
 export const TLN_REC_CRED_OFF_CAP_EFFECTIVE: i32 = 48;
 export const TLN_REC_CRED_OFF_CAP_INHERITABLE: i32 = 56;
 
+// struct tln_rec_userns (16 bytes)
+export const TLN_REC_USERNS_SIZEOF: i32 = 16;
+export const TLN_REC_USERNS_OFF_LEVEL: i32 = 0;
+export const TLN_REC_USERNS_OFF_UID: i32 = 4;
+export const TLN_REC_USERNS_OFF_GID: i32 = 8;
+export const TLN_REC_USERNS_OFF_INUM: i32 = 12;
+
 // struct tln_rec_credarg (80 bytes)
 export const TLN_REC_CREDARG_SIZEOF: i32 = 80;
 export const TLN_REC_CREDARG_OFF_CRED: i32 = 0;
-export const TLN_REC_CREDARG_OFF_USERNS_LEVEL: i32 = 64;
-export const TLN_REC_CREDARG_OFF_USERNS_UID: i32 = 68;
-export const TLN_REC_CREDARG_OFF_USERNS_GID: i32 = 72;
-export const TLN_REC_CREDARG_OFF_USERNS_INUM: i32 = 76;
+export const TLN_REC_CREDARG_OFF_USER_NS: i32 = 64;
 
 // struct tln_rec_ns (40 bytes)
 export const TLN_REC_NS_SIZEOF: i32 = 40;
@@ -1039,6 +1045,8 @@ export function abiTableJson(): string {
   o.push('"TLN_SRC_P_SKB":' + TLN_SRC_P_SKB.toString());
   o.push('"TLN_SRC_P_SOCKADDR":' + TLN_SRC_P_SOCKADDR.toString());
   o.push('"TLN_SRC_P_CRED":' + TLN_SRC_P_CRED.toString());
+  o.push('"TLN_SRC_P_USERNS":' + TLN_SRC_P_USERNS.toString());
+  o.push('"TLN_SRC_P_NETDEV":' + TLN_SRC_P_NETDEV.toString());
   o.push('"TLN_DH_FILE_PERM":' + TLN_DH_FILE_PERM.toString());
   o.push('"TLN_DH_MMAP_FILE":' + TLN_DH_MMAP_FILE.toString());
   o.push('"TLN_DH_PATH_TRUNCATE":' + TLN_DH_PATH_TRUNCATE.toString());
@@ -1181,12 +1189,14 @@ export function abiTableJson(): string {
   o.push('"offsetof(struct tln_rec_cred, cap_permitted)":' + TLN_REC_CRED_OFF_CAP_PERMITTED.toString());
   o.push('"offsetof(struct tln_rec_cred, cap_effective)":' + TLN_REC_CRED_OFF_CAP_EFFECTIVE.toString());
   o.push('"offsetof(struct tln_rec_cred, cap_inheritable)":' + TLN_REC_CRED_OFF_CAP_INHERITABLE.toString());
+  o.push('"sizeof(struct tln_rec_userns)":' + TLN_REC_USERNS_SIZEOF.toString());
+  o.push('"offsetof(struct tln_rec_userns, level)":' + TLN_REC_USERNS_OFF_LEVEL.toString());
+  o.push('"offsetof(struct tln_rec_userns, uid)":' + TLN_REC_USERNS_OFF_UID.toString());
+  o.push('"offsetof(struct tln_rec_userns, gid)":' + TLN_REC_USERNS_OFF_GID.toString());
+  o.push('"offsetof(struct tln_rec_userns, inum)":' + TLN_REC_USERNS_OFF_INUM.toString());
   o.push('"sizeof(struct tln_rec_credarg)":' + TLN_REC_CREDARG_SIZEOF.toString());
   o.push('"offsetof(struct tln_rec_credarg, cred)":' + TLN_REC_CREDARG_OFF_CRED.toString());
-  o.push('"offsetof(struct tln_rec_credarg, userns_level)":' + TLN_REC_CREDARG_OFF_USERNS_LEVEL.toString());
-  o.push('"offsetof(struct tln_rec_credarg, userns_uid)":' + TLN_REC_CREDARG_OFF_USERNS_UID.toString());
-  o.push('"offsetof(struct tln_rec_credarg, userns_gid)":' + TLN_REC_CREDARG_OFF_USERNS_GID.toString());
-  o.push('"offsetof(struct tln_rec_credarg, userns_inum)":' + TLN_REC_CREDARG_OFF_USERNS_INUM.toString());
+  o.push('"offsetof(struct tln_rec_credarg, user_ns)":' + TLN_REC_CREDARG_OFF_USER_NS.toString());
   o.push('"sizeof(struct tln_rec_ns)":' + TLN_REC_NS_SIZEOF.toString());
   o.push('"offsetof(struct tln_rec_ns, inum)":' + TLN_REC_NS_OFF_INUM.toString());
   o.push('"sizeof(struct tln_exec_rec)":' + TLN_EXEC_REC_SIZEOF.toString());

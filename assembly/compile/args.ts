@@ -91,8 +91,12 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
     // nothing to read
   } else if (buf) {
     if (!sized && !rc) addNeed(hook.needs, "char_buf without sizeArgIndex or returnCopy");
-  } else if ((t == A.TLN_ARG_LINUX_BINPRM || category(t) == CAT_SOCK || t == A.TLN_ARG_SOCKADDR || t == A.TLN_ARG_CRED) && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT && (hook.flags & A.TLN_HOOK_F_RAW) != 0) {
-    // a raw tracepoint's bprm (its file's path), socket and cred pointers (read as on kprobes)
+  } else if ((t == A.TLN_ARG_LINUX_BINPRM || category(t) == CAT_SOCK || t == A.TLN_ARG_SOCKADDR || t == A.TLN_ARG_CRED ||
+      t == A.TLN_ARG_USER_NAMESPACE || t == A.TLN_ARG_NET_DEVICE || t == A.TLN_ARG_CAPABILITY) && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT &&
+      ((hook.flags & A.TLN_HOOK_F_RAW) != 0 || !hook.call.startsWith("syscalls/"))) {
+    // a tracepoint's bprm (its file's path), socket, cred, user namespace and device pointers and
+    // capability ints, read as on kprobes: a raw one's TP_PROTO arguments, else the format's
+    // pointer fields (the loader checks each field's struct type; a syscall's are user memory)
   } else if (t == A.TLN_ARG_SYSCALL64 && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT) {
     // raw_syscalls' id field (the only place it is allowed), read as an integer with the 32-bit bit
   } else if (!isData && autoAtLoad(hook, t)) {

@@ -86,14 +86,19 @@ struct tln_rec_cred {
 	__u64 cap_inheritable;
 };                        /* 64 bytes */
 
+/* a user namespace (a user_namespace argument; a cred's), as Tetragon's user_ns_arg shows it */
+struct tln_rec_userns {
+	__u32 level;
+	__u32 uid;  /* the namespace's owner */
+	__u32 gid;  /* and group */
+	__u32 inum;
+};                  /* 16 bytes */
+
 /* a cred argument of a generic hook, in data[] (TLN_ARG_F_DATA): the struct cred and its
  * user namespace, as Tetragon's process_credentials_arg shows them */
 struct tln_rec_credarg {
 	struct tln_rec_cred cred;
-	__u32 userns_level;
-	__u32 userns_uid;  /* the namespace's owner */
-	__u32 userns_gid;  /* and group */
-	__u32 userns_inum;
+	struct tln_rec_userns user_ns;
 };                         /* 80 bytes */
 
 /* namespace inode numbers of a task by Tetragon's type id (TLN_NS_TYPES), 0 = none */
@@ -130,7 +135,7 @@ struct tln_exit_rec {
 /* one argument value of a hook record (in the order of the hook's args[]) */
 #define TLN_ARG_F_TRUNC 0x01 /* string cut */
 #define TLN_ARG_F_NONE 0x02  /* the value could not be read (no file behind the fd, ...) */
-#define TLN_ARG_F_DATA 0x04  /* a socket-kind or cred argument whose struct (tln_rec_sock, tln_rec_credarg) is at data[off] (else tln_hook_rec.sock) */
+#define TLN_ARG_F_DATA 0x04  /* a socket-kind, cred or user_namespace argument whose struct (tln_rec_sock, tln_rec_credarg, tln_rec_userns) is at data[off] (else tln_hook_rec.sock) */
 
 struct tln_rec_arg {
 	__u8 type;        /* enum tln_arg_type the policy declared, 0 = unused */
@@ -269,6 +274,8 @@ enum tln_src {
 	TLN_SRC_P_SKB = 19,      /* struct sk_buff *: its IPv4/IPv6 header and TCP/UDP ports */
 	TLN_SRC_P_SOCKADDR = 20, /* struct sockaddr * (kernel memory): family, address and port as saddr/sport */
 	TLN_SRC_P_CRED = 21,     /* struct cred *: into data[] as a struct tln_rec_credarg */
+	TLN_SRC_P_USERNS = 22,   /* struct user_namespace *: into data[] as a struct tln_rec_userns */
+	TLN_SRC_P_NETDEV = 23,   /* struct net_device *: its name, as a string */
 };
 
 #define TLN_GEN_STR_MAX 1024 /* bytes of one string argument in a generic hook record */

@@ -289,6 +289,7 @@ static __always_inline __u64 tln_int_conv(__u8 type, __u64 v)
 	case TLN_ARG_SYSCALL64:
 		return tln_syscall64(v);
 	case TLN_ARG_INT:
+	case TLN_ARG_CAPABILITY: /* an int (CAP_CHOWN 0 ...) */
 		return (__u64)(__s64)(__s32)v;
 	case TLN_ARG_UINT32:
 		return (__u32)v;
@@ -308,18 +309,19 @@ static __always_inline __u64 tln_int_conv(__u8 type, __u64 v)
 static __always_inline int tln_type_is_string(__u8 type)
 {
 	return type == TLN_ARG_FILE || type == TLN_ARG_PATH || type == TLN_ARG_FD ||
-	       type == TLN_ARG_STRING || type == TLN_ARG_FILENAME || type == TLN_ARG_LINUX_BINPRM;
+	       type == TLN_ARG_STRING || type == TLN_ARG_FILENAME || type == TLN_ARG_LINUX_BINPRM ||
+	       type == TLN_ARG_NET_DEVICE;
 }
 
 static __always_inline int tln_type_is_int(__u8 type)
 {
-	return (type >= TLN_ARG_INT && type <= TLN_ARG_UINT16);
+	return (type >= TLN_ARG_INT && type <= TLN_ARG_UINT16) || type == TLN_ARG_CAPABILITY;
 }
 
 static __always_inline int tln_type_is_signed(__u8 type)
 {
 	return type == TLN_ARG_INT || type == TLN_ARG_SINT64 || type == TLN_ARG_SINT8 ||
-	       type == TLN_ARG_SINT16;
+	       type == TLN_ARG_SINT16 || type == TLN_ARG_CAPABILITY;
 }
 
 /* ---- matching ------------------------------------------------------------ */

@@ -570,6 +570,8 @@ export const tln_src = {
   TLN_SRC_P_SKB: 19,
   TLN_SRC_P_SOCKADDR: 20,
   TLN_SRC_P_CRED: 21,
+  TLN_SRC_P_USERNS: 22,
+  TLN_SRC_P_NETDEV: 23,
 } as const;
 export const TLN_SRC_NONE = tln_src.TLN_SRC_NONE;
 export const TLN_SRC_INT = tln_src.TLN_SRC_INT;
@@ -593,6 +595,8 @@ export const TLN_SRC_P_SOCKET = tln_src.TLN_SRC_P_SOCKET;
 export const TLN_SRC_P_SKB = tln_src.TLN_SRC_P_SKB;
 export const TLN_SRC_P_SOCKADDR = tln_src.TLN_SRC_P_SOCKADDR;
 export const TLN_SRC_P_CRED = tln_src.TLN_SRC_P_CRED;
+export const TLN_SRC_P_USERNS = tln_src.TLN_SRC_P_USERNS;
+export const TLN_SRC_P_NETDEV = tln_src.TLN_SRC_P_NETDEV;
 
 /** enum tln_dhook */
 export const tln_dhook = {
@@ -647,14 +651,20 @@ export const tln_rec_cred = {
   cap_inheritable: 56,
 } as const;
 
+/** struct tln_rec_userns: sizeof and the offset of each field */
+export const tln_rec_userns = {
+  sizeof: 16,
+  level: 0,
+  uid: 4,
+  gid: 8,
+  inum: 12,
+} as const;
+
 /** struct tln_rec_credarg: sizeof and the offset of each field */
 export const tln_rec_credarg = {
   sizeof: 80,
   cred: 0,
-  userns_level: 64,
-  userns_uid: 68,
-  userns_gid: 72,
-  userns_inum: 76,
+  user_ns: 64,
 } as const;
 
 /** struct tln_rec_ns: sizeof and the offset of each field */
@@ -1321,6 +1331,8 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_SRC_P_SKB": 19,
   "TLN_SRC_P_SOCKADDR": 20,
   "TLN_SRC_P_CRED": 21,
+  "TLN_SRC_P_USERNS": 22,
+  "TLN_SRC_P_NETDEV": 23,
   "TLN_DH_FILE_PERM": 0,
   "TLN_DH_MMAP_FILE": 1,
   "TLN_DH_PATH_TRUNCATE": 2,
@@ -1463,12 +1475,14 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "offsetof(struct tln_rec_cred, cap_permitted)": 40,
   "offsetof(struct tln_rec_cred, cap_effective)": 48,
   "offsetof(struct tln_rec_cred, cap_inheritable)": 56,
+  "sizeof(struct tln_rec_userns)": 16,
+  "offsetof(struct tln_rec_userns, level)": 0,
+  "offsetof(struct tln_rec_userns, uid)": 4,
+  "offsetof(struct tln_rec_userns, gid)": 8,
+  "offsetof(struct tln_rec_userns, inum)": 12,
   "sizeof(struct tln_rec_credarg)": 80,
   "offsetof(struct tln_rec_credarg, cred)": 0,
-  "offsetof(struct tln_rec_credarg, userns_level)": 64,
-  "offsetof(struct tln_rec_credarg, userns_uid)": 68,
-  "offsetof(struct tln_rec_credarg, userns_gid)": 72,
-  "offsetof(struct tln_rec_credarg, userns_inum)": 76,
+  "offsetof(struct tln_rec_credarg, user_ns)": 64,
   "sizeof(struct tln_rec_ns)": 40,
   "offsetof(struct tln_rec_ns, inum)": 0,
   "sizeof(struct tln_exec_rec)": 176,

@@ -7,7 +7,8 @@ import type { Pod } from '../pods/pod.js';
 import { podJson } from '../pods/pod.js';
 import { joinArguments, type ProcEntry } from './process-cache.js';
 import { syscallId } from '../events/syscalls.js';
-import { decodeCredArg } from '../kernel/records.js';
+import { decodeCredArg, decodeUserNs, type UserNsArg } from '../kernel/records.js';
+import { CAPABILITIES } from '../events/convert.js';
 import { credentialsJson } from './proc-identity.js';
 
 /** the initial user namespace's inode number (PROC_USER_INIT_INO): the host's */
@@ -74,6 +75,11 @@ export function permissionString(path: string): string {
   return type + rwx((mode >> 6) & 7, mode & 0o4000, 's') + rwx((mode >> 3) & 7, mode & 0o2000, 's') + rwx(mode & 7, mode & 0o1000, 't');
 }
 
+/** a user namespace as Tetragon's UserNamespace message shows it; the initial one is the host's */
+function userNsJson(ns: UserNsArg): Json {
+  return { level: ns.level, uid: ns.uid, gid: ns.gid, ns: { inum: ns.inum, ...(ns.inum === INIT_USER_NS ? { is_host: true } : {}) } };
+}
+
 /** enum tln_arg_type, from the core's mirror of bpf/include/tln_abi.h */
 const T = abiTable();
 
@@ -98,6 +104,12 @@ export function argJson(a: EvalArg, type: number | undefined, permission: (path:
           return { size_arg: BigInt.asUintN(64, a.value).toString() };
         case T.TLN_ARG_SYSCALL64:
           return { syscall_id: syscallId(a.value) };
+        case T.TLN_ARG_CAPABILITY: {
+          // name: Tetragon's CapabilitiesType enum, printed by its name (1 is DAC_OVERRIDE there)
+          const v = Number(BigInt.asIntN(32, a.value));
+          const n = CAPABILITIES[v];
+          return { capability_arg: { value: v, ...(n ? { name: n } : {}) } };
+        }
         default:
           return { int_arg: Number(BigInt.asIntN(32, a.value)) };
       }
@@ -113,14 +125,14 @@ export function argJson(a: EvalArg, type: number | undefined, permission: (path:
         case T.TLN_ARG_CRED: {
           const c = a.bytes ? decodeCredArg(a.bytes) : null;
           if (!c) return {};
-          const ns = c.userNs;
-          return {
-            process_credentials_arg: {
-              ...credentialsJson(c).process_credentials,
-              user_ns: { level: ns.level, uid: ns.uid, gid: ns.gid, ns: { inum: ns.inum, ...(ns.inum === INIT_USER_NS ? { is_host: true } : {}) } },
-            },
-          };
+          return { process_credentials_arg: { ...credentialsJson(c).process_credentials, user_ns: userNsJson(c.userNs) } };
         }
+        case T.TLN_ARG_USER_NAMESPACE: {
+          const u = a.bytes ? decodeUserNs(a.bytes) : null;
+          return u ? { user_ns_arg: userNsJson(u) } : {};
+        }
+        case T.TLN_ARG_NET_DEVICE:
+          return { net_dev_arg: { name: a.value } };
         case T.TLN_ARG_CHAR_BUF: {
           // protojson: bytes in base64; a buffer larger than the copy is truncated_bytes_arg with its size
           const b = a.bytes ?? Buffer.from(a.value);

@@ -47,8 +47,8 @@ function slotValue(m: Uint8Array, dv: DataView, p: number, s: number): EvalArg {
       const off = p + dv.getUint32(s + S.str + G.tln_evrec_str.off, true);
       const b = m.subarray(off, off + dv.getUint32(s + STR_LEN, true));
       // char_buf: binary bytes (a copy: the core's memory is reused), as Tetragon's bytes_arg
-      // a cred: its struct tln_rec_credarg (decodeCredArg), not evaluated
-      if (m[s + S.type] === G.TLN_ARG_CRED) return { kind: 'str', value: '', bytes: b.slice() };
+      // a cred or user namespace: its struct (decodeCredArg, decodeUserNs), not evaluated
+      if (m[s + S.type] === G.TLN_ARG_CRED || m[s + S.type] === G.TLN_ARG_USER_NAMESPACE) return { kind: 'str', value: '', bytes: b.slice() };
       if (m[s + S.type] === G.TLN_ARG_CHAR_BUF)
         return { kind: 'str', value: utf8.decode(b), bytes: b.slice(), origSize: dv.getBigUint64(s + S.orig_size, true) };
       return { kind: 'str', value: utf8.decode(b) };

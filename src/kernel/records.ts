@@ -233,21 +233,38 @@ function decodeCred(b: Buffer, at: number): ExecCred {
   };
 }
 
+/** A user namespace argument (struct tln_rec_userns): its level, owner, group and inode. */
+export interface UserNsArg {
+  level: number;
+  uid: number;
+  gid: number;
+  inum: number;
+}
+
+function decodeUserNsAt(b: Buffer, at: number): UserNsArg {
+  const U = G.tln_rec_userns;
+  const u = (off: number) => b.readUInt32LE(at + off);
+  return { level: u(U.level), uid: u(U.uid), gid: u(U.gid), inum: u(U.inum) };
+}
+
+const view = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+
+/** the user namespace whose struct tln_rec_userns bytes a hook record carried; null when they are short */
+export function decodeUserNs(bytes: Uint8Array): UserNsArg | null {
+  return bytes.length < G.tln_rec_userns.sizeof ? null : decodeUserNsAt(view(bytes), 0);
+}
+
 /** A cred argument of a generic hook: the struct cred and its user namespace (struct tln_rec_credarg). */
 export interface CredArg extends ExecCred {
-  userNs: { level: number; uid: number; gid: number; inum: number };
+  userNs: UserNsArg;
 }
 
 /** the cred argument whose struct tln_rec_credarg bytes a hook record carried; null when they are short */
 export function decodeCredArg(bytes: Uint8Array): CredArg | null {
   const A = G.tln_rec_credarg;
   if (bytes.length < A.sizeof) return null;
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const u = (off: number) => b.readUInt32LE(off);
-  return {
-    ...decodeCred(b, A.cred),
-    userNs: { level: u(A.userns_level), uid: u(A.userns_uid), gid: u(A.userns_gid), inum: u(A.userns_inum) },
-  };
+  const b = view(bytes);
+  return { ...decodeCred(b, A.cred), userNs: decodeUserNsAt(b, A.user_ns) };
 }
 
 function decodeNs(b: Buffer, at: number): number[] {
@@ -331,7 +348,9 @@ export function decodeRecord(b: Buffer): TlnRecord | null {
   }
 }
 
-const STRING_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_FILE, G.TLN_ARG_PATH, G.TLN_ARG_FD, G.TLN_ARG_STRING, G.TLN_ARG_FILENAME]);
+const STRING_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_FILE, G.TLN_ARG_PATH, G.TLN_ARG_FD, G.TLN_ARG_STRING, G.TLN_ARG_FILENAME, G.TLN_ARG_NET_DEVICE]);
+/** argument types whose struct (tln_rec_credarg, tln_rec_userns) the generic programs write into data[] */
+const DATA_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_CRED, G.TLN_ARG_USER_NAMESPACE]);
 const SOCK_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_SOCK, G.TLN_ARG_SOCKADDR, G.TLN_ARG_SKB, G.TLN_ARG_SOCKET]);
 /** sensors whose programs are tln_generic.bpf.c's (socket arguments in data[], TLN_ARG_F_DATA) */
 const GENERIC_SENSORS: ReadonlySet<number> = new Set([
@@ -371,7 +390,7 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
   const nargs = Math.min(r.args.length, G.TLN_MAX_ARGS);
   const strs = r.args
     .slice(0, nargs)
-    .map((a, i) => (a.kind !== 'str' ? null : types[i] === G.TLN_ARG_CRED && a.bytes ? Buffer.from(a.bytes) : Buffer.from(a.value, 'utf8')));
+    .map((a, i) => (a.kind !== 'str' ? null : DATA_TYPES.has(types[i] ?? -1) && a.bytes ? Buffer.from(a.bytes) : Buffer.from(a.value, 'utf8')));
   const sensor = Object.entries(SENSOR_NAMES).find(([, n]) => n === r.sensor);
   const sensorId = sensor ? Number(sensor[0]) : 0;
   // the generic programs write each socket argument into data[]; the socket hooks their one socket
@@ -416,10 +435,10 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
     b.writeUInt8(type, o + G.tln_rec_arg.type);
     if (a.kind === 'none') {
       b.writeUInt8(ARG_F.NONE, o + G.tln_rec_arg.flags);
-    } else if (a.kind === 'str' && (STRING_TYPES.has(type) || (type === G.TLN_ARG_CRED && a.bytes))) {
-      // a cred: its struct tln_rec_credarg bytes in data[], as the generic programs write it
+    } else if (a.kind === 'str' && (STRING_TYPES.has(type) || (DATA_TYPES.has(type) && a.bytes))) {
+      // a cred or user namespace: its struct's bytes in data[], as the generic programs write it
       const sb = strs[i]!;
-      if (type === G.TLN_ARG_CRED) b.writeUInt8(ARG_F.DATA, o + G.tln_rec_arg.flags);
+      if (DATA_TYPES.has(type)) b.writeUInt8(ARG_F.DATA, o + G.tln_rec_arg.flags);
       b.writeUInt16LE(sb.length, o + G.tln_rec_arg.len);
       b.writeUInt16LE(off, o + G.tln_rec_arg.off);
       sb.copy(b, HOOK.data + off);

@@ -45,15 +45,19 @@ export const SRC = {
   P_SKB: LAYOUT.TLN_SRC_P_SKB,
   P_SOCKADDR: LAYOUT.TLN_SRC_P_SOCKADDR,
   P_CRED: LAYOUT.TLN_SRC_P_CRED,
+  P_USERNS: LAYOUT.TLN_SRC_P_USERNS,
+  P_NETDEV: LAYOUT.TLN_SRC_P_NETDEV,
 } as const;
 
-/** socket-kind and cred argument types read through a pointer (kprobes, fentries, LSM hooks, raw tracepoints), their source and BTF struct */
+/** socket-kind, cred, user namespace and net_device argument types read through a pointer (kprobes, fentries, LSM hooks, raw tracepoints), their source and BTF struct */
 const PTR_SRCS: ReadonlyMap<number, { src: number; struct: string }> = new Map([
   [LAYOUT.TLN_ARG_SOCK, { src: LAYOUT.TLN_SRC_P_SOCK, struct: 'sock' }],
   [LAYOUT.TLN_ARG_SOCKET, { src: LAYOUT.TLN_SRC_P_SOCKET, struct: 'socket' }],
   [LAYOUT.TLN_ARG_SKB, { src: LAYOUT.TLN_SRC_P_SKB, struct: 'sk_buff' }],
   [LAYOUT.TLN_ARG_SOCKADDR, { src: LAYOUT.TLN_SRC_P_SOCKADDR, struct: 'sockaddr' }],
   [LAYOUT.TLN_ARG_CRED, { src: LAYOUT.TLN_SRC_P_CRED, struct: 'cred' }],
+  [LAYOUT.TLN_ARG_USER_NAMESPACE, { src: LAYOUT.TLN_SRC_P_USERNS, struct: 'user_namespace' }],
+  [LAYOUT.TLN_ARG_NET_DEVICE, { src: LAYOUT.TLN_SRC_P_NETDEV, struct: 'net_device' }],
 ]);
 
 const GEN_CONF_SIZE = LAYOUT['sizeof(struct tln_gen_conf)'];
@@ -64,6 +68,8 @@ export const UPROBE_MAX_ARG = 5;
 
 /** enum tln_arg_type values the generic programs read */
 export const ARG_INT_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+/** and a capability number (an int; tln_int_conv widens it as one), on kprobes and raw tracepoints */
+const fnIntType = (t: number) => ARG_INT_TYPES.has(t) || t === LAYOUT.TLN_ARG_CAPABILITY;
 export const ARG_STRING = 19;
 const ARG_FILE = 16;
 const ARG_PATH = 17;
@@ -278,6 +284,14 @@ const TYPE_WORDS: Record<number, string> = {
   [ARG_PATH]: 'path',
   [ARG_FD]: 'fd',
   [ARG_LINUX_BINPRM]: 'linux_binprm',
+  [LAYOUT.TLN_ARG_SOCK]: 'sock',
+  [LAYOUT.TLN_ARG_SOCKET]: 'socket',
+  [LAYOUT.TLN_ARG_SKB]: 'skb',
+  [LAYOUT.TLN_ARG_SOCKADDR]: 'sockaddr',
+  [LAYOUT.TLN_ARG_CRED]: 'cred',
+  [LAYOUT.TLN_ARG_USER_NAMESPACE]: 'user_namespace',
+  [LAYOUT.TLN_ARG_NET_DEVICE]: 'net_device',
+  [LAYOUT.TLN_ARG_CAPABILITY]: 'capability',
 };
 export const typeWord = (t: number) => TYPE_WORDS[t] ?? (ARG_INT_TYPES.has(t) ? 'integer' : `type #${t}`);
 
@@ -299,7 +313,7 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[], bufFields?
     const where = `tracepoint ${tp.subsystem}/${tp.event} args[${i}] (index ${a.index})`;
     if (!f) throw new Error(`${where}: the tracepoint has ${fields.length} fields (0-${fields.length - 1}, common_* fields included), see its format file`);
     const field = `field ${a.index} "${f.decl}"`;
-    if (ARG_INT_TYPES.has(a.type) || a.type === ARG_SYSCALL64) {
+    if (fnIntType(a.type) || a.type === ARG_SYSCALL64) {
       if (f.shape === 'int' || f.shape === 'pointer' || f.shape === 'char-pointer') {
         if (f.size < 1 || f.size > 8) throw new Error(`${where}: ${field} is ${f.size} bytes, not an integer`);
         put(buf, i, f.offset, f.size, SRC.INT, f.signed);
@@ -344,6 +358,16 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[], bufFields?
         buf.writeUInt8(lf.size, o + LAYOUT['offsetof(struct tln_gen_buf, len_size)']);
       }
       put(buf, i, f.offset, 8, SRC.UBUF, false);
+      return;
+    }
+    const ptr = a.type === ARG_LINUX_BINPRM ? { src: SRC.BPRM, struct: 'linux_binprm' } : PTR_SRCS.get(a.type);
+    if (ptr) {
+      // a kernel pointer field of the struct the type reads (cap_capable's cred, net_dev_queue's skb)
+      if (user) throw new Error(`${where}: a syscall tracepoint's pointers are user memory; ${typeWord(a.type)} arguments are read from the kernel's`);
+      const m = /^(?:const\s+)?struct\s+([A-Za-z_][A-Za-z0-9_]*)\s*\*/.exec(f.decl);
+      if (f.shape !== 'pointer' || f.size !== 8 || !m || m[1] !== ptr.struct)
+        throw new Error(`${where}: ${field} is not a struct ${ptr.struct} pointer, which a ${typeWord(a.type)} argument is read from`);
+      put(buf, i, f.offset, 8, ptr.src, false);
       return;
     }
     if (a.type === ARG_AUTO)
@@ -465,12 +489,12 @@ export function kprobeConf(hook: HookSpec): Buffer {
   };
   return genConf(hook, 'kprobe ', (put, a, where) => {
     if (a.index > UPROBE_MAX_ARG) throw new Error(`${where}: only the first ${UPROBE_MAX_ARG + 1} arguments are in registers`);
-    if (ARG_INT_TYPES.has(a.type)) put(a.index, 8, SRC.REG, false);
+    if (fnIntType(a.type)) put(a.index, 8, SRC.REG, false);
     else if (srcs[a.type] !== undefined) put(a.index, 8, srcs[a.type], false);
     else if (PTR_SRCS.has(a.type)) put(a.index, 8, PTR_SRCS.get(a.type)!.src, false);
     else
       throw new Error(
-        `${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, string, file, path, fd, linux_binprm, sock, socket, skb, sockaddr, cred)`,
+        `${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, capability, string, file, path, fd, linux_binprm, sock, socket, skb, sockaddr, cred, user_namespace, net_device)`,
       );
   });
 }
@@ -511,13 +535,13 @@ export function openExitConf(hook: HookSpec, fields: FormatField[]): Buffer {
 export function rawTpConf(hook: HookSpec): Buffer {
   return genConf(hook, 'raw tracepoint ', (put, a, where) => {
     if (a.index > RAW_TP_MAX_ARG) throw new Error(`${where}: a tracepoint has at most ${RAW_TP_MAX_ARG + 1} arguments`);
-    if (ARG_INT_TYPES.has(a.type)) put(a.index * 8, 8, SRC.INT, false);
+    if (fnIntType(a.type)) put(a.index * 8, 8, SRC.INT, false);
     else if (a.type === ARG_STRING) put(a.index * 8, 8, SRC.KSTR, false);
     else if (a.type === ARG_LINUX_BINPRM) put(a.index * 8, 8, SRC.BPRM, false);
     else if (PTR_SRCS.has(a.type)) put(a.index * 8, 8, PTR_SRCS.get(a.type)!.src, false);
     else
       throw new Error(
-        `${where}: ${typeWord(a.type)} arguments cannot be read from a raw tracepoint yet (integers, string, linux_binprm, sock, socket, skb, sockaddr, cred)`,
+        `${where}: ${typeWord(a.type)} arguments cannot be read from a raw tracepoint yet (integers, capability, string, linux_binprm, sock, socket, skb, sockaddr, cred, user_namespace, net_device)`,
       );
   });
 }
@@ -584,7 +608,7 @@ export function resolveConf(conf: Buffer, hook: HookSpec, btf: Btf | string): Bu
     const pointee = btf.pointee(r.type);
     const last = r.steps[r.steps.length - 1];
     let fits: boolean;
-    if (ARG_INT_TYPES.has(a.type)) fits = shape === 'int' || shape === 'ptr';
+    if (fnIntType(a.type)) fits = shape === 'int' || shape === 'ptr';
     else if (a.type === ARG_STRING) fits = btf.isCharArray(r.type) || (shape === 'ptr' && btf.shape(pointee) === 'int' && btf.sizeOf(pointee) === 1);
     else if ((a.type === ARG_FILE || binprm) && !raw) fits = shape === 'ptr' && btf.name(pointee) === 'file';
     else if (a.type === ARG_PATH && !raw)
@@ -592,7 +616,7 @@ export function resolveConf(conf: Buffer, hook: HookSpec, btf: Btf | string): Bu
     else if (PTR_SRCS.has(a.type)) fits = shape === 'ptr' && btf.name(pointee) === PTR_SRCS.get(a.type)!.struct;
     else
       throw new Error(
-        `${where}: a resolved ${typeWord(a.type)} argument is not read yet (integers, string${raw ? '' : ', file, path'}, sock, socket, skb, sockaddr, cred)`,
+        `${where}: a resolved ${typeWord(a.type)} argument is not read yet (integers, capability, string${raw ? '' : ', file, path'}, sock, socket, skb, sockaddr, cred, user_namespace, net_device)`,
       );
     if (!fits) throw new Error(`${where}: ends at ${end}, which a ${typeWord(a.type)} argument cannot be read from`);
     const o = GEN_RES_OFF + i * GEN_RES_SIZE;

@@ -294,6 +294,8 @@ int main(void)
 	P("TLN_SRC_P_SKB", TLN_SRC_P_SKB);
 	P("TLN_SRC_P_SOCKADDR", TLN_SRC_P_SOCKADDR);
 	P("TLN_SRC_P_CRED", TLN_SRC_P_CRED);
+	P("TLN_SRC_P_USERNS", TLN_SRC_P_USERNS);
+	P("TLN_SRC_P_NETDEV", TLN_SRC_P_NETDEV);
 	P("TLN_DH_FILE_PERM", TLN_DH_FILE_PERM);
 	P("TLN_DH_MMAP_FILE", TLN_DH_MMAP_FILE);
 	P("TLN_DH_PATH_TRUNCATE", TLN_DH_PATH_TRUNCATE);
@@ -436,12 +438,14 @@ int main(void)
 	P("offsetof(struct tln_rec_cred, cap_permitted)", offsetof(struct tln_rec_cred, cap_permitted));
 	P("offsetof(struct tln_rec_cred, cap_effective)", offsetof(struct tln_rec_cred, cap_effective));
 	P("offsetof(struct tln_rec_cred, cap_inheritable)", offsetof(struct tln_rec_cred, cap_inheritable));
+	P("sizeof(struct tln_rec_userns)", sizeof(struct tln_rec_userns));
+	P("offsetof(struct tln_rec_userns, level)", offsetof(struct tln_rec_userns, level));
+	P("offsetof(struct tln_rec_userns, uid)", offsetof(struct tln_rec_userns, uid));
+	P("offsetof(struct tln_rec_userns, gid)", offsetof(struct tln_rec_userns, gid));
+	P("offsetof(struct tln_rec_userns, inum)", offsetof(struct tln_rec_userns, inum));
 	P("sizeof(struct tln_rec_credarg)", sizeof(struct tln_rec_credarg));
 	P("offsetof(struct tln_rec_credarg, cred)", offsetof(struct tln_rec_credarg, cred));
-	P("offsetof(struct tln_rec_credarg, userns_level)", offsetof(struct tln_rec_credarg, userns_level));
-	P("offsetof(struct tln_rec_credarg, userns_uid)", offsetof(struct tln_rec_credarg, userns_uid));
-	P("offsetof(struct tln_rec_credarg, userns_gid)", offsetof(struct tln_rec_credarg, userns_gid));
-	P("offsetof(struct tln_rec_credarg, userns_inum)", offsetof(struct tln_rec_credarg, userns_inum));
+	P("offsetof(struct tln_rec_credarg, user_ns)", offsetof(struct tln_rec_credarg, user_ns));
 	P("sizeof(struct tln_rec_ns)", sizeof(struct tln_rec_ns));
 	P("offsetof(struct tln_rec_ns, inum)", offsetof(struct tln_rec_ns, inum));
 	P("sizeof(struct tln_exec_rec)", sizeof(struct tln_exec_rec));

@@ -55,6 +55,7 @@ int main(void)
 	struct tln_hook_rec *r;
 	struct tln_rec_sock *s;
 	struct tln_rec_credarg *c;
+	struct tln_rec_userns *u;
 	const char *path = "/etc/shadow";
 
 	/* a file hook: (file, int mask), the path after the binary */
@@ -157,10 +158,28 @@ int main(void)
 	c->cred.securebits = 0x11;
 	c->cred.cap_permitted = 0x1ffffffffffULL;
 	c->cred.cap_effective = 1ULL << 21; /* CAP_SYS_ADMIN */
-	c->userns_level = 1;
-	c->userns_uid = 1000;
-	c->userns_gid = 1000;
-	c->userns_inum = 4026532000u;
+	c->user_ns.level = 1;
+	c->user_ns.uid = 1000;
+	c->user_ns.gid = 1000;
+	c->user_ns.inum = 4026532000u;
 	emit(r, sizeof(*r) + r->bin_len + sizeof(*c));
+
+	/* cap_capable-like (user_namespace, capability) and a net_device's name */
+	r = start(TLN_HOOK_GENERIC_KPROBE, 3, "/bin/ip");
+	r->sensor = TLN_SENSOR_KPROBE;
+	u = (struct tln_rec_userns *)(r->data + r->bin_len);
+	r->args[0].type = TLN_ARG_USER_NAMESPACE;
+	r->args[0].flags = TLN_ARG_F_DATA;
+	r->args[0].off = r->bin_len;
+	r->args[0].len = sizeof(*u);
+	u->level = 0;
+	u->inum = 0xeffffffdu; /* the initial user namespace */
+	r->args[1].type = TLN_ARG_CAPABILITY;
+	r->args[1].val = 21; /* CAP_SYS_ADMIN */
+	r->args[2].type = TLN_ARG_NET_DEVICE;
+	r->args[2].off = r->bin_len + sizeof(*u);
+	r->args[2].len = 2;
+	memcpy(r->data + r->args[2].off, "lo", 2);
+	emit(r, sizeof(*r) + r->bin_len + sizeof(*u) + 2);
 	return 0;
 }

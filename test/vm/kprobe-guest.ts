@@ -235,6 +235,46 @@ spec:
       type: cred
 `;
 
+/** Tetragon's capability-check shape (cap_capable: user_namespace, capability) killing CAP_SYS_NICE, and
+ * the device a packet leaves by (dev_hard_start_xmit: skb, net_device) compared by name in the kernel */
+const CAPDEV_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-capdev
+  namespace: default
+spec:
+  kprobes:
+  - call: cap_capable
+    syscall: false
+    args:
+    - index: 1
+      type: user_namespace
+    - index: 2
+      type: capability
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: Equal
+        values: ["23"]
+      matchActions:
+      - action: Sigkill
+  - call: dev_hard_start_xmit
+    syscall: false
+    args:
+    - index: 0
+      type: skb
+    - index: 1
+      type: net_device
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: DPort
+        values: ["47323"]
+      - index: 1
+        operator: Equal
+        values: ["lo"]
+`;
+
 type Json = Record<string, any>;
 const events = (): Json[] => (existsSync(EXPORT) ? jsonLines(readFileSync(EXPORT, 'utf8')) : []);
 async function eventWhere(pred: (e: Json) => boolean, ms = 20_000): Promise<Json | undefined> {
@@ -451,6 +491,50 @@ async function main(): Promise<void> {
       expect(ev.process_kprobe.process?.pod?.name === 'kp', 'in the pod');
       expect(!events().some((e) => e.process_kprobe?.policy_name === 'vm-cred' && !e.process_kprobe.process?.pod), 'no event outside the pod');
       await talon(['tp', 'delete', 'vm-cred', '-n', 'default', ...A], { timeoutMs: 120_000 });
+    });
+    await check('user_namespace, capability and net_device: cap_capable(CAP_SYS_NICE) killed in the pod, dev_hard_start_xmit names lo', async () => {
+      writeFileSync(join(D, 'capdev.yaml'), CAPDEV_POLICY);
+      let r = await talon(['tp', 'add', join(D, 'capdev.yaml'), ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0, `tp add: ${r.code} ${r.stdout} ${r.stderr}`);
+      const nice = ['python3', '-c', 'import os\nos.nice(-1)\nprint("niced")'];
+      r = await inPod(nice);
+      expect(r.code === 137, `os.nice(-1) in the pod is killed: ${r.code} ${r.stdout} ${r.stderr}`);
+      const host = spawnSync(nice[0], nice.slice(1), { encoding: 'utf8' });
+      expect(host.status === 0 && host.stdout === 'niced\n', `the host is not covered: ${host.status} ${host.stdout} ${host.stderr}`);
+      const send = [
+        'python3',
+        '-c',
+        'import socket\nfor p in (47323, 47324):\n  socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"talon", ("127.0.0.1", p))',
+      ];
+      r = await inPod(send);
+      expect(r.code === 0, `sendto in the pod: ${r.code} ${r.stderr}`);
+      const cap = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-capdev' && e.process_kprobe.function_name === 'cap_capable');
+      expect(
+        cap,
+        `a cap_capable event: ${JSON.stringify(
+          events()
+            .filter((e) => e.process_kprobe?.policy_name === 'vm-capdev')
+            .slice(0, 2),
+        )}`,
+      );
+      const ca = cap.process_kprobe.args;
+      expect(JSON.stringify(ca[1]) === JSON.stringify({ capability_arg: { value: 23, name: 'CAP_SYS_NICE' } }), `the capability: ${JSON.stringify(ca)}`);
+      expect(ca[0]?.user_ns_arg?.level === 0 && ca[0].user_ns_arg.ns?.is_host === true, `the initial user namespace: ${JSON.stringify(ca[0])}`);
+      expect(
+        cap.process_kprobe.action === 'KPROBE_ACTION_SIGKILL' && cap.process_kprobe.process?.pod?.name === 'kp',
+        `killed in the pod: ${JSON.stringify(cap.process_kprobe.process?.pod)}`,
+      );
+      const dev = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-capdev' && e.process_kprobe.function_name === 'dev_hard_start_xmit');
+      expect(dev, 'a dev_hard_start_xmit event');
+      const da = dev.process_kprobe.args;
+      expect(
+        da[0]?.skb_arg?.dport === 47323 && JSON.stringify(da[1]) === JSON.stringify({ net_dev_arg: { name: 'lo' } }),
+        `the packet and its device: ${JSON.stringify(da)}`,
+      );
+      const all = events().filter((e) => e.process_kprobe?.policy_name === 'vm-capdev');
+      expect(!all.some((e) => e.process_kprobe.args?.[0]?.skb_arg?.dport === 47324), 'the kernel filtered out port 47324');
+      expect(!all.some((e) => !e.process_kprobe.process?.pod), 'no event outside the pod');
+      await talon(['tp', 'delete', 'vm-capdev', '-n', 'default', ...A], { timeoutMs: 120_000 });
     });
     await check('status: the evaluator agrees with every kernel record', async () => {
       const r = await talon(['status', '-o', 'json', ...A], { timeoutMs: 120_000 });
