@@ -688,6 +688,17 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 	}
 	if (!sock)
 		__builtin_memset(&rec->sock, 0, sizeof(rec->sock));
+	/* a mapping whose tracepoint fires as the function returns (capability/cap_capable): the
+	 * return value is a field beside the arguments */
+	if (tln_gen.flags & TLN_GEN_F_RET_HERE) {
+		tln_rec_arg_clear(&rec->ret, hook->ret_type);
+		if (tln_gen.ret.src == TLN_SRC_INT && tln_type_is_int(hook->ret_type) &&
+		    !tln_field_int(ctx, tln_gen.ret.off, tln_gen.ret.size, tln_gen.ret.is_signed,
+				   &val))
+			rec->ret.val = tln_int_conv(hook->ret_type, val);
+		else
+			rec->ret.flags = TLN_ARG_F_NONE;
+	}
 	/* return: true: judged at the exit, with the return value (one event, as Tetragon's
 	 * return probe emits it); the record waits in tln_gen_pend for the task's exit */
 	if (tln_gen.flags & TLN_GEN_F_RETURN) {

@@ -251,6 +251,43 @@ spec:
 `;
 const CAP_TP = '/sys/kernel/tracing/events/capability/cap_capable';
 
+/** Tetragon's creds-capability-usage shape on cap_capable (a kprobe; here the tracepoint serves it), with
+ * the return value filtered in the kernel: a failed CAP_SYS_RESOURCE (24) check is killed, CAP_SETGID (6) posted */
+const KCAP = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "args-kcap"
+  namespace: "default"
+spec:
+  kprobes:
+  - call: "cap_capable"
+    syscall: false
+    return: true
+    args:
+    - index: 1
+      type: "user_namespace"
+    - index: 2
+      type: "capability"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: "Equal"
+        values: ["24"]
+      matchReturnArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["-1"]
+      matchActions:
+      - action: Sigkill
+    - matchArgs:
+      - index: 2
+        operator: "Equal"
+        values: ["6"]
+`;
+
 const py = (code: string) => ['python3', '-c', code];
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 
@@ -270,6 +307,7 @@ if (reason) {
       ['rawtp.yaml', RAWTP],
       ['rawsock.yaml', RAWSOCK],
       ...(existsSync(CAP_TP) ? [['caps.yaml', CAPS]] : []),
+      ...(existsSync(CAP_TP) ? [['kcap.yaml', KCAP]] : []),
     ]) {
       const f = join(t.dir, name);
       writeFileSync(f, text);
@@ -476,6 +514,47 @@ if (reason) {
     assert.equal([cred?.uid, cred?.user_ns?.level, cred?.caps?.effective?.includes('CAP_SYS_NICE')], [0, 1, false], JSON.stringify(ev.args[0]));
     assert.ok(cred?.user_ns?.ns?.inum > 0 && !cred.user_ns.ns.is_host, JSON.stringify(cred?.user_ns));
     assert.ok(typeof ev.args[3]?.int_arg === 'number', JSON.stringify(ev.args[3]));
+  });
+
+  test('a kprobe on cap_capable served by capability/cap_capable: the return value with the arguments, filtered in the kernel (a failed CAP_SYS_RESOURCE killed, CAP_SETGID posted), in the pod only', async () => {
+    if (!existsSync(CAP_TP)) {
+      // no kprobes and no tracepoint: refused at load, saying what is missing
+      const f = join(t.dir, 'kcap.yaml');
+      writeFileSync(f, KCAP);
+      const r = await talon(['tp', 'add', f, ...A]);
+      assert.is(r.code, 1);
+      assert.match(r.stderr, /cap_capable/);
+      return;
+    }
+    const g = await jsonEvents([], A);
+    let r = await talon(['exec', 'argsk', ...A, '--', ...py('import os\nos.setgid(4242)\nprint(os.getgid())')]);
+    assert.equal([r.code, r.stdout.trim()], [0, '4242'], r.stderr);
+    // lower the hard limit (no capability needed), then raise it again (CAP_SYS_RESOURCE)
+    const N = 'resource.RLIMIT_NOFILE';
+    const raise = py(`import resource\nresource.setrlimit(${N}, (512, 1024))\nresource.setrlimit(${N}, (512, 2048))\nprint("raised")`);
+    r = await talon(['exec', 'argsk', ...A, '--', ...raise]);
+    assert.is(r.code, 137, `a failed CAP_SYS_RESOURCE check is killed in the pod: ${r.stdout} ${r.stderr.slice(0, 300)}`);
+    const host = spawnSync(raise[0], raise.slice(1), { encoding: 'utf8' });
+    // the host is out of scope: not killed, whether its check passes (root) or fails (a sandbox without CAP_SYS_RESOURCE)
+    assert.ok(
+      host.signal === null && (host.status === 0 ? host.stdout.trim() === 'raised' : /not allowed to raise/.test(host.stderr)),
+      `the host: ${host.status} ${host.signal} ${host.stdout} ${host.stderr}`,
+    );
+    const events = await g.stop();
+    const kp = events.filter((e) => e.process_kprobe?.policy_name === 'args-kcap').map((e) => e.process_kprobe);
+    assert.ok(kp.length >= 2 && kp.every((e) => e.function_name === 'cap_capable' && e.process.pod?.name === 'argsk'), JSON.stringify(kp).slice(0, 2000));
+    const killed = kp.filter((e) => e.action === 'KPROBE_ACTION_SIGKILL');
+    assert.is(killed.length, 1, JSON.stringify(kp).slice(0, 2000));
+    assert.equal([killed[0].args[1], killed[0].return], [{ capability_arg: { value: 24, name: 'CAP_SYS_RESOURCE' } }, { int_arg: -1 }]);
+    assert.equal(killed[0].args[0]?.user_ns_arg?.ns?.is_host, true, JSON.stringify(killed[0].args[0]));
+    // setgid asks the pod's own user namespace, where its root has CAP_SETGID: granted (0), posted
+    const setgid = kp.filter((e) => e.args[1]?.capability_arg?.value === 6);
+    assert.ok(setgid.length >= 1 && setgid.every((e) => e.action === 'KPROBE_ACTION_POST'), JSON.stringify(setgid).slice(0, 2000));
+    assert.ok(
+      setgid.some((e) => e.return?.int_arg === 0 && e.args[0]?.user_ns_arg?.level === 1),
+      `a granted check in the pod's user namespace: ${JSON.stringify(setgid).slice(0, 2000)}`,
+    );
+    assert.ok(!kp.some((e) => e.args[1]?.capability_arg?.value === 24 && e.return?.int_arg === 0), 'a passed CAP_SYS_RESOURCE check matches no selector');
   });
 
   test('differential check: the evaluator agrees with every kernel record', async () => {

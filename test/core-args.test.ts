@@ -9,7 +9,17 @@ import * as assert from 'uvu/assert';
 import { compile, inspectImage, Evaluator } from '../src/core/index.js';
 import type { EvalArg } from '../src/core/types.js';
 import { LAYOUT } from '../src/kernel/records.js';
-import { hasResolve, hasReturnCopy, kprobeConf, parseFormat, rawTpConf, syscallConf, syscallReturnConf, tracepointConf } from '../src/kernel/tracefs.js';
+import {
+  capCapableConf,
+  hasResolve,
+  hasReturnCopy,
+  kprobeConf,
+  parseFormat,
+  rawTpConf,
+  syscallConf,
+  syscallReturnConf,
+  tracepointConf,
+} from '../src/kernel/tracefs.js';
 import { OPTS, policy, int, event } from './helpers/core.js';
 
 const needsOf = (kprobe: Record<string, unknown>) => {
@@ -320,6 +330,41 @@ test('user_namespace, net_device and capability: read on kprobes, raw tracepoint
       [LAYOUT.TLN_SRC_P_USERNS, 16, 8],
       [LAYOUT.TLN_SRC_INT, 32, 4],
     ],
+  );
+  // a kprobe on cap_capable served by this tracepoint: function arguments 0-2 are its cred, target_ns and
+  // cap fields; return: true reads ret in the same program
+  const kcap = one({
+    kprobes: [
+      {
+        call: 'cap_capable',
+        return: true,
+        args: [
+          { index: 1n, type: 'user_namespace' },
+          { index: 2n, type: 'capability' },
+        ],
+        returnArg: { index: 0n, type: 'int' },
+      },
+    ],
+  });
+  const cc = capCapableConf(kcap, capFmt);
+  assert.equal(
+    [0, 1].map((i) => [argAt(cc, i, 'src'), argAt(cc, i, 'off')]),
+    [
+      [LAYOUT.TLN_SRC_P_USERNS, 16],
+      [LAYOUT.TLN_SRC_INT, 32],
+    ],
+  );
+  const ro = LAYOUT['offsetof(struct tln_gen_conf, ret)'];
+  assert.equal(
+    [cc.readUInt16LE(ro + LAYOUT['offsetof(struct tln_gen_arg, off)']), cc.readUInt8(ro + LAYOUT['offsetof(struct tln_gen_arg, src)'])],
+    [36, LAYOUT.TLN_SRC_INT],
+  );
+  const flags = cc.readUInt8(LAYOUT['offsetof(struct tln_gen_conf, flags)']);
+  assert.equal([flags & LAYOUT.TLN_GEN_F_RET_HERE, flags & LAYOUT.TLN_GEN_F_RETURN], [LAYOUT.TLN_GEN_F_RET_HERE, 0], 'judged in the one program');
+  const opts = one({ kprobes: [{ call: 'cap_capable', args: [{ index: 3n, type: 'uint32' }] }] });
+  assert.throws(
+    () => capCapableConf(opts, capFmt),
+    /args\[0\] \(index 3\): tracepoint capability\/cap_capable gives cap_capable's arguments 0 \(cred\), 1 \(targ_ns\) and 2 \(cap\); opts \(3\) is not available/,
   );
   const wrong = one({ tracepoints: [{ subsystem: 'capability', event: 'cap_capable', args: [{ index: 4n, type: 'user_namespace' }] }] });
   assert.throws(() => tracepointConf(wrong, capFmt), /field 4 "const struct cred \* cred" is not a struct user_namespace pointer/);

@@ -337,6 +337,7 @@ export const TLN_RES_STEPS: u32 = 8;
 export const TLN_GEN_F_NEED_FILE: u8 = 0x01;
 export const TLN_GEN_F_RETURN: u8 = 0x02;
 export const TLN_GEN_F_RETCOPY: u8 = 0x04;
+export const TLN_GEN_F_RET_HERE: u8 = 0x08;
 export const TLN_PROC_F_PROCFS: u32 = 0x01;
 export const TLN_PROC_F_EXEC: u32 = 0x02;
 export const TLN_MAX_UNITS: i32 = 64;
@@ -844,6 +845,7 @@ export function abiTableJson(): string {
   o.push('"TLN_GEN_F_NEED_FILE":' + TLN_GEN_F_NEED_FILE.toString());
   o.push('"TLN_GEN_F_RETURN":' + TLN_GEN_F_RETURN.toString());
   o.push('"TLN_GEN_F_RETCOPY":' + TLN_GEN_F_RETCOPY.toString());
+  o.push('"TLN_GEN_F_RET_HERE":' + TLN_GEN_F_RET_HERE.toString());
   o.push('"TLN_PROC_F_PROCFS":' + TLN_PROC_F_PROCFS.toString());
   o.push('"TLN_PROC_F_EXEC":' + TLN_PROC_F_EXEC.toString());
   o.push('"TLN_MAX_UNITS":' + TLN_MAX_UNITS.toString());

@@ -317,6 +317,7 @@ struct tln_gen_res {
 #define TLN_GEN_F_NEED_FILE 0x01 /* no event when an fd/file argument has no file (e.g. a failed open's return value) */
 #define TLN_GEN_F_RETURN 0x02    /* return: true: the entry keeps the record (tln_gen_pend), the exit program adds the return value, judges and posts */
 #define TLN_GEN_F_RETCOPY 0x04   /* returnCopy arguments: the exit copies their bytes (with TLN_GEN_F_RETURN) */
+#define TLN_GEN_F_RET_HERE 0x08  /* the hook gives the return value with the arguments (ret: a field of this context): judged in one event */
 
 struct tln_gen_conf {
 	__u8 nargs;       /* entries of args[] used (the hook's nargs) */

@@ -495,6 +495,7 @@ export const TLN_RES_STEPS = 8;
 export const TLN_GEN_F_NEED_FILE = 0x01;
 export const TLN_GEN_F_RETURN = 0x02;
 export const TLN_GEN_F_RETCOPY = 0x04;
+export const TLN_GEN_F_RET_HERE = 0x08;
 export const TLN_PROC_F_PROCFS = 0x01;
 export const TLN_PROC_F_EXEC = 0x02;
 export const TLN_MAX_UNITS = 64;
@@ -1130,6 +1131,7 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_GEN_F_NEED_FILE": 1,
   "TLN_GEN_F_RETURN": 2,
   "TLN_GEN_F_RETCOPY": 4,
+  "TLN_GEN_F_RET_HERE": 8,
   "TLN_PROC_F_PROCFS": 1,
   "TLN_PROC_F_EXEC": 2,
   "TLN_MAX_UNITS": 64,

@@ -64,6 +64,8 @@ export interface HookImpl {
   only?: 'syscall' | 'function' | 'raw' | 'tracefs';
   /** serves only kprobes on these functions (a mapping of them onto other hooks) */
   calls?: string[];
+  /** the mapped hook gives the function's return value with its arguments (capability/cap_capable's ret): return: true is served without an exit program */
+  retHere?: boolean;
   /** a BTF program (fentry, fmod_ret, lsm) whose attach target is the hook's name, set at load */
   btfTarget?: boolean;
   /** chosen only for hooks whose selectors Override (where another implementation serves the rest) */
@@ -428,6 +430,21 @@ export const CATALOG: CatalogEntry[] = [
         calls: ['fd_install', 'security_file_open'],
         notes:
           'fd_install(fd, file) and security_file_open(file) on kernels without kprobes, served at the exit of open/openat/openat2/creat (those the kernel has): the returned fd and the file behind it, judged by its full path; only successful opens. What differs from the real functions: other ways a file gets an fd (socket, pipe, accept, dup, memfd, io_uring) are not seen, and the open has happened when the verdict is made (Sigkill/Signal reach the task before it returns to user space, so it never uses the fd).',
+      },
+      {
+        sensor: 'generic_kprobe_cap_tp',
+        mechanism: 'tracepoint',
+        requires: ['tracepoint', 'capCapableTp', 'bpfLoop', 'sendSignal'],
+        object: 'tln_generic.bpf.o',
+        slotVar: 'tln_gen_slot',
+        confVar: 'tln_gen',
+        programs: [{ name: 'tln_tp_generic', attach: [{ kind: 'tracepoint', category: 'capability', name: 'cap_capable' }] }],
+        actions: ['Sigkill', 'Signal'],
+        only: 'function',
+        calls: ['cap_capable'],
+        retHere: true,
+        notes:
+          'cap_capable(cred, targ_ns, cap, opts) on kernels without kprobes (6.15 and later), served by the tracepoint capability/cap_capable, which the function fires as it returns: arguments 0 (the cred), 1 (the target user namespace) and 2 (the capability) from its fields, and the return value (0 or -EPERM) with them, so return: true and matchReturnArgs are judged in one event. What differs from the real function: opts (argument 3) is not available; the check has been made when the verdict is (Sigkill/Signal reach the task before it returns to user space, not before the capability is granted); no Override. Every capable()/ns_capable() check goes through cap_capable, as with the kprobe.',
       },
     ],
   },

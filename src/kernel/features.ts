@@ -8,6 +8,8 @@ export interface Features extends ProbeResult {
   cgroup2: string | null;
   /** syscall tracepoints exist (tracefs events/syscalls) */
   syscallTracepoints: boolean;
+  /** the tracepoint capability/cap_capable exists (Linux 6.15+): cap_capable served without kprobes */
+  capCapableTp?: boolean;
   /** lockdown mode, e.g. "integrity", or null when unknown */
   lockdown: string | null;
 }
@@ -16,6 +18,7 @@ export interface Features extends ProbeResult {
 export type FeatureName =
   | 'tracepoint'
   | 'syscallTracepoints'
+  | 'capCapableTp'
   | 'tpBtf'
   | 'cgroupSockAddr'
   | 'cgroup2'
@@ -66,6 +69,7 @@ export function probeFeatures(shim: Shim): Features {
     ...p,
     cgroup2: findCgroup2(),
     syscallTracepoints: !!tracefs && existsSync(`${tracefs}/events/syscalls/sys_enter_read`),
+    capCapableTp: !!tracefs && existsSync(`${tracefs}/events/capability/cap_capable`),
     lockdown: lockdown(),
   };
 }

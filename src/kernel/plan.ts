@@ -16,6 +16,7 @@ import { LAYOUT } from './records.js';
 import {
   kprobeConf,
   openExitConf,
+  capCapableConf,
   readFormat,
   registerReturnConf,
   syscallConf,
@@ -292,6 +293,11 @@ function genericConf(h: HookSpec, host: PlanHost, impl: HookImpl): Buffer {
     );
   if (impl.calls?.includes('tcp_close')) return sockCloseConf(h);
   if (impl.calls?.includes('tcp_sendmsg')) return sockSendConf(h);
+  if (impl.calls?.includes('cap_capable')) {
+    const fields = host.tracepointFormat('capability', 'cap_capable');
+    if (typeof fields === 'string') throw new Error(`cap_capable is served by tracepoint capability/cap_capable: ${fields}`);
+    return capCapableConf(h, fields);
+  }
   if (impl.calls) {
     // a function mapped onto the open syscalls' exits: their formats are the same
     const fields = host.tracepointFormat('syscalls', 'sys_exit_openat');

@@ -58,6 +58,7 @@ const FEATURES: { key: keyof Features; label: string; no?: string; errorKey?: ke
   { key: 'tracepoint', label: 'tracepoints', no: 'program type refused' },
   { key: 'syscallTracepoints', label: 'syscall tracepoints', no: 'no events/syscalls in tracefs (CONFIG_FTRACE_SYSCALLS off, or tracefs not mounted)' },
   { key: 'tpBtf', label: 'BTF tracepoints (tp_btf)', errorKey: 'tpBtfError' },
+  { key: 'capCapableTp', label: 'tracepoint capability/cap_capable', no: 'no events/capability/cap_capable in tracefs (kernel < 6.15)' },
   { key: 'cgroupSockAddr', label: 'cgroup sock_addr hooks (connect4/6)', no: 'program type refused' },
   { key: 'setRetval', label: 'bpf_set_retval', no: 'helper refused (kernel < 5.18)' },
   { key: 'bpfLoop', label: 'bpf_loop', no: 'helper refused (kernel < 5.17)' },

@@ -105,8 +105,8 @@ export interface HookOnKernel {
 }
 
 /** does the implementation have a program at the function's exit (the return value)? */
-function seesReturn(impl: Pick<HookImpl, 'programs'>): boolean {
-  return impl.programs.some((p) => p.atReturn);
+function seesReturn(impl: Pick<HookImpl, 'programs' | 'retHere'>): boolean {
+  return impl.retHere === true || impl.programs.some((p) => p.atReturn);
 }
 
 /** does some selector of the hook (as written) have matchReturnActions? */
@@ -122,7 +122,7 @@ export function hasReturnActions(h: Pick<HookSpec, 'spec'>): boolean {
 }
 
 /** why the hook's return selectors cannot be served by impl (null: they can, or it has none) */
-export function returnRefusal(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mechanism' | 'programs'>): string | null {
+export function returnRefusal(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mechanism' | 'programs' | 'retHere'>): string | null {
   if (seesReturn(impl) && h.return === true) return null;
   const what = h.returnFilters ? 'matchReturnArgs' : hasReturnActions(h) ? 'matchReturnActions' : null;
   if (!what) return null;
@@ -130,7 +130,7 @@ export function returnRefusal(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mech
 }
 
 /** `return: true` on a hook whose implementation here has no program at the function's exit: events carry no return value */
-export function returnWarning(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mechanism' | 'programs'>): string | null {
+export function returnWarning(h: HookSpec, impl: Pick<HookImpl, 'sensor' | 'mechanism' | 'programs' | 'retHere'>): string | null {
   if (h.return !== true) return null;
   if (seesReturn(impl)) {
     // the whole hook is judged at the exit, with the return value

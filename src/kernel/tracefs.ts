@@ -414,15 +414,45 @@ export function syscallConf(hook: HookSpec, fields: FormatField[]): Buffer {
   }
 }
 
+/** cap_capable(cred, targ_ns, cap, opts): its arguments in the fields of tracepoint capability/cap_capable */
+const CAP_CAPABLE_FIELDS = ['cred', 'target_ns', 'cap'];
+
 /**
- * Adds the return value's source to the conf of a return: true syscall hook:
- * the `ret` field of its syscalls/sys_exit_X tracepoint, read by the exit program.
+ * struct tln_gen_conf of cap_capable served by the tracepoint capability/cap_capable (fired as the
+ * function returns): function argument i is the field CAP_CAPABLE_FIELDS[i]; return: true reads
+ * the ret field in the same program (TLN_GEN_F_RET_HERE).
  */
-export function syscallReturnConf(conf: Buffer, hook: HookSpec, exitFields: FormatField[]): Buffer {
-  const sc = hook.spec?.syscall ?? hook.name;
-  const ret = exitFields.find((f) => f.name === 'ret');
-  if (!ret || ret.shape !== 'int' || ret.size < 1 || ret.size > 8)
-    throw new Error(`tracepoint syscalls/sys_exit_${sc} has no integer ret field: not a syscall exit tracepoint`);
+export function capCapableConf(hook: HookSpec, fields: FormatField[]): Buffer {
+  const args = hook.args ?? [];
+  const mapped: HookSpec = {
+    ...hook,
+    tracepoint: { subsystem: 'capability', event: 'cap_capable' },
+    args: args.map((a, i) => {
+      const name = CAP_CAPABLE_FIELDS[a.index];
+      const at = name ? fields.findIndex((f) => f.name === name) : -1;
+      if (at < 0)
+        throw new Error(
+          `args[${i}] (index ${a.index}): tracepoint capability/cap_capable gives cap_capable's arguments 0 (cred), 1 (targ_ns) and 2 (cap)${name ? `, but this kernel's has no ${name} field` : ''}; opts (3) is not available`,
+        );
+      return { ...a, index: at };
+    }),
+  };
+  let conf: Buffer;
+  try {
+    conf = tracepointConf(mapped, fields);
+  } catch (e) {
+    throw new Error(
+      `cap_capable (tracepoint capability/cap_capable): ${(e as Error).message.replace(/^tracepoint \S+ args\[(\d+)\] \(index \d+\)/, (_m, i) => `args[${i}] (index ${args[Number(i)].index})`)}`,
+    );
+  }
+  if (hook.return !== true) return conf;
+  return withRetField(conf, fields, LAYOUT.TLN_GEN_F_RET_HERE, 'tracepoint capability/cap_capable has no integer ret field: the return value cannot be read');
+}
+
+/** a copy of conf whose return value is the tracepoint's integer `ret` field, with the flag that says who reads it */
+function withRetField(conf: Buffer, fields: FormatField[], flag: number, missing: string): Buffer {
+  const ret = fields.find((f) => f.name === 'ret');
+  if (!ret || ret.shape !== 'int' || ret.size < 1 || ret.size > 8) throw new Error(missing);
   const out = Buffer.from(conf);
   const o = LAYOUT['offsetof(struct tln_gen_conf, ret)'];
   out.writeUInt16LE(ret.offset, o + LAYOUT['offsetof(struct tln_gen_arg, off)']);
@@ -430,8 +460,17 @@ export function syscallReturnConf(conf: Buffer, hook: HookSpec, exitFields: Form
   out.writeUInt8(SRC.INT, o + LAYOUT['offsetof(struct tln_gen_arg, src)']);
   out.writeUInt8(1, o + LAYOUT['offsetof(struct tln_gen_arg, is_signed)']);
   const fo = LAYOUT['offsetof(struct tln_gen_conf, flags)'];
-  out.writeUInt8(out.readUInt8(fo) | LAYOUT.TLN_GEN_F_RETURN, fo);
+  out.writeUInt8(out.readUInt8(fo) | flag, fo);
   return out;
+}
+
+/**
+ * Adds the return value's source to the conf of a return: true syscall hook:
+ * the `ret` field of its syscalls/sys_exit_X tracepoint, read by the exit program.
+ */
+export function syscallReturnConf(conf: Buffer, hook: HookSpec, exitFields: FormatField[]): Buffer {
+  const sc = hook.spec?.syscall ?? hook.name;
+  return withRetField(conf, exitFields, LAYOUT.TLN_GEN_F_RETURN, `tracepoint syscalls/sys_exit_${sc} has no integer ret field: not a syscall exit tracepoint`);
 }
 
 /**
