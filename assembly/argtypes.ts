@@ -70,7 +70,14 @@ export const CAT_CAPS: i32 = 7;
 export function isSeedType(t: u8): bool {
   return (t >= A.TLN_ARG_INT && t <= A.TLN_ARG_UINT16) || (t >= A.TLN_ARG_FILE && t <= A.TLN_ARG_FILENAME) ||
     t == A.TLN_ARG_SOCK || t == A.TLN_ARG_SOCKADDR || t == A.TLN_ARG_SKB || t == A.TLN_ARG_SOCKET || t == A.TLN_ARG_LINUX_BINPRM ||
-    t == A.TLN_ARG_CRED || t == A.TLN_ARG_USER_NAMESPACE || t == A.TLN_ARG_NET_DEVICE || t == A.TLN_ARG_CAPABILITY;
+    t == A.TLN_ARG_CRED || t == A.TLN_ARG_USER_NAMESPACE || t == A.TLN_ARG_NET_DEVICE || t == A.TLN_ARG_CAPABILITY ||
+    isStructType(t);
+}
+
+/** read into data[] as a struct (cred, user namespace, BPF objects): shown in events, not compared */
+export function isStructType(t: u8): bool {
+  return t == A.TLN_ARG_CRED || t == A.TLN_ARG_USER_NAMESPACE || t == A.TLN_ARG_BPF_ATTR || t == A.TLN_ARG_BPF_PROG ||
+    t == A.TLN_ARG_BPF_MAP || t == A.TLN_ARG_PERF_EVENT;
 }
 
 /** the types the BPF programs read (or, nop, mark as declared and empty) on some hook (char_buf: syscall hooks; syscall64: raw_syscalls) */

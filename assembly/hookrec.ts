@@ -4,7 +4,7 @@
 // reads and the host reads back for the argument values of its Tetragon JSON.
 // Offsets come from the generated mirror of the headers only.
 import * as A from "./abi";
-import { valueCategory, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR } from "./argtypes";
+import { valueCategory, isStructType, CAT_INT, CAT_STR, CAT_SOCK, CAT_SOCKADDR } from "./argtypes";
 import {
   REC_HEADER, REC_SLOT, R_SIZE, R_HOOK_ID, R_KIND, R_NARGS, R_TIME, R_PID, R_TID, R_BIN_OFF, R_BIN_LEN,
   R_POD_OFF, R_POD_LEN, R_NAME_OFF, R_NAME_LEN, R_EXT_OFF, R_EXT_LEN, S_KIND, S_PROTOCOL, S_STATE, S_TYPE, S_FAMILY, S_VALUE,
@@ -128,10 +128,10 @@ function extBlock(rec: usize, q0: usize): i32 {
 }
 
 /** the record carries the value's bytes in data[] and the event as a string slot: strings, paths,
- * char_buf; a cred's struct tln_rec_credarg and a user namespace's tln_rec_userns too (decoded in
- * the host; not evaluated) */
+ * char_buf; the struct types' bytes too (tln_rec_credarg, tln_rec_userns, tln_rec_bpfprog ...:
+ * decoded in the host; not evaluated) */
 function inData(type: u8): bool {
-  return valueCategory(type) == CAT_STR || type == A.TLN_ARG_CRED || type == A.TLN_ARG_USER_NAMESPACE;
+  return valueCategory(type) == CAT_STR || isStructType(type);
 }
 
 /**

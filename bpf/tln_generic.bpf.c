@@ -515,6 +515,62 @@ static __always_inline void tln_userns_fill(struct tln_rec_userns *u,
 	}
 }
 
+/* a BPF program, map or perf event argument (what Tetragon's bpf policies show) */
+static __always_inline int tln_bpfobj_fill(void *dst, __u64 p, __u32 src)
+{
+	if (src == TLN_SRC_P_BPFATTR || src == TLN_SRC_P_BPFPROG) {
+		struct tln_rec_bpfprog *o = dst;
+
+		__builtin_memset(o, 0, sizeof(*o));
+		if (src == TLN_SRC_P_BPFATTR) {
+			const union bpf_attr *a = (const void *)p;
+
+			o->prog_type = BPF_CORE_READ(a, prog_type);
+			o->insn_cnt = BPF_CORE_READ(a, insn_cnt);
+			bpf_core_read(o->name, sizeof(o->name), &a->prog_name);
+		} else {
+			const struct bpf_prog *g = (const void *)p;
+			struct bpf_prog_aux *aux = BPF_CORE_READ(g, aux);
+
+			o->prog_type = BPF_CORE_READ(g, type);
+			o->insn_cnt = BPF_CORE_READ(g, len);
+			if (aux)
+				bpf_core_read_str(o->name, sizeof(o->name), &aux->name);
+		}
+		return 0;
+	}
+	if (src == TLN_SRC_P_BPFMAP) {
+		const struct bpf_map *m = (const void *)p;
+		struct tln_rec_bpfmap *o = dst;
+
+		__builtin_memset(o, 0, sizeof(*o));
+		o->map_type = BPF_CORE_READ(m, map_type);
+		o->key_size = BPF_CORE_READ(m, key_size);
+		o->value_size = BPF_CORE_READ(m, value_size);
+		o->max_entries = BPF_CORE_READ(m, max_entries);
+		bpf_core_read_str(o->name, sizeof(o->name), &m->name);
+		return 0;
+	}
+	if (src == TLN_SRC_P_PERFEV) {
+		const struct perf_event *e = (const void *)p;
+		struct tln_rec_perfevent *o = dst;
+		__u64 fn;
+
+		__builtin_memset(o, 0, sizeof(*o));
+		o->type = BPF_CORE_READ(e, attr.type);
+		o->config = BPF_CORE_READ(e, attr.config);
+		o->probe_offset = BPF_CORE_READ(e, attr.probe_offset);
+		/* config1 names a kprobe/uprobe PMU event's function (a dynamic PMU type, past the
+		 * fixed PERF_TYPE_*): a user pointer in the caller of perf_event_open */
+		fn = BPF_CORE_READ(e, attr.kprobe_func);
+		if (o->type >= PERF_TYPE_MAX && fn)
+			bpf_probe_read_user_str(o->kprobe_func, sizeof(o->kprobe_func),
+						(const void *)fn);
+		return 0;
+	}
+	return -1;
+}
+
 /* bytes of data[] a pointer argument of source src takes */
 static __always_inline __u32 tln_ptrarg_size(__u32 src)
 {
@@ -522,6 +578,12 @@ static __always_inline __u32 tln_ptrarg_size(__u32 src)
 		return sizeof(struct tln_rec_credarg);
 	if (src == TLN_SRC_P_USERNS)
 		return sizeof(struct tln_rec_userns);
+	if (src == TLN_SRC_P_BPFATTR || src == TLN_SRC_P_BPFPROG)
+		return sizeof(struct tln_rec_bpfprog);
+	if (src == TLN_SRC_P_BPFMAP)
+		return sizeof(struct tln_rec_bpfmap);
+	if (src == TLN_SRC_P_PERFEV)
+		return sizeof(struct tln_rec_perfevent);
 	return sizeof(struct tln_rec_sock);
 }
 
@@ -547,6 +609,8 @@ static __noinline int tln_gen_ptrarg(void *dst, __u64 p, __u32 src)
 		tln_userns_fill(dst, (const struct user_namespace *)p);
 		return 0;
 	}
+	if (src >= TLN_SRC_P_BPFATTR)
+		return tln_bpfobj_fill(dst, p, src);
 	__builtin_memset(s, 0, sizeof(*s));
 	switch (src) {
 	case TLN_SRC_P_SOCKET:
@@ -642,7 +706,8 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 			}
 		} else if (sock && ga->src == TLN_SRC_SOCK) {
 			/* the caller read the socket into rec->sock */
-		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_USERNS) {
+		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_PERFEV &&
+			   ga->src != TLN_SRC_P_NETDEV) {
 			/* a function's argument, or (raw tracepoints) a pointer in the context */
 			if (regs || btf)
 				val = tln_fn_arg(ctx, regs, ga->off, btf);

@@ -252,8 +252,8 @@ test('socket kinds (sock, socket, skb, sockaddr) and cred: no need on kprobes, L
   );
   assert.throws(() => tracepointConf(tracefs, sockFmt), /field 8 "const void \* skaddr2" is not a struct sock pointer, which a sock argument is read from/);
   // what the generic programs do not read yet is refused at load, naming the types they do
-  const map = one({ kprobes: [{ call: 'security_bpf_map_alloc', args: [{ index: 0n, type: 'bpf_map' }] }] });
-  assert.ok(map.spec?.needs?.includes('argument type bpf_map'), JSON.stringify(map.spec?.needs));
+  const mod = one({ kprobes: [{ call: 'security_kernel_load_data', args: [{ index: 0n, type: 'load_info' }] }] });
+  assert.ok(mod.spec?.needs?.includes('argument type load_info'), JSON.stringify(mod.spec?.needs));
   // a cred is shown, not compared: a filter on it is an error naming why
   const credFilter = compile(
     [
@@ -390,6 +390,27 @@ test('user_namespace, net_device and capability: read on kprobes, raw tracepoint
     OPTS,
   );
   assert.match(f.diagnostics.map((d) => d.message).join('\n'), /operator Equal cannot be used on argument 0 of type user_namespace \(no operator compares it/);
+});
+
+test('bpf_attr, bpf_prog, bpf_map, perf_event: read through the pointer into data[] on kprobes and raw tracepoints; shown, not compared', () => {
+  const kinds = [
+    ['bpf_attr', LAYOUT.TLN_SRC_P_BPFATTR],
+    ['bpf_prog', LAYOUT.TLN_SRC_P_BPFPROG],
+    ['bpf_map', LAYOUT.TLN_SRC_P_BPFMAP],
+    ['perf_event', LAYOUT.TLN_SRC_P_PERFEV],
+  ] as const;
+  const args = kinds.map(([type], i) => ({ index: BigInt(i), type }));
+  const r = compile([policy({ kprobes: [{ call: 'bpf_check', args }] })], OPTS);
+  assert.ok(r.image, JSON.stringify(r.diagnostics));
+  const k = inspectImage(r.image!)[0].hooks[0];
+  assert.equal(k.spec?.needs, []);
+  const kc = kprobeConf(k);
+  assert.equal(
+    kinds.map((_, i) => [argAt(kc, i, 'src'), argAt(kc, i, 'off')]),
+    kinds.map(([, src], i) => [src, i]),
+  );
+  const f = compile([policy({ kprobes: [{ call: 'bpf_check', args, selectors: [{ matchArgs: [{ index: 2n, operator: 'Equal', values: ['1'] }] }] }] })], OPTS);
+  assert.match(f.diagnostics.map((d) => d.message).join('\n'), /operator Equal cannot be used on argument 2 of type bpf_map \(no operator compares it/);
 });
 
 test('linux_binprm on an LSM hook or kprobe: read as its file (a walk to bprm->file), filters on it in the kernel', () => {

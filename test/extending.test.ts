@@ -93,7 +93,7 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
       // NOP: a declared position the kernel marks empty (Tetragon leaves it out of the event);
       // SYSCALL64: raw_syscalls' id, with the 32-bit bit the kernel sets; AUTO: a tracepoint field's
       // format type at load; CHAR_BUF: syscall hooks' buffers; SKB, SOCKET, CRED, USER_NAMESPACE,
-      // NET_DEVICE: through their pointers; CAPABILITY: an int
+      // NET_DEVICE, BPF_ATTR, BPF_PROG, BPF_MAP, PERF_EVENT: through their pointers; CAPABILITY: an int
       const seed = [
         'INT',
         'UINT32',
@@ -120,6 +120,10 @@ const LANGUAGE: Record<keyof typeof PLACES, Record<string, Row>> = {
         'USER_NAMESPACE',
         'NET_DEVICE',
         'CAPABILITY',
+        'BPF_ATTR',
+        'BPF_PROG',
+        'BPF_MAP',
+        'PERF_EVENT',
       ].map((n) => `TLN_ARG_${n}`);
       // every type is named for the evaluator's categories; the seed types are read by the BPF programs
       return [m, K(true, seed.includes(m) ? 'kernel' : 'refused')];

@@ -142,6 +142,10 @@ const WANT: Omit<HookRecord, 'raw'>[] = [
     { kind: 'int', value: 21n },
     { kind: 'str', value: 'lo' },
   ]),
+  genericKprobe(
+    '/bin/bpftool',
+    bpfBytes().map((bytes) => ({ kind: 'str', value: '', bytes })),
+  ),
 ];
 
 /** record 4's struct tln_rec_credarg, as the C program fills it */
@@ -160,6 +164,23 @@ function credBytes(): Uint8Array {
   b.writeUInt32LE(4026532000, u + LAYOUT['offsetof(struct tln_rec_userns, inum)']);
   return new Uint8Array(b);
 }
+/** record 6's structs (tln_rec_bpfprog, tln_rec_bpfmap, tln_rec_perfevent), as the C program fills them */
+function bpfBytes(): Uint8Array[] {
+  const P = Buffer.alloc(LAYOUT['sizeof(struct tln_rec_bpfprog)']);
+  P.writeUInt32LE(2, LAYOUT['offsetof(struct tln_rec_bpfprog, prog_type)']);
+  P.writeUInt32LE(17, LAYOUT['offsetof(struct tln_rec_bpfprog, insn_cnt)']);
+  P.write('tln_prog', LAYOUT['offsetof(struct tln_rec_bpfprog, name)']);
+  const M = Buffer.alloc(LAYOUT['sizeof(struct tln_rec_bpfmap)']);
+  M.writeUInt32LE(27, LAYOUT['offsetof(struct tln_rec_bpfmap, map_type)']);
+  M.writeUInt32LE(4096, LAYOUT['offsetof(struct tln_rec_bpfmap, max_entries)']);
+  M.write('tln_events_max16', LAYOUT['offsetof(struct tln_rec_bpfmap, name)']);
+  const E = Buffer.alloc(LAYOUT['sizeof(struct tln_rec_perfevent)']);
+  E.writeUInt32LE(8, LAYOUT['offsetof(struct tln_rec_perfevent, type)']);
+  E.writeBigUInt64LE(1n, LAYOUT['offsetof(struct tln_rec_perfevent, config)']);
+  E.writeBigUInt64LE(0x10n, LAYOUT['offsetof(struct tln_rec_perfevent, probe_offset)']);
+  E.write('do_sys_open', LAYOUT['offsetof(struct tln_rec_perfevent, kprobe_func)']);
+  return [P, M, E].map((b) => new Uint8Array(b));
+}
 /** record 5's struct tln_rec_userns: the initial user namespace */
 function userNsBytes(): Uint8Array {
   const b = Buffer.alloc(LAYOUT['sizeof(struct tln_rec_userns)']);
@@ -167,7 +188,15 @@ function userNsBytes(): Uint8Array {
   return new Uint8Array(b);
 }
 /** the arg types the C program declared, per record (what a hook's HookSpec.args say) */
-const TYPES = [[16, 1], [32, 3, 4], [32, 19], [32, 1, 34], [55], [LAYOUT.TLN_ARG_USER_NAMESPACE, LAYOUT.TLN_ARG_CAPABILITY, LAYOUT.TLN_ARG_NET_DEVICE]];
+const TYPES = [
+  [16, 1],
+  [32, 3, 4],
+  [32, 19],
+  [32, 1, 34],
+  [55],
+  [LAYOUT.TLN_ARG_USER_NAMESPACE, LAYOUT.TLN_ARG_CAPABILITY, LAYOUT.TLN_ARG_NET_DEVICE],
+  [LAYOUT.TLN_ARG_BPF_ATTR, LAYOUT.TLN_ARG_BPF_MAP, LAYOUT.TLN_ARG_PERF_EVENT],
+];
 
 if (!compiler) {
   console.log('  [skip] no C compiler (cc/gcc/clang) for the layout check');
@@ -251,6 +280,23 @@ if (!compiler) {
     assert.equal(
       argJson({ kind: 'str', value: '', bytes: new Uint8Array(4) }, LAYOUT.TLN_ARG_USER_NAMESPACE, () => ''),
       {},
+    );
+  });
+
+  S('bpf_attr, bpf_map and perf_event arguments as Tetragon writes bpf_attr_arg, bpf_map_arg, perf_event_arg', () => {
+    const r = decodeRecord(cRecords()[6]) as HookRecord;
+    assert.equal(
+      r.args.map((a, i) => argJson(a, TYPES[6][i], () => '')),
+      [
+        { bpf_attr_arg: { ProgType: 'BPF_PROG_TYPE_KPROBE', InsnCnt: 17, ProgName: 'tln_prog' } },
+        { bpf_map_arg: { MapType: 'BPF_MAP_TYPE_RINGBUF', KeySize: 0, ValueSize: 0, MaxEntries: 4096, MapName: 'tln_events_max16' } },
+        { perf_event_arg: { KprobeFunc: 'do_sys_open', Type: '8', Config: '1', ProbeOffset: '16' } },
+      ],
+    );
+    // the same struct read from a loaded program is a bpf_prog_arg
+    assert.equal(
+      argJson(r.args[0], LAYOUT.TLN_ARG_BPF_PROG, () => ''),
+      { bpf_prog_arg: { ProgType: 'BPF_PROG_TYPE_KPROBE', InsnCnt: 17, ProgName: 'tln_prog' } },
     );
   });
 

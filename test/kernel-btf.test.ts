@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { Btf, kernelBtf, resolvePath } from '../src/kernel/btf.js';
 import { resolveConf, rawTpConf, kprobeConf } from '../src/kernel/tracefs.js';
 import { LAYOUT } from '../src/kernel/records.js';
-import { NEED_RESOLVE, readFeatures, unsupportedReasons } from '../src/kernel/support.js';
+import { callNotFoundSkip, NEED_RESOLVE, readFeatures, unsupportedReasons } from '../src/kernel/support.js';
+import { planLoad } from '../src/kernel/plan.js';
+import type { Features } from '../src/kernel/features.js';
 import { compile, inspectImage } from '../src/core/index.js';
 import type { HookSpec } from '../src/core/types.js';
 import { policy, ROOT, tracepointHook } from './helpers/core.js';
@@ -91,6 +93,41 @@ test('Btf: types, names, prototypes of functions and BTF tracepoints', () => {
     ['void *', 'struct outer *'],
   );
   assert.is(SMALL.prototype('nope'), null);
+});
+
+test('ignore.callNotFound: a kprobe on a function the BTF lacks is skipped with the reason, the others planned; without it nothing is skipped', () => {
+  const feats = readFeatures(JSON.parse(readFileSync(join(ROOT, 'test/fixtures/kernels/vm-6.12.json'), 'utf8')));
+  assert.ok(typeof feats !== 'string', String(feats));
+  const kp = (call: string, ignore: boolean) => ({
+    call,
+    syscall: false,
+    args: [{ index: 0n, type: 'int' }],
+    ...(ignore ? { ignore: { callNotFound: true } } : {}),
+  });
+  const spec = (kprobes: unknown[]) => {
+    const r = compile([policy({ kprobes })], { defaultNamespace: 'default' });
+    assert.ok(r.image, JSON.stringify(r.diagnostics));
+    return inspectImage(r.image!)[0];
+  };
+  const host = { tracepointFormat: () => 'no tracefs here', btf: () => SMALL, fileExists: () => false };
+  const p = planLoad(spec([kp('ev_fn', true), kp('gone_fn', true)]), feats as Features, host);
+  assert.ok(p.ok, JSON.stringify(p));
+  if (!p.ok) return;
+  assert.equal(
+    p.hooks.map((h) => [h.name, h.sensor]),
+    [['ev_fn', 'generic_kprobe']],
+  );
+  assert.equal(p.skipped, [
+    "kprobe on gone_fn: gone_fn is not a function of this kernel (its BTF has none): skipped, as ignore.callNotFound asks; the policy's other hooks load",
+  ]);
+  const strict = planLoad(spec([kp('gone_fn', false)]), feats as Features, host);
+  assert.ok(strict.ok && strict.skipped.length === 0 && strict.hooks[0].name === 'gone_fn', 'planned: the attach says the function is missing');
+  const h = spec([kp('gone_fn', true)]).hooks[0];
+  assert.is(
+    callNotFoundSkip(h, () => 'no BTF'),
+    null,
+    'no BTF to ask: nothing is skipped',
+  );
 });
 
 test('resolvePath: offsets add up through embedded structs, pointers are loaded, the last field as its type says', () => {

@@ -318,6 +318,8 @@ export const TLN_REC_F_TRUNC_ARGS: u32 = 0x04;
 export const TLN_REC_F_TRUNC_CWD: u32 = 0x08;
 export const TLN_REC_F_NO_PROC: u32 = 0x10;
 export const TLN_REC_F_IDENTITY: u32 = 0x20;
+export const TLN_BPF_OBJ_NAME: i32 = 16;
+export const TLN_KSYM_NAME: i32 = 128;
 export const TLN_ARG_F_TRUNC: u8 = 0x01;
 export const TLN_ARG_F_NONE: u8 = 0x02;
 export const TLN_ARG_F_DATA: u8 = 0x04;
@@ -394,6 +396,10 @@ export const TLN_SRC_P_SOCKADDR: u8 = 20;
 export const TLN_SRC_P_CRED: u8 = 21;
 export const TLN_SRC_P_USERNS: u8 = 22;
 export const TLN_SRC_P_NETDEV: u8 = 23;
+export const TLN_SRC_P_BPFATTR: u8 = 24;
+export const TLN_SRC_P_BPFPROG: u8 = 25;
+export const TLN_SRC_P_BPFMAP: u8 = 26;
+export const TLN_SRC_P_PERFEV: u8 = 27;
 
 // enum tln_dhook
 export const TLN_DH_FILE_PERM: i32 = 0;
@@ -447,6 +453,28 @@ export const TLN_REC_USERNS_OFF_INUM: i32 = 12;
 export const TLN_REC_CREDARG_SIZEOF: i32 = 80;
 export const TLN_REC_CREDARG_OFF_CRED: i32 = 0;
 export const TLN_REC_CREDARG_OFF_USER_NS: i32 = 64;
+
+// struct tln_rec_bpfprog (24 bytes)
+export const TLN_REC_BPFPROG_SIZEOF: i32 = 24;
+export const TLN_REC_BPFPROG_OFF_PROG_TYPE: i32 = 0;
+export const TLN_REC_BPFPROG_OFF_INSN_CNT: i32 = 4;
+export const TLN_REC_BPFPROG_OFF_NAME: i32 = 8;
+
+// struct tln_rec_bpfmap (32 bytes)
+export const TLN_REC_BPFMAP_SIZEOF: i32 = 32;
+export const TLN_REC_BPFMAP_OFF_MAP_TYPE: i32 = 0;
+export const TLN_REC_BPFMAP_OFF_KEY_SIZE: i32 = 4;
+export const TLN_REC_BPFMAP_OFF_VALUE_SIZE: i32 = 8;
+export const TLN_REC_BPFMAP_OFF_MAX_ENTRIES: i32 = 12;
+export const TLN_REC_BPFMAP_OFF_NAME: i32 = 16;
+
+// struct tln_rec_perfevent (152 bytes)
+export const TLN_REC_PERFEVENT_SIZEOF: i32 = 152;
+export const TLN_REC_PERFEVENT_OFF_TYPE: i32 = 0;
+export const TLN_REC_PERFEVENT_OFF_PAD: i32 = 4;
+export const TLN_REC_PERFEVENT_OFF_CONFIG: i32 = 8;
+export const TLN_REC_PERFEVENT_OFF_PROBE_OFFSET: i32 = 16;
+export const TLN_REC_PERFEVENT_OFF_KPROBE_FUNC: i32 = 24;
 
 // struct tln_rec_ns (40 bytes)
 export const TLN_REC_NS_SIZEOF: i32 = 40;
@@ -826,6 +854,8 @@ export function abiTableJson(): string {
   o.push('"TLN_REC_F_TRUNC_CWD":' + TLN_REC_F_TRUNC_CWD.toString());
   o.push('"TLN_REC_F_NO_PROC":' + TLN_REC_F_NO_PROC.toString());
   o.push('"TLN_REC_F_IDENTITY":' + TLN_REC_F_IDENTITY.toString());
+  o.push('"TLN_BPF_OBJ_NAME":' + TLN_BPF_OBJ_NAME.toString());
+  o.push('"TLN_KSYM_NAME":' + TLN_KSYM_NAME.toString());
   o.push('"TLN_ARG_F_TRUNC":' + TLN_ARG_F_TRUNC.toString());
   o.push('"TLN_ARG_F_NONE":' + TLN_ARG_F_NONE.toString());
   o.push('"TLN_ARG_F_DATA":' + TLN_ARG_F_DATA.toString());
@@ -1049,6 +1079,10 @@ export function abiTableJson(): string {
   o.push('"TLN_SRC_P_CRED":' + TLN_SRC_P_CRED.toString());
   o.push('"TLN_SRC_P_USERNS":' + TLN_SRC_P_USERNS.toString());
   o.push('"TLN_SRC_P_NETDEV":' + TLN_SRC_P_NETDEV.toString());
+  o.push('"TLN_SRC_P_BPFATTR":' + TLN_SRC_P_BPFATTR.toString());
+  o.push('"TLN_SRC_P_BPFPROG":' + TLN_SRC_P_BPFPROG.toString());
+  o.push('"TLN_SRC_P_BPFMAP":' + TLN_SRC_P_BPFMAP.toString());
+  o.push('"TLN_SRC_P_PERFEV":' + TLN_SRC_P_PERFEV.toString());
   o.push('"TLN_DH_FILE_PERM":' + TLN_DH_FILE_PERM.toString());
   o.push('"TLN_DH_MMAP_FILE":' + TLN_DH_MMAP_FILE.toString());
   o.push('"TLN_DH_PATH_TRUNCATE":' + TLN_DH_PATH_TRUNCATE.toString());
@@ -1199,6 +1233,22 @@ export function abiTableJson(): string {
   o.push('"sizeof(struct tln_rec_credarg)":' + TLN_REC_CREDARG_SIZEOF.toString());
   o.push('"offsetof(struct tln_rec_credarg, cred)":' + TLN_REC_CREDARG_OFF_CRED.toString());
   o.push('"offsetof(struct tln_rec_credarg, user_ns)":' + TLN_REC_CREDARG_OFF_USER_NS.toString());
+  o.push('"sizeof(struct tln_rec_bpfprog)":' + TLN_REC_BPFPROG_SIZEOF.toString());
+  o.push('"offsetof(struct tln_rec_bpfprog, prog_type)":' + TLN_REC_BPFPROG_OFF_PROG_TYPE.toString());
+  o.push('"offsetof(struct tln_rec_bpfprog, insn_cnt)":' + TLN_REC_BPFPROG_OFF_INSN_CNT.toString());
+  o.push('"offsetof(struct tln_rec_bpfprog, name)":' + TLN_REC_BPFPROG_OFF_NAME.toString());
+  o.push('"sizeof(struct tln_rec_bpfmap)":' + TLN_REC_BPFMAP_SIZEOF.toString());
+  o.push('"offsetof(struct tln_rec_bpfmap, map_type)":' + TLN_REC_BPFMAP_OFF_MAP_TYPE.toString());
+  o.push('"offsetof(struct tln_rec_bpfmap, key_size)":' + TLN_REC_BPFMAP_OFF_KEY_SIZE.toString());
+  o.push('"offsetof(struct tln_rec_bpfmap, value_size)":' + TLN_REC_BPFMAP_OFF_VALUE_SIZE.toString());
+  o.push('"offsetof(struct tln_rec_bpfmap, max_entries)":' + TLN_REC_BPFMAP_OFF_MAX_ENTRIES.toString());
+  o.push('"offsetof(struct tln_rec_bpfmap, name)":' + TLN_REC_BPFMAP_OFF_NAME.toString());
+  o.push('"sizeof(struct tln_rec_perfevent)":' + TLN_REC_PERFEVENT_SIZEOF.toString());
+  o.push('"offsetof(struct tln_rec_perfevent, type)":' + TLN_REC_PERFEVENT_OFF_TYPE.toString());
+  o.push('"offsetof(struct tln_rec_perfevent, pad)":' + TLN_REC_PERFEVENT_OFF_PAD.toString());
+  o.push('"offsetof(struct tln_rec_perfevent, config)":' + TLN_REC_PERFEVENT_OFF_CONFIG.toString());
+  o.push('"offsetof(struct tln_rec_perfevent, probe_offset)":' + TLN_REC_PERFEVENT_OFF_PROBE_OFFSET.toString());
+  o.push('"offsetof(struct tln_rec_perfevent, kprobe_func)":' + TLN_REC_PERFEVENT_OFF_KPROBE_FUNC.toString());
   o.push('"sizeof(struct tln_rec_ns)":' + TLN_REC_NS_SIZEOF.toString());
   o.push('"offsetof(struct tln_rec_ns, inum)":' + TLN_REC_NS_OFF_INUM.toString());
   o.push('"sizeof(struct tln_exec_rec)":' + TLN_EXEC_REC_SIZEOF.toString());

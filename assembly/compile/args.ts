@@ -8,7 +8,7 @@ import * as M from "../messages";
 import { Node, V_INT } from "../value";
 import { Path } from "../diag";
 import { HookDef } from "../hooks";
-import { argTypeOf, argTypeNames, argTypeName, isSeedType, category, CAT_SOCK } from "../argtypes";
+import { argTypeOf, argTypeNames, argTypeName, isSeedType, isStructType, category, CAT_SOCK } from "../argtypes";
 import { isIntType } from "../parse";
 import { HookM, HookArgM } from "../model";
 import { Ctx } from "./context";
@@ -91,8 +91,8 @@ function argAttributes(cx: Ctx, a: Node, p: Path, hook: HookM, t: u8, tn: string
     // nothing to read
   } else if (buf) {
     if (!sized && !rc) addNeed(hook.needs, "char_buf without sizeArgIndex or returnCopy");
-  } else if ((t == A.TLN_ARG_LINUX_BINPRM || category(t) == CAT_SOCK || t == A.TLN_ARG_SOCKADDR || t == A.TLN_ARG_CRED ||
-      t == A.TLN_ARG_USER_NAMESPACE || t == A.TLN_ARG_NET_DEVICE || t == A.TLN_ARG_CAPABILITY) && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT &&
+  } else if ((t == A.TLN_ARG_LINUX_BINPRM || category(t) == CAT_SOCK || t == A.TLN_ARG_SOCKADDR || isStructType(t) ||
+      t == A.TLN_ARG_NET_DEVICE || t == A.TLN_ARG_CAPABILITY) && !isData && hook.kind == A.TLN_HOOK_TRACEPOINT &&
       ((hook.flags & A.TLN_HOOK_F_RAW) != 0 || !hook.call.startsWith("syscalls/"))) {
     // a tracepoint's bprm (its file's path), socket, cred, user namespace and device pointers and
     // capability ints, read as on kprobes: a raw one's TP_PROTO arguments, else the format's

@@ -101,6 +101,35 @@ struct tln_rec_credarg {
 	struct tln_rec_userns user_ns;
 };                         /* 80 bytes */
 
+#define TLN_BPF_OBJ_NAME 16 /* BPF_OBJ_NAME_LEN */
+#define TLN_KSYM_NAME 128   /* bytes of a perf event's kprobe function name, as Tetragon copies it */
+
+/* a BPF program being loaded (bpf_attr of BPF_PROG_LOAD) or loaded (bpf_prog), in data[]
+ * (TLN_ARG_F_DATA), as Tetragon's bpf_attr_arg / bpf_prog_arg show it */
+struct tln_rec_bpfprog {
+	__u32 prog_type;
+	__u32 insn_cnt;
+	char name[TLN_BPF_OBJ_NAME];
+};                          /* 24 bytes */
+
+/* a BPF map (bpf_map), as Tetragon's bpf_map_arg shows it */
+struct tln_rec_bpfmap {
+	__u32 map_type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 max_entries;
+	char name[TLN_BPF_OBJ_NAME];
+};                          /* 32 bytes */
+
+/* a perf event (perf_event) from its attr, as Tetragon's perf_event_arg shows it */
+struct tln_rec_perfevent {
+	__u32 type;
+	__u32 pad;
+	__u64 config;
+	__u64 probe_offset;
+	char kprobe_func[TLN_KSYM_NAME]; /* a kprobe/uprobe PMU event's function (or path): config1 */
+};                                       /* 152 bytes */
+
 /* namespace inode numbers of a task by Tetragon's type id (TLN_NS_TYPES), 0 = none */
 struct tln_rec_ns {
 	__u32 inum[10];
@@ -135,7 +164,7 @@ struct tln_exit_rec {
 /* one argument value of a hook record (in the order of the hook's args[]) */
 #define TLN_ARG_F_TRUNC 0x01 /* string cut */
 #define TLN_ARG_F_NONE 0x02  /* the value could not be read (no file behind the fd, ...) */
-#define TLN_ARG_F_DATA 0x04  /* a socket-kind, cred or user_namespace argument whose struct (tln_rec_sock, tln_rec_credarg, tln_rec_userns) is at data[off] (else tln_hook_rec.sock) */
+#define TLN_ARG_F_DATA 0x04  /* a socket-kind, cred, user_namespace or BPF-object argument whose struct (tln_rec_sock, tln_rec_credarg, tln_rec_userns, tln_rec_bpfprog, ...) is at data[off] (else tln_hook_rec.sock) */
 
 struct tln_rec_arg {
 	__u8 type;        /* enum tln_arg_type the policy declared, 0 = unused */
@@ -276,6 +305,10 @@ enum tln_src {
 	TLN_SRC_P_CRED = 21,     /* struct cred *: into data[] as a struct tln_rec_credarg */
 	TLN_SRC_P_USERNS = 22,   /* struct user_namespace *: into data[] as a struct tln_rec_userns */
 	TLN_SRC_P_NETDEV = 23,   /* struct net_device *: its name, as a string */
+	TLN_SRC_P_BPFATTR = 24,  /* union bpf_attr * (kernel copy): into data[] as a struct tln_rec_bpfprog */
+	TLN_SRC_P_BPFPROG = 25,  /* struct bpf_prog *: into data[] as a struct tln_rec_bpfprog */
+	TLN_SRC_P_BPFMAP = 26,   /* struct bpf_map *: into data[] as a struct tln_rec_bpfmap */
+	TLN_SRC_P_PERFEV = 27,   /* struct perf_event *: into data[] as a struct tln_rec_perfevent */
 };
 
 #define TLN_GEN_STR_MAX 1024 /* bytes of one string argument in a generic hook record */

@@ -476,6 +476,8 @@ export const TLN_REC_F_TRUNC_ARGS = 0x04;
 export const TLN_REC_F_TRUNC_CWD = 0x08;
 export const TLN_REC_F_NO_PROC = 0x10;
 export const TLN_REC_F_IDENTITY = 0x20;
+export const TLN_BPF_OBJ_NAME = 16;
+export const TLN_KSYM_NAME = 128;
 export const TLN_ARG_F_TRUNC = 0x01;
 export const TLN_ARG_F_NONE = 0x02;
 export const TLN_ARG_F_DATA = 0x04;
@@ -573,6 +575,10 @@ export const tln_src = {
   TLN_SRC_P_CRED: 21,
   TLN_SRC_P_USERNS: 22,
   TLN_SRC_P_NETDEV: 23,
+  TLN_SRC_P_BPFATTR: 24,
+  TLN_SRC_P_BPFPROG: 25,
+  TLN_SRC_P_BPFMAP: 26,
+  TLN_SRC_P_PERFEV: 27,
 } as const;
 export const TLN_SRC_NONE = tln_src.TLN_SRC_NONE;
 export const TLN_SRC_INT = tln_src.TLN_SRC_INT;
@@ -598,6 +604,10 @@ export const TLN_SRC_P_SOCKADDR = tln_src.TLN_SRC_P_SOCKADDR;
 export const TLN_SRC_P_CRED = tln_src.TLN_SRC_P_CRED;
 export const TLN_SRC_P_USERNS = tln_src.TLN_SRC_P_USERNS;
 export const TLN_SRC_P_NETDEV = tln_src.TLN_SRC_P_NETDEV;
+export const TLN_SRC_P_BPFATTR = tln_src.TLN_SRC_P_BPFATTR;
+export const TLN_SRC_P_BPFPROG = tln_src.TLN_SRC_P_BPFPROG;
+export const TLN_SRC_P_BPFMAP = tln_src.TLN_SRC_P_BPFMAP;
+export const TLN_SRC_P_PERFEV = tln_src.TLN_SRC_P_PERFEV;
 
 /** enum tln_dhook */
 export const tln_dhook = {
@@ -666,6 +676,34 @@ export const tln_rec_credarg = {
   sizeof: 80,
   cred: 0,
   user_ns: 64,
+} as const;
+
+/** struct tln_rec_bpfprog: sizeof and the offset of each field */
+export const tln_rec_bpfprog = {
+  sizeof: 24,
+  prog_type: 0,
+  insn_cnt: 4,
+  name: 8,
+} as const;
+
+/** struct tln_rec_bpfmap: sizeof and the offset of each field */
+export const tln_rec_bpfmap = {
+  sizeof: 32,
+  map_type: 0,
+  key_size: 4,
+  value_size: 8,
+  max_entries: 12,
+  name: 16,
+} as const;
+
+/** struct tln_rec_perfevent: sizeof and the offset of each field */
+export const tln_rec_perfevent = {
+  sizeof: 152,
+  type: 0,
+  pad: 4,
+  config: 8,
+  probe_offset: 16,
+  kprobe_func: 24,
 } as const;
 
 /** struct tln_rec_ns: sizeof and the offset of each field */
@@ -1112,6 +1150,8 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_REC_F_TRUNC_CWD": 8,
   "TLN_REC_F_NO_PROC": 16,
   "TLN_REC_F_IDENTITY": 32,
+  "TLN_BPF_OBJ_NAME": 16,
+  "TLN_KSYM_NAME": 128,
   "TLN_ARG_F_TRUNC": 1,
   "TLN_ARG_F_NONE": 2,
   "TLN_ARG_F_DATA": 4,
@@ -1335,6 +1375,10 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_SRC_P_CRED": 21,
   "TLN_SRC_P_USERNS": 22,
   "TLN_SRC_P_NETDEV": 23,
+  "TLN_SRC_P_BPFATTR": 24,
+  "TLN_SRC_P_BPFPROG": 25,
+  "TLN_SRC_P_BPFMAP": 26,
+  "TLN_SRC_P_PERFEV": 27,
   "TLN_DH_FILE_PERM": 0,
   "TLN_DH_MMAP_FILE": 1,
   "TLN_DH_PATH_TRUNCATE": 2,
@@ -1485,6 +1529,22 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "sizeof(struct tln_rec_credarg)": 80,
   "offsetof(struct tln_rec_credarg, cred)": 0,
   "offsetof(struct tln_rec_credarg, user_ns)": 64,
+  "sizeof(struct tln_rec_bpfprog)": 24,
+  "offsetof(struct tln_rec_bpfprog, prog_type)": 0,
+  "offsetof(struct tln_rec_bpfprog, insn_cnt)": 4,
+  "offsetof(struct tln_rec_bpfprog, name)": 8,
+  "sizeof(struct tln_rec_bpfmap)": 32,
+  "offsetof(struct tln_rec_bpfmap, map_type)": 0,
+  "offsetof(struct tln_rec_bpfmap, key_size)": 4,
+  "offsetof(struct tln_rec_bpfmap, value_size)": 8,
+  "offsetof(struct tln_rec_bpfmap, max_entries)": 12,
+  "offsetof(struct tln_rec_bpfmap, name)": 16,
+  "sizeof(struct tln_rec_perfevent)": 152,
+  "offsetof(struct tln_rec_perfevent, type)": 0,
+  "offsetof(struct tln_rec_perfevent, pad)": 4,
+  "offsetof(struct tln_rec_perfevent, config)": 8,
+  "offsetof(struct tln_rec_perfevent, probe_offset)": 16,
+  "offsetof(struct tln_rec_perfevent, kprobe_func)": 24,
   "sizeof(struct tln_rec_ns)": 40,
   "offsetof(struct tln_rec_ns, inum)": 0,
   "sizeof(struct tln_exec_rec)": 176,

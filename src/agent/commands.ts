@@ -79,6 +79,8 @@ export async function tpAdd(conn: ConnectOptions, f: TpAddFlags, io: Io = stdio)
       ...(f.mode ? { mode: f.mode } : {}),
     });
     for (const w of r.warnings) io.stderr.write(w + '\n');
+    // what the load did differently from what the policy asks (a skipped hook, no return value)
+    for (const p of r.policies) for (const w of p.warnings ?? []) io.stderr.write(`warning: ${qualified(p)}: ${w}\n`);
     for (const p of r.policies) io.stdout.write(`tracing policy ${qualified(p)} added (${p.mode}${p.sensors.length ? `, ${p.sensors.join(',')}` : ''})\n`);
     return EXIT_OK;
   });

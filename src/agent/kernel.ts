@@ -1,5 +1,16 @@
 // The kernel loader (src/kernel) behind the agent's KernelPort.
-import { ABI_TAG, pinDirFor, Kernel, chooseImpl, kernelCheck, type LoadedPolicy, type Shim, type TlnRecord } from '../kernel/index.js';
+import {
+  ABI_TAG,
+  pinDirFor,
+  Kernel,
+  callNotFoundSkip,
+  chooseImpl,
+  kernelBtf,
+  kernelCheck,
+  type LoadedPolicy,
+  type Shim,
+  type TlnRecord,
+} from '../kernel/index.js';
 import type { PolicySpec } from '../core/types.js';
 import { expandListHooks } from '../kernel/lists.js';
 import type { KernelPort, LoadedPolicyPort, PolicyCounters, ProgramStat } from './ports.js';
@@ -91,6 +102,7 @@ export class KernelAdapter implements KernelPort {
   sensorsFor(spec: PolicySpec): string[] {
     const out = new Set<string>();
     for (const h of expandListHooks(spec)) {
+      if (callNotFoundSkip(h, kernelBtf)) continue;
       const c = chooseImpl(h.hookId, h.name, this.kernel.features, h);
       if (c.ok) out.add(c.impl.sensor);
     }
@@ -98,7 +110,12 @@ export class KernelAdapter implements KernelPort {
   }
 
   loadWarnings(spec: PolicySpec): string[] {
-    return kernelCheck(spec, this.kernel.features).flatMap((h) => h.warnings);
+    // the hooks the load leaves out (ignore.callNotFound on a function this kernel lacks) are said first
+    const skipped = expandListHooks(spec).flatMap((h) => callNotFoundSkip(h, kernelBtf) ?? []);
+    return [
+      ...skipped,
+      ...kernelCheck({ ...spec, hooks: spec.hooks.filter((h) => !callNotFoundSkip(h, kernelBtf)) }, this.kernel.features).flatMap((h) => h.warnings),
+    ];
   }
 
   async loadPolicy(_image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort> {

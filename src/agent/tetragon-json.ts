@@ -7,7 +7,7 @@ import type { Pod } from '../pods/pod.js';
 import { podJson } from '../pods/pod.js';
 import { joinArguments, type ProcEntry } from './process-cache.js';
 import { syscallId } from '../events/syscalls.js';
-import { decodeCredArg, decodeUserNs, type UserNsArg } from '../kernel/records.js';
+import { decodeBpfMap, decodeBpfProg, decodeCredArg, decodePerfEvent, decodeUserNs, type UserNsArg } from '../kernel/records.js';
 import { CAPABILITIES } from '../events/convert.js';
 import { credentialsJson } from './proc-identity.js';
 
@@ -75,6 +75,76 @@ export function permissionString(path: string): string {
   return type + rwx((mode >> 6) & 7, mode & 0o4000, 's') + rwx((mode >> 3) & 7, mode & 0o2000, 's') + rwx(mode & 7, mode & 0o1000, 't');
 }
 
+/** uapi/linux/bpf.h's program and map types and perf_event.h's event types, by number, as Tetragon names them */
+const BPF_PROG_TYPES: readonly string[] = [
+  'UNSPEC',
+  'SOCKET_FILTER',
+  'KPROBE',
+  'SCHED_CLS',
+  'SCHED_ACT',
+  'TRACEPOINT',
+  'XDP',
+  'PERF_EVENT',
+  'CGROUP_SKB',
+  'CGROUP_SOCK',
+  'LWT_IN',
+  'LWT_OUT',
+  'LWT_XMIT',
+  'SOCK_OPS',
+  'SK_SKB',
+  'CGROUP_DEVICE',
+  'SK_MSG',
+  'RAW_TRACEPOINT',
+  'CGROUP_SOCK_ADDR',
+  'LWT_SEG6LOCAL',
+  'LIRC_MODE2',
+  'SK_REUSEPORT',
+  'FLOW_DISSECTOR',
+  'CGROUP_SYSCTL',
+  'RAW_TRACEPOINT_WRITABLE',
+  'CGROUP_SOCKOPT',
+  'TRACING',
+  'STRUCT_OPS',
+  'EXT',
+  'LSM',
+  'SK_LOOKUP',
+  'SYSCALL',
+].map((n) => `BPF_PROG_TYPE_${n}`);
+const BPF_MAP_TYPES: readonly string[] = [
+  'UNSPEC',
+  'HASH',
+  'ARRAY',
+  'PROG_ARRAY',
+  'PERF_EVENT_ARRAY',
+  'PERCPU_HASH',
+  'PERCPU_ARRAY',
+  'STACK_TRACE',
+  'CGROUP_ARRAY',
+  'LRU_HASH',
+  'LRU_PERCPU_HASH',
+  'LPM_TRIE',
+  'ARRAY_OF_MAPS',
+  'HASH_OF_MAPS',
+  'DEVMAP',
+  'SOCKMAP',
+  'CPUMAP',
+  'XSKMAP',
+  'SOCKHASH',
+  'CGROUP_STORAGE',
+  'REUSEPORT_SOCKARRAY',
+  'PERCPU_CGROUP_STORAGE',
+  'QUEUE',
+  'STACK',
+  'SK_STORAGE',
+  'DEVMAP_HASH',
+  'STRUCT_OPS',
+  'RINGBUF',
+  'INODE_STORAGE',
+  'TASK_STORAGE',
+  'BLOOM_FILTER',
+].map((n) => `BPF_MAP_TYPE_${n}`);
+const PERF_TYPES: readonly string[] = ['HARDWARE', 'SOFTWARE', 'TRACEPOINT', 'HW_CACHE', 'RAW', 'BREAKPOINT', 'MAX'].map((n) => `PERF_TYPE_${n}`);
+
 /** a user namespace as Tetragon's UserNamespace message shows it; the initial one is the host's */
 function userNsJson(ns: UserNsArg): Json {
   return { level: ns.level, uid: ns.uid, gid: ns.gid, ns: { inum: ns.inum, ...(ns.inum === INIT_USER_NS ? { is_host: true } : {}) } };
@@ -133,6 +203,40 @@ export function argJson(a: EvalArg, type: number | undefined, permission: (path:
         }
         case T.TLN_ARG_NET_DEVICE:
           return { net_dev_arg: { name: a.value } };
+        case T.TLN_ARG_BPF_ATTR:
+        case T.TLN_ARG_BPF_PROG: {
+          const g = a.bytes ? decodeBpfProg(a.bytes) : null;
+          if (!g) return {};
+          const v = { ProgType: BPF_PROG_TYPES[g.progType] ?? String(g.progType), InsnCnt: g.insnCnt, ProgName: g.name };
+          return type === T.TLN_ARG_BPF_ATTR ? { bpf_attr_arg: v } : { bpf_prog_arg: v };
+        }
+        case T.TLN_ARG_BPF_MAP: {
+          const m = a.bytes ? decodeBpfMap(a.bytes) : null;
+          return m
+            ? {
+                bpf_map_arg: {
+                  MapType: BPF_MAP_TYPES[m.mapType] ?? String(m.mapType),
+                  KeySize: m.keySize,
+                  ValueSize: m.valueSize,
+                  MaxEntries: m.maxEntries,
+                  MapName: m.name,
+                },
+              }
+            : {};
+        }
+        case T.TLN_ARG_PERF_EVENT: {
+          const e = a.bytes ? decodePerfEvent(a.bytes) : null;
+          return e
+            ? {
+                perf_event_arg: {
+                  KprobeFunc: e.kprobeFunc,
+                  Type: PERF_TYPES[e.type] ?? String(e.type),
+                  Config: e.config.toString(),
+                  ProbeOffset: e.probeOffset.toString(),
+                },
+              }
+            : {};
+        }
         case T.TLN_ARG_CHAR_BUF: {
           // protojson: bytes in base64; a buffer larger than the copy is truncated_bytes_arg with its size
           const b = a.bytes ?? Buffer.from(a.value);

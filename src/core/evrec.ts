@@ -8,6 +8,16 @@ import type { EvalArg } from './types.js';
 const R = G.tln_evrec;
 const S = G.tln_evrec_slot;
 const STR_LEN = S.str + G.tln_evrec_str.len;
+/** argument types whose slot holds a struct's bytes (records.ts decodes them), not text: what the
+ * generic programs write into data[] with TLN_ARG_F_DATA */
+export const STRUCT_TYPES: ReadonlySet<number> = new Set([
+  G.TLN_ARG_CRED,
+  G.TLN_ARG_USER_NAMESPACE,
+  G.TLN_ARG_BPF_ATTR,
+  G.TLN_ARG_BPF_PROG,
+  G.TLN_ARG_BPF_MAP,
+  G.TLN_ARG_PERF_EVENT,
+]);
 const SIGNED: ReadonlySet<number> = new Set([G.TLN_ARG_INT, G.TLN_ARG_SINT8, G.TLN_ARG_SINT16, G.TLN_ARG_SINT64]);
 const NONE: EvalArg = Object.freeze({ kind: 'none' }) as EvalArg;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -47,8 +57,8 @@ function slotValue(m: Uint8Array, dv: DataView, p: number, s: number): EvalArg {
       const off = p + dv.getUint32(s + S.str + G.tln_evrec_str.off, true);
       const b = m.subarray(off, off + dv.getUint32(s + STR_LEN, true));
       // char_buf: binary bytes (a copy: the core's memory is reused), as Tetragon's bytes_arg
-      // a cred or user namespace: its struct (decodeCredArg, decodeUserNs), not evaluated
-      if (m[s + S.type] === G.TLN_ARG_CRED || m[s + S.type] === G.TLN_ARG_USER_NAMESPACE) return { kind: 'str', value: '', bytes: b.slice() };
+      // a cred, user namespace or BPF object: its struct (decodeCredArg, decodeUserNs, ...), not evaluated
+      if (STRUCT_TYPES.has(m[s + S.type])) return { kind: 'str', value: '', bytes: b.slice() };
       if (m[s + S.type] === G.TLN_ARG_CHAR_BUF)
         return { kind: 'str', value: utf8.decode(b), bytes: b.slice(), origSize: dv.getBigUint64(s + S.orig_size, true) };
       return { kind: 'str', value: utf8.decode(b) };

@@ -123,6 +123,11 @@ export class Btf {
     return this.byName.get(name)?.find((id) => this.kind(id) === kind) ?? 0;
   }
 
+  /** is there a function of that name (a kprobe's target)? */
+  hasFunction(name: string): boolean {
+    return this.find(name, KIND.FUNC) !== 0;
+  }
+
   /** the type behind typedefs and qualifiers */
   strip(id: number): number {
     for (let k = this.kind(id); k === KIND.TYPEDEF || k === KIND.VOLATILE || k === KIND.CONST || k === KIND.RESTRICT || k === KIND.TYPE_TAG; k = this.kind(id))

@@ -15,5 +15,6 @@ export { loadShim } from './shim.js';
 export { ABI_TAG, BPFFS_TALON, pinDirFor, removePins } from './pins.js';
 export type { Generation } from './pins.js';
 export type { Shim, ProbeResult, ShimError } from './shim.js';
-export { kernelCheck, readFeatures, returnWarning, unsupportedReasons } from './support.js';
+export { callNotFoundSkip, kernelCheck, readFeatures, returnWarning, unsupportedReasons } from './support.js';
+export { kernelBtf } from './btf.js';
 export type { HookOnKernel } from './support.js';

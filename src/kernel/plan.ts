@@ -7,7 +7,7 @@
 // (loader.ts) then only performs the plan through the shim. Like cilium/ebpf's
 // spec vs. collection: this half is the same on every host given the same
 // inputs, so tests feed it plain feature objects and need no root.
-import { returnRefusal, unsupportedReasons } from './support.js';
+import { callNotFoundSkip, returnRefusal, unsupportedReasons } from './support.js';
 import { existsSync } from 'node:fs';
 import type { HookSpec, MapSpec, PolicySpec } from '../core/types.js';
 import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
@@ -261,6 +261,8 @@ export interface LoadPlan {
   units: number[][];
   /** which sensor serves each hook */
   hooks: { slot: number; name: string; sensor: string; mechanism: HookImpl['mechanism'] }[];
+  /** hooks left out, each with the sentence saying why (a missing function with ignore.callNotFound) */
+  skipped: string[];
 }
 
 /** What the plan reads from the host besides the features (tracefs formats, files); replaceable in tests. */
@@ -392,7 +394,14 @@ export function planLoad(spec: PolicySpec, features: Features, host: PlanHost = 
   // 1. an implementation per hook, and what it can enforce
   const chosen: { impl: HookImpl; hook: HookSpec; conf?: Buffer; usdt?: UsdtInstance[] }[] = [];
   // a list hook is served as one hook per list value (lists.ts)
+  const skipped: string[] = [];
+  const btf = () => host.btf?.() ?? 'no BTF reader on this host';
   for (const h of expandListHooks(spec)) {
+    const skip = callNotFoundSkip(h, btf);
+    if (skip) {
+      skipped.push(skip);
+      continue;
+    }
     const c = chooseImpl(h.hookId, h.name, features, h);
     if (!c.ok) return unsupported(c.reason);
     const impl = c.impl;
@@ -508,5 +517,6 @@ export function planLoad(spec: PolicySpec, features: Features, host: PlanHost = 
     instances,
     units,
     hooks: chosen.map(({ impl, hook }) => ({ slot: hook.slot, name: hook.name, sensor: impl.sensor, mechanism: impl.mechanism })),
+    skipped,
   };
 }

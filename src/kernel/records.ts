@@ -7,7 +7,7 @@ import * as G from '../abi/generated.js';
 import { decodeHookArgs } from '../core/index.js';
 import type { EvalArg } from '../core/types.js';
 
-import { ipString, parseIPv4, parseIPv6 } from '../core/evrec.js';
+import { ipString, parseIPv4, parseIPv6, STRUCT_TYPES } from '../core/evrec.js';
 
 export { ipString };
 
@@ -254,6 +254,71 @@ export function decodeUserNs(bytes: Uint8Array): UserNsArg | null {
   return bytes.length < G.tln_rec_userns.sizeof ? null : decodeUserNsAt(view(bytes), 0);
 }
 
+/** a NUL-padded name of n bytes at b[at] */
+const fixedStr = (b: Buffer, at: number, n: number) => {
+  const s = b.subarray(at, at + n);
+  const z = s.indexOf(0);
+  return s.subarray(0, z < 0 ? s.length : z).toString('utf8');
+};
+
+/** A BPF program being loaded (bpf_attr) or loaded (bpf_prog): struct tln_rec_bpfprog. */
+export interface BpfProgArg {
+  progType: number;
+  insnCnt: number;
+  name: string;
+}
+
+/** the program whose struct tln_rec_bpfprog bytes a hook record carried; null when they are short */
+export function decodeBpfProg(bytes: Uint8Array): BpfProgArg | null {
+  const P = G.tln_rec_bpfprog;
+  if (bytes.length < P.sizeof) return null;
+  const b = view(bytes);
+  return { progType: b.readUInt32LE(P.prog_type), insnCnt: b.readUInt32LE(P.insn_cnt), name: fixedStr(b, P.name, G.TLN_BPF_OBJ_NAME) };
+}
+
+/** A BPF map: struct tln_rec_bpfmap. */
+export interface BpfMapArg {
+  mapType: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  name: string;
+}
+
+export function decodeBpfMap(bytes: Uint8Array): BpfMapArg | null {
+  const M = G.tln_rec_bpfmap;
+  if (bytes.length < M.sizeof) return null;
+  const b = view(bytes);
+  const u = (o: number) => b.readUInt32LE(o);
+  return {
+    mapType: u(M.map_type),
+    keySize: u(M.key_size),
+    valueSize: u(M.value_size),
+    maxEntries: u(M.max_entries),
+    name: fixedStr(b, M.name, G.TLN_BPF_OBJ_NAME),
+  };
+}
+
+/** A perf event from its attr: struct tln_rec_perfevent. */
+export interface PerfEventArg {
+  type: number;
+  config: bigint;
+  probeOffset: bigint;
+  kprobeFunc: string;
+}
+
+export function decodePerfEvent(bytes: Uint8Array): PerfEventArg | null {
+  const E = G.tln_rec_perfevent;
+  if (bytes.length < E.sizeof) return null;
+  const b = view(bytes);
+  return {
+    type: b.readUInt32LE(E.type),
+    config: b.readBigUInt64LE(E.config),
+    probeOffset: b.readBigUInt64LE(E.probe_offset),
+    kprobeFunc: fixedStr(b, E.kprobe_func, G.TLN_KSYM_NAME),
+  };
+}
+
 /** A cred argument of a generic hook: the struct cred and its user namespace (struct tln_rec_credarg). */
 export interface CredArg extends ExecCred {
   userNs: UserNsArg;
@@ -350,7 +415,7 @@ export function decodeRecord(b: Buffer): TlnRecord | null {
 
 const STRING_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_FILE, G.TLN_ARG_PATH, G.TLN_ARG_FD, G.TLN_ARG_STRING, G.TLN_ARG_FILENAME, G.TLN_ARG_NET_DEVICE]);
 /** argument types whose struct (tln_rec_credarg, tln_rec_userns) the generic programs write into data[] */
-const DATA_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_CRED, G.TLN_ARG_USER_NAMESPACE]);
+const DATA_TYPES = STRUCT_TYPES;
 const SOCK_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_SOCK, G.TLN_ARG_SOCKADDR, G.TLN_ARG_SKB, G.TLN_ARG_SOCKET]);
 /** sensors whose programs are tln_generic.bpf.c's (socket arguments in data[], TLN_ARG_F_DATA) */
 const GENERIC_SENSORS: ReadonlySet<number> = new Set([

@@ -10,6 +10,7 @@ import { chooseImpl, whyNotAction, type HookImpl } from './catalog.js';
 import { expandListHooks } from './lists.js';
 import type { Features } from './features.js';
 import type { ProbeResult } from './shim.js';
+import type { Btf } from './btf.js';
 import { kprobeConf, rawTpConf, uprobeConf } from './tracefs.js';
 import { sockCloseConf, sockSendConf } from './sockconf.js';
 
@@ -90,6 +91,19 @@ export function unsupportedReasons(spec: PolicySpec, features: Partial<Feat>): s
     }
   }
   return out;
+}
+
+/**
+ * A kprobe on a function this kernel does not have, with ignore.callNotFound: true: skipped, as
+ * Tetragon skips it (the policy's other hooks load); the sentence saying so, or null. `btf`: the
+ * kernel's BTF, whose functions say what exists (without it nothing is skipped: the attach says).
+ */
+export function callNotFoundSkip(h: HookSpec, btf: () => Btf | string): string | null {
+  const ig = (h.spec?.spec as { ignore?: { callNotFound?: unknown } } | undefined)?.ignore;
+  if (ig?.callNotFound !== true || h.kind !== 'kprobe' || h.spec?.syscall) return null;
+  const b = btf();
+  if (typeof b === 'string' || b.hasFunction(h.name)) return null;
+  return `${hookLabel(h)}: ${h.name} is not a function of this kernel (its BTF has none): skipped, as ignore.callNotFound asks; the policy's other hooks load`;
 }
 
 /** How one hook would load on a kernel of these features: the implementation, or why it cannot. */

@@ -49,7 +49,7 @@ export const SRC = {
   P_NETDEV: LAYOUT.TLN_SRC_P_NETDEV,
 } as const;
 
-/** socket-kind, cred, user namespace and net_device argument types read through a pointer (kprobes, fentries, LSM hooks, raw tracepoints), their source and BTF struct */
+/** socket-kind, cred, user namespace, net_device and BPF-object argument types read through a pointer (kprobes, fentries, LSM hooks, raw tracepoints), their source and BTF struct */
 const PTR_SRCS: ReadonlyMap<number, { src: number; struct: string }> = new Map([
   [LAYOUT.TLN_ARG_SOCK, { src: LAYOUT.TLN_SRC_P_SOCK, struct: 'sock' }],
   [LAYOUT.TLN_ARG_SOCKET, { src: LAYOUT.TLN_SRC_P_SOCKET, struct: 'socket' }],
@@ -58,6 +58,10 @@ const PTR_SRCS: ReadonlyMap<number, { src: number; struct: string }> = new Map([
   [LAYOUT.TLN_ARG_CRED, { src: LAYOUT.TLN_SRC_P_CRED, struct: 'cred' }],
   [LAYOUT.TLN_ARG_USER_NAMESPACE, { src: LAYOUT.TLN_SRC_P_USERNS, struct: 'user_namespace' }],
   [LAYOUT.TLN_ARG_NET_DEVICE, { src: LAYOUT.TLN_SRC_P_NETDEV, struct: 'net_device' }],
+  [LAYOUT.TLN_ARG_BPF_ATTR, { src: LAYOUT.TLN_SRC_P_BPFATTR, struct: 'bpf_attr' }],
+  [LAYOUT.TLN_ARG_BPF_PROG, { src: LAYOUT.TLN_SRC_P_BPFPROG, struct: 'bpf_prog' }],
+  [LAYOUT.TLN_ARG_BPF_MAP, { src: LAYOUT.TLN_SRC_P_BPFMAP, struct: 'bpf_map' }],
+  [LAYOUT.TLN_ARG_PERF_EVENT, { src: LAYOUT.TLN_SRC_P_PERFEV, struct: 'perf_event' }],
 ]);
 
 const GEN_CONF_SIZE = LAYOUT['sizeof(struct tln_gen_conf)'];
@@ -292,6 +296,10 @@ const TYPE_WORDS: Record<number, string> = {
   [LAYOUT.TLN_ARG_USER_NAMESPACE]: 'user_namespace',
   [LAYOUT.TLN_ARG_NET_DEVICE]: 'net_device',
   [LAYOUT.TLN_ARG_CAPABILITY]: 'capability',
+  [LAYOUT.TLN_ARG_BPF_ATTR]: 'bpf_attr',
+  [LAYOUT.TLN_ARG_BPF_PROG]: 'bpf_prog',
+  [LAYOUT.TLN_ARG_BPF_MAP]: 'bpf_map',
+  [LAYOUT.TLN_ARG_PERF_EVENT]: 'perf_event',
 };
 export const typeWord = (t: number) => TYPE_WORDS[t] ?? (ARG_INT_TYPES.has(t) ? 'integer' : `type #${t}`);
 
@@ -364,9 +372,11 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[], bufFields?
     if (ptr) {
       // a kernel pointer field of the struct the type reads (cap_capable's cred, net_dev_queue's skb)
       if (user) throw new Error(`${where}: a syscall tracepoint's pointers are user memory; ${typeWord(a.type)} arguments are read from the kernel's`);
-      const m = /^(?:const\s+)?struct\s+([A-Za-z_][A-Za-z0-9_]*)\s*\*/.exec(f.decl);
+      const m = /^(?:const\s+)?(?:struct|union)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\*/.exec(f.decl);
       if (f.shape !== 'pointer' || f.size !== 8 || !m || m[1] !== ptr.struct)
-        throw new Error(`${where}: ${field} is not a struct ${ptr.struct} pointer, which a ${typeWord(a.type)} argument is read from`);
+        throw new Error(
+          `${where}: ${field} is not a ${ptr.struct === 'bpf_attr' ? 'union' : 'struct'} ${ptr.struct} pointer, which a ${typeWord(a.type)} argument is read from`,
+        );
       put(buf, i, f.offset, 8, ptr.src, false);
       return;
     }
@@ -533,7 +543,7 @@ export function kprobeConf(hook: HookSpec): Buffer {
     else if (PTR_SRCS.has(a.type)) put(a.index, 8, PTR_SRCS.get(a.type)!.src, false);
     else
       throw new Error(
-        `${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, capability, string, file, path, fd, linux_binprm, sock, socket, skb, sockaddr, cred, user_namespace, net_device)`,
+        `${where}: ${typeWord(a.type)} arguments cannot be read by talon's generic kprobe yet (integers, capability, string, file, path, fd, linux_binprm, sock, socket, skb, sockaddr, cred, user_namespace, net_device, bpf_attr, bpf_prog, bpf_map, perf_event)`,
       );
   });
 }
@@ -580,7 +590,7 @@ export function rawTpConf(hook: HookSpec): Buffer {
     else if (PTR_SRCS.has(a.type)) put(a.index * 8, 8, PTR_SRCS.get(a.type)!.src, false);
     else
       throw new Error(
-        `${where}: ${typeWord(a.type)} arguments cannot be read from a raw tracepoint yet (integers, capability, string, linux_binprm, sock, socket, skb, sockaddr, cred, user_namespace, net_device)`,
+        `${where}: ${typeWord(a.type)} arguments cannot be read from a raw tracepoint yet (integers, capability, string, linux_binprm, sock, socket, skb, sockaddr, cred, user_namespace, net_device, bpf_attr, bpf_prog, bpf_map, perf_event)`,
       );
   });
 }
@@ -655,7 +665,7 @@ export function resolveConf(conf: Buffer, hook: HookSpec, btf: Btf | string): Bu
     else if (PTR_SRCS.has(a.type)) fits = shape === 'ptr' && btf.name(pointee) === PTR_SRCS.get(a.type)!.struct;
     else
       throw new Error(
-        `${where}: a resolved ${typeWord(a.type)} argument is not read yet (integers, capability, string${raw ? '' : ', file, path'}, sock, socket, skb, sockaddr, cred, user_namespace, net_device)`,
+        `${where}: a resolved ${typeWord(a.type)} argument is not read yet (integers, capability, string${raw ? '' : ', file, path'}, sock, socket, skb, sockaddr, cred, user_namespace, net_device, bpf_attr, bpf_prog, bpf_map, perf_event)`,
       );
     if (!fits) throw new Error(`${where}: ends at ${end}, which a ${typeWord(a.type)} argument cannot be read from`);
     const o = GEN_RES_OFF + i * GEN_RES_SIZE;

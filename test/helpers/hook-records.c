@@ -8,7 +8,7 @@
 #include "tln_abi.h"
 #include "tln_events.h"
 
-static unsigned char buf[sizeof(struct tln_hook_rec) + 256];
+static unsigned char buf[sizeof(struct tln_hook_rec) + 512];
 
 static struct tln_hook_rec *start(__u16 hook_id, __u8 nargs, const char *bin)
 {
@@ -56,6 +56,10 @@ int main(void)
 	struct tln_rec_sock *s;
 	struct tln_rec_credarg *c;
 	struct tln_rec_userns *u;
+	struct tln_rec_bpfprog *g;
+	struct tln_rec_bpfmap *m;
+	struct tln_rec_perfevent *e;
+	unsigned int off;
 	const char *path = "/etc/shadow";
 
 	/* a file hook: (file, int mask), the path after the binary */
@@ -181,5 +185,39 @@ int main(void)
 	r->args[2].len = 2;
 	memcpy(r->data + r->args[2].off, "lo", 2);
 	emit(r, sizeof(*r) + r->bin_len + sizeof(*u) + 2);
+
+	/* bpf_check (bpf_attr), security_bpf_map_create (bpf_map), security_perf_event_alloc (perf_event) */
+	r = start(TLN_HOOK_GENERIC_KPROBE, 3, "/bin/bpftool");
+	r->sensor = TLN_SENSOR_KPROBE;
+	off = r->bin_len;
+	g = (struct tln_rec_bpfprog *)(r->data + off);
+	r->args[0].type = TLN_ARG_BPF_ATTR;
+	r->args[0].flags = TLN_ARG_F_DATA;
+	r->args[0].off = off;
+	r->args[0].len = sizeof(*g);
+	g->prog_type = 2; /* BPF_PROG_TYPE_KPROBE */
+	g->insn_cnt = 17;
+	memcpy(g->name, "tln_prog", 8);
+	off += sizeof(*g);
+	m = (struct tln_rec_bpfmap *)(r->data + off);
+	r->args[1].type = TLN_ARG_BPF_MAP;
+	r->args[1].flags = TLN_ARG_F_DATA;
+	r->args[1].off = off;
+	r->args[1].len = sizeof(*m);
+	m->map_type = 27; /* BPF_MAP_TYPE_RINGBUF */
+	m->max_entries = 4096;
+	memcpy(m->name, "tln_events_max16", 16); /* a full name: no NUL inside */
+	off += sizeof(*m);
+	e = (struct tln_rec_perfevent *)(r->data + off);
+	r->args[2].type = TLN_ARG_PERF_EVENT;
+	r->args[2].flags = TLN_ARG_F_DATA;
+	r->args[2].off = off;
+	r->args[2].len = sizeof(*e);
+	e->type = 8; /* a dynamic PMU (kprobe) */
+	e->config = 1;
+	e->probe_offset = 0x10;
+	memcpy(e->kprobe_func, "do_sys_open", 11);
+	off += sizeof(*e);
+	emit(r, sizeof(*r) + off);
 	return 0;
 }

@@ -275,6 +275,62 @@ spec:
         values: ["lo"]
 `;
 
+/** Tetragon's bpf policy (policylibrary/bpf.yaml's kprobes), namespaced: a program's load, a map's creation
+ * (security_bpf_map_alloc before 6.9, security_bpf_map_create after: the other is ignore.callNotFound) and a
+ * perf event's creation, shown as bpf_attr_arg, bpf_map_arg, perf_event_arg */
+const BPF_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-bpf
+  namespace: default
+spec:
+  kprobes:
+  - call: bpf_check
+    syscall: false
+    args:
+    - index: 1
+      type: bpf_attr
+  - call: security_perf_event_alloc
+    syscall: false
+    args:
+    - index: 0
+      type: perf_event
+  - call: security_bpf_map_alloc
+    syscall: false
+    args:
+    - index: 0
+      type: bpf_map
+    ignore:
+      callNotFound: true
+  - call: security_bpf_map_create
+    syscall: false
+    args:
+    - index: 0
+      type: bpf_map
+    ignore:
+      callNotFound: true
+`;
+
+/** creates a hash map, loads a two-instruction socket filter and opens a software perf event (raw syscalls, ctypes) */
+const BPF_PY = [
+  'import ctypes, struct',
+  'libc = ctypes.CDLL(None, use_errno=True)',
+  'libc.syscall.restype = ctypes.c_long',
+  'def sc(*a):',
+  '  r = libc.syscall(*[ctypes.c_long(x) if isinstance(x, int) else x for x in a])',
+  '  assert r >= 0, (a[0], ctypes.get_errno())',
+  '  return r',
+  'm = ctypes.create_string_buffer(struct.pack("<IIIIIII16s", 1, 4, 4, 8, 0, 0, 0, b"tln_vmmap"), 128)',
+  'sc(321, 0, m, 128)',
+  'insns = ctypes.create_string_buffer(struct.pack("<BBhiBBhi", 0xb7, 0, 0, 0, 0x95, 0, 0, 0))',
+  'lic = ctypes.create_string_buffer(b"GPL")',
+  'p = struct.pack("<IIQQIIQII16s", 1, 2, ctypes.addressof(insns), ctypes.addressof(lic), 0, 0, 0, 0, 0, b"tln_vmprog")',
+  'sc(321, 5, ctypes.create_string_buffer(p, 144), 144)',
+  // PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY (6.12 shows a cpu-clock event under a PMU of its own: type 6)
+  'sc(298, ctypes.create_string_buffer(struct.pack("<IIQ", 1, 128, 9), 128), 0, -1, -1, 0)',
+  'print("ok")',
+].join('\n');
+
 type Json = Record<string, any>;
 const events = (): Json[] => (existsSync(EXPORT) ? jsonLines(readFileSync(EXPORT, 'utf8')) : []);
 async function eventWhere(pred: (e: Json) => boolean, ms = 20_000): Promise<Json | undefined> {
@@ -535,6 +591,39 @@ async function main(): Promise<void> {
       expect(!all.some((e) => e.process_kprobe.args?.[0]?.skb_arg?.dport === 47324), 'the kernel filtered out port 47324');
       expect(!all.some((e) => !e.process_kprobe.process?.pod), 'no event outside the pod');
       await talon(['tp', 'delete', 'vm-capdev', '-n', 'default', ...A], { timeoutMs: 120_000 });
+    });
+    await check('bpf_attr, bpf_map and perf_event: a program load, a map and a perf event created in the pod, as Tetragon shows them', async () => {
+      writeFileSync(join(D, 'bpf.yaml'), BPF_POLICY);
+      let r = await talon(['tp', 'add', join(D, 'bpf.yaml'), ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0, `tp add: ${r.code} ${r.stdout} ${r.stderr}`);
+      expect(/callNotFound/.test(r.stderr), `the function this kernel lacks is named as skipped: ${r.stderr}`);
+      r = await inPod(['python3', '-c', BPF_PY]);
+      expect(r.code === 0 && r.stdout === 'ok\n', `the syscalls in the pod: ${r.code} ${r.stdout} ${r.stderr}`);
+      const mine = (fn: string) => (e: Json) => e.process_kprobe?.policy_name === 'vm-bpf' && e.process_kprobe.function_name === fn;
+      const load = await eventWhere((e) => mine('bpf_check')(e) && e.process_kprobe.args?.[0]?.bpf_attr_arg?.ProgName === 'tln_vmprog');
+      expect(
+        JSON.stringify(load?.process_kprobe.args[0]) ===
+          JSON.stringify({ bpf_attr_arg: { ProgType: 'BPF_PROG_TYPE_SOCKET_FILTER', InsnCnt: 2, ProgName: 'tln_vmprog' } }),
+        `the program load: ${JSON.stringify(events().filter(mine('bpf_check')).slice(0, 2))}`,
+      );
+      const map = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-bpf' && e.process_kprobe.args?.[0]?.bpf_map_arg?.MapName === 'tln_vmmap');
+      expect(
+        JSON.stringify(map?.process_kprobe.args[0]) ===
+          JSON.stringify({ bpf_map_arg: { MapType: 'BPF_MAP_TYPE_HASH', KeySize: 4, ValueSize: 4, MaxEntries: 8, MapName: 'tln_vmmap' } }),
+        `the map: ${JSON.stringify(
+          events()
+            .filter((e) => e.process_kprobe?.policy_name === 'vm-bpf' && /map/.test(e.process_kprobe.function_name))
+            .slice(0, 2),
+        )}`,
+      );
+      const pe = await eventWhere(mine('security_perf_event_alloc'));
+      const pa = pe?.process_kprobe.args[0]?.perf_event_arg;
+      expect(pa?.Type === 'PERF_TYPE_SOFTWARE' && pa.Config === '9' && pa.KprobeFunc === '', `the perf event: ${JSON.stringify(pe?.process_kprobe.args)}`);
+      expect(
+        !events().some((e) => e.process_kprobe?.policy_name === 'vm-bpf' && !e.process_kprobe.process?.pod),
+        'no event outside the pod (the agent loads programs too)',
+      );
+      await talon(['tp', 'delete', 'vm-bpf', '-n', 'default', ...A], { timeoutMs: 120_000 });
     });
     await check('status: the evaluator agrees with every kernel record', async () => {
       const r = await talon(['status', '-o', 'json', ...A], { timeoutMs: 120_000 });
