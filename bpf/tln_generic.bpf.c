@@ -706,8 +706,7 @@ static __always_inline int tln_gen_hit(void *ctx, struct pt_regs *regs, __u32 se
 			}
 		} else if (sock && ga->src == TLN_SRC_SOCK) {
 			/* the caller read the socket into rec->sock */
-		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_PERFEV &&
-			   ga->src != TLN_SRC_P_NETDEV) {
+		} else if (!sock && ga->src >= TLN_SRC_P_SOCK && ga->src <= TLN_SRC_P_PERFEV) {
 			/* a function's argument, or (raw tracepoints) a pointer in the context */
 			if (regs || btf)
 				val = tln_fn_arg(ctx, regs, ga->off, btf);

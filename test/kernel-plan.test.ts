@@ -20,6 +20,7 @@ import {
   type Refusal,
 } from '../src/kernel/plan.js';
 import { DHOOK } from '../src/kernel/catalog.js';
+import { expandListHooks } from '../src/kernel/lists.js';
 import { parseFormat } from '../src/kernel/tracefs.js';
 import { LAYOUT } from '../src/kernel/records.js';
 import { filePolicy, OPTS, policy } from './helpers/core.js';
@@ -447,6 +448,19 @@ test('a kprobe on a list of syscalls: one instance per value, each told its memb
     refused(planLoad(listed(['sys_openat', 'sys_nothing']), NO_LSM, fakeHost())).reason,
     /hook sys_nothing: syscall nothing is served by tracepoint syscalls\/sys_enter_nothing/,
   );
+});
+
+test('a list expanded twice gives the same members (the agent expands before it checks)', () => {
+  const s = spec(policy({ lists: [{ name: 'l', type: 'syscalls', values: ['sys_openat', 'sys_close'] }], kprobes: [{ call: 'list:l' }] }));
+  const once = expandListHooks(s);
+  assert.equal(
+    once.map((h) => [h.name, h.member]),
+    [
+      ['sys_openat', 1],
+      ['sys_close', 2],
+    ],
+  );
+  assert.equal(expandListHooks({ hooks: once }), once);
 });
 
 test("fd_install and security_file_open without kprobes: at the open syscalls' exits, the returned fd and its file", () => {

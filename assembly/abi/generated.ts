@@ -395,11 +395,11 @@ export const TLN_SRC_P_SKB: u8 = 19;
 export const TLN_SRC_P_SOCKADDR: u8 = 20;
 export const TLN_SRC_P_CRED: u8 = 21;
 export const TLN_SRC_P_USERNS: u8 = 22;
-export const TLN_SRC_P_NETDEV: u8 = 23;
-export const TLN_SRC_P_BPFATTR: u8 = 24;
-export const TLN_SRC_P_BPFPROG: u8 = 25;
-export const TLN_SRC_P_BPFMAP: u8 = 26;
-export const TLN_SRC_P_PERFEV: u8 = 27;
+export const TLN_SRC_P_BPFATTR: u8 = 23;
+export const TLN_SRC_P_BPFPROG: u8 = 24;
+export const TLN_SRC_P_BPFMAP: u8 = 25;
+export const TLN_SRC_P_PERFEV: u8 = 26;
+export const TLN_SRC_P_NETDEV: u8 = 27;
 
 // enum tln_dhook
 export const TLN_DH_FILE_PERM: i32 = 0;
@@ -1078,11 +1078,11 @@ export function abiTableJson(): string {
   o.push('"TLN_SRC_P_SOCKADDR":' + TLN_SRC_P_SOCKADDR.toString());
   o.push('"TLN_SRC_P_CRED":' + TLN_SRC_P_CRED.toString());
   o.push('"TLN_SRC_P_USERNS":' + TLN_SRC_P_USERNS.toString());
-  o.push('"TLN_SRC_P_NETDEV":' + TLN_SRC_P_NETDEV.toString());
   o.push('"TLN_SRC_P_BPFATTR":' + TLN_SRC_P_BPFATTR.toString());
   o.push('"TLN_SRC_P_BPFPROG":' + TLN_SRC_P_BPFPROG.toString());
   o.push('"TLN_SRC_P_BPFMAP":' + TLN_SRC_P_BPFMAP.toString());
   o.push('"TLN_SRC_P_PERFEV":' + TLN_SRC_P_PERFEV.toString());
+  o.push('"TLN_SRC_P_NETDEV":' + TLN_SRC_P_NETDEV.toString());
   o.push('"TLN_DH_FILE_PERM":' + TLN_DH_FILE_PERM.toString());
   o.push('"TLN_DH_MMAP_FILE":' + TLN_DH_MMAP_FILE.toString());
   o.push('"TLN_DH_PATH_TRUNCATE":' + TLN_DH_PATH_TRUNCATE.toString());

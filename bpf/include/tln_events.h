@@ -304,11 +304,12 @@ enum tln_src {
 	TLN_SRC_P_SOCKADDR = 20, /* struct sockaddr * (kernel memory): family, address and port as saddr/sport */
 	TLN_SRC_P_CRED = 21,     /* struct cred *: into data[] as a struct tln_rec_credarg */
 	TLN_SRC_P_USERNS = 22,   /* struct user_namespace *: into data[] as a struct tln_rec_userns */
-	TLN_SRC_P_NETDEV = 23,   /* struct net_device *: its name, as a string */
-	TLN_SRC_P_BPFATTR = 24,  /* union bpf_attr * (kernel copy): into data[] as a struct tln_rec_bpfprog */
-	TLN_SRC_P_BPFPROG = 25,  /* struct bpf_prog *: into data[] as a struct tln_rec_bpfprog */
-	TLN_SRC_P_BPFMAP = 26,   /* struct bpf_map *: into data[] as a struct tln_rec_bpfmap */
-	TLN_SRC_P_PERFEV = 27,   /* struct perf_event *: into data[] as a struct tln_rec_perfevent */
+	TLN_SRC_P_BPFATTR = 23,  /* union bpf_attr * (kernel copy): into data[] as a struct tln_rec_bpfprog */
+	TLN_SRC_P_BPFPROG = 24,  /* struct bpf_prog *: into data[] as a struct tln_rec_bpfprog */
+	TLN_SRC_P_BPFMAP = 25,   /* struct bpf_map *: into data[] as a struct tln_rec_bpfmap */
+	TLN_SRC_P_PERFEV = 26,   /* struct perf_event *: into data[] as a struct tln_rec_perfevent */
+	/* P_SOCK..P_PERFEV above are structs written into data[]; net_device is read as a string */
+	TLN_SRC_P_NETDEV = 27,   /* struct net_device *: its name, as a string */
 };
 
 #define TLN_GEN_STR_MAX 1024 /* bytes of one string argument in a generic hook record */

@@ -574,11 +574,11 @@ export const tln_src = {
   TLN_SRC_P_SOCKADDR: 20,
   TLN_SRC_P_CRED: 21,
   TLN_SRC_P_USERNS: 22,
-  TLN_SRC_P_NETDEV: 23,
-  TLN_SRC_P_BPFATTR: 24,
-  TLN_SRC_P_BPFPROG: 25,
-  TLN_SRC_P_BPFMAP: 26,
-  TLN_SRC_P_PERFEV: 27,
+  TLN_SRC_P_BPFATTR: 23,
+  TLN_SRC_P_BPFPROG: 24,
+  TLN_SRC_P_BPFMAP: 25,
+  TLN_SRC_P_PERFEV: 26,
+  TLN_SRC_P_NETDEV: 27,
 } as const;
 export const TLN_SRC_NONE = tln_src.TLN_SRC_NONE;
 export const TLN_SRC_INT = tln_src.TLN_SRC_INT;
@@ -603,11 +603,11 @@ export const TLN_SRC_P_SKB = tln_src.TLN_SRC_P_SKB;
 export const TLN_SRC_P_SOCKADDR = tln_src.TLN_SRC_P_SOCKADDR;
 export const TLN_SRC_P_CRED = tln_src.TLN_SRC_P_CRED;
 export const TLN_SRC_P_USERNS = tln_src.TLN_SRC_P_USERNS;
-export const TLN_SRC_P_NETDEV = tln_src.TLN_SRC_P_NETDEV;
 export const TLN_SRC_P_BPFATTR = tln_src.TLN_SRC_P_BPFATTR;
 export const TLN_SRC_P_BPFPROG = tln_src.TLN_SRC_P_BPFPROG;
 export const TLN_SRC_P_BPFMAP = tln_src.TLN_SRC_P_BPFMAP;
 export const TLN_SRC_P_PERFEV = tln_src.TLN_SRC_P_PERFEV;
+export const TLN_SRC_P_NETDEV = tln_src.TLN_SRC_P_NETDEV;
 
 /** enum tln_dhook */
 export const tln_dhook = {
@@ -1374,11 +1374,11 @@ export const ABI_TABLE: Readonly<Record<string, number | string>> = {
   "TLN_SRC_P_SOCKADDR": 20,
   "TLN_SRC_P_CRED": 21,
   "TLN_SRC_P_USERNS": 22,
-  "TLN_SRC_P_NETDEV": 23,
-  "TLN_SRC_P_BPFATTR": 24,
-  "TLN_SRC_P_BPFPROG": 25,
-  "TLN_SRC_P_BPFMAP": 26,
-  "TLN_SRC_P_PERFEV": 27,
+  "TLN_SRC_P_BPFATTR": 23,
+  "TLN_SRC_P_BPFPROG": 24,
+  "TLN_SRC_P_BPFMAP": 25,
+  "TLN_SRC_P_PERFEV": 26,
+  "TLN_SRC_P_NETDEV": 27,
   "TLN_DH_FILE_PERM": 0,
   "TLN_DH_MMAP_FILE": 1,
   "TLN_DH_PATH_TRUNCATE": 2,

@@ -111,11 +111,13 @@ export class KernelAdapter implements KernelPort {
 
   loadWarnings(spec: PolicySpec): string[] {
     // the hooks the load leaves out (ignore.callNotFound on a function this kernel lacks) are said first
-    const skipped = expandListHooks(spec).flatMap((h) => callNotFoundSkip(h, kernelBtf) ?? []);
-    return [
-      ...skipped,
-      ...kernelCheck({ ...spec, hooks: spec.hooks.filter((h) => !callNotFoundSkip(h, kernelBtf)) }, this.kernel.features).flatMap((h) => h.warnings),
-    ];
+    const skipped: string[] = [];
+    const kept = expandListHooks(spec).filter((h) => {
+      const skip = callNotFoundSkip(h, kernelBtf);
+      if (skip) skipped.push(skip);
+      return !skip;
+    });
+    return [...skipped, ...kernelCheck({ ...spec, hooks: kept }, this.kernel.features).flatMap((h) => h.warnings)];
   }
 
   async loadPolicy(_image: Uint8Array, spec: PolicySpec, policyId: number): Promise<LoadedPolicyPort> {

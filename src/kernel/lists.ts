@@ -11,9 +11,10 @@ import type { HookSpec, PolicySpec } from '../core/types.js';
 /** the hooks the loader serves: each list hook replaced by its members, in list order */
 export function expandListHooks(spec: Pick<PolicySpec, 'hooks'>): HookSpec[] {
   return spec.hooks.flatMap((h) => {
-    // a generated list has no members: the hook stays whole, refused for its need
+    // a generated list has no members: the hook stays whole, refused for its need; a member (one
+    // already expanded) stays itself, so expanding twice changes nothing
     const ms = h.spec?.members;
-    if (!ms?.length) return [h];
+    if (!ms?.length || h.member) return [h];
     return ms.map((m, i) => ({ ...h, name: m.call, member: i + 1, spec: { ...h.spec!, call: m.call, ...(m.syscall ? { syscall: m.syscall } : {}) } }));
   });
 }

@@ -414,8 +414,6 @@ export function decodeRecord(b: Buffer): TlnRecord | null {
 }
 
 const STRING_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_FILE, G.TLN_ARG_PATH, G.TLN_ARG_FD, G.TLN_ARG_STRING, G.TLN_ARG_FILENAME, G.TLN_ARG_NET_DEVICE]);
-/** argument types whose struct (tln_rec_credarg, tln_rec_userns) the generic programs write into data[] */
-const DATA_TYPES = STRUCT_TYPES;
 const SOCK_TYPES: ReadonlySet<number> = new Set([G.TLN_ARG_SOCK, G.TLN_ARG_SOCKADDR, G.TLN_ARG_SKB, G.TLN_ARG_SOCKET]);
 /** sensors whose programs are tln_generic.bpf.c's (socket arguments in data[], TLN_ARG_F_DATA) */
 const GENERIC_SENSORS: ReadonlySet<number> = new Set([
@@ -455,7 +453,7 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
   const nargs = Math.min(r.args.length, G.TLN_MAX_ARGS);
   const strs = r.args
     .slice(0, nargs)
-    .map((a, i) => (a.kind !== 'str' ? null : DATA_TYPES.has(types[i] ?? -1) && a.bytes ? Buffer.from(a.bytes) : Buffer.from(a.value, 'utf8')));
+    .map((a, i) => (a.kind !== 'str' ? null : STRUCT_TYPES.has(types[i] ?? -1) && a.bytes ? Buffer.from(a.bytes) : Buffer.from(a.value, 'utf8')));
   const sensor = Object.entries(SENSOR_NAMES).find(([, n]) => n === r.sensor);
   const sensorId = sensor ? Number(sensor[0]) : 0;
   // the generic programs write each socket argument into data[]; the socket hooks their one socket
@@ -500,10 +498,10 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
     b.writeUInt8(type, o + G.tln_rec_arg.type);
     if (a.kind === 'none') {
       b.writeUInt8(ARG_F.NONE, o + G.tln_rec_arg.flags);
-    } else if (a.kind === 'str' && (STRING_TYPES.has(type) || (DATA_TYPES.has(type) && a.bytes))) {
+    } else if (a.kind === 'str' && (STRING_TYPES.has(type) || (STRUCT_TYPES.has(type) && a.bytes))) {
       // a cred or user namespace: its struct's bytes in data[], as the generic programs write it
       const sb = strs[i]!;
-      if (DATA_TYPES.has(type)) b.writeUInt8(ARG_F.DATA, o + G.tln_rec_arg.flags);
+      if (STRUCT_TYPES.has(type)) b.writeUInt8(ARG_F.DATA, o + G.tln_rec_arg.flags);
       b.writeUInt16LE(sb.length, o + G.tln_rec_arg.len);
       b.writeUInt16LE(off, o + G.tln_rec_arg.off);
       sb.copy(b, HOOK.data + off);

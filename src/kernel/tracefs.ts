@@ -50,7 +50,7 @@ export const SRC = {
 } as const;
 
 /** socket-kind, cred, user namespace, net_device and BPF-object argument types read through a pointer (kprobes, fentries, LSM hooks, raw tracepoints), their source and BTF struct */
-const PTR_SRCS: ReadonlyMap<number, { src: number; struct: string }> = new Map([
+const PTR_SRCS: ReadonlyMap<number, { src: number; struct: string; union?: boolean }> = new Map([
   [LAYOUT.TLN_ARG_SOCK, { src: LAYOUT.TLN_SRC_P_SOCK, struct: 'sock' }],
   [LAYOUT.TLN_ARG_SOCKET, { src: LAYOUT.TLN_SRC_P_SOCKET, struct: 'socket' }],
   [LAYOUT.TLN_ARG_SKB, { src: LAYOUT.TLN_SRC_P_SKB, struct: 'sk_buff' }],
@@ -58,7 +58,7 @@ const PTR_SRCS: ReadonlyMap<number, { src: number; struct: string }> = new Map([
   [LAYOUT.TLN_ARG_CRED, { src: LAYOUT.TLN_SRC_P_CRED, struct: 'cred' }],
   [LAYOUT.TLN_ARG_USER_NAMESPACE, { src: LAYOUT.TLN_SRC_P_USERNS, struct: 'user_namespace' }],
   [LAYOUT.TLN_ARG_NET_DEVICE, { src: LAYOUT.TLN_SRC_P_NETDEV, struct: 'net_device' }],
-  [LAYOUT.TLN_ARG_BPF_ATTR, { src: LAYOUT.TLN_SRC_P_BPFATTR, struct: 'bpf_attr' }],
+  [LAYOUT.TLN_ARG_BPF_ATTR, { src: LAYOUT.TLN_SRC_P_BPFATTR, struct: 'bpf_attr', union: true }],
   [LAYOUT.TLN_ARG_BPF_PROG, { src: LAYOUT.TLN_SRC_P_BPFPROG, struct: 'bpf_prog' }],
   [LAYOUT.TLN_ARG_BPF_MAP, { src: LAYOUT.TLN_SRC_P_BPFMAP, struct: 'bpf_map' }],
   [LAYOUT.TLN_ARG_PERF_EVENT, { src: LAYOUT.TLN_SRC_P_PERFEV, struct: 'perf_event' }],
@@ -368,14 +368,14 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[], bufFields?
       put(buf, i, f.offset, 8, SRC.UBUF, false);
       return;
     }
-    const ptr = a.type === ARG_LINUX_BINPRM ? { src: SRC.BPRM, struct: 'linux_binprm' } : PTR_SRCS.get(a.type);
+    const ptr = a.type === ARG_LINUX_BINPRM ? { src: SRC.BPRM, struct: 'linux_binprm', union: false } : PTR_SRCS.get(a.type);
     if (ptr) {
       // a kernel pointer field of the struct the type reads (cap_capable's cred, net_dev_queue's skb)
       if (user) throw new Error(`${where}: a syscall tracepoint's pointers are user memory; ${typeWord(a.type)} arguments are read from the kernel's`);
       const m = /^(?:const\s+)?(?:struct|union)\s+([A-Za-z_][A-Za-z0-9_]*)\s*\*/.exec(f.decl);
       if (f.shape !== 'pointer' || f.size !== 8 || !m || m[1] !== ptr.struct)
         throw new Error(
-          `${where}: ${field} is not a ${ptr.struct === 'bpf_attr' ? 'union' : 'struct'} ${ptr.struct} pointer, which a ${typeWord(a.type)} argument is read from`,
+          `${where}: ${field} is not a ${ptr.union ? 'union' : 'struct'} ${ptr.struct} pointer, which a ${typeWord(a.type)} argument is read from`,
         );
       put(buf, i, f.offset, 8, ptr.src, false);
       return;
