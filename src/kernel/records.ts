@@ -499,7 +499,7 @@ export function encodeHook(r: HookRecord, types: (number | undefined)[] = []): U
     if (a.kind === 'none') {
       b.writeUInt8(ARG_F.NONE, o + G.tln_rec_arg.flags);
     } else if (a.kind === 'str' && (STRING_TYPES.has(type) || (STRUCT_TYPES.has(type) && a.bytes))) {
-      // a cred or user namespace: its struct's bytes in data[], as the generic programs write it
+      // a struct-read argument (cred, user namespace, BPF object): its bytes in data[], as the generic programs write it
       const sb = strs[i]!;
       if (STRUCT_TYPES.has(type)) b.writeUInt8(ARG_F.DATA, o + G.tln_rec_arg.flags);
       b.writeUInt16LE(sb.length, o + G.tln_rec_arg.len);

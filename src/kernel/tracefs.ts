@@ -49,8 +49,14 @@ export const SRC = {
   P_NETDEV: LAYOUT.TLN_SRC_P_NETDEV,
 } as const;
 
+/** how a pointer-read argument type is found and checked: its source, and the BTF struct (or union) it points to */
+interface PtrSrc {
+  src: number;
+  struct: string;
+  union?: boolean;
+}
 /** socket-kind, cred, user namespace, net_device and BPF-object argument types read through a pointer (kprobes, fentries, LSM hooks, raw tracepoints), their source and BTF struct */
-const PTR_SRCS: ReadonlyMap<number, { src: number; struct: string; union?: boolean }> = new Map([
+const PTR_SRCS: ReadonlyMap<number, PtrSrc> = new Map([
   [LAYOUT.TLN_ARG_SOCK, { src: LAYOUT.TLN_SRC_P_SOCK, struct: 'sock' }],
   [LAYOUT.TLN_ARG_SOCKET, { src: LAYOUT.TLN_SRC_P_SOCKET, struct: 'socket' }],
   [LAYOUT.TLN_ARG_SKB, { src: LAYOUT.TLN_SRC_P_SKB, struct: 'sk_buff' }],
@@ -368,7 +374,7 @@ export function tracepointConf(hook: HookSpec, fields: FormatField[], bufFields?
       put(buf, i, f.offset, 8, SRC.UBUF, false);
       return;
     }
-    const ptr = a.type === ARG_LINUX_BINPRM ? { src: SRC.BPRM, struct: 'linux_binprm', union: false } : PTR_SRCS.get(a.type);
+    const ptr: PtrSrc | undefined = a.type === ARG_LINUX_BINPRM ? { src: SRC.BPRM, struct: 'linux_binprm' } : PTR_SRCS.get(a.type);
     if (ptr) {
       // a kernel pointer field of the struct the type reads (cap_capable's cred, net_dev_queue's skb)
       if (user) throw new Error(`${where}: a syscall tracepoint's pointers are user memory; ${typeWord(a.type)} arguments are read from the kernel's`);
