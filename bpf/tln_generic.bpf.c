@@ -872,9 +872,13 @@ static __always_inline void tln_gen_ret_hit(void *ctx, struct pt_regs *regs, con
 	got = 0;
 	if (ga->src == TLN_SRC_INT) {
 		got = !tln_field_int(ctx, ga->off, ga->size, ga->is_signed, &val);
-	} else if (regs && (ga->src == TLN_SRC_REG || ga->src == TLN_SRC_REG_USTR ||
-			    ga->src == TLN_SRC_REG_KSTR)) {
-		val = PT_REGS_RC_CORE(regs);
+	} else if ((regs || btf) && (ga->src == TLN_SRC_REG || ga->src == TLN_SRC_REG_USTR ||
+				     ga->src == TLN_SRC_REG_KSTR)) {
+		/* kretprobe/uretprobe: the return register; fexit: the value after the arguments */
+		if (regs)
+			val = PT_REGS_RC_CORE(regs);
+		else
+			bpf_get_func_ret(ctx, &val);
 		got = 1;
 	}
 	if (got && tln_type_is_int(hook->ret_type)) {
@@ -957,6 +961,16 @@ int tln_kprobe(struct pt_regs *ctx)
 	return 0;
 }
 
+/* a return: true kprobe's return: attached by the loader as a kretprobe on the function
+ * (one call per thread at a time: a nested call of the function in the same thread, as
+ * recursion, replaces the outer call's record, whose exit then finds none) */
+SEC("kretprobe")
+int tln_kretprobe(struct pt_regs *ctx)
+{
+	tln_gen_ret_event(NULL, ctx, 0);
+	return 0;
+}
+
 /* spec.uprobes[]: attached by the loader to <path>:<symbol>, <path>+<offset>, and
  * spec.usdts[] at the probe's address (arguments: TLN_SRC_USDT) */
 SEC("uprobe")
@@ -979,6 +993,15 @@ SEC("fentry")
 int tln_fentry(__u64 *ctx)
 {
 	tln_gen_event(ctx, NULL, TLN_SENSOR_FENTRY, 1);
+	return 0;
+}
+
+/* a return: true fentry's exit: the loader sets the function as the attach target; the
+ * return value is bpf_get_func_ret's, and signals are sent from here */
+SEC("fexit")
+int tln_fexit(__u64 *ctx)
+{
+	tln_gen_ret_event(ctx, NULL, 1);
 	return 0;
 }
 

@@ -450,6 +450,46 @@ test('a kprobe on a list of syscalls: one instance per value, each told its memb
   );
 });
 
+test('return: true on a kprobe and an fentry: a kretprobe and an fexit read the return value, judged there', () => {
+  const withRet = (key: string, ret: boolean) =>
+    spec(
+      policy({
+        [key]: [
+          {
+            call: 'vfs_read',
+            ...(ret ? { return: true, returnArg: { index: 0n, type: 'int' } } : {}),
+            args: [{ index: 0n, type: 'file' }],
+            selectors: [
+              {
+                matchArgs: [{ index: 0n, operator: 'Prefix', values: ['/tmp/x'] }],
+                ...(ret ? { matchReturnArgs: [{ index: 0n, operator: 'Equal', values: ['7'] }] } : {}),
+              },
+            ],
+          },
+        ],
+      }),
+    );
+  const flags = (p: LoadPlan) => (p.instances[0].rodata.tln_gen as Buffer).readUInt8(LAYOUT['offsetof(struct tln_gen_conf, flags)']) & LAYOUT.TLN_GEN_F_RETURN;
+  const k = ok(planLoad(withRet('kprobes', true), NO_LSM, fakeHost()));
+  assert.equal(k.instances[0].programs, ['tln_kprobe', 'tln_kretprobe']);
+  assert.equal(
+    k.instances[0].attach.map((a) => a.at),
+    [
+      { kind: 'kprobe', function: 'vfs_read' },
+      { kind: 'kprobe', function: 'vfs_read', retprobe: true },
+    ],
+  );
+  assert.is(flags(k), LAYOUT.TLN_GEN_F_RETURN, 'the entry keeps its record for the return');
+  const f = ok(planLoad(withRet('fentries', true), NO_LSM, fakeHost()));
+  assert.equal(f.instances[0].programs, ['tln_fentry', 'tln_fexit']);
+  assert.equal(f.instances[0].attachTargets, { tln_fentry: 'vfs_read', tln_fexit: 'vfs_read' });
+  assert.is(flags(f), LAYOUT.TLN_GEN_F_RETURN);
+  // without return: true, no return program and no record kept
+  const plain = ok(planLoad(withRet('kprobes', false), NO_LSM, fakeHost()));
+  assert.equal(plain.instances[0].programs, ['tln_kprobe']);
+  assert.is(flags(plain), 0);
+});
+
 test('a list expanded twice gives the same members (the agent expands before it checks)', () => {
   const s = spec(policy({ lists: [{ name: 'l', type: 'syscalls', values: ['sys_openat', 'sys_close'] }], kprobes: [{ call: 'list:l' }] }));
   const once = expandListHooks(s);

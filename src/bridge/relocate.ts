@@ -78,10 +78,10 @@ function cstring(m: LibbpfExports, s: string): number {
   return p;
 }
 
-/** sections of generic BTF programs (fentry, fmod_ret, lsm, raw tp_btf) whose attach target the loader
+/** sections of generic BTF programs (fentry, fexit, fmod_ret, lsm, raw tp_btf) whose attach target the loader
  * sets per hook (bpf_program__set_attach_target): without a hook there is nothing to relocate them against,
  * so the offline check leaves them out; a policy's load checks them on its kernel */
-const TARGET_AT_LOAD = new Set(['fentry', 'fmod_ret', 'lsm', 'tp_btf']);
+const TARGET_AT_LOAD = new Set(['fentry', 'fexit', 'fmod_ret', 'lsm', 'tp_btf']);
 
 function programs(m: LibbpfExports, obj: number): number[] {
   const out: number[] = [];

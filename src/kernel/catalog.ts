@@ -32,6 +32,7 @@ export type AttachSpec =
   | { kind: 'hook-uretprobe' } // a uprobe hook's return (return: true): a uretprobe on path:symbol
   | { kind: 'hook-usdt' } // every site of the USDT probe the hook names (its ELF notes), with its semaphore
   | { kind: 'hook-kprobe' } // a kprobe on the function the hook names
+  | { kind: 'hook-kretprobe' } // its return (return: true): a kretprobe on the function
   | { kind: 'btf-target' } // a BTF program attached to the target the loader set (the hook's function or LSM hook)
   | { kind: 'auto' }; // the program's section says where (tp_btf/..., lsm/..., fentry/...)
 
@@ -383,11 +384,14 @@ export const CATALOG: CatalogEntry[] = [
         object: 'tln_generic.bpf.o',
         slotVar: 'tln_gen_slot',
         confVar: 'tln_gen',
-        programs: [{ name: 'tln_kprobe', attach: [{ kind: 'hook-kprobe' }] }],
+        programs: [
+          { name: 'tln_kprobe', attach: [{ kind: 'hook-kprobe' }] },
+          { name: 'tln_kretprobe', attach: [{ kind: 'hook-kretprobe' }], atReturn: true },
+        ],
         actions: ['Sigkill', 'Signal'],
         only: 'function',
         notes:
-          "Tetragon's generic_kprobe: a kprobe on the named kernel function (attach fails, with the reason, when the kernel has no such function or it cannot be probed); arguments 0-5 from the registers: integers, kernel strings, struct file / struct path / fd as the file's full path; resolve (and btfType) walk a member path in the kernel's BTF. Sigkill/Signal are sent on entry to the function; no Override (no bpf_override_return on this kind of kernel), no return probe yet.",
+          "Tetragon's generic_kprobe: a kprobe on the named kernel function (attach fails, with the reason, when the kernel has no such function or it cannot be probed); arguments 0-5 from the registers: integers, kernel strings, struct file / struct path / fd as the file's full path; resolve (and btfType) walk a member path in the kernel's BTF. Sigkill/Signal are sent on entry to the function; no Override here (fmod_ret serves Override where fentry exists). With return: true a kretprobe on the function adds the return value (returnArg: an integer, or a kernel string) to the entry's record, kept per thread, then judges matchArgs + matchReturnArgs, runs matchActions + matchReturnActions and posts one event, as Tetragon's return probe does; what differs: such a hook's Sigkill/Signal are sent at the return (the function has run), and a nested call of the same function in the same thread replaces the outer call's record.",
       },
       {
         sensor: 'generic_kprobe_sockstate_tp',
@@ -461,11 +465,14 @@ export const CATALOG: CatalogEntry[] = [
         object: 'tln_generic.bpf.o',
         slotVar: 'tln_gen_slot',
         confVar: 'tln_gen',
-        programs: [{ name: 'tln_fentry', attach: [{ kind: 'btf-target' }] }],
+        programs: [
+          { name: 'tln_fentry', attach: [{ kind: 'btf-target' }] },
+          { name: 'tln_fexit', attach: [{ kind: 'btf-target' }], atReturn: true },
+        ],
         actions: ['Sigkill', 'Signal'],
         btfTarget: true,
         notes:
-          'an fentry program on the function (BTF: the load fails, with the reason, when the function is not in the kernel BTF or cannot be traced); arguments as for kprobes, read with bpf_get_func_arg. Sigkill/Signal on entry.',
+          "an fentry program on the function (BTF: the load fails, with the reason, when the function is not in the kernel BTF or cannot be traced); arguments as for kprobes, read with bpf_get_func_arg. Sigkill/Signal on entry. With return: true an fexit program on the function adds the return value to the entry's record and judges the hook there, as the kretprobe of generic_kprobe does (signals at the exit).",
       },
     ],
   },

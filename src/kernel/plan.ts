@@ -366,6 +366,7 @@ function attachPoints(impl: HookImpl, h: HookSpec, host: PlanHost): PlannedAttac
       } else if (at.kind === 'hook-syscall') p = { kind: 'tracepoint', category: 'syscalls', name: `sys_enter_${h.spec!.syscall}` };
       else if (at.kind === 'hook-syscall-exit') p = { kind: 'tracepoint', category: 'syscalls', name: `sys_exit_${h.spec!.syscall}` };
       else if (at.kind === 'hook-kprobe') p = { kind: 'kprobe', function: h.name };
+      else if (at.kind === 'hook-kretprobe') p = { kind: 'kprobe', function: h.name, retprobe: true };
       // the target was set before load (InstancePlan.attachTargets): libbpf attaches there
       else if (at.kind === 'btf-target') p = { kind: 'auto' };
       // its sites: planned per instance (usdtInstances)

@@ -235,6 +235,62 @@ spec:
       type: cred
 `;
 
+/** return: true on a kprobe (a kretprobe): vfs_read returning 7 bytes of a ret- file is killed in the
+ * kernel by matchReturnArgs; on an fentry (an fexit, FEXIT_POLICY): vfs_write's return is posted for 6 bytes only */
+const RET_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-ret
+  namespace: default
+spec:
+  kprobes:
+  - call: vfs_read
+    syscall: false
+    return: true
+    args:
+    - index: 0
+      type: file
+    returnArg:
+      index: 0
+      type: int
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["${D}/ret-"]
+      matchReturnArgs:
+      - index: 0
+        operator: Equal
+        values: ["7"]
+      matchActions:
+      - action: Sigkill
+`;
+const FEXIT_POLICY = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: vm-retfx
+  namespace: default
+spec:
+  fentries:
+  - call: vfs_write
+    return: true
+    args:
+    - index: 0
+      type: file
+    returnArg:
+      index: 0
+      type: int
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values: ["${D}/fx-"]
+      matchReturnArgs:
+      - index: 0
+        operator: Equal
+        values: ["6"]
+`;
+
 /** Tetragon's capability-check shape (cap_capable: user_namespace, capability) killing CAP_SYS_NICE, and
  * the device a packet leaves by (dev_hard_start_xmit: skb, net_device) compared by name in the kernel */
 const CAPDEV_POLICY = `apiVersion: cilium.io/v1alpha1
@@ -591,6 +647,42 @@ async function main(): Promise<void> {
       expect(!all.some((e) => e.process_kprobe.args?.[0]?.skb_arg?.dport === 47324), 'the kernel filtered out port 47324');
       expect(!all.some((e) => !e.process_kprobe.process?.pod), 'no event outside the pod');
       await talon(['tp', 'delete', 'vm-capdev', '-n', 'default', ...A], { timeoutMs: 120_000 });
+    });
+    await check('return: true: a kretprobe on vfs_read kills a 7-byte read in the pod (matchReturnArgs), an fexit on vfs_write posts the return', async () => {
+      writeFileSync(join(D, 'ret-a'), 'secret\n');
+      writeFileSync(join(D, 'ret-b'), 'talon\n');
+      writeFileSync(join(D, 'ret.yaml'), RET_POLICY);
+      writeFileSync(join(D, 'retfx.yaml'), FEXIT_POLICY);
+      let r = await talon(['tp', 'add', join(D, 'ret.yaml'), ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0 && /generic_kprobe/.test(r.stdout), `tp add: ${r.code} ${r.stdout} ${r.stderr}`);
+      r = await talon(['tp', 'add', join(D, 'retfx.yaml'), ...A], { timeoutMs: 120_000 });
+      expect(r.code === 0 && /generic_fentry/.test(r.stdout), `tp add: ${r.code} ${r.stdout} ${r.stderr}`);
+      const rd = (f: string) => ['python3', '-c', `import sys\nsys.stdout.write(open("${join(D, f)}").read())`];
+      r = await inPod(rd('ret-a'));
+      expect(r.code === 137 && r.stdout === '', `the 7-byte read in the pod is killed: ${r.code} ${r.stdout} ${r.stderr}`);
+      r = await inPod(rd('ret-b'));
+      expect(r.code === 0 && r.stdout === 'talon\n', `a 6-byte read in the pod runs: ${r.code} ${r.stderr}`);
+      const host = spawnSync(rd('ret-a')[0], rd('ret-a').slice(1), { encoding: 'utf8' });
+      expect(host.status === 0 && host.stdout === 'secret\n', `outside the pod: ${host.status} ${host.stderr}`);
+      const kill = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-ret' && e.process_kprobe.function_name === 'vfs_read');
+      expect(
+        kill?.process_kprobe.action === 'KPROBE_ACTION_SIGKILL' &&
+          kill.process_kprobe.args?.[0]?.file_arg?.path === join(D, 'ret-a') &&
+          JSON.stringify(kill.process_kprobe.return) === JSON.stringify({ int_arg: 7 }),
+        `the vfs_read event: ${JSON.stringify(kill)}`,
+      );
+      r = await inPod(['sh', '-c', `echo talon > ${D}/fx-a; echo hello-talon > ${D}/fx-b`]);
+      expect(r.code === 0, `the writes in the pod: ${r.code} ${r.stderr}`);
+      const wr = await eventWhere((e) => e.process_kprobe?.policy_name === 'vm-retfx' && e.process_kprobe.function_name === 'vfs_write');
+      expect(
+        wr?.process_kprobe.args?.[0]?.file_arg?.path === join(D, 'fx-a') && JSON.stringify(wr.process_kprobe.return) === JSON.stringify({ int_arg: 6 }),
+        `the vfs_write event: ${JSON.stringify(wr)}`,
+      );
+      const mine = events().filter((e) => /^vm-ret(fx)?$/.test(e.process_kprobe?.policy_name ?? ''));
+      expect(!mine.some((e) => e.process_kprobe.args?.[0]?.file_arg?.path === join(D, 'fx-b')), 'the 12-byte write is filtered out in the kernel');
+      expect(!mine.some((e) => e.process_kprobe.args?.[0]?.file_arg?.path === join(D, 'ret-b')), 'the 6-byte read matches no selector');
+      expect(!mine.some((e) => !e.process_kprobe.process?.pod), 'no event outside the pod');
+      for (const n of ['vm-ret', 'vm-retfx']) await talon(['tp', 'delete', n, '-n', 'default', ...A], { timeoutMs: 120_000 });
     });
     await check('bpf_attr, bpf_map and perf_event: a program load, a map and a perf event created in the pod, as Tetragon shows them', async () => {
       writeFileSync(join(D, 'bpf.yaml'), BPF_POLICY);
